@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+// promowatch — watches a checkout service's logs for promotion abuse and payment failures.
+//
+// Module list = architecture (dependencies point downwards only):
+//   promowatch (CLI, argument parsing only)
+//     -> PromowatchEngine (ties input, parsing and aggregation together; knows no output format)
+//     -> PromowatchReport (renders summaries/findings as JSON or text; knows no input)
+//     -> PromowatchInput (files, stdin, gzip via CZlib, line splitting)
+//     -> PromowatchParsing (framing, JSON/logfmt byte scanners, event extraction)
+//     -> PromowatchCore (plain value types, no I/O)
+import PackageDescription
+
+let package = Package(
+    name: "promowatch",
+    products: [
+        .executable(name: "promowatch", targets: ["promowatch"]),
+        .executable(name: "loggen", targets: ["loggen"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(name: "CByteSearch"),
+        .target(name: "PromowatchCore"),
+        .target(name: "PromowatchParsing", dependencies: ["PromowatchCore", "CByteSearch"]),
+        .target(name: "PromowatchInput", dependencies: ["PromowatchCore", "CZlib", "CByteSearch"]),
+        .target(name: "PromowatchReport", dependencies: ["PromowatchCore"]),
+        .target(name: "PromowatchEngine", dependencies: ["PromowatchCore", "PromowatchParsing", "PromowatchInput"]),
+        .executableTarget(
+            name: "promowatch",
+            dependencies: [
+                "PromowatchCore", "PromowatchEngine", "PromowatchReport", "PromowatchInput",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Deterministic checkout-log generator (benchmarks and scenario tests).
+        .target(name: "LogGenerator", dependencies: ["PromowatchCore"], path: "benchmarks/Sources/LogGenerator"),
+        .executableTarget(name: "loggen", dependencies: ["LogGenerator"], path: "benchmarks/Sources/loggen"),
+
+        .testTarget(name: "PromowatchCoreTests", dependencies: ["PromowatchCore"]),
+        .testTarget(name: "PromowatchParsingTests", dependencies: ["PromowatchParsing", "PromowatchCore"]),
+        .testTarget(name: "PromowatchInputTests", dependencies: ["PromowatchInput", "PromowatchCore"]),
+        .testTarget(name: "PromowatchReportTests", dependencies: ["PromowatchReport", "PromowatchCore"]),
+        .testTarget(name: "PromowatchEngineTests", dependencies: ["PromowatchEngine", "PromowatchCore", "LogGenerator"]),
+        .testTarget(name: "LogGeneratorTests", dependencies: ["LogGenerator", "PromowatchEngine", "PromowatchCore"]),
+        .testTarget(name: "PromowatchCLITests", dependencies: ["PromowatchCore"]),
+    ]
+)

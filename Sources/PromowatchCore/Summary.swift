@@ -1,0 +1,44 @@
+/// Totals for one coupon code over a run.
+public struct CouponTotal: Sendable, Equatable {
+    public var code: String
+    public var applied: Int
+    public var rejected: Int
+    /// Sum of the discount of applied redemptions (currency units).
+    public var discount: Double
+    public init(code: String, applied: Int = 0, rejected: Int = 0, discount: Double = 0) {
+        self.code = code; self.applied = applied; self.rejected = rejected; self.discount = discount
+    }
+}
+
+/// Totals for one payment provider over a run.
+public struct ProviderTotal: Sendable, Equatable {
+    public var provider: String
+    public var succeeded: Int
+    public var declined: Int
+    public var providerFailures: Int
+    public init(provider: String, succeeded: Int = 0, declined: Int = 0, providerFailures: Int = 0) {
+        self.provider = provider; self.succeeded = succeeded; self.declined = declined; self.providerFailures = providerFailures
+    }
+}
+
+/// What a run read (contract section 4, `summary`), plus per-coupon and per-provider totals.
+public struct RunSummary: Sendable, Equatable {
+    /// Physical input lines (a CRI `P` fragment is a line of its own).
+    public var lines = 0
+    /// Bytes of log text read (after gzip decompression).
+    public var bytes = 0
+    /// Records that are no event of contract section 3 (including oversized lines).
+    public var skippedLines = 0
+    /// Lines longer than the line limit, skipped (also counted in `skippedLines`).
+    public var oversizedLines = 0
+    public var events = EventCounts()
+    /// Every coupon seen, most applied first.
+    public var coupons: [CouponTotal] = []
+    /// Coupon codes not tracked individually because the table was full (bounded memory).
+    public var untrackedCouponEvents = 0
+    public var providers: [ProviderTotal] = []
+    /// One message per input that failed (open error, corrupt or truncated gzip).
+    public var inputErrors: [String] = []
+
+    public init() {}
+}

@@ -1,0 +1,162 @@
+import PromowatchCore
+import PromowatchInput
+import PromowatchParsing
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Receives every event the analyzer extracts (detectors, stores, ...).
+public protocol EventConsumer: AnyObject {
+    func consume(_ event: Event, extractor: EventExtractor)
+}
+
+/// Reads inputs block by block, removes the framing, extracts events and keeps the run totals.
+/// It knows nothing about output formats: callers render `summary()` as they like.
+public final class Analyzer {
+    public struct Options: Sendable {
+        public var maxLineLength = 1 << 20
+        public var blockSize = 4 << 20
+        public var keys = KeyTable()
+        public var limits = EventExtractor.Limits()
+        public init() {}
+    }
+
+    public let options: Options
+    public let extractor: EventExtractor
+    private let deframer: Deframer
+    private let reader: BlockReader
+    private var hits: [(offset: Int, phrase: Phrases)] = []
+    public private(set) var aggregates = Aggregates()
+    private var counts = EventCounts()
+    private var lines = 0
+    private var skipped = 0
+    private var oversized = 0
+    private var bytes = 0
+    private var inputErrors: [String] = []
+    public var consumer: EventConsumer?
+
+    public init(options: Options = Options()) {
+        self.options = options
+        extractor = EventExtractor(keys: options.keys, limits: options.limits, maxRecordLength: options.maxLineLength)
+        deframer = Deframer(maxRecordLength: options.maxLineLength)
+        reader = BlockReader(maxLineLength: options.maxLineLength, blockSize: options.blockSize)
+    }
+
+    /// Reads one input to its end. A failing input (corrupt gzip, read error) keeps everything
+    /// read before the failure, is recorded in the summary and rethrown.
+    public func run(_ source: inout ByteSource) throws {
+        reader.reset()
+        let before = reader.bytesRead
+        defer { bytes += reader.bytesRead - before }
+        do {
+            while let block = try reader.next(from: &source) {
+                process(block)
+            }
+        } catch let e as InputError {
+            if reader.pendingBytes > 0 { lines += 1; skipped += 1 }  // the cut-off last line
+            inputErrors.append(e.description)
+            throw e
+        }
+    }
+
+    /// Opens and reads a path (`-` = stdin).
+    public func run(path: String) throws {
+        var source: ByteSource
+        do { source = try ByteSource.open(path) } catch let e as InputError {
+            inputErrors.append(e.description)
+            throw e
+        }
+        defer { source.close() }
+        try run(&source)
+    }
+
+    /// Processes a buffer that holds whole lines, each ending in `\n`.
+    public func process(_ block: UnsafeBufferPointer<UInt8>) {
+        guard let p = block.baseAddress, block.count > 0 else { return }
+        let n = block.count
+        Phrases.scanBlock(p, n, into: &hits)
+        let arrival = Analyzer.now()
+        var hi = 0
+        var i = 0
+        let maxLine = options.maxLineLength
+        while i < n {
+            let e: Int
+            if let nl = memchr(p + i, 0x0A, n - i) {
+                e = UnsafePointer<UInt8>(nl.assumingMemoryBound(to: UInt8.self)) - p
+            } else {
+                e = n
+            }
+            var len = e - i
+            if len > 0 && p[i + len - 1] == 0x0D { len -= 1 }
+            lines += 1
+            var ph: Phrases = []
+            while hi < hits.count && hits[hi].offset < e {
+                if hits[hi].offset >= i { ph.insert(hits[hi].phrase) }
+                hi += 1
+            }
+            if len > maxLine {
+                oversized += 1; skipped += 1
+            } else {
+                line(p + i, len, ph, arrival)
+            }
+            i = e + 1
+        }
+    }
+
+    @inline(__always)
+    private func line(_ p: UnsafePointer<UInt8>, _ n: Int, _ ph: Phrases, _ arrival: Int64) {
+        switch deframer.deframe(p, n) {
+        case .partial:
+            return
+        case .record(let f):
+            record(f, f.rebuilt ? Phrases.find(f.payload, f.length) : ph, arrival)
+        }
+    }
+
+    @inline(__always)
+    private func record(_ f: Frame, _ ph: Phrases, _ arrival: Int64) {
+        let ev = extractor.extract(f, phrases: ph, arrival: arrival)
+        if ev.kinds.isEmpty { skipped += 1; return }
+        counts.add(ev.kinds)
+        aggregates.add(ev)
+        consumer?.consume(ev, extractor: extractor)
+    }
+
+    /// Ends the run: partial lines still waiting for their final part are processed as they are.
+    public func finish() {
+        let arrival = Analyzer.now()
+        deframer.drainPending { f in record(f, Phrases.find(f.payload, f.length), arrival) }
+    }
+
+    public static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// The run summary so far, coupons and providers sorted by volume.
+    public func summary() -> RunSummary {
+        var s = RunSummary()
+        s.lines = lines + reader.oversizedLines
+        s.bytes = bytes
+        s.skippedLines = skipped + reader.oversizedLines + deframer.droppedPartials
+        s.oversizedLines = oversized + reader.oversizedLines
+        s.events = counts
+        s.inputErrors = inputErrors
+        s.untrackedCouponEvents = aggregates.untrackedCouponEvents
+        let a = aggregates
+        for i in 0..<a.couponApplied.count {
+            s.coupons.append(CouponTotal(code: extractor.coupons.string(Symbol(i)), applied: a.couponApplied[i],
+                                         rejected: a.couponRejected[i], discount: a.couponDiscount[i]))
+        }
+        s.coupons.sort { ($0.applied, $0.rejected, $1.code) > ($1.applied, $1.rejected, $0.code) }
+        for i in 0..<a.providerSucceeded.count {
+            s.providers.append(ProviderTotal(provider: extractor.providers.string(Symbol(i)), succeeded: a.providerSucceeded[i],
+                                             declined: a.providerDeclined[i], providerFailures: a.providerFailures[i]))
+        }
+        s.providers.sort { ($0.succeeded + $0.declined + $0.providerFailures, $1.provider) > ($1.succeeded + $1.declined + $1.providerFailures, $0.provider) }
+        return s
+    }
+}

@@ -1,0 +1,201 @@
+import PromowatchCore
+
+/// Turns one deframed payload into an `Event` (contract section 3): finds the fields,
+/// classifies the event by its name, decodes only the values it needs and interns them.
+public final class EventExtractor {
+    public var scanner: PayloadScanner
+    public var coupons: SymbolTable
+    public var users: SymbolTable
+    public var ips: SymbolTable
+    public var providers: SymbolTable
+    public var cards: SymbolTable
+    public var sources: SymbolTable
+    private let scratch: UnsafeMutablePointer<UInt8>
+    private let scratchCapacity: Int
+    private var used = 0
+    private var base: UnsafePointer<UInt8> = UnsafePointer(bitPattern: 1)!
+
+    public struct Limits: Sendable {
+        public var coupons = 200_000, users = 500_000, ips = 500_000, cards = 500_000, providers = 64, sources = 4096
+        public init() {}
+    }
+
+    public init(keys: KeyTable = KeyTable(), limits: Limits = Limits(), maxRecordLength: Int = 1 << 20) {
+        scanner = PayloadScanner(keys: keys)
+        coupons = SymbolTable(maxEntries: limits.coupons, maxBytes: limits.coupons * 32)
+        users = SymbolTable(maxEntries: limits.users, maxBytes: limits.users * 32)
+        ips = SymbolTable(maxEntries: limits.ips, maxBytes: limits.ips * 24)
+        cards = SymbolTable(maxEntries: limits.cards, maxBytes: limits.cards * 32)
+        providers = SymbolTable(maxEntries: limits.providers, maxBytes: 4096)
+        sources = SymbolTable(maxEntries: limits.sources, maxBytes: limits.sources * 128)
+        scratchCapacity = maxRecordLength * 2 + 64
+        scratch = .allocate(capacity: scratchCapacity)
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// The event in `frame`. `phrases` are the phrase hits already known for the line (pass
+    /// `Phrases.find` of the payload when it was rebuilt). `arrival` is used when the line
+    /// carries no timestamp at all. An event with empty `kinds` is a skipped line.
+    public func extract(_ frame: Frame, phrases: Phrases, arrival: Int64) -> Event {
+        var ev = Event()
+        if phrases.contains(.timeout) { ev.kinds.insert(.timeout) }
+        if phrases.contains(.dbSaturation) { ev.kinds.insert(.dbSaturation) }
+        ev.time = frame.time != 0 ? frame.time : arrival
+        if let s = frame.source, frame.sourceLength > 0 { ev.source = sources.intern(s, frame.sourceLength) }
+        guard frame.length > 0, scanner.scan(frame.payload, frame.length) else { return ev }
+        base = frame.payload
+        used = 0
+
+        if let (p, n) = value(.ts), let t = ByteNumbers.parseTimestamp(p, n) { ev.time = t }
+        if let (p, n) = value(.name) {
+            if Bytes.contains(p, n, "ApplyPromotion") {
+                promotion(&ev)
+            } else if let success = EventExtractor.paymentOutcome(p, n) {
+                payment(&ev, success: success)
+            }
+            if Bytes.containsLower(p, n, "compensation failed") { ev.kinds.insert(.compensationFailure) }
+        }
+        if scanner.sawFailedCompensation { ev.kinds.insert(.compensationFailure) }
+        if let (p, n) = value(.latencyMs), let v = ByteNumbers.parseDouble(p, n) {
+            ev.latencyMs = v; ev.kinds.insert(.request)
+        } else if let (p, n) = value(.latency), let v = ByteNumbers.parseDurationMs(p, n) {
+            ev.latencyMs = v; ev.kinds.insert(.request)
+        }
+        return ev
+    }
+
+    // MARK: field access
+
+    /// The decoded bytes of a scalar field, or nil when absent, null, compound or empty.
+    @inline(__always)
+    func value(_ f: Field) -> (UnsafePointer<UInt8>, Int)? {
+        let s = scanner[f]
+        switch s.type {
+        case .plain, .bare:
+            return s.length > 0 ? (base + Int(s.start), Int(s.length)) : nil
+        case .escaped:
+            let n = Int(s.length)
+            guard used + n <= scratchCapacity else { return nil }
+            let out = scratch + used
+            let m = unescapeString(base + Int(s.start), n, into: out)
+            used += m
+            return m > 0 ? (UnsafePointer(out), m) : nil
+        case .absent, .compound, .null:
+            return nil
+        }
+    }
+
+    /// Whether the key is present with a meaningful value (not null, not an empty string).
+    func present(_ f: Field) -> Bool {
+        let s = scanner[f]
+        switch s.type {
+        case .absent, .null: return false
+        case .compound: return true
+        default: return s.length > 0
+        }
+    }
+
+    private func number(_ f: Field) -> Double {
+        guard let (p, n) = value(f), let v = ByteNumbers.parseDouble(p, n), v.isFinite else { return .nan }
+        return v
+    }
+
+    /// Copies a value transformed byte by byte into scratch, trimmed of surrounding spaces.
+    private func transformed(_ f: Field, cut: UInt8? = nil, _ t: (UInt8) -> UInt8) -> (UnsafePointer<UInt8>, Int)? {
+        guard let (p, n0) = value(f) else { return nil }
+        var s = 0, n = n0
+        if let c = cut, let k = Bytes.find(c, p, from: 0, end: n) { n = k }
+        while s < n && Bytes.isSpace(p[s]) { s += 1 }
+        while n > s && Bytes.isSpace(p[n - 1]) { n -= 1 }
+        guard n > s, used + (n - s) <= scratchCapacity else { return nil }
+        let out = scratch + used
+        for i in s..<n { out[i - s] = t(p[i]) }
+        used += n - s
+        return (UnsafePointer(out), n - s)
+    }
+
+    private func intern(_ f: Field, into table: inout SymbolTable, cut: UInt8? = nil, _ t: (UInt8) -> UInt8 = { $0 }) -> (Symbol, UInt64) {
+        guard let (p, n) = transformed(f, cut: cut, t) else { return (.none, 0) }
+        let h = ByteHash.hash(p, n)
+        return (table.intern(p, n, hash: h), h)
+    }
+
+    // MARK: promotion
+
+    private func promotion(_ ev: inout Event) {
+        var applied = true
+        if let (p, n) = value(.outcome), let o = EventExtractor.outcome(p, n) {
+            applied = o
+        } else {
+            applied = !present(.errorText)
+        }
+        ev.kinds.insert(applied ? .promotionApplied : .promotionRejected)
+        (ev.coupon, ev.couponHash) = intern(.coupon, into: &coupons, Bytes.upper)
+        (ev.user, ev.userHash) = intern(.user, into: &users)
+        (ev.ip, ev.ipHash) = intern(.ip, into: &ips, cut: UInt8(ascii: ","))
+        ev.discount = number(.discount)
+        ev.subtotal = number(.subtotal)
+    }
+
+    /// `applied ok success true` = true; `rejected invalid expired not_found failed error false` = false.
+    static func outcome(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool? {
+        switch n {
+        case 2: if Bytes.equalsLower(p, n, "ok") { return true }
+        case 4: if Bytes.equalsLower(p, n, "true") { return true }
+        case 5:
+            if Bytes.equalsLower(p, n, "error") || Bytes.equalsLower(p, n, "false") { return false }
+        case 6: if Bytes.equalsLower(p, n, "failed") { return false }
+        case 7:
+            if Bytes.equalsLower(p, n, "applied") || Bytes.equalsLower(p, n, "success") { return true }
+            if Bytes.equalsLower(p, n, "invalid") || Bytes.equalsLower(p, n, "expired") { return false }
+        case 8: if Bytes.equalsLower(p, n, "rejected") { return false }
+        case 9: if Bytes.equalsLower(p, n, "not_found") { return false }
+        default: break
+        }
+        return nil
+    }
+
+    // MARK: payment
+
+    /// true for a successful attempt, false for a failed one, nil when the name is no payment attempt.
+    static func paymentOutcome(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool? {
+        guard n >= 14, n <= 28, Bytes.lower(p[0]) == UInt8(ascii: "p") else { return nil }
+        if Bytes.equalsLower(p, n, "payment authorized") || Bytes.equalsLower(p, n, "payment succeeded")
+            || Bytes.equalsLower(p, n, "payment captured") { return true }
+        if Bytes.equalsLower(p, n, "payment authorization failed") || Bytes.equalsLower(p, n, "payment failed")
+            || Bytes.equalsLower(p, n, "payment declined") { return false }
+        return nil
+    }
+
+    static let declineCodes: [StaticString] = [
+        "card_declined", "insufficient_funds", "do_not_honor", "incorrect_cvc", "incorrect_number",
+        "expired_card", "lost_card", "stolen_card", "fraudulent", "generic_decline",
+        "invalid_account", "card_not_supported", "pickup_card",
+    ]
+
+    static func isDeclineCode(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        for c in declineCodes where Bytes.equalsLower(p, n, c) { return true }
+        return false
+    }
+
+    private func payment(_ ev: inout Event, success: Bool) {
+        if success {
+            ev.kinds.insert(.paymentSucceeded)
+        } else {
+            var decline = false
+            if let (p, n) = value(.errorCode) {
+                decline = EventExtractor.isDeclineCode(p, n)
+            } else if let (p, n) = value(.errorText) {
+                // no code key: an error text that is exactly a decline code still is one
+                decline = EventExtractor.isDeclineCode(p, n)
+            }
+            ev.kinds.insert(decline ? .paymentDeclined : .paymentProviderFailure)
+        }
+        (ev.provider, _) = intern(.provider, into: &providers, Bytes.lower)
+        (ev.card, ev.cardHash) = intern(.card, into: &cards)
+        (ev.user, ev.userHash) = intern(.user, into: &users)
+        (ev.ip, ev.ipHash) = intern(.ip, into: &ips, cut: UInt8(ascii: ","))
+        ev.amount = number(.amount)
+    }
+}

@@ -1,0 +1,111 @@
+/// The logical fields of contract section 3, and the log keys that feed them.
+public enum Field: UInt8, CaseIterable, Sendable {
+    case name, ts, coupon, outcome, discount, subtotal, user, ip, provider
+    case errorCode, errorText, amount, card, latencyMs, latency
+
+    public static let count = Field.allCases.count
+
+    /// The contract's built-in aliases, in priority order (the first present key wins;
+    /// a later duplicate of the same key replaces an earlier one, as in most JSON decoders).
+    public static let builtinAliases: [(Field, [String])] = [
+        (.name, ["msg", "message", "event", "operation", "op"]),
+        (.ts, ["ts", "time", "timestamp", "@timestamp"]),
+        (.coupon, ["coupon", "coupon_code", "couponCode", "promo_code", "promoCode", "promotion_code"]),
+        (.outcome, ["status", "result", "outcome"]),
+        (.discount, ["discount", "discount_total", "DiscountTotal", "discountTotal", "discount_amount"]),
+        (.subtotal, ["subtotal", "order_total", "cart_total", "orderTotal", "cartTotal"]),
+        (.user, ["user_id", "userId", "customer_id", "customerId", "account_id", "user"]),
+        (.ip, ["ip", "client_ip", "clientIp", "remote_addr", "x_forwarded_for"]),
+        (.provider, ["provider", "gateway", "psp", "payment_provider"]),
+        (.errorCode, ["error_code", "decline_code", "reason"]),
+        (.errorText, ["error", "err"]),
+        (.amount, ["amount", "amount_total"]),
+        (.card, ["card_fingerprint", "card_fp", "fingerprint"]),
+        (.latencyMs, ["latency_ms", "duration_ms"]),
+        (.latency, ["latency", "duration"]),
+    ]
+}
+
+/// Maps key bytes to `(field, rank)` with one hash probe and an exact compare.
+/// Built once from the alias lists (built-ins plus any from configuration).
+public struct KeyTable: Sendable {
+    struct Entry { var w0: UInt64; var w1: UInt64; var len: Int32; var field: UInt8; var rank: UInt8 }
+    private var entries: [Entry?]
+    private let mask: Int
+    public static let maxKeyLength = 32
+
+    public init(extraAliases: [(Field, [String])] = []) {
+        var byField: [Field: [String]] = [:]
+        for (f, keys) in Field.builtinAliases { byField[f, default: []] += keys }
+        for (f, keys) in extraAliases { for k in keys where !(byField[f] ?? []).contains(k) { byField[f, default: []].append(k) } }
+        let size = 1024
+        mask = size - 1
+        var entries = [Entry?](repeating: nil, count: size)
+        var longKeys: [String: Field] = [:]
+        for f in Field.allCases {
+            for (rank, key) in (byField[f] ?? []).enumerated() {
+                var bytes = Array(key.utf8)
+                guard !bytes.isEmpty, bytes.count <= 16 else { continue }  // longer keys: `longKeys`
+                bytes.withUnsafeMutableBufferPointer { b in
+                    let p = UnsafePointer(b.baseAddress!)
+                    let (w0, w1) = KeyTable.words(p, b.count)
+                    var i = KeyTable.slot(w0, w1, b.count) & (size - 1)
+                    while let e = entries[i] {
+                        if e.len == Int32(b.count) && e.w0 == w0 && e.w1 == w1 { return }
+                        i = (i + 1) & (size - 1)
+                    }
+                    entries[i] = Entry(w0: w0, w1: w1, len: Int32(b.count), field: f.rawValue, rank: UInt8(min(rank, 15)))
+                }
+            }
+        }
+        for f in Field.allCases { for k in byField[f] ?? [] where k.utf8.count > 16 { longKeys[k] = f } }
+        self.entries = entries
+        self.longKeys = longKeys
+    }
+
+    private var longKeys: [String: Field]
+
+    /// Two words covering the key bytes exactly (overlapping loads, never past `p + n`).
+    @inline(__always)
+    static func words(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UInt64, UInt64) {
+        let r = UnsafeRawPointer(p)
+        switch n {
+        case 0: return (0, 0)
+        case 1: return (UInt64(p[0]), 0)
+        case 2...3:
+            return (UInt64(r.loadUnaligned(as: UInt16.self)), UInt64(r.loadUnaligned(fromByteOffset: n - 2, as: UInt16.self)))
+        case 4...7:
+            return (UInt64(r.loadUnaligned(as: UInt32.self)), UInt64(r.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)))
+        default:
+            // 8...16: two overlapping 8-byte loads cover every byte.
+            return (r.loadUnaligned(as: UInt64.self), r.loadUnaligned(fromByteOffset: min(n, 16) - 8, as: UInt64.self))
+        }
+    }
+
+    @inline(__always)
+    static func slot(_ w0: UInt64, _ w1: UInt64, _ n: Int) -> Int {
+        let h = (w0 &* 0x9E37_79B9_7F4A_7C15) ^ (w1 &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(n)
+        return Int(truncatingIfNeeded: h >> 40)
+    }
+
+    /// The field and alias rank of a key, or nil for keys promowatch does not read.
+    @inline(__always)
+    public func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> (field: Field, rank: UInt8)? {
+        guard n > 0, n <= 16 else { return n > 16 && n <= KeyTable.maxKeyLength ? lookupLong(p, n) : nil }
+        let (w0, w1) = KeyTable.words(p, n)
+        var i = KeyTable.slot(w0, w1, n) & mask
+        return entries.withUnsafeBufferPointer { es in
+            while let e = es[i] {
+                if e.len == Int32(n) && e.w0 == w0 && e.w1 == w1 { return (Field(rawValue: e.field)!, e.rank) }
+                i = (i + 1) & mask
+            }
+            return nil
+        }
+    }
+
+    private func lookupLong(_ p: UnsafePointer<UInt8>, _ n: Int) -> (field: Field, rank: UInt8)? {
+        if longKeys.isEmpty { return nil }
+        let s = String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+        return longKeys[s].map { ($0, 0) }
+    }
+}

@@ -1,0 +1,212 @@
+/// What kind of bytes a field slot points at.
+public enum ValueType: UInt8, Sendable {
+    case absent = 0
+    /// A string with no escapes: the bytes are the value.
+    case plain
+    /// A JSON or Go-quoted string containing backslash escapes: decode before use.
+    case escaped
+    /// A JSON number/true/false or an unquoted logfmt value.
+    case bare
+    /// A nested object or array: the key is present, the value is not a scalar.
+    case compound
+    case null
+}
+
+public struct Slot: Sendable {
+    public var start: Int32 = 0
+    public var length: Int32 = 0
+    public var rank: UInt8 = .max
+    public var type: ValueType = .absent
+}
+
+/// Scans one payload (JSON object or logfmt) and records, for each logical field, where its
+/// value is. No allocation per line; nothing is decoded until a field is actually read.
+///
+/// Keys of nested JSON objects are read too, ranked below every top-level key.
+public struct PayloadScanner {
+    public let keys: KeyTable
+    public private(set) var slots: [Slot]
+    /// Some value (at any depth) is exactly `failed_compensation`.
+    public private(set) var sawFailedCompensation = false
+
+    public init(keys: KeyTable = KeyTable()) {
+        self.keys = keys
+        slots = Array(repeating: Slot(), count: Field.count)
+    }
+
+    @inline(__always) public subscript(f: Field) -> Slot { slots[Int(f.rawValue)] }
+
+    @inline(__always)
+    mutating func reset() {
+        for i in 0..<slots.count { slots[i] = Slot() }
+        sawFailedCompensation = false
+    }
+
+    @inline(__always)
+    mutating func record(_ field: Field, rank: UInt8, start: Int, length: Int, type: ValueType) {
+        let i = Int(field.rawValue)
+        if rank <= slots[i].rank {
+            slots[i] = Slot(start: Int32(start), length: Int32(length), rank: rank, type: type)
+        }
+    }
+
+    @inline(__always)
+    mutating func noteValue(_ p: UnsafePointer<UInt8>, _ s: Int, _ len: Int) {
+        if len == 19 && Bytes.equals(p + s, len, "failed_compensation") { sawFailedCompensation = true }
+    }
+
+    /// Scans `p[0..<n]`. Returns false when the payload is neither a JSON object nor logfmt.
+    public mutating func scan(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        reset()
+        var i = 0
+        while i < n && Bytes.isSpace(p[i]) { i += 1 }
+        guard i < n else { return false }
+        if p[i] == UInt8(ascii: "{") { return scanJSON(p, n, from: i) }
+        return scanLogfmt(p, n, from: i)
+    }
+
+    // MARK: JSON
+
+    /// Index of the closing quote of a string whose body starts at `from`, or nil.
+    @inline(__always)
+    static func stringEnd(_ p: UnsafePointer<UInt8>, from: Int, end n: Int) -> Int? {
+        var q = from
+        while let k = Bytes.find(UInt8(ascii: "\""), p, from: q, end: n) {
+            var b = k - 1, slashes = 0
+            while b >= from && p[b] == 0x5C { slashes += 1; b -= 1 }
+            if slashes & 1 == 0 { return k }
+            q = k + 1
+        }
+        return nil
+    }
+
+    @inline(__always)
+    static func hasBackslash(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
+        Bytes.find(0x5C, p, from: s, end: e) != nil
+    }
+
+    /// Skips a JSON array or object starting at `i` (which holds `[` or `{`); returns the index after it.
+    static func skipCompound(_ p: UnsafePointer<UInt8>, _ n: Int, from: Int) -> Int? {
+        var depth = 0, i = from
+        while i < n {
+            let c = p[i]
+            if c == UInt8(ascii: "\"") {
+                guard let e = stringEnd(p, from: i + 1, end: n) else { return nil }
+                i = e + 1
+                continue
+            }
+            if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") { depth += 1 }
+            else if c == UInt8(ascii: "]") || c == UInt8(ascii: "}") {
+                depth -= 1
+                if depth == 0 { return i + 1 }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    mutating func scanJSON(_ p: UnsafePointer<UInt8>, _ n: Int, from start: Int) -> Bool {
+        var i = start + 1
+        var depth = 1
+        while true {
+            while i < n && Bytes.isSpace(p[i]) { i += 1 }
+            guard i < n else { return false }
+            var c = p[i]
+            if c == UInt8(ascii: ",") { i += 1; continue }
+            if c == UInt8(ascii: "}") {
+                depth -= 1; i += 1
+                if depth == 0 { return true }
+                continue
+            }
+            guard c == UInt8(ascii: "\"") else { return false }
+            let ks = i + 1
+            guard let ke = PayloadScanner.stringEnd(p, from: ks, end: n) else { return false }
+            i = ke + 1
+            while i < n && Bytes.isSpace(p[i]) { i += 1 }
+            guard i < n, p[i] == UInt8(ascii: ":") else { return false }
+            i += 1
+            while i < n && Bytes.isSpace(p[i]) { i += 1 }
+            guard i < n else { return false }
+            let hit = keys.lookup(p + ks, ke - ks)
+            let rank: UInt8 = hit.map { depth == 1 ? $0.rank : min(255, $0.rank &+ 16 &* UInt8(min(depth - 1, 14))) } ?? 0
+            c = p[i]
+            if c == UInt8(ascii: "\"") {
+                let vs = i + 1
+                guard let ve = PayloadScanner.stringEnd(p, from: vs, end: n) else { return false }
+                i = ve + 1
+                if let (f, _) = hit {
+                    let t: ValueType = PayloadScanner.hasBackslash(p, vs, ve) ? .escaped : .plain
+                    record(f, rank: rank, start: vs, length: ve - vs, type: t)
+                }
+                noteValue(p, vs, ve - vs)
+            } else if c == UInt8(ascii: "{") {
+                if let (f, _) = hit { record(f, rank: rank, start: i, length: 1, type: .compound) }
+                depth += 1; i += 1
+                continue
+            } else if c == UInt8(ascii: "[") {
+                guard let e = PayloadScanner.skipCompound(p, n, from: i) else { return false }
+                if let (f, _) = hit { record(f, rank: rank, start: i, length: e - i, type: .compound) }
+                i = e
+            } else {
+                let vs = i
+                while i < n {
+                    let b = p[i]
+                    if b == UInt8(ascii: ",") || b == UInt8(ascii: "}") || b == UInt8(ascii: "]") || Bytes.isSpace(b) { break }
+                    i += 1
+                }
+                guard i > vs else { return false }
+                if let (f, _) = hit {
+                    let isNull = i - vs == 4 && Bytes.equals(p + vs, 4, "null")
+                    record(f, rank: rank, start: vs, length: i - vs, type: isNull ? .null : .bare)
+                }
+            }
+        }
+    }
+
+    // MARK: logfmt
+
+    /// `key=value` pairs separated by spaces; values bare or double-quoted with `\"` and `\\`.
+    /// Bare words without `=` (a leading level word such as `INFO`) are allowed and ignored.
+    mutating func scanLogfmt(_ p: UnsafePointer<UInt8>, _ n: Int, from start: Int) -> Bool {
+        var i = start
+        var pairs = 0
+        while i < n {
+            while i < n && (p[i] == 0x20 || p[i] == 0x09) { i += 1 }
+            if i >= n { break }
+            let ks = i
+            while i < n {
+                let b = p[i]
+                if b == UInt8(ascii: "=") || b == 0x20 || b == 0x09 || b == UInt8(ascii: "\"") { break }
+                i += 1
+            }
+            if i < n && p[i] == UInt8(ascii: "=") && i > ks {
+                let ke = i
+                i += 1
+                var vs = i, ve = i
+                var t = ValueType.bare
+                if i < n && p[i] == UInt8(ascii: "\"") {
+                    vs = i + 1
+                    if let e = PayloadScanner.stringEnd(p, from: vs, end: n) {
+                        ve = e; i = e + 1
+                        t = PayloadScanner.hasBackslash(p, vs, ve) ? .escaped : .plain
+                    } else {
+                        return pairs > 0  // unterminated quote: a fragment; keep what was read
+                    }
+                } else {
+                    while i < n && p[i] != 0x20 && p[i] != 0x09 { i += 1 }
+                    ve = i
+                }
+                pairs += 1
+                if let (f, r) = keys.lookup(p + ks, ke - ks) { record(f, rank: r, start: vs, length: ve - vs, type: t) }
+                noteValue(p, vs, ve - vs)
+            } else if i < n && p[i] == UInt8(ascii: "\"") {
+                // a quoted bare word; skip it whole
+                guard let e = PayloadScanner.stringEnd(p, from: i + 1, end: n) else { return pairs > 0 }
+                i = e + 1
+            } else {
+                while i < n && p[i] != 0x20 && p[i] != 0x09 { i += 1 }
+            }
+        }
+        return pairs > 0
+    }
+}

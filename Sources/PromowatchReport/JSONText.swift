@@ -1,0 +1,59 @@
+/// Appends JSON text. Strings are escaped per RFC 8259; invalid UTF-8 becomes U+FFFD, so no
+/// attacker-controlled byte sequence can break the line or the object.
+public struct JSONText {
+    public private(set) var text = ""
+
+    public init() {}
+
+    public static func quoted(_ s: String) -> String {
+        var out = "\""
+        out.reserveCapacity(s.utf8.count + 2)
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{2028}": out += "\\u2028"
+            case "\u{2029}": out += "\\u2029"
+            default:
+                if u.value < 0x20 || u.value == 0x7F {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    /// A finite number as JSON (integers without a fraction; NaN/inf as null).
+    public static func number(_ v: Double) -> String {
+        guard v.isFinite else { return "null" }
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        let r = (v * 1000).rounded() / 1000
+        return r == r.rounded() && abs(r) < 1e15 ? String(Int64(r)) : String(r)
+    }
+}
+
+/// Makes a value safe to print on a terminal: control characters (ESC, CR, newline, ...)
+/// and other invisible format characters are shown escaped instead of being interpreted.
+public enum TerminalText {
+    public static func safe(_ s: String, maxLength: Int = 80) -> String {
+        var out = ""
+        var count = 0
+        for u in s.unicodeScalars {
+            if count >= maxLength { out += "…"; break }
+            switch u.value {
+            case 0x00..<0x20, 0x7F..<0xA0, 0x200B...0x200F, 0x202A...0x202E, 0x2066...0x2069:
+                out += "\\u{" + String(u.value, radix: 16) + "}"
+            default:
+                out.unicodeScalars.append(u)
+            }
+            count += 1
+        }
+        return out
+    }
+}

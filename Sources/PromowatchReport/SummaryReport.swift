@@ -1,0 +1,56 @@
+import PromowatchCore
+
+/// Renders a `RunSummary`: the contract's JSON summary line, or a readable table.
+public enum SummaryReport {
+    /// One line: `{"summary": {...}}` with the contract's required keys first.
+    /// `top` limits the coupon and provider lists (0 = all).
+    public static func json(_ s: RunSummary, top: Int = 20) -> String {
+        var o = "{\"summary\": {\"lines\": \(s.lines), \"bytes\": \(s.bytes), \"skipped_lines\": \(s.skippedLines), \"events\": {"
+        o += s.events.named.map { "\"\($0.name)\": \($0.count)" }.joined(separator: ", ")
+        o += "}, \"oversized_lines\": \(s.oversizedLines)"
+        let coupons = top > 0 ? Array(s.coupons.prefix(top)) : s.coupons
+        o += ", \"coupons\": [" + coupons.map { c in
+            "{\"coupon\": \(JSONText.quoted(c.code)), \"applied\": \(c.applied), \"rejected\": \(c.rejected), \"discount\": \(JSONText.number(c.discount))}"
+        }.joined(separator: ", ") + "]"
+        o += ", \"coupons_total\": \(s.coupons.count), \"untracked_coupon_events\": \(s.untrackedCouponEvents)"
+        let providers = top > 0 ? Array(s.providers.prefix(top)) : s.providers
+        o += ", \"providers\": [" + providers.map { p in
+            "{\"provider\": \(JSONText.quoted(p.provider)), \"succeeded\": \(p.succeeded), \"declined\": \(p.declined), \"provider_failures\": \(p.providerFailures)}"
+        }.joined(separator: ", ") + "]"
+        o += ", \"input_errors\": [" + s.inputErrors.map(JSONText.quoted).joined(separator: ", ") + "]"
+        return o + "}}"
+    }
+
+    /// A table for people. Every value that came from the logs goes through `TerminalText.safe`.
+    public static func text(_ s: RunSummary, top: Int = 20) -> String {
+        var o = "promowatch summary\n"
+        o += "  lines \(s.lines)   bytes \(s.bytes)   skipped \(s.skippedLines)"
+        if s.oversizedLines > 0 { o += "   (oversized \(s.oversizedLines))" }
+        o += "\n\n  events\n"
+        for (name, count) in s.events.named { o += "    " + pad(name, 26) + String(count) + "\n" }
+        if !s.coupons.isEmpty {
+            o += "\n  coupons (top \(min(top > 0 ? top : s.coupons.count, s.coupons.count)) of \(s.coupons.count))\n"
+            o += "    " + pad("coupon", 34) + pad("applied", 10) + pad("rejected", 10) + "discount\n"
+            for c in top > 0 ? Array(s.coupons.prefix(top)) : s.coupons {
+                o += "    " + pad(TerminalText.safe(c.code, maxLength: 32), 34) + pad(String(c.applied), 10)
+                    + pad(String(c.rejected), 10) + JSONText.number(c.discount) + "\n"
+            }
+        }
+        if s.untrackedCouponEvents > 0 { o += "    (\(s.untrackedCouponEvents) events for codes beyond the tracking limit)\n" }
+        if !s.providers.isEmpty {
+            o += "\n  payment providers\n"
+            o += "    " + pad("provider", 18) + pad("succeeded", 11) + pad("declined", 10) + "provider failures\n"
+            for p in s.providers {
+                o += "    " + pad(TerminalText.safe(p.provider, maxLength: 16), 18) + pad(String(p.succeeded), 11)
+                    + pad(String(p.declined), 10) + String(p.providerFailures) + "\n"
+            }
+        }
+        for e in s.inputErrors { o += "\n  error: " + TerminalText.safe(e, maxLength: 300) }
+        return o
+    }
+
+    static func pad(_ s: String, _ w: Int) -> String {
+        let c = s.count
+        return c >= w ? s + " " : s + String(repeating: " ", count: w - c)
+    }
+}
