@@ -50,5 +50,6 @@ let package = Package(
         .testTarget(name: "PromowatchEngineTests", dependencies: ["PromowatchEngine", "PromowatchCore", "LogGenerator"]),
         .testTarget(name: "LogGeneratorTests", dependencies: ["LogGenerator", "PromowatchEngine", "PromowatchCore"]),
         .testTarget(name: "PromowatchCLITests", dependencies: ["PromowatchCore"]),
-    ]
+    ],
+    swiftLanguageModes: [.v5]
 )

@@ -1,1 +1,79 @@
-print("x")
+import LogGenerator
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// loggen — writes a deterministic checkout log and, with --truth FILE, what it contains.
+//   loggen [--records N | --bytes N[K|M|G]] [--seed S] [--format json,logfmt,kratos]
+//          [--framing plain,prefix,timestamps,prefixTimestamps,timestampsPrefix,cri,docker]
+//          [--exotic-coupons] [--truth FILE] [-o FILE]
+// Formats and framings given as lists are mixed line by line.
+
+func usage() -> Never {
+    fputs("usage: loggen [--records N | --bytes N[K|M|G]] [--seed S] [--format LIST] [--framing LIST] [--exotic-coupons] [--truth FILE] [-o FILE]\n", stderr)
+    exit(2)
+}
+
+func size(_ s: String) -> Int? {
+    let mult: Int
+    var body = Substring(s)
+    switch s.last {
+    case "K", "k": mult = 1 << 10; body = body.dropLast()
+    case "M", "m": mult = 1 << 20; body = body.dropLast()
+    case "G", "g": mult = 1 << 30; body = body.dropLast()
+    default: mult = 1
+    }
+    return Int(body).map { $0 * mult }
+}
+
+var config = GeneratorConfig()
+var formats: [PayloadFormat] = [.json]
+var framings: [Framing] = [.plain]
+var truthPath: String? = nil
+var outPath: String? = nil
+var args = Array(CommandLine.arguments.dropFirst())
+while !args.isEmpty {
+    let a = args.removeFirst()
+    func value() -> String { if args.isEmpty { usage() }; return args.removeFirst() }
+    switch a {
+    case "--records": guard let n = Int(value()) else { usage() }; config.records = n
+    case "--bytes": guard let n = size(value()) else { usage() }; config.targetBytes = n
+    case "--seed": guard let n = UInt64(value()) else { usage() }; config.seed = n
+    case "--duration": guard let n = Int(value()) else { usage() }; config.durationSeconds = n
+    case "--format": formats = value().split(separator: ",").map { s -> PayloadFormat in guard let f = PayloadFormat(rawValue: String(s)) else { usage() }; return f }
+    case "--framing": framings = value().split(separator: ",").map { s -> Framing in guard let f = Framing(rawValue: String(s)) else { usage() }; return f }
+    case "--exotic-coupons": config.exoticCoupons = true
+    case "--truth": truthPath = value()
+    case "-o": outPath = value()
+    default: usage()
+    }
+}
+
+let out: UnsafeMutablePointer<FILE> = outPath.map { fopen($0, "w") ?? { perror("loggen"); exit(1) }() } ?? stdout
+var generator = Generator(config: config)
+var truth = Truth()
+var pick = SplitMix64(seed: config.seed ^ 0xF00D)
+let renderers = formats.flatMap { f in framings.map { Renderer(format: f, framing: $0, pods: config.pods) } }
+var buffer: [UInt8] = []
+buffer.reserveCapacity(1 << 20)
+var written = 0
+generator.generate { record in
+    let r = renderers.count == 1 ? renderers[0] : renderers[pick.int(renderers.count)]
+    let before = buffer.count
+    let n = r.render(record, rng: &pick, into: &buffer)
+    truth.add(record, lines: n)
+    written += buffer.count - before
+    if buffer.count >= 1 << 20 {
+        buffer.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, out) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+    return config.targetBytes == 0 || written < config.targetBytes
+}
+buffer.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, out) }
+fflush(out)
+if outPath != nil { fclose(out) }
+truth.bytes = written
+if let p = truthPath, let f = fopen(p, "w") {
+    fputs(truth.json() + "\n", f)
+    fclose(f)
+}
