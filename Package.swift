@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "PromowatchReportTests", dependencies: ["PromowatchReport", "PromowatchCore"]),
         .testTarget(name: "PromowatchEngineTests", dependencies: ["PromowatchEngine", "PromowatchCore", "LogGenerator"]),
         .testTarget(name: "LogGeneratorTests", dependencies: ["LogGenerator", "PromowatchEngine", "PromowatchCore"]),
-        .testTarget(name: "PromowatchCLITests", dependencies: ["PromowatchCore"]),
+        .testTarget(name: "PromowatchCLITests", dependencies: ["promowatch"]),
     ],
     swiftLanguageModes: [.v5]
 )

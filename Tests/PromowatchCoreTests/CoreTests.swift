@@ -1,0 +1,53 @@
+import XCTest
+@testable import PromowatchCore
+
+final class CoreTests: XCTestCase {
+    func testRFC3339RoundTrip() {
+        XCTAssertEqual(EventTime.rfc3339(1_795_162_500 * 1_000_000_000), "2026-11-20T08:15:00Z")
+        XCTAssertEqual(EventTime.rfc3339(0), "1970-01-01T00:00:00Z")
+        XCTAssertEqual(EventTime.rfc3339(951_782_400 * 1_000_000_000 + 5, fractionDigits: 9), "2000-02-29T00:00:00.000000005Z")
+        XCTAssertEqual(EventTime.daysFromCivil(year: 2026, month: 11, day: 20), 20777)
+        for days in stride(from: -1000, to: 40000, by: 37) {
+            let c = EventTime.civilFromDays(days)
+            XCTAssertEqual(EventTime.daysFromCivil(year: c.year, month: c.month, day: c.day), days)
+        }
+    }
+
+    func testSymbolTableInternsAndStaysBounded() {
+        var t = SymbolTable(maxEntries: 3, maxBytes: 100)
+        let a = t.intern("A"), b = t.intern("B")
+        XCTAssertEqual(t.intern("A"), a)
+        XCTAssertNotEqual(a, b)
+        _ = t.intern("C")
+        XCTAssertEqual(t.intern("D"), .overflow)
+        XCTAssertEqual(t.overflowed, 1)
+        XCTAssertEqual(t.intern("C"), 2, "known values still resolve when full")
+        XCTAssertEqual(t.string(b), "B")
+        XCTAssertEqual(t.count, 3)
+    }
+
+    func testSymbolTableManyEntriesGrow() {
+        var t = SymbolTable(maxEntries: 100_000)
+        for i in 0..<50_000 { XCTAssertEqual(t.intern("code-\(i)"), Symbol(i)) }
+        for i in stride(from: 0, to: 50_000, by: 997) { XCTAssertEqual(t.intern("code-\(i)"), Symbol(i)) }
+        XCTAssertEqual(t.find(Array("code-42".utf8)), 42)
+        XCTAssertEqual(t.find(Array("nope".utf8)), .none)
+    }
+
+    func testEventCountsAddEveryKind() {
+        var c = EventCounts()
+        c.add([.paymentProviderFailure, .timeout])
+        c.add(.dbSaturation)
+        XCTAssertEqual(c.paymentProviderFailure, 1)
+        XCTAssertEqual(c.timeout, 1)
+        XCTAssertEqual(c.dbSaturation, 1)
+        XCTAssertEqual(c.named.map(\.name), ["promotion_applied", "promotion_rejected", "payment_succeeded", "payment_declined",
+                                            "payment_provider_failure", "compensation_failure", "request", "timeout", "db_saturation"])
+    }
+
+    func testHashIsStable() {
+        XCTAssertEqual(ByteHash.hash(Array("CART20".utf8)), ByteHash.hash(Array("CART20".utf8)))
+        XCTAssertNotEqual(ByteHash.hash(Array("CART20".utf8)), ByteHash.hash(Array("CART21".utf8)))
+        XCTAssertNotEqual(ByteHash.hash(Array("".utf8)), 0)
+    }
+}

@@ -1,0 +1,33 @@
+import PromowatchCore
+@testable import PromowatchParsing
+
+/// Runs one line through framing and extraction, the way the analyzer does.
+final class LineHarness {
+    let deframer = Deframer()
+    let extractor = EventExtractor()
+
+    /// The event of a complete line, or nil when the line was buffered as a partial.
+    func event(_ line: String) -> Event? {
+        var bytes = Array(line.utf8)
+        return event(bytes: &bytes)
+    }
+
+    func event(bytes: inout [UInt8]) -> Event? {
+        bytes.withUnsafeBufferPointer { b -> Event? in
+            let p = b.baseAddress ?? UnsafePointer(bitPattern: 1)!
+            switch deframer.deframe(p, b.count) {
+            case .partial: return nil
+            case .record(let f):
+                return extractor.extract(f, phrases: Phrases.find(f.payload, f.length), arrival: 7)
+            }
+        }
+    }
+
+    func coupon(_ e: Event) -> String? { e.coupon >= 0 ? extractor.coupons.string(e.coupon) : nil }
+    func user(_ e: Event) -> String? { e.user >= 0 ? extractor.users.string(e.user) : nil }
+    func ip(_ e: Event) -> String? { e.ip >= 0 ? extractor.ips.string(e.ip) : nil }
+    func provider(_ e: Event) -> String? { e.provider >= 0 ? extractor.providers.string(e.provider) : nil }
+    func source(_ e: Event) -> String? { e.source >= 0 ? extractor.sources.string(e.source) : nil }
+}
+
+let t0: Int64 = 1_795_162_500 * 1_000_000_000  // 2026-11-20T08:15:00Z
