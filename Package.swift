@@ -10,6 +10,10 @@
 //     -> PromowatchCore (plain value types, no I/O)
 import PackageDescription
 
+// Hot-path modules skip Swift's dynamic exclusivity bookkeeping in release builds (static
+// checks still apply). Measured: about 10% of parse time went to swift_beginAccess.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "promowatch",
     products: [
@@ -26,11 +30,11 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(name: "CByteSearch"),
-        .target(name: "PromowatchCore"),
-        .target(name: "PromowatchParsing", dependencies: ["PromowatchCore", "CByteSearch"]),
-        .target(name: "PromowatchInput", dependencies: ["PromowatchCore", "CZlib", "CByteSearch"]),
+        .target(name: "PromowatchCore", swiftSettings: hotPath),
+        .target(name: "PromowatchParsing", dependencies: ["PromowatchCore", "CByteSearch"], swiftSettings: hotPath),
+        .target(name: "PromowatchInput", dependencies: ["PromowatchCore", "CZlib", "CByteSearch"], swiftSettings: hotPath),
         .target(name: "PromowatchReport", dependencies: ["PromowatchCore"]),
-        .target(name: "PromowatchEngine", dependencies: ["PromowatchCore", "PromowatchParsing", "PromowatchInput"]),
+        .target(name: "PromowatchEngine", dependencies: ["PromowatchCore", "PromowatchParsing", "PromowatchInput"], swiftSettings: hotPath),
         .executableTarget(
             name: "promowatch",
             dependencies: [

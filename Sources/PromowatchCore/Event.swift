@@ -47,11 +47,11 @@ public struct Event: Sendable {
     public var kinds: EventKinds = []
     /// Event time, nanoseconds since the Unix epoch (UTC).
     public var time: Int64 = 0
+    /// Interned coupon code (upper-case) and provider (lower-case). Users, ips and cards are
+    /// not interned (unbounded in an attack): they travel as hashes, and a consumer that needs
+    /// the text asks the extractor while it handles the event.
     public var coupon: Symbol = .none
-    public var user: Symbol = .none
-    public var ip: Symbol = .none
     public var provider: Symbol = .none
-    public var card: Symbol = .none
     /// Pod/container the line came from (kubectl `--prefix`), `.none` when unknown.
     public var source: Symbol = .none
     /// 64-bit hashes of the raw values, available even when a table overflowed;

@@ -1,9 +1,17 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Interns byte strings to small integer ids, with a hard cap on entries and bytes so that
 /// memory stays bounded whatever an attacker sends. Past the cap, unseen values map to
 /// `Symbol.overflow` and are counted in `overflowed`.
 ///
 /// Open addressing over a power-of-two slot array; key bytes live in one flat arena.
-public struct SymbolTable: Sendable {
+public final class SymbolTable {
     public let maxEntries: Int
     public let maxBytes: Int
     private var slots: [Int32]          // -1 empty, else entry index
@@ -23,7 +31,7 @@ public struct SymbolTable: Sendable {
     public var count: Int { hashes.count }
 
     /// The id of `p[0..<n]`, adding it when new and there is room.
-    public mutating func intern(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64) -> Symbol {
+    public func intern(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64) -> Symbol {
         var i = Int(truncatingIfNeeded: h) & mask
         while true {
             let e = slots[i]
@@ -44,11 +52,11 @@ public struct SymbolTable: Sendable {
         return id
     }
 
-    public mutating func intern(_ p: UnsafePointer<UInt8>, _ n: Int) -> Symbol {
+    public func intern(_ p: UnsafePointer<UInt8>, _ n: Int) -> Symbol {
         intern(p, n, hash: ByteHash.hash(p, n))
     }
 
-    public mutating func intern(_ s: String) -> Symbol {
+    public func intern(_ s: String) -> Symbol {
         var bytes = Array(s.utf8)
         return bytes.withUnsafeMutableBufferPointer { b in
             intern(UnsafePointer(b.baseAddress ?? UnsafeMutablePointer(bitPattern: 1)!), b.count)
@@ -85,14 +93,11 @@ public struct SymbolTable: Sendable {
     private func equal(_ e: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         let s = Int(offsets[e]), t = Int(offsets[e + 1])
         if t - s != n { return false }
-        return arena.withUnsafeBufferPointer { a in
-            var k = 0
-            while k < n { if a[s + k] != p[k] { return false }; k += 1 }
-            return true
-        }
+        if n == 0 { return true }
+        return arena.withUnsafeBufferPointer { a in memcmp(a.baseAddress! + s, p, n) == 0 }
     }
 
-    private mutating func grow() {
+    private func grow() {
         let newCount = slots.count * 2
         var ns = [Int32](repeating: -1, count: newCount)
         let m = newCount - 1

@@ -27,6 +27,7 @@ public final class Analyzer {
     public let extractor: EventExtractor
     private let deframer: Deframer
     private let reader: BlockReader
+    private let phrases = PhraseFinder()
     private var hits: [(offset: Int, phrase: Phrases)] = []
     public private(set) var aggregates = Aggregates()
     private var counts = EventCounts()
@@ -76,7 +77,7 @@ public final class Analyzer {
     public func process(_ block: UnsafeBufferPointer<UInt8>) {
         guard let p = block.baseAddress, block.count > 0 else { return }
         let n = block.count
-        Phrases.scanBlock(p, n, into: &hits)
+        phrases.scan(p, n, into: &hits)
         let arrival = Analyzer.now()
         var hi = 0
         var i = 0

@@ -23,10 +23,20 @@ enum Bytes {
         return UnsafePointer<UInt8>(r.assumingMemoryBound(to: UInt8.self)) - p
     }
 
-    /// Whether `p[0..<n]` contains `needle` (plain substring search).
+    /// Whether `p[0..<n]` contains `needle` (plain substring search). Short haystacks (field
+    /// values) use a first-byte scan: glibc's memmem sets up tables on every call.
     static func contains(_ p: UnsafePointer<UInt8>, _ n: Int, _ needle: StaticString) -> Bool {
-        guard n >= needle.utf8CodeUnitCount else { return false }
-        return promowatch_memmem(p, n, needle.utf8Start, needle.utf8CodeUnitCount) != nil
+        let m = needle.utf8CodeUnitCount
+        guard n >= m, m > 0 else { return m == 0 }
+        if n > 256 { return promowatch_memmem(p, n, needle.utf8Start, m) != nil }
+        let l = needle.utf8Start
+        let first = l[0]
+        var i = 0
+        while i + m <= n {
+            if p[i] == first && memcmp(p + i + 1, l + 1, m - 1) == 0 { return true }
+            i += 1
+        }
+        return false
     }
 
     /// Case-insensitive ASCII equality of `p[0..<n]` with a lower-case literal.

@@ -5,13 +5,45 @@ public struct Frame {
     public var payload: UnsafePointer<UInt8>
     public var length: Int
     /// Timestamp from the framing (kubectl `--timestamps`, CRI, Docker `time`), 0 when none.
-    public var time: Int64
+    /// Parsed only when asked for: most lines are discarded before their time matters.
+    public var time: Int64 {
+        if parsedTime != 0 { return parsedTime }
+        guard let b = timeBytes, timeLength > 0 else { return 0 }
+        return ByteNumbers.parseRFC3339(b, timeLength)?.nanos ?? 0
+    }
+    var parsedTime: Int64 = 0
+    var timeBytes: UnsafePointer<UInt8>? = nil
+    var timeLength = 0
     /// `pod/<pod>/<container>` from kubectl `--prefix`, as bytes inside the line (length 0 when none).
     public var source: UnsafePointer<UInt8>?
     public var sourceLength: Int
     /// The payload was rebuilt (Docker unescaping, CRI/Docker partial lines joined) rather than
     /// being a slice of the input line.
     public var rebuilt: Bool
+
+    init(payload: UnsafePointer<UInt8>, length: Int, time: Int64, source: UnsafePointer<UInt8>?, sourceLength: Int, rebuilt: Bool) {
+        self.payload = payload; self.length = length; self.parsedTime = time
+        self.source = source; self.sourceLength = sourceLength; self.rebuilt = rebuilt
+    }
+
+    /// A frame whose timestamp is still the raw bytes at `timeBytes`.
+    init(payload: UnsafePointer<UInt8>, length: Int, timeBytes: UnsafePointer<UInt8>?, timeLength: Int,
+         source: UnsafePointer<UInt8>?, sourceLength: Int) {
+        self.payload = payload; self.length = length; self.timeBytes = timeBytes; self.timeLength = timeLength
+        self.source = source; self.sourceLength = sourceLength; self.rebuilt = false
+    }
+}
+
+/// Length of an RFC3339-shaped token at `p` (digits and separators where RFC3339 has them,
+/// up to the next space), or nil. Cheap: the value itself is parsed only when needed.
+@inline(__always)
+func rfc3339TokenLength(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int? {
+    guard n > 20, Bytes.isDigit(p[0]), Bytes.isDigit(p[3]), p[4] == UInt8(ascii: "-"), p[7] == UInt8(ascii: "-"),
+          p[10] == UInt8(ascii: "T"), p[13] == UInt8(ascii: ":"), p[16] == UInt8(ascii: ":") else { return nil }
+    var i = 19
+    let limit = min(n, 40)
+    while i < limit && p[i] != 0x20 { i += 1 }
+    return i < n && p[i] == 0x20 ? i : nil
 }
 
 /// Removes the outer layers of contract section 1 — kubectl `--prefix` and `--timestamps` in
@@ -49,7 +81,8 @@ public final class Deframer {
     /// Deframes `p[0..<n]` (no trailing newline). The frame's pointers stay valid until the next call.
     public func deframe(_ p0: UnsafePointer<UInt8>, _ n0: Int) -> Result {
         var p = p0, n = n0
-        var time: Int64 = 0
+        var timeBytes: UnsafePointer<UInt8>? = nil
+        var timeLength = 0
         var src: UnsafePointer<UInt8>? = nil
         var srcLen = 0
         var layers = 0
@@ -65,9 +98,8 @@ public final class Deframer {
                 }
             }
             // RFC3339 timestamp followed by a space: kubectl --timestamps or CRI
-            if n > 20 && Bytes.isDigit(p[0]) && p[4] == UInt8(ascii: "-"),
-               let (ts, len) = ByteNumbers.parseRFC3339(p, n), len < n, p[len] == 0x20 {
-                time = ts
+            if let len = rfc3339TokenLength(p, n) {
+                timeBytes = p; timeLength = len
                 p += len + 1; n -= len + 1
                 // CRI: "<stdout|stderr> <F|P> <payload>"
                 if n >= 8 && (Bytes.hasPrefix(p, n, "stdout ") || Bytes.hasPrefix(p, n, "stderr ")),
@@ -76,6 +108,10 @@ public final class Deframer {
                     let stream = p[3]  // 'o' or 'e'
                     let body = n > 8 ? p + 9 : p + 8
                     let bodyLen = n > 8 ? n - 9 : 0
+                    if !partial && pending.isEmpty {
+                        return .record(Frame(payload: body, length: bodyLen, timeBytes: timeBytes, timeLength: timeLength, source: src, sourceLength: srcLen))
+                    }
+                    let time = ByteNumbers.parseRFC3339(timeBytes!, timeLength)?.nanos ?? 0
                     return join(body, bodyLen, partial: partial, stream: stream, time: time, source: src, sourceLength: srcLen)
                 }
                 continue
@@ -86,7 +122,7 @@ public final class Deframer {
             }
             break
         }
-        return .record(Frame(payload: p, length: n, time: time, source: src, sourceLength: srcLen, rebuilt: false))
+        return .record(Frame(payload: p, length: n, timeBytes: timeBytes, timeLength: timeLength, source: src, sourceLength: srcLen))
     }
 
     private func docker(_ p: UnsafePointer<UInt8>, _ n: Int, source: UnsafePointer<UInt8>?, sourceLength: Int) -> Result? {

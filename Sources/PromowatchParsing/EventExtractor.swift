@@ -3,29 +3,23 @@ import PromowatchCore
 /// Turns one deframed payload into an `Event` (contract section 3): finds the fields,
 /// classifies the event by its name, decodes only the values it needs and interns them.
 public final class EventExtractor {
-    public var scanner: PayloadScanner
-    public var coupons: SymbolTable
-    public var users: SymbolTable
-    public var ips: SymbolTable
-    public var providers: SymbolTable
-    public var cards: SymbolTable
-    public var sources: SymbolTable
+    public let scanner: PayloadScanner
+    public let coupons: SymbolTable
+    public let providers: SymbolTable
+    public let sources: SymbolTable
     private let scratch: UnsafeMutablePointer<UInt8>
     private let scratchCapacity: Int
     private var used = 0
     private var base: UnsafePointer<UInt8> = UnsafePointer(bitPattern: 1)!
 
     public struct Limits: Sendable {
-        public var coupons = 200_000, users = 500_000, ips = 500_000, cards = 500_000, providers = 64, sources = 4096
+        public var coupons = 200_000, providers = 64, sources = 4096
         public init() {}
     }
 
     public init(keys: KeyTable = KeyTable(), limits: Limits = Limits(), maxRecordLength: Int = 1 << 20) {
         scanner = PayloadScanner(keys: keys)
         coupons = SymbolTable(maxEntries: limits.coupons, maxBytes: limits.coupons * 32)
-        users = SymbolTable(maxEntries: limits.users, maxBytes: limits.users * 32)
-        ips = SymbolTable(maxEntries: limits.ips, maxBytes: limits.ips * 24)
-        cards = SymbolTable(maxEntries: limits.cards, maxBytes: limits.cards * 32)
         providers = SymbolTable(maxEntries: limits.providers, maxBytes: 4096)
         sources = SymbolTable(maxEntries: limits.sources, maxBytes: limits.sources * 128)
         scratchCapacity = maxRecordLength * 2 + 64
@@ -41,13 +35,24 @@ public final class EventExtractor {
         var ev = Event()
         if phrases.contains(.timeout) { ev.kinds.insert(.timeout) }
         if phrases.contains(.dbSaturation) { ev.kinds.insert(.dbSaturation) }
-        ev.time = frame.time != 0 ? frame.time : arrival
+        if frame.length > 0 && scanner.scan(frame.payload, frame.length) {
+            base = frame.payload
+            used = 0
+            classify(&ev)
+        }
+        if ev.kinds.isEmpty { return ev }
+        // only events need their time and source
+        if let (p, n) = scanner.parsed ? value(.ts) : nil, let t = ByteNumbers.parseTimestamp(p, n) {
+            ev.time = t
+        } else {
+            let ft = frame.time
+            ev.time = ft != 0 ? ft : arrival
+        }
         if let s = frame.source, frame.sourceLength > 0 { ev.source = sources.intern(s, frame.sourceLength) }
-        guard frame.length > 0, scanner.scan(frame.payload, frame.length) else { return ev }
-        base = frame.payload
-        used = 0
+        return ev
+    }
 
-        if let (p, n) = value(.ts), let t = ByteNumbers.parseTimestamp(p, n) { ev.time = t }
+    private func classify(_ ev: inout Event) {
         if let (p, n) = value(.name) {
             if Bytes.contains(p, n, "ApplyPromotion") {
                 promotion(&ev)
@@ -62,7 +67,6 @@ public final class EventExtractor {
         } else if let (p, n) = value(.latency), let v = ByteNumbers.parseDurationMs(p, n) {
             ev.latencyMs = v; ev.kinds.insert(.request)
         }
-        return ev
     }
 
     // MARK: field access
@@ -101,24 +105,42 @@ public final class EventExtractor {
         return v
     }
 
-    /// Copies a value transformed byte by byte into scratch, trimmed of surrounding spaces.
-    private func transformed(_ f: Field, cut: UInt8? = nil, _ t: (UInt8) -> UInt8) -> (UnsafePointer<UInt8>, Int)? {
+    enum Case { case asIs, upper, lower }
+
+    /// A value trimmed of surrounding spaces, cut at `cut` (the first address of a
+    /// forwarded-for list), case-folded as asked (into scratch when folding).
+    private func normalized(_ f: Field, cut: UInt8? = nil, _ fold: Case = .asIs) -> (UnsafePointer<UInt8>, Int)? {
         guard let (p, n0) = value(f) else { return nil }
         var s = 0, n = n0
         if let c = cut, let k = Bytes.find(c, p, from: 0, end: n) { n = k }
         while s < n && Bytes.isSpace(p[s]) { s += 1 }
         while n > s && Bytes.isSpace(p[n - 1]) { n -= 1 }
-        guard n > s, used + (n - s) <= scratchCapacity else { return nil }
+        guard n > s else { return nil }
+        if fold == .asIs { return (p + s, n - s) }
+        guard used + (n - s) <= scratchCapacity else { return nil }
         let out = scratch + used
-        for i in s..<n { out[i - s] = t(p[i]) }
+        if fold == .upper { for i in s..<n { out[i - s] = Bytes.upper(p[i]) } } else { for i in s..<n { out[i - s] = Bytes.lower(p[i]) } }
         used += n - s
         return (UnsafePointer(out), n - s)
     }
 
-    private func intern(_ f: Field, into table: inout SymbolTable, cut: UInt8? = nil, _ t: (UInt8) -> UInt8 = { $0 }) -> (Symbol, UInt64) {
-        guard let (p, n) = transformed(f, cut: cut, t) else { return (.none, 0) }
+    private func intern(_ f: Field, into table: SymbolTable, _ fold: Case) -> (Symbol, UInt64) {
+        guard let (p, n) = normalized(f, fold) else { return (.none, 0) }
         let h = ByteHash.hash(p, n)
         return (table.intern(p, n, hash: h), h)
+    }
+
+    private func hash(_ f: Field, cut: UInt8? = nil) -> UInt64 {
+        guard let (p, n) = normalized(f, cut: cut) else { return 0 }
+        return ByteHash.hash(p, n)
+    }
+
+    /// The text of a field of the event being handled (valid inside `EventConsumer.consume`):
+    /// users, ips and cards are only hashed, this gives their text when a finding needs it.
+    public func text(_ f: Field) -> String? {
+        let cut: UInt8? = f == .ip ? UInt8(ascii: ",") : nil
+        guard let (p, n) = normalized(f, cut: cut, f == .coupon ? .upper : (f == .provider ? .lower : .asIs)) else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
 
     // MARK: promotion
@@ -131,9 +153,9 @@ public final class EventExtractor {
             applied = !present(.errorText)
         }
         ev.kinds.insert(applied ? .promotionApplied : .promotionRejected)
-        (ev.coupon, ev.couponHash) = intern(.coupon, into: &coupons, Bytes.upper)
-        (ev.user, ev.userHash) = intern(.user, into: &users)
-        (ev.ip, ev.ipHash) = intern(.ip, into: &ips, cut: UInt8(ascii: ","))
+        (ev.coupon, ev.couponHash) = intern(.coupon, into: coupons, .upper)
+        ev.userHash = hash(.user)
+        ev.ipHash = hash(.ip, cut: UInt8(ascii: ","))
         ev.discount = number(.discount)
         ev.subtotal = number(.subtotal)
     }
@@ -192,10 +214,10 @@ public final class EventExtractor {
             }
             ev.kinds.insert(decline ? .paymentDeclined : .paymentProviderFailure)
         }
-        (ev.provider, _) = intern(.provider, into: &providers, Bytes.lower)
-        (ev.card, ev.cardHash) = intern(.card, into: &cards)
-        (ev.user, ev.userHash) = intern(.user, into: &users)
-        (ev.ip, ev.ipHash) = intern(.ip, into: &ips, cut: UInt8(ascii: ","))
+        (ev.provider, _) = intern(.provider, into: providers, .lower)
+        ev.cardHash = hash(.card)
+        ev.userHash = hash(.user)
+        ev.ipHash = hash(.ip, cut: UInt8(ascii: ","))
         ev.amount = number(.amount)
     }
 }

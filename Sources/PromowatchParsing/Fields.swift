@@ -28,9 +28,10 @@ public enum Field: UInt8, CaseIterable, Sendable {
 
 /// Maps key bytes to `(field, rank)` with one hash probe and an exact compare.
 /// Built once from the alias lists (built-ins plus any from configuration).
-public struct KeyTable: Sendable {
-    struct Entry { var w0: UInt64; var w1: UInt64; var len: Int32; var field: UInt8; var rank: UInt8 }
-    private var entries: [Entry?]
+public final class KeyTable: @unchecked Sendable {
+    struct Entry { var w0: UInt64; var w1: UInt64; var len: Int32; var field: Field; var rank: UInt8 }
+    /// Open-addressed, `len == 0` = empty. One allocation for the table's lifetime.
+    private let entries: UnsafeMutablePointer<Entry>
     private let mask: Int
     public static let maxKeyLength = 32
 
@@ -40,7 +41,8 @@ public struct KeyTable: Sendable {
         for (f, keys) in extraAliases { for k in keys where !(byField[f] ?? []).contains(k) { byField[f, default: []].append(k) } }
         let size = 1024
         mask = size - 1
-        var entries = [Entry?](repeating: nil, count: size)
+        let entries = UnsafeMutablePointer<Entry>.allocate(capacity: size)
+        entries.initialize(repeating: Entry(w0: 0, w1: 0, len: 0, field: .name, rank: 0), count: size)
         var longKeys: [String: Field] = [:]
         for f in Field.allCases {
             for (rank, key) in (byField[f] ?? []).enumerated() {
@@ -50,11 +52,12 @@ public struct KeyTable: Sendable {
                     let p = UnsafePointer(b.baseAddress!)
                     let (w0, w1) = KeyTable.words(p, b.count)
                     var i = KeyTable.slot(w0, w1, b.count) & (size - 1)
-                    while let e = entries[i] {
+                    while entries[i].len != 0 {
+                        let e = entries[i]
                         if e.len == Int32(b.count) && e.w0 == w0 && e.w1 == w1 { return }
                         i = (i + 1) & (size - 1)
                     }
-                    entries[i] = Entry(w0: w0, w1: w1, len: Int32(b.count), field: f.rawValue, rank: UInt8(min(rank, 15)))
+                    entries[i] = Entry(w0: w0, w1: w1, len: Int32(b.count), field: f, rank: UInt8(min(rank, 15)))
                 }
             }
         }
@@ -62,6 +65,8 @@ public struct KeyTable: Sendable {
         self.entries = entries
         self.longKeys = longKeys
     }
+
+    deinit { entries.deallocate() }
 
     private var longKeys: [String: Field]
 
@@ -94,12 +99,11 @@ public struct KeyTable: Sendable {
         guard n > 0, n <= 16 else { return n > 16 && n <= KeyTable.maxKeyLength ? lookupLong(p, n) : nil }
         let (w0, w1) = KeyTable.words(p, n)
         var i = KeyTable.slot(w0, w1, n) & mask
-        return entries.withUnsafeBufferPointer { es in
-            while let e = es[i] {
-                if e.len == Int32(n) && e.w0 == w0 && e.w1 == w1 { return (Field(rawValue: e.field)!, e.rank) }
-                i = (i + 1) & mask
-            }
-            return nil
+        while true {
+            let e = entries[i]
+            if e.len == 0 { return nil }
+            if e.len == Int32(n) && e.w0 == w0 && e.w1 == w1 { return (e.field, e.rank) }
+            i = (i &+ 1) & mask
         }
     }
 

@@ -23,27 +23,33 @@ public struct Slot: Sendable {
 /// value is. No allocation per line; nothing is decoded until a field is actually read.
 ///
 /// Keys of nested JSON objects are read too, ranked below every top-level key.
-public struct PayloadScanner {
+public final class PayloadScanner {
     public let keys: KeyTable
-    public private(set) var slots: [Slot]
+    /// One slot per `Field`, in one flat allocation reused for every line.
+    private let slots: UnsafeMutablePointer<Slot>
     /// Some value (at any depth) is exactly `failed_compensation`.
     public private(set) var sawFailedCompensation = false
+    /// The last `scan` found a JSON object or logfmt pairs.
+    public private(set) var parsed = false
 
     public init(keys: KeyTable = KeyTable()) {
         self.keys = keys
-        slots = Array(repeating: Slot(), count: Field.count)
+        slots = .allocate(capacity: Field.count)
+        slots.initialize(repeating: Slot(), count: Field.count)
     }
+
+    deinit { slots.deallocate() }
 
     @inline(__always) public subscript(f: Field) -> Slot { slots[Int(f.rawValue)] }
 
     @inline(__always)
-    mutating func reset() {
-        for i in 0..<slots.count { slots[i] = Slot() }
+    func reset() {
+        slots.update(repeating: Slot(), count: Field.count)
         sawFailedCompensation = false
     }
 
     @inline(__always)
-    mutating func record(_ field: Field, rank: UInt8, start: Int, length: Int, type: ValueType) {
+    func record(_ field: Field, rank: UInt8, start: Int, length: Int, type: ValueType) {
         let i = Int(field.rawValue)
         if rank <= slots[i].rank {
             slots[i] = Slot(start: Int32(start), length: Int32(length), rank: rank, type: type)
@@ -51,18 +57,18 @@ public struct PayloadScanner {
     }
 
     @inline(__always)
-    mutating func noteValue(_ p: UnsafePointer<UInt8>, _ s: Int, _ len: Int) {
+    func noteValue(_ p: UnsafePointer<UInt8>, _ s: Int, _ len: Int) {
         if len == 19 && Bytes.equals(p + s, len, "failed_compensation") { sawFailedCompensation = true }
     }
 
     /// Scans `p[0..<n]`. Returns false when the payload is neither a JSON object nor logfmt.
-    public mutating func scan(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    public func scan(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         reset()
         var i = 0
         while i < n && Bytes.isSpace(p[i]) { i += 1 }
-        guard i < n else { return false }
-        if p[i] == UInt8(ascii: "{") { return scanJSON(p, n, from: i) }
-        return scanLogfmt(p, n, from: i)
+        guard i < n else { parsed = false; return false }
+        parsed = p[i] == UInt8(ascii: "{") ? scanJSON(p, n, from: i) : scanLogfmt(p, n, from: i)
+        return parsed
     }
 
     // MARK: JSON
@@ -70,19 +76,22 @@ public struct PayloadScanner {
     /// Index of the closing quote of a string whose body starts at `from`, or nil.
     @inline(__always)
     static func stringEnd(_ p: UnsafePointer<UInt8>, from: Int, end n: Int) -> Int? {
-        var q = from
-        while let k = Bytes.find(UInt8(ascii: "\""), p, from: q, end: n) {
-            var b = k - 1, slashes = 0
-            while b >= from && p[b] == 0x5C { slashes += 1; b -= 1 }
-            if slashes & 1 == 0 { return k }
-            q = k + 1
-        }
-        return nil
+        var escaped = false
+        return stringEnd(p, from: from, end: n, escaped: &escaped)
     }
 
+    /// Same, also telling whether the body holds a backslash escape. One pass over the bytes.
     @inline(__always)
-    static func hasBackslash(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
-        Bytes.find(0x5C, p, from: s, end: e) != nil
+    static func stringEnd(_ p: UnsafePointer<UInt8>, from: Int, end n: Int, escaped: inout Bool) -> Int? {
+        var q = from
+        while true {
+            let k = SWAR.find(p, q, n, 0x22, 0x5C)
+            if k >= n { return nil }
+            if p[k] == 0x22 { return k }
+            escaped = true
+            q = k &+ 2  // skip the escaped character
+            if q > n { return nil }
+        }
     }
 
     /// Skips a JSON array or object starting at `i` (which holds `[` or `{`); returns the index after it.
@@ -105,7 +114,7 @@ public struct PayloadScanner {
         return nil
     }
 
-    mutating func scanJSON(_ p: UnsafePointer<UInt8>, _ n: Int, from start: Int) -> Bool {
+    func scanJSON(_ p: UnsafePointer<UInt8>, _ n: Int, from start: Int) -> Bool {
         var i = start + 1
         var depth = 1
         while true {
@@ -119,7 +128,7 @@ public struct PayloadScanner {
                 continue
             }
             guard c == UInt8(ascii: "\"") else { return false }
-            let ks = i + 1
+            let ks = i &+ 1
             guard let ke = PayloadScanner.stringEnd(p, from: ks, end: n) else { return false }
             i = ke + 1
             while i < n && Bytes.isSpace(p[i]) { i += 1 }
@@ -131,12 +140,12 @@ public struct PayloadScanner {
             let rank: UInt8 = hit.map { depth == 1 ? $0.rank : min(255, $0.rank &+ 16 &* UInt8(min(depth - 1, 14))) } ?? 0
             c = p[i]
             if c == UInt8(ascii: "\"") {
-                let vs = i + 1
-                guard let ve = PayloadScanner.stringEnd(p, from: vs, end: n) else { return false }
-                i = ve + 1
+                let vs = i &+ 1
+                var esc = false
+                guard let ve = PayloadScanner.stringEnd(p, from: vs, end: n, escaped: &esc) else { return false }
+                i = ve &+ 1
                 if let (f, _) = hit {
-                    let t: ValueType = PayloadScanner.hasBackslash(p, vs, ve) ? .escaped : .plain
-                    record(f, rank: rank, start: vs, length: ve - vs, type: t)
+                    record(f, rank: rank, start: vs, length: ve &- vs, type: esc ? .escaped : .plain)
                 }
                 noteValue(p, vs, ve - vs)
             } else if c == UInt8(ascii: "{") {
@@ -149,11 +158,8 @@ public struct PayloadScanner {
                 i = e
             } else {
                 let vs = i
-                while i < n {
-                    let b = p[i]
-                    if b == UInt8(ascii: ",") || b == UInt8(ascii: "}") || b == UInt8(ascii: "]") || Bytes.isSpace(b) { break }
-                    i += 1
-                }
+                i = SWAR.find(p, i, n, UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20)
+                while i > vs && Bytes.isSpace(p[i &- 1]) { i &-= 1 }  // "1\n}" style: trim other white space
                 guard i > vs else { return false }
                 if let (f, _) = hit {
                     let isNull = i - vs == 4 && Bytes.equals(p + vs, 4, "null")
@@ -167,33 +173,30 @@ public struct PayloadScanner {
 
     /// `key=value` pairs separated by spaces; values bare or double-quoted with `\"` and `\\`.
     /// Bare words without `=` (a leading level word such as `INFO`) are allowed and ignored.
-    mutating func scanLogfmt(_ p: UnsafePointer<UInt8>, _ n: Int, from start: Int) -> Bool {
+    func scanLogfmt(_ p: UnsafePointer<UInt8>, _ n: Int, from start: Int) -> Bool {
         var i = start
         var pairs = 0
         while i < n {
             while i < n && (p[i] == 0x20 || p[i] == 0x09) { i += 1 }
             if i >= n { break }
             let ks = i
-            while i < n {
-                let b = p[i]
-                if b == UInt8(ascii: "=") || b == 0x20 || b == 0x09 || b == UInt8(ascii: "\"") { break }
-                i += 1
-            }
+            i = SWAR.find(p, i, n, UInt8(ascii: "="), 0x20, 0x09, UInt8(ascii: "\""))
             if i < n && p[i] == UInt8(ascii: "=") && i > ks {
                 let ke = i
                 i += 1
                 var vs = i, ve = i
                 var t = ValueType.bare
                 if i < n && p[i] == UInt8(ascii: "\"") {
-                    vs = i + 1
-                    if let e = PayloadScanner.stringEnd(p, from: vs, end: n) {
-                        ve = e; i = e + 1
-                        t = PayloadScanner.hasBackslash(p, vs, ve) ? .escaped : .plain
+                    vs = i &+ 1
+                    var esc = false
+                    if let e = PayloadScanner.stringEnd(p, from: vs, end: n, escaped: &esc) {
+                        ve = e; i = e &+ 1
+                        t = esc ? .escaped : .plain
                     } else {
                         return pairs > 0  // unterminated quote: a fragment; keep what was read
                     }
                 } else {
-                    while i < n && p[i] != 0x20 && p[i] != 0x09 { i += 1 }
+                    i = SWAR.find(p, i, n, 0x20, 0x09)
                     ve = i
                 }
                 pairs += 1
@@ -204,7 +207,7 @@ public struct PayloadScanner {
                 guard let e = PayloadScanner.stringEnd(p, from: i + 1, end: n) else { return pairs > 0 }
                 i = e + 1
             } else {
-                while i < n && p[i] != 0x20 && p[i] != 0x09 { i += 1 }
+                i = SWAR.find(p, i, n, 0x20, 0x09)
             }
         }
         return pairs > 0

@@ -14,7 +14,7 @@ final class CoreTests: XCTestCase {
     }
 
     func testSymbolTableInternsAndStaysBounded() {
-        var t = SymbolTable(maxEntries: 3, maxBytes: 100)
+        let t = SymbolTable(maxEntries: 3, maxBytes: 100)
         let a = t.intern("A"), b = t.intern("B")
         XCTAssertEqual(t.intern("A"), a)
         XCTAssertNotEqual(a, b)
@@ -27,7 +27,7 @@ final class CoreTests: XCTestCase {
     }
 
     func testSymbolTableManyEntriesGrow() {
-        var t = SymbolTable(maxEntries: 100_000)
+        let t = SymbolTable(maxEntries: 100_000)
         for i in 0..<50_000 { XCTAssertEqual(t.intern("code-\(i)"), Symbol(i)) }
         for i in stride(from: 0, to: 50_000, by: 997) { XCTAssertEqual(t.intern("code-\(i)"), Symbol(i)) }
         XCTAssertEqual(t.find(Array("code-42".utf8)), 42)

@@ -24,8 +24,9 @@ final class LineHarness {
     }
 
     func coupon(_ e: Event) -> String? { e.coupon >= 0 ? extractor.coupons.string(e.coupon) : nil }
-    func user(_ e: Event) -> String? { e.user >= 0 ? extractor.users.string(e.user) : nil }
-    func ip(_ e: Event) -> String? { e.ip >= 0 ? extractor.ips.string(e.ip) : nil }
+    /// Text of the last extracted event's field (users and ips are hashed, not interned).
+    func user(_ e: Event) -> String? { extractor.text(.user) }
+    func ip(_ e: Event) -> String? { extractor.text(.ip) }
     func provider(_ e: Event) -> String? { e.provider >= 0 ? extractor.providers.string(e.provider) : nil }
     func source(_ e: Event) -> String? { e.source >= 0 ? extractor.sources.string(e.source) : nil }
 }

@@ -72,7 +72,7 @@ final class PayloadTests: XCTestCase {
         XCTAssertEqual(e.kinds, .promotionApplied)
         XCTAssertEqual(e.coupon, .none)
         XCTAssertTrue(e.discount.isNaN)
-        XCTAssertEqual(e.user, .none)
+        XCTAssertNil(h.user(e))
         let l = h.event("msg=ApplyPromotion coupon= status=")!
         XCTAssertEqual(l.kinds, .promotionApplied)
         XCTAssertEqual(l.coupon, .none)
