@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "PromowatchParsing", dependencies: ["PromowatchCore", "CByteSearch"], swiftSettings: hotPath),
         .target(name: "PromowatchInput", dependencies: ["PromowatchCore", "CZlib", "CByteSearch"], swiftSettings: hotPath),
         .target(name: "PromowatchReport", dependencies: ["PromowatchCore"]),
-        .target(name: "PromowatchEngine", dependencies: ["PromowatchCore", "PromowatchParsing", "PromowatchInput"], swiftSettings: hotPath),
+        .target(name: "PromowatchEngine", dependencies: ["PromowatchCore", "PromowatchParsing", "PromowatchInput", "CByteSearch"], swiftSettings: hotPath),
         .executableTarget(
             name: "promowatch",
             dependencies: [
@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(name: "loggen", dependencies: ["LogGenerator"], path: "benchmarks/Sources/loggen"),
 
         .testTarget(name: "PromowatchCoreTests", dependencies: ["PromowatchCore"]),
-        .testTarget(name: "PromowatchParsingTests", dependencies: ["PromowatchParsing", "PromowatchCore"]),
+        .testTarget(name: "PromowatchParsingTests", dependencies: ["PromowatchParsing", "PromowatchCore", "CByteSearch"]),
         .testTarget(name: "PromowatchInputTests", dependencies: ["PromowatchInput", "PromowatchCore"]),
         .testTarget(name: "PromowatchReportTests", dependencies: ["PromowatchReport", "PromowatchCore"]),
         .testTarget(name: "PromowatchEngineTests", dependencies: ["PromowatchEngine", "PromowatchCore", "LogGenerator"]),

@@ -1,6 +1,7 @@
 import PromowatchCore
 import PromowatchInput
 import PromowatchParsing
+import CByteSearch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -27,7 +28,9 @@ public final class Analyzer {
     public let extractor: EventExtractor
     private let deframer: Deframer
     private let reader: BlockReader
-    private let phrases = PhraseFinder()
+    private let marker: LineMarker
+    private static let lineIndexCapacity = 8192
+    private let lineEnds = UnsafeMutablePointer<UInt32>.allocate(capacity: Analyzer.lineIndexCapacity)
     private var hits: [(offset: Int, phrase: Phrases)] = []
     public private(set) var aggregates = Aggregates()
     private var counts = EventCounts()
@@ -38,10 +41,13 @@ public final class Analyzer {
     private var inputErrors: [String] = []
     public var consumer: EventConsumer?
 
+    deinit { lineEnds.deallocate() }
+
     public init(options: Options = Options()) {
         self.options = options
         extractor = EventExtractor(keys: options.keys, limits: options.limits, maxRecordLength: options.maxLineLength)
         deframer = Deframer(maxRecordLength: options.maxLineLength)
+        marker = LineMarker(keys: options.keys)
         reader = BlockReader(maxLineLength: options.maxLineLength, blockSize: options.blockSize)
     }
 
@@ -77,32 +83,42 @@ public final class Analyzer {
     public func process(_ block: UnsafeBufferPointer<UInt8>) {
         guard let p = block.baseAddress, block.count > 0 else { return }
         let n = block.count
-        phrases.scan(p, n, into: &hits)
+        precondition(n < Int(UInt32.max), "blocks are indexed with 32-bit offsets")
+        marker.scan(p, n, into: &hits)
         let arrival = Analyzer.now()
         var hi = 0
         var i = 0
         let maxLine = options.maxLineLength
         while i < n {
-            let e: Int
-            if let nl = memchr(p + i, 0x0A, n - i) {
-                e = UnsafePointer<UInt8>(nl.assumingMemoryBound(to: UInt8.self)) - p
-            } else {
-                e = n
+            // newline offsets for many lines at once, then one line at a time
+            let count = promowatch_index_lines(p, i, n, lineEnds, Analyzer.lineIndexCapacity)
+            if count == 0 {
+                // the last line has no newline (blocks from BlockReader always end in one)
+                lineAt(p, i, n, maxLine: maxLine, arrival: arrival, hi: &hi)
+                break
             }
-            var len = e - i
-            if len > 0 && p[i + len - 1] == 0x0D { len -= 1 }
-            lines += 1
-            var ph: Phrases = []
-            while hi < hits.count && hits[hi].offset < e {
-                if hits[hi].offset >= i { ph.insert(hits[hi].phrase) }
-                hi += 1
+            for k in 0..<count {
+                let e = Int(lineEnds[k])
+                lineAt(p, i, e, maxLine: maxLine, arrival: arrival, hi: &hi)
+                i = e &+ 1
             }
-            if len > maxLine {
-                oversized += 1; skipped += 1
-            } else {
-                line(p + i, len, ph, arrival)
-            }
-            i = e + 1
+        }
+    }
+
+    @inline(__always)
+    private func lineAt(_ p: UnsafePointer<UInt8>, _ i: Int, _ e: Int, maxLine: Int, arrival: Int64, hi: inout Int) {
+        var len = e &- i
+        if len > 0 && p[i &+ len &- 1] == 0x0D { len &-= 1 }
+        lines &+= 1
+        var ph: Phrases = []
+        while hi < hits.count && hits[hi].offset < e {
+            if hits[hi].offset >= i { ph.insert(hits[hi].phrase) }
+            hi &+= 1
+        }
+        if len > maxLine {
+            oversized &+= 1; skipped &+= 1
+        } else {
+            line(p + i, len, ph, arrival)
         }
     }
 
@@ -112,7 +128,10 @@ public final class Analyzer {
         case .partial:
             return
         case .record(let f):
-            record(f, f.rebuilt ? Phrases.find(f.payload, f.length) : ph, arrival)
+            // a rebuilt payload (joined partials, Docker) may hold words split across lines
+            let marks = f.rebuilt ? marker.marks(f.payload, f.length) : ph
+            if marks.isEmpty { skipped &+= 1; return }  // nothing in it can make it an event
+            record(f, marks, arrival)
         }
     }
 
@@ -128,7 +147,10 @@ public final class Analyzer {
     /// Ends the run: partial lines still waiting for their final part are processed as they are.
     public func finish() {
         let arrival = Analyzer.now()
-        deframer.drainPending { f in record(f, Phrases.find(f.payload, f.length), arrival) }
+        deframer.drainPending { f in
+            let marks = marker.marks(f.payload, f.length)
+            if marks.isEmpty { skipped += 1 } else { record(f, marks, arrival) }
+        }
     }
 
     public static func now() -> Int64 {

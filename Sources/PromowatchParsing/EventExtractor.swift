@@ -28,8 +28,8 @@ public final class EventExtractor {
 
     deinit { scratch.deallocate() }
 
-    /// The event in `frame`. `phrases` are the phrase hits already known for the line (pass
-    /// `Phrases.find` of the payload when it was rebuilt). `arrival` is used when the line
+    /// The event in `frame`. `phrases` are the phrase hits already known for the line
+    /// (`LineMarker`). `arrival` is used when the line
     /// carries no timestamp at all. An event with empty `kinds` is a skipped line.
     public func extract(_ frame: Frame, phrases: Phrases, arrival: Int64) -> Event {
         var ev = Event()

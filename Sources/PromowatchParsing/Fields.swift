@@ -50,7 +50,7 @@ public final class KeyTable: @unchecked Sendable {
                 guard !bytes.isEmpty, bytes.count <= 16 else { continue }  // longer keys: `longKeys`
                 bytes.withUnsafeMutableBufferPointer { b in
                     let p = UnsafePointer(b.baseAddress!)
-                    let (w0, w1) = KeyTable.words(p, b.count)
+                    let (w0, w1) = KeyTable.words(p, b.count, readable: b.count)
                     var i = KeyTable.slot(w0, w1, b.count) & (size - 1)
                     while entries[i].len != 0 {
                         let e = entries[i]
@@ -64,27 +64,34 @@ public final class KeyTable: @unchecked Sendable {
         for f in Field.allCases { for k in byField[f] ?? [] where k.utf8.count > 16 { longKeys[k] = f } }
         self.entries = entries
         self.longKeys = longKeys
+        self.aliasList = byField
     }
 
     deinit { entries.deallocate() }
 
     private var longKeys: [String: Field]
+    private var aliasList: [Field: [String]] = [:]
 
-    /// Two words covering the key bytes exactly (overlapping loads, never past `p + n`).
+    /// The keys read for a field, built-in and configured.
+    public func aliases(for f: Field) -> [String] { aliasList[f] ?? [] }
+
+    /// The key's bytes as two little-endian words, zero beyond its length (keys of 1...16 bytes).
+    /// `readable` says how many bytes from `p` may be read: with 16 or more the words are two
+    /// plain loads and a mask, with no branch on the length.
     @inline(__always)
-    static func words(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UInt64, UInt64) {
-        let r = UnsafeRawPointer(p)
-        switch n {
-        case 0: return (0, 0)
-        case 1: return (UInt64(p[0]), 0)
-        case 2...3:
-            return (UInt64(r.loadUnaligned(as: UInt16.self)), UInt64(r.loadUnaligned(fromByteOffset: n - 2, as: UInt16.self)))
-        case 4...7:
-            return (UInt64(r.loadUnaligned(as: UInt32.self)), UInt64(r.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)))
-        default:
-            // 8...16: two overlapping 8-byte loads cover every byte.
-            return (r.loadUnaligned(as: UInt64.self), r.loadUnaligned(fromByteOffset: min(n, 16) - 8, as: UInt64.self))
+    static func words(_ p: UnsafePointer<UInt8>, _ n: Int, readable: Int) -> (UInt64, UInt64) {
+        let lo = n >= 8 ? ~UInt64(0) : (UInt64(1) << UInt64(truncatingIfNeeded: n &* 8)) &- 1
+        let hn = n &- 8
+        let hi = hn <= 0 ? 0 : (hn >= 8 ? ~UInt64(0) : (UInt64(1) << UInt64(truncatingIfNeeded: hn &* 8)) &- 1)
+        if readable >= 16 {
+            let r = UnsafeRawPointer(p)
+            return (r.loadUnaligned(as: UInt64.self) & lo, r.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & hi)
         }
+        var w0: UInt64 = 0, w1: UInt64 = 0
+        var k = 0
+        while k < n && k < 8 { w0 |= UInt64(p[k]) << UInt64(k &* 8); k &+= 1 }
+        while k < n && k < 16 { w1 |= UInt64(p[k]) << UInt64((k &- 8) &* 8); k &+= 1 }
+        return (w0, w1)
     }
 
     @inline(__always)
@@ -95,9 +102,9 @@ public final class KeyTable: @unchecked Sendable {
 
     /// The field and alias rank of a key, or nil for keys promowatch does not read.
     @inline(__always)
-    public func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> (field: Field, rank: UInt8)? {
+    public func lookup(_ p: UnsafePointer<UInt8>, _ n: Int, readable: Int = 0) -> (field: Field, rank: UInt8)? {
         guard n > 0, n <= 16 else { return n > 16 && n <= KeyTable.maxKeyLength ? lookupLong(p, n) : nil }
-        let (w0, w1) = KeyTable.words(p, n)
+        let (w0, w1) = KeyTable.words(p, n, readable: readable)
         var i = KeyTable.slot(w0, w1, n) & mask
         while true {
             let e = entries[i]

@@ -136,7 +136,7 @@ public final class PayloadScanner {
             i += 1
             while i < n && Bytes.isSpace(p[i]) { i += 1 }
             guard i < n else { return false }
-            let hit = keys.lookup(p + ks, ke - ks)
+            let hit = keys.lookup(p + ks, ke &- ks, readable: n &- ks)
             let rank: UInt8 = hit.map { depth == 1 ? $0.rank : min(255, $0.rank &+ 16 &* UInt8(min(depth - 1, 14))) } ?? 0
             c = p[i]
             if c == UInt8(ascii: "\"") {
@@ -200,7 +200,7 @@ public final class PayloadScanner {
                     ve = i
                 }
                 pairs += 1
-                if let (f, r) = keys.lookup(p + ks, ke - ks) { record(f, rank: r, start: vs, length: ve - vs, type: t) }
+                if let (f, r) = keys.lookup(p + ks, ke &- ks, readable: n &- ks) { record(f, rank: r, start: vs, length: ve - vs, type: t) }
                 noteValue(p, vs, ve - vs)
             } else if i < n && p[i] == UInt8(ascii: "\"") {
                 // a quoted bare word; skip it whole

@@ -1,58 +1,76 @@
 import CByteSearch
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
-/// Phrases that make a line an event wherever they appear in it (contract section 3).
+/// What a line holds before it is parsed: phrases that make it an event wherever they
+/// appear (contract section 3), and whether it may be any other event at all.
 public struct Phrases: OptionSet, Sendable {
     public let rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
     public static let timeout = Phrases(rawValue: 1)
     public static let dbSaturation = Phrases(rawValue: 2)
+    /// The line contains a word that every other event needs (see `LineMarker`): parse it.
+    public static let mayBeEvent = Phrases(rawValue: 4)
 
-    public static let needles: [(StaticString, Phrases)] = [
+    /// Exact phrases that are events by themselves.
+    public static let eventPhrases: [(String, Phrases)] = [
         ("context deadline exceeded", .timeout),
         ("too many clients", .dbSaturation),
         ("remaining connection slots are reserved", .dbSaturation),
     ]
 
-    /// The phrases in one line.
-    public static func find(_ p: UnsafePointer<UInt8>, _ n: Int) -> Phrases {
-        var r: Phrases = []
-        for (needle, flag) in needles where Bytes.contains(p, n, needle) { r.insert(flag) }
-        return r
+    /// Words, matched ignoring ASCII case, without which a line cannot be a promotion, payment,
+    /// compensation or request event: the event names of section 3 contain one of the first
+    /// three, and a request needs a latency key. A backslash marks the line too, because an
+    /// escape (`\u0041pplyPromotion`) can hide any of them. Latency keys come from the key table,
+    /// so aliases added in configuration are covered.
+    public static func candidateWords(keys: KeyTable) -> [String] {
+        var words = ["applypromotion", "payment", "compensation", "\\"]
+        for key in keys.aliases(for: .latencyMs) + keys.aliases(for: .latency) {
+            let k = key.lowercased()
+            if !words.contains(where: { k.contains($0) }) {
+                words.removeAll { $0.contains(k) }
+                words.append(k)
+            }
+        }
+        return words
     }
-
 }
 
-/// Finds every phrase occurrence in a block of many lines in one vectorised pass for all
-/// needles (`promowatch_find_needles`) — far cheaper than a search per line. Owns its hit
-/// buffer: one finder per analyzer (per thread).
-public final class PhraseFinder {
+/// Marks lines in one vectorised pass over a whole block (`promowatch_find_needles`) — far
+/// cheaper than searching each line. Owns its hit buffer: one marker per analyzer (per thread).
+public final class LineMarker {
     private let count: Int
     private let pointers: UnsafeMutablePointer<UnsafePointer<UInt8>?>
     private let lengths: UnsafeMutablePointer<Int>
     private let probeA: UnsafeMutablePointer<Int>
     private let probeB: UnsafeMutablePointer<Int>
+    private let fold: UnsafeMutablePointer<UInt8>
+    private let window: UnsafeMutablePointer<Int>
+    private let marks: [Phrases]
     private var offsets: UnsafeMutablePointer<Int>
     private var indices: UnsafeMutablePointer<UInt8>
     private var capacity: Int
+    private var scratchHits: [(offset: Int, phrase: Phrases)] = []
 
-    public init() {
-        let ns = Phrases.needles
-        count = ns.count
+    public init(keys: KeyTable = KeyTable()) {
+        var needles: [([UInt8], Bool, Phrases)] = Phrases.eventPhrases.map { (Array($0.0.utf8), false, $0.1) }
+        needles += Phrases.candidateWords(keys: keys).prefix(16 - needles.count).map { (Array($0.utf8), true, Phrases.mayBeEvent) }
+        count = needles.count
+        marks = needles.map(\.2)
         pointers = .allocate(capacity: count)
         lengths = .allocate(capacity: count)
         probeA = .allocate(capacity: count)
         probeB = .allocate(capacity: count)
-        for (k, (needle, _)) in ns.enumerated() {
-            pointers[k] = needle.utf8Start
-            lengths[k] = needle.utf8CodeUnitCount
-            (probeA[k], probeB[k]) = PhraseFinder.rarestPositions(Array(UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)))
+        fold = .allocate(capacity: count)
+        window = .allocate(capacity: count)
+        for k in 0..<count {
+            let bytes = needles[k].0
+            let copy = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count)
+            copy.initialize(from: bytes, count: bytes.count)
+            pointers[k] = UnsafePointer(copy)
+            lengths[k] = bytes.count
+            (probeA[k], probeB[k]) = LineMarker.rarestPositions(bytes)
+            fold[k] = needles[k].1 ? 1 : 0
+            window[k] = LineMarker.rarestWindow(needles[k].0)
         }
         capacity = 4096
         offsets = .allocate(capacity: capacity)
@@ -60,7 +78,8 @@ public final class PhraseFinder {
     }
 
     deinit {
-        pointers.deallocate(); lengths.deallocate(); probeA.deallocate(); probeB.deallocate()
+        for k in 0..<count { UnsafeMutablePointer(mutating: pointers[k])?.deallocate() }
+        pointers.deallocate(); lengths.deallocate(); probeA.deallocate(); probeB.deallocate(); fold.deallocate(); window.deallocate()
         offsets.deallocate(); indices.deallocate()
     }
 
@@ -71,24 +90,53 @@ public final class PhraseFinder {
         func rank(_ b: UInt8) -> Int { order.firstIndex(of: Bytes.lower(b)) ?? -1 }  // other bytes: rarest
         let byRarity = needle.indices.sorted { (rank(needle[$0]), $0) < (rank(needle[$1]), $1) }
         let a = byRarity[0]
-        let b = byRarity.first { needle[$0] != needle[a] } ?? (a == 0 ? needle.count - 1 : 0)
+        let b = byRarity.first { needle[$0] != needle[a] } ?? a
         return (a, b)
     }
 
-    /// Fills `hits` with (offset, phrase) for `p[0..<n]`, sorted by offset.
+    /// Start of the needle's 3-byte window with the rarest letters (the Teddy fingerprint).
+    static func rarestWindow(_ needle: [UInt8]) -> Int {
+        guard needle.count > 3 else { return 0 }
+        let order = Array("zqxjkvbpygfwmucldrhsnioate ".utf8)
+        func rank(_ b: UInt8) -> Int { order.firstIndex(of: Bytes.lower(b)) ?? -1 }
+        return (0...(needle.count - 3)).min { a, b in
+            (rank(needle[a]) + rank(needle[a + 1]) + rank(needle[a + 2]), a) < (rank(needle[b]) + rank(needle[b + 1]) + rank(needle[b + 2]), b)
+        } ?? 0
+    }
+
+    /// Fills `hits` with (offset, mark) for `p[0..<n]`, sorted by offset; an offset lies inside
+    /// its match, so it falls in the line that holds the match.
     public func scan(_ p: UnsafePointer<UInt8>, _ n: Int, into hits: inout [(offset: Int, phrase: Phrases)]) {
         hits.removeAll(keepingCapacity: true)
-        var total = promowatch_find_needles(p, n, pointers, lengths, count, probeA, probeB, offsets, indices, capacity)
+        var total = promowatch_find_needles_teddy(p, n, pointers, lengths, count, window, probeA, probeB, fold, offsets, indices, capacity)
         if total > capacity {
             // very many hits in one block: ask again with room for all of them
             offsets.deallocate(); indices.deallocate()
             capacity = total
             offsets = .allocate(capacity: total)
             indices = .allocate(capacity: total)
-            total = promowatch_find_needles(p, n, pointers, lengths, count, probeA, probeB, offsets, indices, capacity)
+            total = promowatch_find_needles_teddy(p, n, pointers, lengths, count, window, probeA, probeB, fold, offsets, indices, capacity)
         }
         for k in 0..<min(total, capacity) {
-            hits.append((offsets[k], Phrases.needles[Int(indices[k])].1))
+            hits.append((offsets[k], marks[Int(indices[k])]))
         }
+    }
+
+    /// The marks of one record (a payload rebuilt from partial lines or Docker escaping).
+    public func marks(_ p: UnsafePointer<UInt8>, _ n: Int) -> Phrases {
+        scan(p, n, into: &scratchHits)
+        var m: Phrases = []
+        for h in scratchHits { m.insert(h.phrase) }
+        return m
+    }
+
+    /// The event phrases in one line (not `mayBeEvent`): a plain search, for tests and one-offs.
+    public static func phrases(_ p: UnsafePointer<UInt8>, _ n: Int) -> Phrases {
+        var r: Phrases = []
+        for (needle, flag) in Phrases.eventPhrases {
+            var bytes = Array(needle.utf8)
+            if bytes.withUnsafeMutableBufferPointer({ b in promowatch_memmem(p, n, b.baseAddress, b.count) != nil }) { r.insert(flag) }
+        }
+        return r
     }
 }

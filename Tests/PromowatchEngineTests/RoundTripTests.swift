@@ -125,3 +125,53 @@ final class RoundTripTests: XCTestCase {
 }
 
 import Foundation
+
+/// Lines the block-level marker must not skip.
+final class MarkerThroughAnalyzerTests: XCTestCase {
+    func summary(_ text: String) -> RunSummary {
+        let a = Analyzer()
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBufferPointer { a.process(UnsafeBufferPointer($0)) }
+        a.finish()
+        return a.summary()
+    }
+
+    func testEscapedAndUpperCaseNamesAreStillEvents() {
+        let s = summary("""
+        {"msg":"\\u0041pplyPromotion","coupon":"ESC"}
+        {"msg":"PAYMENT AUTHORIZED","provider":"stripe"}
+        msg="Saga COMPENSATION FAILED"
+
+        """)
+        XCTAssertEqual(s.events.promotionApplied, 1)
+        XCTAssertEqual(s.events.paymentSucceeded, 1)
+        XCTAssertEqual(s.events.compensationFailure, 1)
+        XCTAssertEqual(s.skippedLines, 0)
+    }
+
+    func testWordsSplitAcrossCRIPartialsAreFound() {
+        let s = summary("""
+        2026-11-20T08:15:00Z stdout P {"msg":"pay
+        2026-11-20T08:15:00Z stdout P ment decl
+        2026-11-20T08:15:00Z stdout F ined","provider":"paypal","decline_code":"card_declined"}
+        2026-11-20T08:15:01Z stdout P msg=done lat
+        2026-11-20T08:15:01Z stdout F ency=2s
+
+        """)
+        XCTAssertEqual(s.events.paymentDeclined, 1)
+        XCTAssertEqual(s.events.request, 1)
+        XCTAssertEqual(s.lines, 5)
+        XCTAssertEqual(s.skippedLines, 0)
+    }
+
+    func testNoiseIsSkippedWithoutParsing() {
+        let s = summary("""
+        {"msg":"cache hit","key":"cart:1"}
+        just text
+        {"msg":"payment method saved","provider":"stripe"}
+
+        """)
+        XCTAssertEqual(s.skippedLines, 3)
+        XCTAssertEqual(s.events, EventCounts())
+    }
+}

@@ -18,7 +18,7 @@ final class LineHarness {
             switch deframer.deframe(p, b.count) {
             case .partial: return nil
             case .record(let f):
-                return extractor.extract(f, phrases: Phrases.find(f.payload, f.length), arrival: 7)
+                return extractor.extract(f, phrases: LineMarker.phrases(f.payload, f.length), arrival: 7)
             }
         }
     }
