@@ -22,6 +22,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -33,12 +34,14 @@ let package = Package(
         .target(name: "PromowatchCore", swiftSettings: hotPath),
         .target(name: "PromowatchParsing", dependencies: ["PromowatchCore", "CByteSearch"], swiftSettings: hotPath),
         .target(name: "PromowatchInput", dependencies: ["PromowatchCore", "CZlib", "CByteSearch"], swiftSettings: hotPath),
+        .target(name: "PromowatchDetection", dependencies: ["PromowatchCore"], swiftSettings: hotPath),
         .target(name: "PromowatchReport", dependencies: ["PromowatchCore"]),
-        .target(name: "PromowatchEngine", dependencies: ["PromowatchCore", "PromowatchParsing", "PromowatchInput", "CByteSearch"], swiftSettings: hotPath),
+        .target(name: "PromowatchConfig", dependencies: ["PromowatchCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "PromowatchEngine", dependencies: ["PromowatchCore", "PromowatchParsing", "PromowatchInput", "PromowatchDetection", "CByteSearch"], swiftSettings: hotPath),
         .executableTarget(
             name: "promowatch",
             dependencies: [
-                "PromowatchCore", "PromowatchEngine", "PromowatchReport", "PromowatchInput",
+                "PromowatchCore", "PromowatchEngine", "PromowatchReport", "PromowatchInput", "PromowatchConfig", "PromowatchDetection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +53,8 @@ let package = Package(
         .testTarget(name: "PromowatchCoreTests", dependencies: ["PromowatchCore"]),
         .testTarget(name: "PromowatchParsingTests", dependencies: ["PromowatchParsing", "PromowatchCore", "CByteSearch"]),
         .testTarget(name: "PromowatchInputTests", dependencies: ["PromowatchInput", "PromowatchCore"]),
+        .testTarget(name: "PromowatchDetectionTests", dependencies: ["PromowatchDetection", "PromowatchCore"]),
+        .testTarget(name: "PromowatchConfigTests", dependencies: ["PromowatchConfig", "PromowatchCore"]),
         .testTarget(name: "PromowatchReportTests", dependencies: ["PromowatchReport", "PromowatchCore"]),
         .testTarget(name: "PromowatchEngineTests", dependencies: ["PromowatchEngine", "PromowatchCore", "LogGenerator"]),
         .testTarget(name: "LogGeneratorTests", dependencies: ["LogGenerator", "PromowatchEngine", "PromowatchCore"]),

@@ -128,3 +128,9 @@ public struct EventCounts: Sendable, Equatable {
         EventKinds.all.map { ($0.name, self[$0.kind]) }
     }
 }
+
+/// Text of the identities of the event being handled, for the few that end up in findings.
+public protocol EventTextSource: AnyObject {
+    func userText() -> String?
+    func ipText() -> String?
+}

@@ -1,17 +1,13 @@
 import PromowatchCore
 import PromowatchInput
 import PromowatchParsing
+import PromowatchDetection
 import CByteSearch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-
-/// Receives every event the analyzer extracts (detectors, stores, ...).
-public protocol EventConsumer: AnyObject {
-    func consume(_ event: Event, extractor: EventExtractor)
-}
 
 /// Reads inputs block by block, removes the framing, extracts events and keeps the run totals.
 /// It knows nothing about output formats: callers render `summary()` as they like.
@@ -39,9 +35,25 @@ public final class Analyzer {
     private var oversized = 0
     private var bytes = 0
     private var inputErrors: [String] = []
-    public var consumer: EventConsumer?
+    /// Detection, when findings are wanted (it shares the extractor's coupon and provider tables).
+    public private(set) var detector: Detector?
+    /// Called after each block (streaming output); nil in batch runs.
+    public var afterBlock: (() -> Void)?
 
     deinit { lineEnds.deallocate() }
+
+    /// Turns detection on. `streaming` keeps only the minutes that windows still need.
+    public func enableDetection(_ config: DetectionConfig, streaming: Bool = false) {
+        let d = Detector(config: config, coupons: extractor.coupons, providers: extractor.providers)
+        d.streaming = streaming
+        detector = d
+    }
+
+    /// While waiting for input on a pipe or terminal, call `handler` every `milliseconds`.
+    public func onIdle(every milliseconds: Int32, _ handler: @escaping () -> Void) {
+        reader.idleMilliseconds = milliseconds
+        reader.onIdle = handler
+    }
 
     public init(options: Options = Options()) {
         self.options = options
@@ -60,6 +72,7 @@ public final class Analyzer {
         do {
             while let block = try reader.next(from: &source) {
                 process(block)
+                afterBlock?()
             }
         } catch let e as InputError {
             if reader.pendingBytes > 0 { lines += 1; skipped += 1 }  // the cut-off last line
@@ -141,7 +154,7 @@ public final class Analyzer {
         if ev.kinds.isEmpty { skipped += 1; return }
         counts.add(ev.kinds)
         aggregates.add(ev)
-        consumer?.consume(ev, extractor: extractor)
+        detector?.add(ev, text: extractor)
     }
 
     /// Ends the run: partial lines still waiting for their final part are processed as they are.

@@ -25,6 +25,9 @@ public final class BlockReader {
     public private(set) var oversizedLines = 0
     /// Bytes read from the source (after decompression).
     public private(set) var bytesRead = 0
+    /// Streaming: while no input is ready on a pipe, call `onIdle` every `idleMilliseconds`.
+    public var onIdle: (() -> Void)?
+    public var idleMilliseconds: Int32 = 250
 
     public init(maxLineLength: Int = 1 << 20, blockSize: Int = 4 << 20) {
         self.maxLineLength = maxLineLength
@@ -33,6 +36,16 @@ public final class BlockReader {
     }
 
     deinit { buffer.deallocate() }
+
+    private func waitReadable(_ source: ByteSource, _ idle: () -> Void) {
+        guard case .plain(let f, let prefix) = source, prefix.isEmpty else { return }
+        var pfd = pollfd(fd: f.fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            let r = poll(&pfd, 1, idleMilliseconds)
+            if r != 0 { return }  // readable, hung up or error: read() tells which
+            idle()
+        }
+    }
 
     /// Starts a new input (keeps counters).
     public func reset() { start = 0; end = 0; clean = 0; discarding = false; eof = false }
@@ -80,6 +93,7 @@ public final class BlockReader {
                 end = 0; clean = 0
                 return UnsafeBufferPointer(start: UnsafePointer(buffer), count: len)
             }
+            if let idle = onIdle { waitReadable(source, idle) }
             let n = try source.read(into: buffer + end, capacity: capacity - 1 - end)
             bytesRead += n
             if n == 0 { eof = true } else { end += n }

@@ -221,3 +221,8 @@ public final class EventExtractor {
         ev.amount = number(.amount)
     }
 }
+
+extension EventExtractor: EventTextSource {
+    public func userText() -> String? { text(.user) }
+    public func ipText() -> String? { text(.ip) }
+}

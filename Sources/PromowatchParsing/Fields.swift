@@ -5,6 +5,21 @@ public enum Field: UInt8, CaseIterable, Sendable {
 
     public static let count = Field.allCases.count
 
+    /// The field's name in configuration (`aliases:` keys).
+    public var configName: String {
+        switch self {
+        case .errorCode: return "error_code"
+        case .errorText: return "error_text"
+        case .latencyMs: return "latency_ms"
+        default: return String(describing: self)
+        }
+    }
+
+    public init?(configName: String) {
+        guard let f = Field.allCases.first(where: { $0.configName == configName }) else { return nil }
+        self = f
+    }
+
     /// The contract's built-in aliases, in priority order (the first present key wins;
     /// a later duplicate of the same key replaces an earlier one, as in most JSON decoders).
     public static let builtinAliases: [(Field, [String])] = [

@@ -1,7 +1,9 @@
 import ArgumentParser
+import PromowatchConfig
 import PromowatchCore
 import PromowatchEngine
 import PromowatchInput
+import PromowatchParsing
 import PromowatchReport
 #if canImport(Glibc)
 import Glibc
@@ -9,33 +11,144 @@ import Glibc
 
 @main
 struct Promowatch: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = "0.2.0"
 
     static let configuration = CommandConfiguration(
         commandName: "promowatch",
         abstract: "Watches checkout logs for promotion abuse and payment-gateway failures.",
         discussion: """
+        With no subcommand and standard input not a terminal, promowatch runs 'watch':
+          kubectl logs -f -l app=checkout --prefix --timestamps | promowatch
+
         Examples:
           promowatch analyze fixtures/checkout-sample.log.gz
           promowatch analyze --format json archive/*.log.gz
           kubectl logs -l app=checkout --prefix --timestamps | promowatch analyze
+          promowatch watch --config config/promowatch.yaml < /var/log/containers/checkout.log
         """,
         version: version,
-        subcommands: [Analyze.self]
+        subcommands: [Analyze.self, Watch.self]
     )
+
+    mutating func run() throws {
+        if isatty(0) == 0 {
+            var w = Watch()
+            w.options = try CommonOptions.parse([])
+            try w.run()
+        } else {
+            print(Promowatch.helpMessage())
+        }
+    }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case json, text
 }
 
+/// Options shared by `analyze` and `watch`.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Output format: json (one object per line; the last is the summary) or text. Default: text on a terminal, json otherwise.")
+    var format: OutputFormat?
+
+    @Option(help: "Configuration file (YAML, see config/promowatch.yaml). Default: $PROMOWATCH_CONFIG, else built-in defaults.")
+    var config: String?
+
+    @Option(help: "How many coupons and providers to list in the summary (0 = all).")
+    var top: Int = 20
+
+    @Option(name: .customLong("min-score"), help: "Override general.min_score: -log10 tail probability for an anomaly.")
+    var minScore: Double?
+
+    @Option(name: .customLong("warmup-minutes"), help: "Override general.warmup_minutes.")
+    var warmupMinutes: Int?
+
+    @Option(name: .customLong("cooldown-minutes"), help: "Override general.cooldown_minutes.")
+    var cooldownMinutes: Int?
+
+    @Option(name: .customLong("allow"), help: "A coupon code that must never be blacklisted (repeatable; added to the allowlist).")
+    var allow: [String] = []
+
+    @Option(name: .customLong("campaign"), help: "A known campaign code (repeatable; added to campaigns).")
+    var campaign: [String] = []
+
+    @Flag(name: .customLong("no-detect"), help: "Only count events; no findings.")
+    var noDetect = false
+
+    func validate() throws {
+        if top < 0 { throw ValidationError("--top must be 0 or more") }
+        if let s = minScore, !(s >= 0) { throw ValidationError("--min-score must be 0 or more") }
+        if let w = warmupMinutes, w < 0 { throw ValidationError("--warmup-minutes must be 0 or more") }
+        if let c = cooldownMinutes, c < 0 { throw ValidationError("--cooldown-minutes must be 0 or more") }
+    }
+
+    /// Built-in defaults, then the file, then flags.
+    func detectionConfig() throws -> DetectionConfig {
+        var c = DetectionConfig()
+        let path = config ?? getenv("PROMOWATCH_CONFIG").map { String(cString: $0) }
+        if let path, !path.isEmpty {
+            guard let text = readFile(path) else { throw ValidationError("cannot read configuration file \(path)") }
+            c = try ConfigLoader.load(yaml: text, file: path)
+        }
+        if let s = minScore { c.general.minScore = s }
+        if let w = warmupMinutes { c.general.warmupMinutes = w }
+        if let d = cooldownMinutes { c.general.cooldownMinutes = d }
+        c.allowlist += allow
+        c.campaigns += campaign
+        return c
+    }
+
+    func analyzerOptions(_ c: DetectionConfig) -> Analyzer.Options {
+        var o = Analyzer.Options()
+        let extra: [(Field, [String])] = c.aliases.compactMap { k, v in Field(configName: k).map { ($0, v) } }
+        o.keys = KeyTable(extraAliases: extra)
+        return o
+    }
+
+    var resolvedFormat: OutputFormat { format ?? (isatty(1) != 0 ? .text : .json) }
+}
+
+func readFile(_ path: String) -> String? {
+    guard let f = fopen(path, "r") else { return nil }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n <= 0 { break }
+        bytes += buf[0..<n]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Writes findings and the summary; the only place output formats meet the engine.
+struct Output {
+    let format: OutputFormat
+    let top: Int
+
+    func finding(_ f: Finding) {
+        switch format {
+        case .json: print(FindingReport.json(f))
+        case .text: print(FindingReport.text(f))
+        }
+    }
+
+    func summary(_ s: RunSummary) {
+        switch format {
+        case .json: print(SummaryReport.json(s, top: top))
+        case .text: print("\n" + SummaryReport.text(s, top: top))
+        }
+        fflush(stdout)
+    }
+}
+
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Read logs (files, gzip files or stdin) and print what they contain.",
+        abstract: "Read logs (files, gzip files or stdin) and report findings and totals.",
         discussion: """
         Inputs may be plain or gzip (detected by content), in any framing of the log contract:
         plain, kubectl --prefix/--timestamps, CRI node files, Docker json-file; payloads in
-        JSON or logfmt. With no FILE, or FILE '-', reads standard input.
+        JSON or logfmt. With no FILE, or FILE '-', reads standard input. Results do not depend
+        on line order (kubectl logs -l prints one pod after another).
 
         Examples:
           promowatch analyze fixtures/checkout-sample.log.gz
@@ -47,18 +160,12 @@ struct Analyze: ParsableCommand {
     @Argument(help: "Log files to read ('-' = standard input). Default: standard input.")
     var files: [String] = []
 
-    @Option(help: "Output format: json (one object per line; the last is the summary) or text. Default: text on a terminal, json otherwise.")
-    var format: OutputFormat?
-
-    @Option(help: "How many coupons and providers to list in the summary (0 = all).")
-    var top: Int = 20
-
-    func validate() throws {
-        if top < 0 { throw ValidationError("--top must be 0 or more") }
-    }
+    @OptionGroup var options: CommonOptions
 
     func run() throws {
-        let analyzer = Analyzer()
+        let config = try options.detectionConfig()
+        let analyzer = Analyzer(options: options.analyzerOptions(config))
+        if !options.noDetect { analyzer.enableDetection(config) }
         var failed = false
         for path in files.isEmpty ? ["-"] : files {
             do { try analyzer.run(path: path) } catch {
@@ -67,12 +174,60 @@ struct Analyze: ParsableCommand {
             }
         }
         analyzer.finish()
-        let summary = analyzer.summary()
-        let fmt = format ?? (isatty(1) != 0 ? .text : .json)
-        switch fmt {
-        case .json: print(SummaryReport.json(summary, top: top))
-        case .text: print(SummaryReport.text(summary, top: top))
+        let out = Output(format: options.resolvedFormat, top: options.top)
+        if let d = analyzer.detector {
+            if out.format == .text { print("findings") }
+            let findings = d.finish().sorted { ($0.time, $0.category.rawValue) < ($1.time, $1.category.rawValue) }
+            for f in findings { out.finding(f) }
+            if out.format == .text && findings.isEmpty { print("  (none)") }
         }
+        out.summary(analyzer.summary())
+        if failed { throw ExitCode(1) }
+    }
+}
+
+struct Watch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Follow a live log stream and report findings as they happen.",
+        discussion: """
+        Reads standard input (or FILEs in turn) and prints each finding within a second of the
+        line that triggers it; while input is idle, windows are still evaluated and output flushed.
+
+        Examples:
+          kubectl logs -f -l app=checkout --prefix --timestamps | promowatch watch
+          tail -F /var/log/containers/checkout-*.log | promowatch watch --format json
+        """
+    )
+
+    @Argument(help: "Inputs to follow ('-' = standard input). Default: standard input.")
+    var files: [String] = []
+
+    @OptionGroup var options: CommonOptions
+
+    func run() throws {
+        let config = try options.detectionConfig()
+        let analyzer = Analyzer(options: options.analyzerOptions(config))
+        analyzer.enableDetection(config, streaming: true)
+        let out = Output(format: options.resolvedFormat, top: options.top)
+        let detector = analyzer.detector!
+        var lastEval = Analyzer.now()
+        let flush = {
+            for f in detector.evaluateLatest() { out.finding(f) }
+            fflush(stdout)
+            lastEval = Analyzer.now()
+        }
+        analyzer.afterBlock = { if Analyzer.now() - lastEval >= 100_000_000 { flush() } }
+        analyzer.onIdle(every: 200, flush)
+        var failed = false
+        for path in files.isEmpty ? ["-"] : files {
+            do { try analyzer.run(path: path) } catch {
+                failed = true
+                Stderr.write("promowatch: \(TerminalText.safe(String(describing: error), maxLength: 500))\n")
+            }
+        }
+        analyzer.finish()
+        flush()
+        out.summary(analyzer.summary())
         if failed { throw ExitCode(1) }
     }
 }

@@ -27,7 +27,7 @@ public struct GeneratorConfig: Sendable {
 /// key alias and timestamp form of the contract.
 public struct Generator {
     public var config: GeneratorConfig
-    var rng: SplitMix64
+    public var rng: SplitMix64
 
     public static let campaignCoupons = ["WELCOME10", "SPRING15", "FREESHIP", "CART20-120", "VIP25", "save5", "Loyalty_Gold", "BF2026"]
     public static let exotic = ["A,B", "Q\"T", "K=V", "SPACE CODE", "NEW\nLINE", "caf\u{e9}", "back\\slash"]

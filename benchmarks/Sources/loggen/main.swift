@@ -7,7 +7,11 @@ import Glibc
 //   loggen [--records N | --bytes N[K|M|G]] [--seed S] [--format json,logfmt,kratos]
 //          [--framing plain,prefix,timestamps,prefixTimestamps,timestampsPrefix,cri,docker]
 //          [--exotic-coupons] [--truth FILE] [-o FILE]
-// Formats and framings given as lists are mixed line by line.
+//   loggen --scenario [--hours H] [--peak N] [--no-incidents] [--no-legit] [--pod-order]
+//          [--labels FILE] [--format LIST] [--framing LIST] [--truth FILE] [-o FILE]
+// Formats and framings given as lists are mixed line by line. --scenario writes a day of traffic
+// with labelled incidents and legitimate spikes; --pod-order writes one pod after another, as
+// `kubectl logs -l` without -f does (event time goes backwards at each pod boundary).
 
 func usage() -> Never {
     fputs("usage: loggen [--records N | --bytes N[K|M|G]] [--seed S] [--format LIST] [--framing LIST] [--exotic-coupons] [--truth FILE] [-o FILE]\n", stderr)
@@ -30,6 +34,9 @@ var config = GeneratorConfig()
 var formats: [PayloadFormat] = [.json]
 var framings: [Framing] = [.plain]
 var truthPath: String? = nil
+var scenario: ScenarioConfig? = nil
+var labelsPath: String? = nil
+var podOrder = false
 var outPath: String? = nil
 var args = Array(CommandLine.arguments.dropFirst())
 while !args.isEmpty {
@@ -44,6 +51,13 @@ while !args.isEmpty {
     case "--framing": framings = value().split(separator: ",").map { s -> Framing in guard let f = Framing(rawValue: String(s)) else { usage() }; return f }
     case "--exotic-coupons": config.exoticCoupons = true
     case "--truth": truthPath = value()
+    case "--scenario": scenario = scenario ?? ScenarioConfig()
+    case "--hours": guard let n = Int(value()) else { usage() }; scenario = scenario ?? ScenarioConfig(); scenario!.hours = n
+    case "--peak": guard let n = Double(value()) else { usage() }; scenario = scenario ?? ScenarioConfig(); scenario!.peakPerMinute = n
+    case "--no-incidents": scenario = scenario ?? ScenarioConfig(); scenario!.incidents = false
+    case "--no-legit": scenario = scenario ?? ScenarioConfig(); scenario!.legitSpikes = false
+    case "--labels": labelsPath = value()
+    case "--pod-order": podOrder = true
     case "-o": outPath = value()
     default: usage()
     }
@@ -57,7 +71,31 @@ let renderers = formats.flatMap { f in framings.map { Renderer(format: f, framin
 var buffer: [UInt8] = []
 buffer.reserveCapacity(1 << 20)
 var written = 0
-generator.generate { record in
+if var sc = scenario {
+    sc.seed = config.seed
+    var sg = ScenarioGenerator(config: sc)
+    var perPod = [[UInt8]](repeating: [], count: sc.pods)
+    sg.generate { record in
+        let r = renderers.count == 1 ? renderers[0] : renderers[pick.int(renderers.count)]
+        if podOrder {
+            let n = r.render(record, rng: &pick, into: &perPod[record.pod % sc.pods])
+            truth.add(record, lines: n)
+        } else {
+            let before = buffer.count
+            truth.add(record, lines: r.render(record, rng: &pick, into: &buffer))
+            written += buffer.count - before
+            if buffer.count >= 1 << 20 {
+                buffer.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, out) }
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+    for pod in perPod { buffer += pod; written += pod.count }
+    if let p = labelsPath, let f = fopen(p, "w") {
+        fputs("[\n" + sg.labels.map { "  " + $0.json() }.joined(separator: ",\n") + "\n]\n", f)
+        fclose(f)
+    }
+} else { generator.generate { record in
     let r = renderers.count == 1 ? renderers[0] : renderers[pick.int(renderers.count)]
     let before = buffer.count
     let n = r.render(record, rng: &pick, into: &buffer)
@@ -68,7 +106,7 @@ generator.generate { record in
         buffer.removeAll(keepingCapacity: true)
     }
     return config.targetBytes == 0 || written < config.targetBytes
-}
+} }
 buffer.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, out) }
 fflush(out)
 if outPath != nil { fclose(out) }

@@ -1,0 +1,161 @@
+import PromowatchCore
+import Yams
+
+/// A configuration problem, naming the key (`coupon_abuse.min_redemptions`) and the file.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public var file: String
+    public var key: String
+    public var message: String
+    public var description: String { "\(file): \(key.isEmpty ? "" : "'\(key)': ")\(message)" }
+}
+
+/// Loads `config/promowatch.yaml`-shaped YAML over the built-in defaults.
+/// Every key is optional; an unknown key or a value of the wrong kind is an error.
+public enum ConfigLoader {
+    typealias Setter = (inout DetectionConfig, Node, String) throws -> Void
+
+    static func int(_ min: Int, _ set: @escaping (inout DetectionConfig, Int) -> Void) -> Setter {
+        { c, n, key in
+            guard let s = n.scalar, let v = Int(s.string), v >= min else {
+                throw ConfigError(file: "", key: key, message: "expected a whole number >= \(min), got \(describe(n))")
+            }
+            set(&c, v)
+        }
+    }
+    static func num(_ min: Double, _ max: Double = .infinity, _ set: @escaping (inout DetectionConfig, Double) -> Void) -> Setter {
+        { c, n, key in
+            guard let s = n.scalar, let v = Double(s.string), v.isFinite, v >= min, v <= max else {
+                throw ConfigError(file: "", key: key, message: "expected a number from \(min) to \(max), got \(describe(n))")
+            }
+            set(&c, v)
+        }
+    }
+    static func severity(_ set: @escaping (inout DetectionConfig, Severity) -> Void) -> Setter {
+        { c, n, key in
+            guard let s = n.scalar, let v = Severity(name: s.string) else {
+                throw ConfigError(file: "", key: key, message: "expected one of P0, P1, P2, P3, got \(describe(n))")
+            }
+            set(&c, v)
+        }
+    }
+    static func strings(_ set: @escaping (inout DetectionConfig, [String]) -> Void) -> Setter {
+        { c, n, key in
+            guard let seq = n.sequence else { throw ConfigError(file: "", key: key, message: "expected a list of strings, got \(describe(n))") }
+            var out: [String] = []
+            for item in seq {
+                guard let s = item.scalar, !s.string.isEmpty else { throw ConfigError(file: "", key: key, message: "expected a list of strings, got \(describe(item))") }
+                out.append(s.string)
+            }
+            set(&c, out)
+        }
+    }
+
+    static func describe(_ n: Node) -> String {
+        switch n {
+        case .scalar(let s): return "'\(s.string)'"
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        }
+    }
+
+    /// Every key, `section.key`, with how to set it. `config/promowatch.yaml` lists the same.
+    static let settings: [(String, Setter)] = [
+        ("general.warmup_minutes", int(0) { $0.general.warmupMinutes = $1 }),
+        ("general.min_score", num(0) { $0.general.minScore = $1 }),
+        ("general.cooldown_minutes", int(0) { $0.general.cooldownMinutes = $1 }),
+        ("general.min_action_severity", severity { $0.general.minActionSeverity = $1 }),
+        ("coupon_abuse.window_minutes", int(1) { $0.couponAbuse.windowMinutes = $1 }),
+        ("coupon_abuse.min_redemptions", int(1) { $0.couponAbuse.minRedemptions = $1 }),
+        ("coupon_abuse.min_new_accounts", int(0) { $0.couponAbuse.minNewAccounts = $1 }),
+        ("coupon_abuse.new_account_share", num(0, 1) { $0.couponAbuse.newAccountShare = $1 }),
+        ("coupon_abuse.abnormal_discount_share", num(0) { $0.couponAbuse.abnormalDiscountShare = $1 }),
+        ("coupon_abuse.p0_discount", num(0) { $0.couponAbuse.p0Discount = $1 }),
+        ("coupon_reuse.window_minutes", int(1) { $0.couponReuse.windowMinutes = $1 }),
+        ("coupon_reuse.min_per_user", int(2) { $0.couponReuse.minPerUser = $1 }),
+        ("coupon_reuse.min_per_ip", int(2) { $0.couponReuse.minPerIP = $1 }),
+        ("coupon_enumeration.window_minutes", int(1) { $0.couponEnumeration.windowMinutes = $1 }),
+        ("coupon_enumeration.min_distinct_codes", int(2) { $0.couponEnumeration.minDistinctCodes = $1 }),
+        ("coupon_enumeration.min_rejected_surge", int(1) { $0.couponEnumeration.minRejectedSurge = $1 }),
+        ("discount_stacking.window_minutes", int(1) { $0.discountStacking.windowMinutes = $1 }),
+        ("discount_stacking.min_events", int(1) { $0.discountStacking.minEvents = $1 }),
+        ("discount_stacking.share_jump", num(0, 1) { $0.discountStacking.shareJump = $1 }),
+        ("discount_stacking.min_redemptions", int(1) { $0.discountStacking.minRedemptions = $1 }),
+        ("payment_provider_failure.window_minutes", int(1) { $0.providerFailure.windowMinutes = $1 }),
+        ("payment_provider_failure.min_failures", int(1) { $0.providerFailure.minFailures = $1 }),
+        ("payment_provider_failure.min_failure_rate", num(0, 1) { $0.providerFailure.minFailureRate = $1 }),
+        ("payment_provider_failure.baseline_failure_rate", num(0, 1) { $0.providerFailure.baselineFailureRate = $1 }),
+        ("card_testing.window_minutes", int(1) { $0.cardTesting.windowMinutes = $1 }),
+        ("card_testing.min_distinct_cards", int(2) { $0.cardTesting.minDistinctCards = $1 }),
+        ("card_testing.min_decline_surge", int(1) { $0.cardTesting.minDeclineSurge = $1 }),
+        ("card_testing.small_amount", num(0) { $0.cardTesting.smallAmount = $1 }),
+        ("compensation_failure.window_minutes", int(1) { $0.compensationFailure.windowMinutes = $1 }),
+        ("compensation_failure.min_failures", int(1) { $0.compensationFailure.minFailures = $1 }),
+        ("latency.window_minutes", int(1) { $0.latency.windowMinutes = $1 }),
+        ("latency.min_requests", int(1) { $0.latency.minRequests = $1 }),
+        ("latency.p99_ms", num(0) { $0.latency.p99Ms = $1 }),
+        ("latency.p1_ms", num(0) { $0.latency.p1Ms = $1 }),
+        ("latency.min_slow", int(1) { $0.latency.minSlow = $1 }),
+        ("latency.min_timeouts", int(1) { $0.latency.minTimeouts = $1 }),
+        ("db_saturation.min_events", int(1) { $0.dbSaturation.minEvents = $1 }),
+        ("allowlist", strings { $0.allowlist = $1 }),
+        ("campaigns", strings { $0.campaigns = $1 }),
+    ]
+
+    public static var knownKeys: [String] { settings.map(\.0) + ["aliases.<field>"] }
+
+    static let aliasFields = ["name", "ts", "coupon", "outcome", "discount", "subtotal", "user", "ip", "provider",
+                              "error_code", "error_text", "amount", "card", "latency_ms", "latency"]
+
+    /// Parses YAML text over `base`. `file` names the source in errors.
+    public static func load(yaml: String, file: String, over base: DetectionConfig = DetectionConfig()) throws -> DetectionConfig {
+        var config = base
+        let root: Node?
+        do { root = try Yams.compose(yaml: yaml) } catch {
+            throw ConfigError(file: file, key: "", message: "not valid YAML: \(error)")
+        }
+        guard let root else { return config }  // empty file: defaults
+        guard let top = root.mapping else { throw ConfigError(file: file, key: "", message: "expected a mapping at the top level") }
+        let table = Dictionary(uniqueKeysWithValues: settings)
+        let sections = Set(settings.compactMap { $0.0.contains(".") ? String($0.0.split(separator: ".")[0]) : nil })
+        do {
+            for (k, v) in top {
+                guard let key = k.scalar?.string else { throw ConfigError(file: file, key: "", message: "keys must be strings") }
+                if let set = table[key] { try set(&config, v, key); continue }
+                if key == "aliases" { try aliases(v, into: &config); continue }
+                guard sections.contains(key) else { throw ConfigError(file: file, key: key, message: "unknown key") }
+                if case .scalar(let s) = v, s.string.isEmpty || s.string == "~" || s.string == "null" { continue }  // empty section
+                guard let inner = v.mapping else { throw ConfigError(file: file, key: key, message: "expected a mapping, got \(describe(v))") }
+                for (ik, iv) in inner {
+                    guard let name = ik.scalar?.string else { throw ConfigError(file: file, key: key, message: "keys must be strings") }
+                    let full = key + "." + name
+                    guard let set = table[full] else { throw ConfigError(file: file, key: full, message: "unknown key") }
+                    try set(&config, iv, full)
+                }
+            }
+        } catch var e as ConfigError {
+            e.file = file
+            throw e
+        }
+        return config
+    }
+
+    static func aliases(_ v: Node, into config: inout DetectionConfig) throws {
+        if case .scalar(let s) = v, s.string.isEmpty || s.string == "~" || s.string == "null" || s.string == "{}" { return }
+        guard let m = v.mapping else { throw ConfigError(file: "", key: "aliases", message: "expected a mapping of field: [keys], got \(describe(v))") }
+        for (k, list) in m {
+            guard let field = k.scalar?.string, aliasFields.contains(field) else {
+                throw ConfigError(file: "", key: "aliases.\(k.scalar?.string ?? "?")", message: "unknown field (one of \(aliasFields.joined(separator: ", ")))")
+            }
+            guard let seq = list.sequence else { throw ConfigError(file: "", key: "aliases.\(field)", message: "expected a list of keys, got \(describe(list))") }
+            var keys: [String] = []
+            for item in seq {
+                guard let s = item.scalar?.string, !s.isEmpty, s.utf8.count <= 32 else {
+                    throw ConfigError(file: "", key: "aliases.\(field)", message: "keys must be non-empty strings of at most 32 bytes, got \(describe(item))")
+                }
+                keys.append(s)
+            }
+            config.aliases[field, default: []] += keys
+        }
+    }
+}

@@ -1,0 +1,98 @@
+/// Every detection setting, with the built-in defaults (`config/promowatch.yaml` documents each
+/// key and must equal these). Plain values: loading YAML lives in `PromowatchConfig`.
+public struct DetectionConfig: Sendable, Equatable {
+    public struct General: Sendable, Equatable {
+        /// Minutes of history needed before share-based judgements (coupon share, new accounts).
+        public var warmupMinutes = 30
+        /// Minimum score (-log10 tail probability) for a count to be anomalous.
+        public var minScore = 8.0
+        /// Quiet minutes before the same category and subject can fire again.
+        public var cooldownMinutes = 15
+        /// Minimum severity that gets a proposed action (less severe findings propose none).
+        public var minActionSeverity = Severity.p1
+    }
+    public struct CouponAbuse: Sendable, Equatable {
+        public var windowMinutes = 5
+        public var minRedemptions = 20
+        /// Distinct accounts first seen in the window, and their share of the window's accounts.
+        public var minNewAccounts = 10
+        public var newAccountShare = 0.5
+        /// Discount share (discount / subtotal) that makes redemptions abnormal whoever redeems.
+        public var abnormalDiscountShare = 0.6
+        /// Excess discount (currency units) in the window that makes it P0 rather than P1.
+        public var p0Discount = 500.0
+    }
+    public struct CouponReuse: Sendable, Equatable {
+        public var windowMinutes = 15
+        public var minPerUser = 8
+        public var minPerIP = 30
+    }
+    public struct CouponEnumeration: Sendable, Equatable {
+        public var windowMinutes = 5
+        public var minDistinctCodes = 15
+        /// Rejected attempts shop-wide needed for an overall surge finding.
+        public var minRejectedSurge = 100
+    }
+    public struct DiscountStacking: Sendable, Equatable {
+        public var windowMinutes = 15
+        /// Redemptions with discount >= subtotal needed for a finding.
+        public var minEvents = 3
+        /// Jump of a coupon's discount share over its history (absolute) with `minRedemptions`.
+        public var shareJump = 0.3
+        public var minRedemptions = 10
+    }
+    public struct ProviderFailure: Sendable, Equatable {
+        public var windowMinutes = 5
+        public var minFailures = 10
+        public var minFailureRate = 0.05
+        /// Assumed provider-side failure rate before there is history.
+        public var baselineFailureRate = 0.01
+    }
+    public struct CardTesting: Sendable, Equatable {
+        public var windowMinutes = 10
+        public var minDistinctCards = 5
+        public var minDeclineSurge = 30
+        public var smallAmount = 5.0
+    }
+    public struct CompensationFailure: Sendable, Equatable {
+        public var windowMinutes = 5
+        public var minFailures = 5
+    }
+    public struct Latency: Sendable, Equatable {
+        public var windowMinutes = 5
+        public var minRequests = 50
+        public var p99Ms = 1000.0
+        public var p1Ms = 2000.0
+        /// Requests slower than `p99Ms` needed before the p99 counts (one slow request is no trend).
+        public var minSlow = 5
+        public var minTimeouts = 20
+    }
+    public struct DBSaturation: Sendable, Equatable {
+        public var minEvents = 1
+    }
+
+    public var general = General()
+    public var couponAbuse = CouponAbuse()
+    public var couponReuse = CouponReuse()
+    public var couponEnumeration = CouponEnumeration()
+    public var discountStacking = DiscountStacking()
+    public var providerFailure = ProviderFailure()
+    public var cardTesting = CardTesting()
+    public var compensationFailure = CompensationFailure()
+    public var latency = Latency()
+    public var dbSaturation = DBSaturation()
+    /// Coupon codes (upper-case) that must never be blacklisted.
+    public var allowlist: [String] = []
+    /// Known campaign codes (upper-case): their volume spikes are expected, never coupon abuse.
+    public var campaigns: [String] = []
+    /// Extra log keys per logical field (`coupon`, `user`, ...), added to the contract's.
+    public var aliases: [String: [String]] = [:]
+
+    public init() {}
+
+    /// The longest window any detector looks at, in minutes.
+    public var longestWindowMinutes: Int {
+        [couponAbuse.windowMinutes, couponReuse.windowMinutes, couponEnumeration.windowMinutes, discountStacking.windowMinutes,
+         providerFailure.windowMinutes, cardTesting.windowMinutes, compensationFailure.windowMinutes, latency.windowMinutes].max() ?? 15
+    }
+}

@@ -1,0 +1,123 @@
+import PromowatchCore
+
+/// Identity kinds kept apart in the per-identity tables.
+public enum IdentityKind: UInt8, Sendable { case user = 1, ip = 2 }
+
+@inline(__always) func identityKey(_ h: UInt64, _ kind: IdentityKind) -> UInt64 {
+    h ^ (UInt64(kind.rawValue) &* 0xA24B_AED4_963E_E407)
+}
+
+@inline(__always) func pairKey(_ h: UInt64, _ kind: IdentityKind, _ coupon: Int32) -> UInt64 {
+    ByteHash.finalize(identityKey(h, kind) ^ (UInt64(UInt32(bitPattern: coupon)) &* 0x9FB2_1C65_1E98_DF25))
+}
+
+public struct CouponStat: Sendable {
+    public var applied: Int32 = 0
+    public var discount = 0.0
+    /// Discount and subtotal summed over redemptions that carry both (for the discount share).
+    public var sharedDiscount = 0.0
+    public var sharedSubtotal = 0.0
+    public var sharedCount: Int32 = 0
+    /// Redemptions with discount >= subtotal > 0.
+    public var stacked: Int32 = 0
+    /// Accounts (user, else ip) that redeemed it.
+    public var accounts = BottomK(k: 24)
+
+    mutating func merge(_ o: CouponStat) {
+        applied += o.applied; discount += o.discount; sharedDiscount += o.sharedDiscount
+        sharedSubtotal += o.sharedSubtotal; sharedCount += o.sharedCount; stacked += o.stacked
+        accounts.merge(o.accounts)
+    }
+}
+
+public struct ProviderStat: Sendable {
+    public var attempts: Int32 = 0
+    public var succeeded: Int32 = 0
+    public var declined: Int32 = 0
+    public var failures: Int32 = 0
+}
+
+public struct ReusePayload: Sendable {
+    var kind: IdentityKind
+    var identity: UInt64
+    var coupon: Int32
+}
+
+public struct IdentityPayload: Sendable {
+    var kind: IdentityKind
+    var identity: UInt64
+    /// Distinct codes tried (enumeration) or cards declined (card testing).
+    var distinct: BottomK
+    var small: Int32 = 0
+}
+
+/// Everything detection needs about one minute of event time. Sums, minimums and bounded
+/// sketches only, so the order in which events arrive does not change it (apart from which
+/// keys a full space-saving table keeps, which only lowers reported counts).
+public final class MinuteBucket {
+    public var applied: Int32 = 0
+    public var rejected: Int32 = 0
+    public var coupons: [Int32: CouponStat] = [:]
+    public var reuse = TopK<ReusePayload>(capacity: 64)
+    public var rejectors = TopK<IdentityPayload>(capacity: 32)
+    public var decliners = TopK<IdentityPayload>(capacity: 32)
+    public var providers: [Int32: ProviderStat] = [:]
+    public var attempts: Int32 = 0
+    public var declines: Int32 = 0
+    public var smallDeclines: Int32 = 0
+    public var declineCards = BottomK(k: 64)
+    public var compensation: Int32 = 0
+    public var requests: Int32 = 0
+    public var timeouts: Int32 = 0
+    public var dbSaturation: Int32 = 0
+    public var latency = LatencyHistogram()
+
+    public init() {}
+
+    /// Shop traffic this minute: what rates of rarer events are scaled by.
+    public var traffic: Int { Int(applied) + Int(rejected) + Int(attempts) + Int(requests) }
+    /// Checkout traffic that promotions do not drive (payment attempts and requests): what a
+    /// coupon's redemptions are scaled by, so one campaign's spike cannot skew the others.
+    public var reference: Int { Int(attempts) + Int(requests) }
+}
+
+/// Cumulative totals of all minutes before the current baseline horizon.
+public struct PastTotals: Sendable {
+    public var minutes = 0
+    public var applied = 0.0
+    public var rejected = 0.0
+    public var couponApplied: [Int32: Double] = [:]
+    /// Accounts that redeemed each coupon so far (a code that belonged to few accounts).
+    public var couponAccounts: [Int32: BottomK] = [:]
+    public var reference = 0.0
+    public var couponSharedDiscount: [Int32: Double] = [:]
+    public var couponSharedSubtotal: [Int32: Double] = [:]
+    public var couponSharedCount: [Int32: Double] = [:]
+    public var providerAttempts: [Int32: Double] = [:]
+    public var providerFailures: [Int32: Double] = [:]
+    public var attempts = 0.0
+    public var declines = 0.0
+    public var compensation = 0.0
+    public var traffic = 0.0
+    public var requests = 0.0
+    public var timeouts = 0.0
+
+    mutating func add(_ b: MinuteBucket) {
+        minutes += 1
+        applied += Double(b.applied); rejected += Double(b.rejected)
+        for (c, s) in b.coupons {
+            couponApplied[c, default: 0] += Double(s.applied)
+            couponAccounts[c, default: BottomK(k: 8)].merge(s.accounts)
+            couponSharedDiscount[c, default: 0] += s.sharedDiscount
+            couponSharedSubtotal[c, default: 0] += s.sharedSubtotal
+            couponSharedCount[c, default: 0] += Double(s.sharedCount)
+        }
+        for (p, s) in b.providers {
+            providerAttempts[p, default: 0] += Double(s.attempts)
+            providerFailures[p, default: 0] += Double(s.failures)
+        }
+        attempts += Double(b.attempts); declines += Double(b.declines)
+        compensation += Double(b.compensation); traffic += Double(b.traffic); reference += Double(b.reference)
+        requests += Double(b.requests); timeouts += Double(b.timeouts)
+    }
+}

@@ -1,0 +1,170 @@
+/// Bounded, mergeable summaries. Each is insensitive to the order of its inputs where it
+/// matters for batch results (bottom-k, min-time), or errs on the safe side (space-saving
+/// reports a guaranteed lower bound).
+
+/// The `k` smallest distinct 64-bit hashes seen: the exact distinct count while it has fewer than
+/// `k`, an estimate (k-1)/h_k * 2^64 beyond. The same set whatever the input order.
+public struct BottomK: Sendable, Equatable {
+    public let k: Int
+    public private(set) var values: [UInt64] = []
+
+    public init(k: Int) { self.k = k }
+
+    public mutating func insert(_ h: UInt64) {
+        if values.count == k, let last = values.last, h >= last { return }
+        var lo = 0, hi = values.count
+        while lo < hi { let mid = (lo + hi) / 2; if values[mid] < h { lo = mid + 1 } else { hi = mid } }
+        if lo < values.count && values[lo] == h { return }
+        values.insert(h, at: lo)
+        if values.count > k { values.removeLast() }
+    }
+
+    public mutating func merge(_ o: BottomK) { for v in o.values { insert(v) } }
+
+    /// Estimated number of distinct values.
+    public var estimate: Double {
+        guard values.count >= k, let last = values.last else { return Double(values.count) }
+        return Double(k - 1) / (Double(last) / 18_446_744_073_709_551_616.0)
+    }
+}
+
+/// Space-Saving heavy hitters over 64-bit keys with `capacity` counters. `lowerBound(i)` is a
+/// guaranteed lower bound of a key's true count, which is what thresholds are compared with, so
+/// an attacker flooding distinct keys can only hide counts, never invent them.
+public struct TopK<Payload: Sendable>: Sendable {
+    public let capacity: Int
+    public private(set) var keys: [UInt64] = []
+    public private(set) var counts: [Int32] = []
+    public private(set) var errors: [Int32] = []
+    public var payloads: [Payload] = []
+
+    public init(capacity: Int) { self.capacity = capacity }
+
+    public var count: Int { keys.count }
+
+    /// Adds `by` to `key`; returns its slot. `fresh` is called for a new or replaced slot.
+    @discardableResult
+    public mutating func add(_ key: UInt64, by: Int32 = 1, fresh: () -> Payload) -> Int {
+        if let i = keys.firstIndex(of: key) { counts[i] += by; return i }
+        if keys.count < capacity {
+            keys.append(key); counts.append(by); errors.append(0); payloads.append(fresh())
+            return keys.count - 1
+        }
+        var m = 0
+        for i in 1..<counts.count where counts[i] < counts[m] { m = i }
+        keys[m] = key; errors[m] = counts[m]; counts[m] += by; payloads[m] = fresh()
+        return m
+    }
+
+    public func lowerBound(_ i: Int) -> Int32 { counts[i] - errors[i] }
+}
+
+/// For each identity hash, the earliest minute it was seen, in `rows` arrays of `width` cells
+/// holding the minimum over the identities that hash there. The estimate (max over rows) never
+/// exceeds the true first-seen minute... except where every row collides with an earlier
+/// identity, rare while the table is far from full. Order-independent: min is commutative.
+public final class FirstSeenSketch {
+    private let rows: Int
+    private let widthMask: Int
+    private var cells: [Int32]
+    public static let never = Int32.max
+
+    public init(rows: Int = 4, widthLog2: Int = 20) {
+        self.rows = rows
+        widthMask = (1 << widthLog2) - 1
+        cells = [Int32](repeating: FirstSeenSketch.never, count: rows << widthLog2)
+    }
+
+    @inline(__always) private func index(_ h: UInt64, _ r: Int) -> Int {
+        let x = (h ^ (UInt64(r) &* 0x9E37_79B9_7F4A_7C15)) &* 0xBF58_476D_1CE4_E5B9
+        return (r &* (widthMask &+ 1)) &+ Int(truncatingIfNeeded: x >> 40) & widthMask
+    }
+
+    public func note(_ h: UInt64, minute: Int32) {
+        for r in 0..<rows {
+            let i = index(h, r)
+            if minute < cells[i] { cells[i] = minute }
+        }
+    }
+
+    /// Estimated first minute the identity was seen (`never` if not at all).
+    public func firstSeen(_ h: UInt64) -> Int32 {
+        var best = Int32.min
+        for r in 0..<rows { best = max(best, cells[index(h, r)]) }
+        return best
+    }
+}
+
+/// Request latencies in logarithmic bins (about 19% wide) from 0.1 ms to ~100 s.
+public struct LatencyHistogram: Sendable {
+    public static let bins = 80
+    public private(set) var counts = [Int32](repeating: 0, count: LatencyHistogram.bins)
+    public private(set) var total = 0
+
+    public init() {}
+
+    @inline(__always) static func bin(_ ms: Double) -> Int {
+        guard ms > 0.1 else { return 0 }
+        return min(bins - 1, Int((log2(ms * 10) * 4).rounded(.down)) + 1)
+    }
+
+    /// Upper edge of a bin in ms.
+    static func upper(_ b: Int) -> Double { b == 0 ? 0.1 : pow(2, Double(b) / 4) / 10 }
+
+    public mutating func add(_ ms: Double) { counts[LatencyHistogram.bin(ms)] += 1; total += 1 }
+
+    public mutating func merge(_ o: LatencyHistogram) {
+        for i in 0..<LatencyHistogram.bins { counts[i] += o.counts[i] }
+        total += o.total
+    }
+
+    /// The latency below which a fraction `q` of requests fall (bin upper edge).
+    public func quantile(_ q: Double) -> Double {
+        guard total > 0 else { return 0 }
+        let target = Int((Double(total) * q).rounded(.up))
+        var acc = 0
+        for b in 0..<LatencyHistogram.bins {
+            acc += Int(counts[b])
+            if acc >= target { return LatencyHistogram.upper(b) }
+        }
+        return LatencyHistogram.upper(LatencyHistogram.bins - 1)
+    }
+
+    /// Requests slower than `ms` (counting whole bins above it).
+    public func above(_ ms: Double) -> Int {
+        let b0 = LatencyHistogram.bin(ms)
+        var n = 0
+        for b in (b0 + 1)..<LatencyHistogram.bins { n += Int(counts[b]) }
+        return n
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Names of identities (users, ips) by hash, for the few that end up in findings: a direct-mapped
+/// cache of fixed size, refreshed every time an identity is seen.
+public final class NameCache {
+    private var hashes: [UInt64]
+    private var names: [String?]
+    private let mask: Int
+
+    public init(log2Size: Int = 16) {
+        mask = (1 << log2Size) - 1
+        hashes = [UInt64](repeating: 0, count: 1 << log2Size)
+        names = [String?](repeating: nil, count: 1 << log2Size)
+    }
+
+    @inline(__always) public func knows(_ h: UInt64) -> Bool { hashes[Int(truncatingIfNeeded: h) & mask] == h }
+
+    public func set(_ h: UInt64, _ name: String) {
+        let i = Int(truncatingIfNeeded: h) & mask
+        hashes[i] = h; names[i] = name
+    }
+
+    public func name(_ h: UInt64) -> String? {
+        let i = Int(truncatingIfNeeded: h) & mask
+        return hashes[i] == h ? names[i] : nil
+    }
+}

@@ -1,0 +1,27 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Tail probabilities for counts. A count is judged by how unlikely it is given an expected rate
+/// that already accounts for current traffic — not by a fixed ratio.
+public enum Stats {
+    /// -log10 P(X >= k) for X ~ Poisson(lambda): 0 when k <= lambda, larger = stranger.
+    /// Uses the regularized lower incomplete gamma function P(k, lambda) = P(X >= k), summed as
+    /// the series x^a e^-x / Γ(a+1) · Σ x^n / ((a+1)...(a+n)), which converges for x < a.
+    public static func poissonTailScore(_ k: Double, expected lambda0: Double) -> Double {
+        let lambda = max(lambda0, 1e-9)
+        guard k > lambda, k >= 1 else { return 0 }
+        let a = k.rounded(.down)
+        var term = 1.0, sum = 1.0, n = 1.0
+        while n < 100_000 {
+            term *= lambda / (a + n)
+            sum += term
+            if term < sum * 1e-16 { break }
+            n += 1
+        }
+        let logP = -lambda + a * log(lambda) - lgamma(a + 1) + log(sum)
+        return max(0, -logP / log(10.0))
+    }
+}

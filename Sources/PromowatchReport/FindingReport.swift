@@ -1,0 +1,48 @@
+import PromowatchCore
+
+/// Renders findings: one JSON object per line (contract section 4) or a readable timeline line.
+public enum FindingReport {
+    public static func json(_ f: Finding) -> String {
+        var o = "{\"time\": \(JSONText.quoted(EventTime.rfc3339(f.time))), \"category\": \"\(f.category.rawValue)\", \"severity\": \"\(f.severity.name)\""
+        o += ", \"subject\": " + subjectJSON(f.subject)
+        o += ", \"window\": {\"start\": \(JSONText.quoted(EventTime.rfc3339(f.windowStart))), \"end\": \(JSONText.quoted(EventTime.rfc3339(f.windowEnd)))}"
+        o += ", \"evidence\": {\"observed\": \(JSONText.number(f.evidence.observed)), \"expected\": \(JSONText.number(f.evidence.expected)), \"score\": \(JSONText.number((f.evidence.score * 10).rounded() / 10))"
+        for (k, v) in f.evidence.counts { o += ", \(JSONText.quoted(k)): \(JSONText.number(v))" }
+        o += "}, \"action\": "
+        if let a = f.action {
+            o += "{\"kind\": \"\(a.kind.rawValue)\", \"target\": \(JSONText.quoted(a.target)), \"applied\": \(a.applied)"
+            if let out = a.outcome { o += ", \"outcome\": \(JSONText.quoted(out))" }
+            o += "}"
+        } else {
+            o += "null"
+        }
+        o += ", \"summary\": \(JSONText.quoted(f.summary)), \"fingerprint\": \(JSONText.quoted(f.fingerprint))}"
+        return o
+    }
+
+    static func subjectJSON(_ s: Subject) -> String {
+        var parts: [String] = []
+        if let c = s.coupon { parts.append("\"coupon\": \(JSONText.quoted(c))") }
+        if let u = s.user { parts.append("\"user\": \(JSONText.quoted(u))") }
+        if let i = s.ip { parts.append("\"ip\": \(JSONText.quoted(i))") }
+        if let p = s.provider { parts.append("\"provider\": \(JSONText.quoted(p))") }
+        return "{" + parts.joined(separator: ", ") + "}"
+    }
+
+    /// `2026-11-20T08:15:00Z  P0  coupon_abuse  coupon=CART20-120  <summary>  -> blacklist_coupon CART20-120 (proposed)`
+    public static func text(_ f: Finding) -> String {
+        var subject: [String] = []
+        if let c = f.subject.coupon { subject.append("coupon=" + TerminalText.safe(c, maxLength: 64)) }
+        if let u = f.subject.user { subject.append("user=" + TerminalText.safe(u, maxLength: 64)) }
+        if let i = f.subject.ip { subject.append("ip=" + TerminalText.safe(i, maxLength: 64)) }
+        if let p = f.subject.provider { subject.append("provider=" + TerminalText.safe(p, maxLength: 32)) }
+        var o = EventTime.rfc3339(f.time) + "  " + f.severity.name + "  " + f.category.rawValue
+        if !subject.isEmpty { o += "  " + subject.joined(separator: " ") }
+        o += "\n    " + TerminalText.safe(f.summary, maxLength: 300)
+        if let a = f.action {
+            let state = a.outcome ?? (a.applied ? "applied" : "proposed")
+            o += "\n    -> \(a.kind.rawValue) \(TerminalText.safe(a.target, maxLength: 64)) (\(TerminalText.safe(state, maxLength: 200)))"
+        }
+        return o
+    }
+}
