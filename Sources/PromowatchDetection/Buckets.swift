@@ -41,6 +41,8 @@ public struct ReusePayload: Sendable {
     var kind: IdentityKind
     var identity: UInt64
     var coupon: Int32
+    /// The identity as logged (kept with the counter: bounded like the table).
+    var name: String?
 }
 
 public struct IdentityPayload: Sendable {
@@ -49,6 +51,7 @@ public struct IdentityPayload: Sendable {
     /// Distinct codes tried (enumeration) or cards declined (card testing).
     var distinct: BottomK
     var small: Int32 = 0
+    var name: String?
 }
 
 /// Everything detection needs about one minute of event time. Sums, minimums and bounded
@@ -71,6 +74,9 @@ public final class MinuteBucket {
     public var timeouts: Int32 = 0
     public var dbSaturation: Int32 = 0
     public var latency = LatencyHistogram()
+    /// What detectors found anomalous in windows covering this minute: left out of the
+    /// baseline when the minute is folded, so an incident does not teach it what is normal.
+    public var anomalous = Anomalies()
 
     public init() {}
 
@@ -81,6 +87,15 @@ public final class MinuteBucket {
     public var reference: Int { Int(attempts) + Int(requests) }
 }
 
+public struct Anomalies: Sendable {
+    public var coupons: Set<Int32> = []
+    public var providers: Set<Int32> = []
+    public var rejected = false
+    public var declines = false
+    public var compensation = false
+    public var timeouts = false
+}
+
 /// Cumulative totals of all minutes before the current baseline horizon.
 public struct PastTotals: Sendable {
     public var minutes = 0
@@ -89,6 +104,8 @@ public struct PastTotals: Sendable {
     public var couponApplied: [Int32: Double] = [:]
     /// Accounts that redeemed each coupon so far (a code that belonged to few accounts).
     public var couponAccounts: [Int32: BottomK] = [:]
+    /// Minute each coupon was first redeemed.
+    public var couponFirstMinute: [Int32: Int] = [:]
     public var reference = 0.0
     public var couponSharedDiscount: [Int32: Double] = [:]
     public var couponSharedSubtotal: [Int32: Double] = [:]
@@ -102,22 +119,28 @@ public struct PastTotals: Sendable {
     public var requests = 0.0
     public var timeouts = 0.0
 
-    mutating func add(_ b: MinuteBucket) {
+    mutating func add(_ b: MinuteBucket, minute: Int) {
         minutes += 1
-        applied += Double(b.applied); rejected += Double(b.rejected)
-        for (c, s) in b.coupons {
+        for c in b.coupons.keys where couponFirstMinute[c].map({ minute < $0 }) ?? true { couponFirstMinute[c] = minute }
+        let a = b.anomalous
+        applied += Double(b.applied)
+        if !a.rejected { rejected += Double(b.rejected) }
+        for (c, s) in b.coupons where !a.coupons.contains(c) {
             couponApplied[c, default: 0] += Double(s.applied)
             couponAccounts[c, default: BottomK(k: 8)].merge(s.accounts)
             couponSharedDiscount[c, default: 0] += s.sharedDiscount
             couponSharedSubtotal[c, default: 0] += s.sharedSubtotal
             couponSharedCount[c, default: 0] += Double(s.sharedCount)
         }
-        for (p, s) in b.providers {
+        for (p, s) in b.providers where !a.providers.contains(p) {
             providerAttempts[p, default: 0] += Double(s.attempts)
             providerFailures[p, default: 0] += Double(s.failures)
         }
-        attempts += Double(b.attempts); declines += Double(b.declines)
-        compensation += Double(b.compensation); traffic += Double(b.traffic); reference += Double(b.reference)
-        requests += Double(b.requests); timeouts += Double(b.timeouts)
+        attempts += Double(b.attempts)
+        if !a.declines { declines += Double(b.declines) }
+        if !a.compensation { compensation += Double(b.compensation) }
+        traffic += Double(b.traffic); reference += Double(b.reference)
+        requests += Double(b.requests)
+        if !a.timeouts { timeouts += Double(b.timeouts) }
     }
 }

@@ -20,7 +20,6 @@ public final class Detector {
     /// Newest event time seen (ns).
     public private(set) var watermark = Int64.min
     private let firstSeen = FirstSeenSketch()
-    private let names = NameCache(log2Size: 18)
     private var past = PastTotals()
     private var pastUpTo = Int.min
     private var episodes: [String: Int] = [:]
@@ -61,9 +60,8 @@ public final class Detector {
         return b
     }
 
-    private func remember(_ h: UInt64, _ kind: IdentityKind, _ text: EventTextSource) {
-        guard h != 0, !names.knows(h) else { return }
-        if let s = kind == .user ? text.userText() : text.ipText() { names.set(h, s) }
+    private func text(_ kind: IdentityKind, _ source: EventTextSource) -> String? {
+        kind == .user ? source.userText() : source.ipText()
     }
 
     /// Adds one event.
@@ -85,7 +83,7 @@ public final class Detector {
         }
         if k.contains(.timeout) { b.timeouts += 1 }
         if k.contains(.dbSaturation) { b.dbSaturation += 1 }
-        if late { past.add(b); past.minutes -= 1 }
+        if late { past.add(b, minute: m); past.minutes -= 1 }
     }
 
     private func promotion(_ e: Event, _ b: MinuteBucket, _ m: Int, _ text: EventTextSource) {
@@ -106,20 +104,17 @@ public final class Detector {
                 if account != 0 { s.accounts.insert(account) }
                 b.coupons[e.coupon] = s
                 if e.userHash != 0 {
-                    b.reuse.add(pairKey(e.userHash, .user, e.coupon)) { ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon) }
-                    remember(e.userHash, .user, text)
+                    b.reuse.add(pairKey(e.userHash, .user, e.coupon)) { ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon, name: text.userText()) }
                 }
                 if e.ipHash != 0 {
-                    b.reuse.add(pairKey(e.ipHash, .ip, e.coupon)) { ReusePayload(kind: .ip, identity: e.ipHash, coupon: e.coupon) }
-                    remember(e.ipHash, .ip, text)
+                    b.reuse.add(pairKey(e.ipHash, .ip, e.coupon)) { ReusePayload(kind: .ip, identity: e.ipHash, coupon: e.coupon, name: text.ipText()) }
                 }
             }
         } else {
             b.rejected += 1
             for (h, kind) in [(e.userHash, IdentityKind.user), (e.ipHash, IdentityKind.ip)] where h != 0 {
-                let i = b.rejectors.add(identityKey(h, kind)) { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 32)) }
+                let i = b.rejectors.add(identityKey(h, kind)) { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 32), name: self.text(kind, text)) }
                 if e.couponHash != 0 { b.rejectors.payloads[i].distinct.insert(e.couponHash) }
-                remember(h, kind, text)
             }
         }
     }
@@ -139,10 +134,9 @@ public final class Detector {
             if small { b.smallDeclines += 1 }
             if e.cardHash != 0 { b.declineCards.insert(e.cardHash) }
             for (h, kind) in [(e.userHash, IdentityKind.user), (e.ipHash, IdentityKind.ip)] where h != 0 {
-                let i = b.decliners.add(identityKey(h, kind)) { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 16)) }
+                let i = b.decliners.add(identityKey(h, kind)) { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 16), name: self.text(kind, text)) }
                 if e.cardHash != 0 { b.decliners.payloads[i].distinct.insert(e.cardHash) }
                 if small { b.decliners.payloads[i].small += 1 }
-                remember(h, kind, text)
             }
         } else if e.kinds.contains(.paymentProviderFailure) {
             s.failures += 1
@@ -190,10 +184,15 @@ public final class Detector {
         if pastUpTo == Int.min { pastUpTo = firstMinute }
         var k = pastUpTo
         while k < m {
-            if let b = buckets[k] { past.add(b) } else if k >= firstMinute { past.minutes += 1 }
+            if let b = buckets[k] { past.add(b, minute: k) } else if k >= firstMinute { past.minutes += 1 }
             k += 1
         }
         pastUpTo = m
+    }
+
+    /// Marks the minutes of a window as anomalous for one signal (kept out of the baseline).
+    private func mark(_ m: Int, _ w: Int, _ f: (inout Anomalies) -> Void) {
+        for b in window(m, w) { f(&b.anomalous) }
     }
 
     private func window(_ m: Int, _ w: Int) -> [MinuteBucket] {
@@ -213,8 +212,8 @@ public final class Detector {
         return true
     }
 
-    private func name(_ h: UInt64) -> String {
-        names.name(h) ?? String(h, radix: 16)
+    private func name(_ stored: String?, _ h: UInt64) -> String {
+        stored ?? String(h, radix: 16)
     }
 
     // MARK: detectors
@@ -268,27 +267,33 @@ public final class Detector {
         if pastReference < 100 || reference == 0 { reference = total; pastReference = past.applied }  // no checkout logs
         let ws = m - cfg.windowMinutes + 1
         func isNew(_ h: UInt64) -> Bool { firstSeen.firstSeen(h) >= Int32(clamping: ws - 10) }
-        // how new the shop's redeeming accounts are right now, all coupons together
-        var all = BottomK(k: 64)
-        for (_, s) in stats { all.merge(s.accounts) }
-        let shopNew = all.values.isEmpty ? 0 : Double(all.values.filter(isNew).count) / Double(all.values.count)
+        // how new the shop's other redeeming accounts are right now (all coupons but the one judged)
+        func shopNewShare(excluding c: Int32) -> Double {
+            var all = BottomK(k: 64)
+            for (o, s) in stats where o != c { all.merge(s.accounts) }
+            return all.values.isEmpty ? 0 : Double(all.values.filter(isNew).count) / Double(all.values.count)
+        }
         for (c, s) in stats.sorted(by: { $0.key < $1.key }) where Int(s.applied) >= cfg.minRedemptions {
             let code = coupons.string(c)
             if campaigns.contains(code) { continue }
             let expected = Double(reference) * ((past.couponApplied[c] ?? 0) + 0.5) / (pastReference + 1)
             let score = Stats.poissonTailScore(Double(s.applied), expected: expected)
             guard score >= config.general.minScore else { continue }
+            let shopNew = shopNewShare(excluding: c)
             let sample = s.accounts.values
             let newShare = sample.isEmpty ? 0 : Double(sample.filter(isNew).count) / Double(sample.count)
             let distinct = s.accounts.estimate
             let newAccounts = distinct * newShare
-            // a code that belonged to a handful of accounts, now redeemed by many (leaked)
+            // a code that belonged to a handful of accounts for a long time (at least an hour),
+            // now redeemed by many: leaked. A new campaign's first redemptions are not that.
             let pastAccounts = past.couponAccounts[c]?.estimate ?? 0
-            let wasPrivate = (past.couponApplied[c] ?? 0) >= 1 && pastAccounts <= 3 && distinct >= Double(cfg.minNewAccounts)
+            let privateSince = past.couponFirstMinute[c].map { ws - $0 } ?? 0
+            let wasPrivate = privateSince >= 60 && pastAccounts <= 3 && distinct >= Double(cfg.minNewAccounts)
             let novel = newShare >= max(cfg.newAccountShare, shopNew + 0.25) && newAccounts >= Double(cfg.minNewAccounts)
             let dshare = s.sharedSubtotal > 0 ? s.sharedDiscount / s.sharedSubtotal : 0
             let abnormalDiscount = Int(s.sharedCount) * 2 >= cfg.minRedemptions && dshare >= cfg.abnormalDiscountShare
             guard novel || wasPrivate || abnormalDiscount else { continue }
+            mark(m, cfg.windowMinutes) { $0.coupons.insert(c) }
             let excess = s.discount * max(0, 1 - expected / Double(s.applied))
             let sev: Severity = excess >= cfg.p0Discount ? .p0 : .p1
             let why = wasPrivate ? "a code of \(Int(pastAccounts)) account(s) now used by \(Int(distinct.rounded()))"
@@ -318,7 +323,7 @@ public final class Detector {
             let min = v.p.kind == .user ? cfg.minPerUser : cfg.minPerIP
             guard Int(v.count) >= min else { continue }
             let code = coupons.string(v.p.coupon)
-            let who = name(v.p.identity)
+            let who = name(v.p.name, v.p.identity)
             let subject = v.p.kind == .user ? Subject(coupon: code, user: who) : Subject(coupon: code, ip: who)
             emit(&out, m, end, cfg.windowMinutes, .couponReuse, .p1, subject,
                  Evidence(observed: Double(v.count), expected: 1, score: Stats.poissonTailScore(Double(v.count), expected: 1)),
@@ -344,7 +349,7 @@ public final class Detector {
         for (_, v) in merged.sorted(by: { $0.key < $1.key }) {
             let distinct = v.p.distinct.estimate
             guard distinct >= Double(cfg.minDistinctCodes), Int(v.count) >= cfg.minDistinctCodes else { continue }
-            let who = name(v.p.identity)
+            let who = name(v.p.name, v.p.identity)
             let subject = v.p.kind == .user ? Subject(user: who) : Subject(ip: who)
             emit(&out, m, end, cfg.windowMinutes, .couponEnumeration, .p2, subject,
                  Evidence(observed: distinct.rounded(), expected: 1, score: Stats.poissonTailScore(distinct.rounded(), expected: 1),
@@ -357,6 +362,7 @@ public final class Detector {
         let expected = ratio * Double(applied + rejected)
         let score = Stats.poissonTailScore(Double(rejected), expected: expected)
         if score >= config.general.minScore && (history >= config.general.warmupMinutes || ratio * 3 < Double(rejected) / Double(applied + rejected)) {
+            mark(m, cfg.windowMinutes) { $0.rejected = true }
             emit(&out, m, end, cfg.windowMinutes, .couponEnumeration, .p2, Subject(),
                  Evidence(observed: Double(rejected), expected: expected, score: score, counts: [("applied", Double(applied))]),
                  nil, "\(rejected) rejected coupon attempts in \(cfg.windowMinutes) min (expected \(fmt(expected)))")
@@ -410,6 +416,7 @@ public final class Detector {
             }
         }
         guard !failing.isEmpty else { return }
+        for (p, _, _, _) in failing { mark(m, cfg.windowMinutes) { $0.providers.insert(p) } }
         if Set(failing.map(\.0)).isSuperset(of: known) {
             let f = failing.reduce(0) { $0 + Int($1.1.failures) }, a = failing.reduce(0) { $0 + Int($1.1.attempts) }
             let e = failing.reduce(0.0) { $0 + $1.2 }
@@ -457,7 +464,7 @@ public final class Detector {
         for (_, v) in merged.sorted(by: { $0.key < $1.key }) {
             let distinct = v.p.distinct.estimate
             guard distinct >= Double(cfg.minDistinctCards), Int(v.count) >= cfg.minDistinctCards else { continue }
-            let who = name(v.p.identity)
+            let who = name(v.p.name, v.p.identity)
             emit(&out, m, end, cfg.windowMinutes, .cardTesting, .p2, v.p.kind == .user ? Subject(user: who) : Subject(ip: who),
                  Evidence(observed: distinct.rounded(), expected: 1, score: Stats.poissonTailScore(distinct.rounded(), expected: 1),
                           counts: [("declines", Double(v.count)), ("small_amounts", Double(v.p.small))]),
@@ -469,6 +476,7 @@ public final class Detector {
         let score = Stats.poissonTailScore(Double(declines), expected: expected)
         let distinctCards = cards.estimate
         if score >= config.general.minScore && distinctCards >= 0.5 * Double(declines) && Double(small) >= 0.5 * Double(declines) {
+            mark(m, cfg.windowMinutes) { $0.declines = true }
             emit(&out, m, end, cfg.windowMinutes, .cardTesting, .p2, Subject(),
                  Evidence(observed: Double(declines), expected: expected, score: score,
                           counts: [("cards", distinctCards.rounded()), ("small_amounts", Double(small)), ("attempts", Double(attempts))]),
@@ -485,6 +493,7 @@ public final class Detector {
         let expected = rate * Double(max(traffic, 1))
         let score = Stats.poissonTailScore(Double(count), expected: expected)
         guard score >= config.general.minScore else { return }
+        mark(m, cfg.windowMinutes) { $0.compensation = true }
         emit(&out, m, end, cfg.windowMinutes, .compensationFailure, .p1, Subject(),
              Evidence(observed: Double(count), expected: expected, score: score, counts: [("traffic", Double(traffic))]),
              nil, "\(count) failed saga compensations in \(cfg.windowMinutes) min (expected \(fmt(expected)))")
@@ -506,6 +515,7 @@ public final class Detector {
         let tscore = Stats.poissonTailScore(Double(timeouts), expected: expectedTimeouts)
         let timeoutSurge = timeouts >= cfg.minTimeouts && tscore >= config.general.minScore
         guard slow || timeoutSurge else { return }
+        if timeoutSurge { mark(m, cfg.windowMinutes) { $0.timeouts = true } }
         let sev: Severity = (p99 > cfg.p1Ms || timeoutSurge) ? .p1 : .p2
         let above = h.above(cfg.p99Ms)
         let score = slow ? Stats.poissonTailScore(Double(above), expected: 0.01 * Double(h.total)) : tscore

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Bounded, mergeable summaries. Each is insensitive to the order of its inputs where it
 /// matters for batch results (bottom-k, min-time), or errs on the safe side (space-saving
 /// reports a guaranteed lower bound).
@@ -139,32 +143,3 @@ public struct LatencyHistogram: Sendable {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Names of identities (users, ips) by hash, for the few that end up in findings: a direct-mapped
-/// cache of fixed size, refreshed every time an identity is seen.
-public final class NameCache {
-    private var hashes: [UInt64]
-    private var names: [String?]
-    private let mask: Int
-
-    public init(log2Size: Int = 16) {
-        mask = (1 << log2Size) - 1
-        hashes = [UInt64](repeating: 0, count: 1 << log2Size)
-        names = [String?](repeating: nil, count: 1 << log2Size)
-    }
-
-    @inline(__always) public func knows(_ h: UInt64) -> Bool { hashes[Int(truncatingIfNeeded: h) & mask] == h }
-
-    public func set(_ h: UInt64, _ name: String) {
-        let i = Int(truncatingIfNeeded: h) & mask
-        hashes[i] = h; names[i] = name
-    }
-
-    public func name(_ h: UInt64) -> String? {
-        let i = Int(truncatingIfNeeded: h) & mask
-        return hashes[i] == h ? names[i] : nil
-    }
-}
