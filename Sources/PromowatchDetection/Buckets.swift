@@ -43,6 +43,8 @@ public struct ReusePayload: Sendable {
     var coupon: Int32
     /// The identity as logged (kept with the counter: bounded like the table).
     var name: String?
+    /// For an ip: the accounts behind its redemptions (many = a shared ip, not one person).
+    var accounts = BottomK(k: 4)
 }
 
 public struct IdentityPayload: Sendable {

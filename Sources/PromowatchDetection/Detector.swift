@@ -107,7 +107,8 @@ public final class Detector {
                     b.reuse.add(pairKey(e.userHash, .user, e.coupon)) { ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon, name: text.userText()) }
                 }
                 if e.ipHash != 0 {
-                    b.reuse.add(pairKey(e.ipHash, .ip, e.coupon)) { ReusePayload(kind: .ip, identity: e.ipHash, coupon: e.coupon, name: text.ipText()) }
+                    let i = b.reuse.add(pairKey(e.ipHash, .ip, e.coupon)) { ReusePayload(kind: .ip, identity: e.ipHash, coupon: e.coupon, name: text.ipText()) }
+                    if e.userHash != 0 { b.reuse.payloads[i].accounts.insert(e.userHash) }
                 }
             }
         } else {
@@ -146,7 +147,8 @@ public final class Detector {
 
     // MARK: evaluation drivers
 
-    /// Batch: evaluates every minute in time order and returns all findings.
+    /// Batch: evaluates every minute in time order and returns all findings, sorted by time,
+    /// category and subject (a stable order whatever the input order).
     public func finish() -> [Finding] {
         guard firstMinute <= lastMinute else { return [] }
         var out: [Finding] = []
@@ -156,7 +158,7 @@ public final class Detector {
             m += 1
         }
         evaluatedThrough = lastMinute
-        return out
+        return out.sorted { ($0.time, $0.category.rawValue, $0.fingerprint) < ($1.time, $1.category.rawValue, $1.fingerprint) }
     }
 
     /// Streaming: evaluates the windows ending at the newest event (its minute may be partial).
@@ -316,12 +318,16 @@ public final class Detector {
             for i in 0..<b.reuse.count {
                 let key = b.reuse.keys[i]
                 let lb = b.reuse.lowerBound(i)
-                if let v = merged[key] { merged[key] = (v.count + lb, v.p) } else { merged[key] = (lb, b.reuse.payloads[i]) }
+                if var v = merged[key] {
+                    v.count += lb; v.p.accounts.merge(b.reuse.payloads[i].accounts); merged[key] = v
+                } else { merged[key] = (lb, b.reuse.payloads[i]) }
             }
         }
         for (_, v) in merged.sorted(by: { $0.key < $1.key }) {
             let min = v.p.kind == .user ? cfg.minPerUser : cfg.minPerIP
             guard Int(v.count) >= min else { continue }
+            // an ip behind which many accounts redeem is shared (office, carrier NAT): not one person
+            if v.p.kind == .ip && v.p.accounts.estimate > 2 { continue }
             let code = coupons.string(v.p.coupon)
             let who = name(v.p.name, v.p.identity)
             let subject = v.p.kind == .user ? Subject(coupon: code, user: who) : Subject(coupon: code, ip: who)

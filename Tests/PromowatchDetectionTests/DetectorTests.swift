@@ -1,0 +1,206 @@
+import XCTest
+import PromowatchCore
+@testable import PromowatchDetection
+
+/// Detectors on hand-made event streams.
+final class DetectorTests: XCTestCase {
+    final class Names: EventTextSource {
+        var user: String?
+        var ip: String?
+        func userText() -> String? { user }
+        func ipText() -> String? { ip }
+    }
+
+    let t0: Int64 = 1_795_132_800 * 1_000_000_000
+    var coupons = SymbolTable()
+    var providers = SymbolTable()
+    let names = Names()
+
+    func minute(_ m: Int, _ s: Int = 0) -> Int64 { t0 + Int64(m * 60 + s) * 1_000_000_000 }
+
+    func hash(_ s: String) -> UInt64 { ByteHash.hash(Array(s.utf8)) }
+
+    func promo(_ d: Detector, _ t: Int64, _ code: String, applied: Bool = true, user: String, ip: String = "10.0.0.1", discount: Double = 5, subtotal: Double = 50) {
+        var e = Event()
+        e.kinds = applied ? .promotionApplied : .promotionRejected
+        e.time = t
+        e.coupon = coupons.intern(code)
+        e.couponHash = hash(code)
+        e.userHash = hash(user); e.ipHash = hash(ip)
+        e.discount = discount; e.subtotal = subtotal
+        names.user = user; names.ip = ip
+        d.add(e, text: names)
+    }
+
+    func pay(_ d: Detector, _ t: Int64, _ provider: String, _ kinds: EventKinds, card: String = "c", ip: String = "10.0.0.2", amount: Double = 40) {
+        var e = Event()
+        e.kinds = kinds
+        e.time = t
+        e.provider = providers.intern(provider)
+        e.cardHash = hash(card); e.ipHash = hash(ip); e.userHash = hash("user-of-" + card)
+        e.amount = amount
+        names.user = "user-of-" + card; names.ip = ip
+        d.add(e, text: names)
+    }
+
+    func detector(_ c: DetectionConfig = DetectionConfig()) -> Detector { Detector(config: c, coupons: coupons, providers: providers) }
+
+    /// An hour of ordinary traffic: redemptions of two codes by returning customers, payments.
+    func background(_ d: Detector, minutes: Range<Int>, scale: Int = 1) {
+        for m in minutes {
+            for k in 0..<(4 * scale) {
+                let u = (m * 7 + k) % 300
+                promo(d, minute(m, k), k % 2 == 0 ? "WELCOME10" : "FREESHIP", user: "u-\(u)", ip: "10.1.\(u / 200).\(u % 200)")
+                pay(d, minute(m, 10 + k), k % 2 == 0 ? "stripe" : "paypal", .paymentSucceeded, card: "card-\((m * 7 + k) % 300)")
+            }
+        }
+    }
+
+    func testLeakedCodeIsCouponAbuseWithABlacklistAction() {
+        let d = detector()
+        background(d, minutes: 0..<90)
+        for m in 90..<100 {
+            background(d, minutes: m..<(m + 1))
+            for k in 0..<30 { promo(d, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m).\(k)", discount: 40, subtotal: 80) }
+        }
+        let f = d.finish().filter { $0.category == .couponAbuse }
+        XCTAssertEqual(f.count, 1, "one finding per episode")
+        XCTAssertEqual(f.first?.subject.coupon, "STAFF50")
+        XCTAssertEqual(f.first?.action?.kind, .blacklistCoupon)
+        XCTAssertEqual(f.first?.action?.applied, false)
+        XCTAssertLessThanOrEqual(f.first!.time, minute(92))
+    }
+
+    func testAllowlistedCodeProposesNoActionAndCampaignsAreQuiet() {
+        var c = DetectionConfig()
+        c.allowlist = ["staff50"]
+        let d = detector(c)
+        background(d, minutes: 0..<90)
+        for m in 90..<100 { for k in 0..<30 { promo(d, minute(m, k), "STAFF50", user: "new-\(m)-\(k)") } }
+        let f = d.finish().filter { $0.category == .couponAbuse }
+        XCTAssertEqual(f.count, 1)
+        XCTAssertNil(f.first?.action, "allowlisted: found, never blacklisted")
+
+        var c2 = DetectionConfig()
+        c2.campaigns = ["STAFF50"]
+        let d2 = detector(c2)
+        background(d2, minutes: 0..<90)
+        for m in 90..<100 { for k in 0..<30 { promo(d2, minute(m, k), "STAFF50", user: "new-\(m)-\(k)") } }
+        XCTAssertTrue(d2.finish().filter { $0.category == .couponAbuse }.isEmpty)
+    }
+
+    func testSharedIPIsNotReuse() {
+        let d = detector()
+        for k in 0..<40 { promo(d, minute(10, k), "WELCOME10", user: "office-\(k)", ip: "198.18.0.1") }
+        for k in 0..<40 { promo(d, minute(20, k), "WELCOME10", user: "same-person", ip: "198.18.0.2") }
+        let f = d.finish().filter { $0.category == .couponReuse }
+        XCTAssertFalse(f.contains { $0.subject.ip == "198.18.0.1" }, "many accounts behind one ip: shared, not reuse")
+        XCTAssertTrue(f.contains { $0.subject.ip == "198.18.0.2" })
+        XCTAssertTrue(f.contains { $0.subject.user == "same-person" })
+    }
+
+    func testShopWideTrafficSpikeIsQuiet() {
+        let d = detector()
+        background(d, minutes: 0..<90)
+        background(d, minutes: 90..<150, scale: 8)  // Black Friday: everything x8
+        XCTAssertEqual(d.finish().map(\.summary), [])
+    }
+
+    func testOrderDoesNotMatter() {
+        func run(_ reversed: Bool) -> [String] {
+            coupons = SymbolTable(); providers = SymbolTable()
+            let d = detector()
+            var plan: [() -> Void] = []
+            for m in 0..<90 { plan.append { [self] in background(d, minutes: m..<(m + 1)) } }
+            for m in 90..<100 { plan.append { [self] in for k in 0..<30 { promo(d, minute(m, k), "LEAK", user: "n-\(m)-\(k)") } } }
+            for m in 100..<110 { plan.append { [self] in for k in 0..<10 { pay(d, minute(m, k), "stripe", .paymentProviderFailure) } } }
+            for step in reversed ? plan.reversed() : plan { step() }
+            return d.finish().map { "\($0.category.rawValue) \($0.subject.coupon ?? $0.subject.provider ?? "") \($0.time)" }
+        }
+        let forward = run(false)
+        XCTAssertFalse(forward.isEmpty)
+        XCTAssertEqual(forward, run(true))
+    }
+
+    func testProviderOutageSwitchesOnlyToAHealthyProvider() {
+        let d = detector()
+        background(d, minutes: 0..<60)
+        for m in 60..<70 {
+            background(d, minutes: m..<(m + 1))
+            for k in 0..<6 { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure) }
+        }
+        let f = d.finish().filter { $0.category == .paymentProviderFailure }
+        XCTAssertEqual(f.first?.subject.provider, "stripe")
+        XCTAssertEqual(f.first?.action?.kind, .disableProvider)
+        XCTAssertEqual(f.first?.action?.target, "stripe")
+        XCTAssertEqual(f.first?.severity, .p1)
+
+        // both failing: P0, no provider in the subject, nowhere to switch
+        coupons = SymbolTable(); providers = SymbolTable()
+        let both = detector()
+        background(both, minutes: 0..<60)
+        for m in 60..<70 {
+            for k in 0..<6 {
+                pay(both, minute(m, 20 + k), "stripe", .paymentProviderFailure)
+                pay(both, minute(m, 30 + k), "paypal", .paymentProviderFailure)
+            }
+        }
+        let g = both.finish().filter { $0.category == .paymentProviderFailure }
+        XCTAssertTrue(g.contains { $0.severity == .p0 && $0.subject.provider == nil && $0.action == nil })
+        XCTAssertTrue(g.allSatisfy { $0.action == nil }, "no switch while every provider fails")
+    }
+
+    func testDeclinesNeverCountAsProviderFailuresAndCardTestingNeverSwitches() {
+        let d = detector()
+        background(d, minutes: 0..<60)
+        for m in 60..<70 {
+            background(d, minutes: m..<(m + 1))
+            for k in 0..<8 { pay(d, minute(m, 20 + k), "stripe", .paymentDeclined, card: "test-\(m)-\(k)", ip: "198.51.100.9", amount: 1) }
+        }
+        let f = d.finish()
+        XCTAssertFalse(f.contains { $0.category == .paymentProviderFailure })
+        XCTAssertTrue(f.contains { $0.category == .cardTesting && $0.subject.ip == "198.51.100.9" })
+        XCTAssertTrue(f.filter { $0.category == .cardTesting }.allSatisfy { $0.action == nil })
+    }
+
+    func testReuseEnumerationStackingCompensationLatencyDatabase() {
+        let d = detector()
+        background(d, minutes: 0..<60)
+        for k in 0..<12 { promo(d, minute(61, k), "WELCOME10", user: "u-greedy", ip: "192.0.2.1") }
+        for k in 0..<40 { promo(d, minute(70, k), "GUESS\(k)", applied: false, user: "bot", ip: "203.0.113.5") }
+        for k in 0..<4 { promo(d, minute(80, k), "FREESHIP", user: "u-\(k)", discount: 60, subtotal: 60) }
+        for k in 0..<12 { var e = Event(); e.kinds = .compensationFailure; e.time = minute(90, k); d.add(e, text: names) }
+        for k in 0..<80 { var e = Event(); e.kinds = .request; e.time = minute(100, k % 60); e.latencyMs = k < 10 ? 3500 : 90; d.add(e, text: names) }
+        var db = Event(); db.kinds = .dbSaturation; db.time = minute(110); d.add(db, text: names)
+        let f = d.finish()
+        let cats = Set(f.map(\.category))
+        XCTAssertTrue(f.contains { $0.category == .couponReuse && $0.subject.user == "u-greedy" && $0.subject.coupon == "WELCOME10" })
+        XCTAssertTrue(f.contains { $0.category == .couponEnumeration && $0.subject.ip == "203.0.113.5" })
+        XCTAssertTrue(f.contains { $0.category == .discountStacking && $0.subject.coupon == "FREESHIP" })
+        XCTAssertTrue(cats.contains(.compensationFailure))
+        XCTAssertTrue(f.contains { $0.category == .latency && $0.severity == .p1 })
+        XCTAssertTrue(f.contains { $0.category == .dbSaturation && $0.severity == .p1 })
+        XCTAssertTrue(f.filter { $0.category == .couponEnumeration || $0.category == .latency || $0.category == .dbSaturation }.allSatisfy { $0.action == nil })
+    }
+
+    func testFewFailuresAtNightAreQuiet() {
+        let d = detector()
+        for m in 0..<60 { pay(d, minute(m), "stripe", .paymentSucceeded) }
+        for k in 0..<4 { pay(d, minute(61, k), "stripe", .paymentProviderFailure) }
+        XCTAssertTrue(d.finish().isEmpty)
+    }
+
+    func testStreamingEmitsAsSoonAsTheWindowTrips() {
+        let d = detector()
+        d.streaming = true
+        for m in 0..<30 { pay(d, minute(m), "stripe", .paymentSucceeded); pay(d, minute(m, 1), "paypal", .paymentSucceeded); _ = d.evaluateLatest() }
+        var got: [Finding] = []
+        for k in 0..<12 {
+            pay(d, minute(30, k), "stripe", .paymentProviderFailure)
+            got += d.evaluateLatest()
+            if !got.isEmpty { XCTAssertGreaterThanOrEqual(k, 9, "needs min_failures"); break }
+        }
+        XCTAssertEqual(got.first?.subject.provider, "stripe")
+        XCTAssertEqual(got.first?.time, minute(30, 9), "raised at the event time of the tenth failure")
+    }
+}

@@ -1,0 +1,81 @@
+import XCTest
+@testable import PromowatchDetection
+
+final class StatisticsTests: XCTestCase {
+    func testPoissonTailAgainstDirectSums() {
+        // P(X >= k) summed directly from the pmf for small cases
+        func direct(_ k: Int, _ l: Double) -> Double {
+            var p = exp(-l), cdf = 0.0
+            for i in 0..<k { cdf += p; p *= l / Double(i + 1) }
+            return -log10(max(1 - cdf, 1e-300))
+        }
+        for (k, l) in [(5, 1.0), (10, 2.5), (3, 0.5), (20, 10.0), (8, 3.0)] {
+            XCTAssertEqual(Stats.poissonTailScore(Double(k), expected: l), direct(k, l), accuracy: 1e-6, "k=\(k) l=\(l)")
+        }
+        XCTAssertEqual(Stats.poissonTailScore(2, expected: 5), 0, "below expectation: not anomalous")
+        XCTAssertGreaterThan(Stats.poissonTailScore(200, expected: 3), 200)
+        XCTAssertTrue(Stats.poissonTailScore(100_000, expected: 90_000).isFinite)
+    }
+
+    func testVolumeAwareness() {
+        // the same ratio is far stranger at high volume: 3x of 100 vs 3x of 1
+        XCTAssertGreaterThan(Stats.poissonTailScore(300, expected: 100), 40)
+        XCTAssertLessThan(Stats.poissonTailScore(3, expected: 1), 2)
+    }
+}
+
+final class SketchTests: XCTestCase {
+    func testBottomKIsOrderIndependentAndEstimates() {
+        var rng = SystemRandomNumberGenerator()
+        let values = (0..<5000).map { _ in UInt64.random(in: 1...UInt64.max, using: &rng) }
+        var a = BottomK(k: 32), b = BottomK(k: 32)
+        for v in values { a.insert(v) }
+        for v in values.reversed() { b.insert(v) }
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(a.estimate, 5000, accuracy: 5000 * 0.5)
+        var small = BottomK(k: 32)
+        for v in values.prefix(10) { small.insert(v); small.insert(v) }
+        XCTAssertEqual(small.estimate, 10, "exact below k, duplicates ignored")
+        var merged = BottomK(k: 32)
+        merged.merge(small); merged.merge(a)
+        XCTAssertEqual(merged.values.count, 32)
+    }
+
+    func testTopKKeepsKeysAboveNOverKAndNeverOvercounts() {
+        var t = TopK<Int>(capacity: 8)
+        var n = 0
+        // a heavy key interleaved with a flood of distinct keys: 300 of 2,300 > N/K = 288
+        for k in 0..<2000 {
+            t.add(UInt64(100 + k)) { 0 }; n += 1
+            if k % 20 == 0 || k % 7 == 0 { t.add(1) { 0 }; n += 1 }
+        }
+        let heavy = (0..<2000).filter { $0 % 20 == 0 || $0 % 7 == 0 }.count
+        XCTAssertGreaterThan(heavy, n / 8)
+        let i = t.keys.firstIndex(of: 1)
+        XCTAssertNotNil(i, "a key above N/K survives the flood")
+        if let i { XCTAssertLessThanOrEqual(Int(t.lowerBound(i)), heavy, "the lower bound never overcounts") }
+        for j in 0..<t.count where t.keys[j] != 1 { XCTAssertLessThanOrEqual(t.lowerBound(j), 1, "flood keys: at most their true count") }
+        XCTAssertEqual(t.count, 8, "bounded")
+    }
+
+    func testFirstSeenKeepsTheEarliestMinute() {
+        let s = FirstSeenSketch(rows: 4, widthLog2: 12)
+        s.note(42, minute: 100)
+        s.note(42, minute: 50)
+        s.note(42, minute: 70)
+        XCTAssertEqual(s.firstSeen(42), 50)
+        XCTAssertEqual(s.firstSeen(43), FirstSeenSketch.never)
+    }
+
+    func testLatencyQuantiles() {
+        var h = LatencyHistogram()
+        for _ in 0..<990 { h.add(80) }
+        for _ in 0..<10 { h.add(3000) }
+        XCTAssertLessThan(h.quantile(0.5), 100)
+        XCTAssertGreaterThan(h.quantile(0.5), 60)
+        XCTAssertLessThan(h.quantile(0.99), 100, "exactly 1% slow: p99 is still fast")
+        h.add(3000)
+        XCTAssertGreaterThan(h.quantile(0.99), 2500)
+        XCTAssertEqual(h.above(1000), 11)
+    }
+}
