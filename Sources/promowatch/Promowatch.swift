@@ -30,10 +30,12 @@ struct Promowatch: ParsableCommand {
         subcommands: [Analyze.self, Watch.self]
     )
 
+    @OptionGroup var options: CommonOptions
+
     mutating func run() throws {
         if isatty(0) == 0 {
-            var w = Watch()
-            w.options = try CommonOptions.parse([])
+            var w = try Watch.parse([])
+            w.options = options
             try w.run()
         } else {
             print(Promowatch.helpMessage())

@@ -1,8 +1,8 @@
 import XCTest
 import Foundation
 
-/// End-to-end: runs the built `promowatch` binary like a user would.
-final class CLITests: XCTestCase {
+/// Runs the built `promowatch` binary like a user would.
+enum CLI {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static var binary: URL {
@@ -18,11 +18,12 @@ final class CLITests: XCTestCase {
 
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
-    func run(_ args: [String], stdin: Data? = nil) throws -> Result {
+    static func run(_ args: [String], stdin: Data? = nil, environment: [String: String]? = nil) throws -> Result {
         let p = Process()
-        p.executableURL = CLITests.binary
+        p.executableURL = binary
         p.arguments = args
-        p.currentDirectoryURL = CLITests.root
+        p.currentDirectoryURL = root
+        if let environment { p.environment = environment }
         let out = Pipe(), err = Pipe(), inp = Pipe()
         p.standardOutput = out; p.standardError = err; p.standardInput = inp
         try p.run()
@@ -33,6 +34,14 @@ final class CLITests: XCTestCase {
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
+}
+
+/// End-to-end tests of `analyze`'s counting.
+final class CLITests: XCTestCase {
+    typealias Result = CLI.Result
+    static var root: URL { CLI.root }
+    static var binary: URL { CLI.binary }
+    func run(_ args: [String], stdin: Data? = nil) throws -> Result { try CLI.run(args, stdin: stdin) }
 
     func summary(_ r: Result) throws -> [String: Any] {
         let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
@@ -76,7 +85,7 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(t.stdout.contains("promotion_applied"))
         XCTAssertTrue(t.stdout.contains("payment providers"))
         let v = try run(["--version"])
-        XCTAssertEqual(v.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "0.1.0")
+        XCTAssertTrue(v.stdout.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("0."), v.stdout)
         let h = try run(["analyze", "--help"])
         XCTAssertTrue(h.stdout.contains("Examples:"))
         let bad = try run(["analyze", "--format", "xml"])
@@ -93,5 +102,96 @@ final class CLITests: XCTestCase {
         XCTAssertNil(s["injected"])
         let t = try run(["analyze", "--format", "text"], stdin: Data(line.utf8))
         XCTAssertFalse(t.stdout.contains("\u{1b}"))
+    }
+}
+
+/// Detection through the binary: config precedence, findings output, watch latency.
+final class DetectionCLITests: XCTestCase {
+
+    func testConfigErrorNamesTheKeyAndExitsNonZero() throws {
+        let path = NSTemporaryDirectory() + "pw-bad-\(UUID().uuidString).yaml"
+        try "coupon_reuse:\n  min_per_usr: 3\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try CLI.run(["analyze", "--config", path, "fixtures/concatenated.log.gz"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("coupon_reuse.min_per_usr"), r.stderr)
+    }
+
+    /// Lines that make a db_saturation finding at once and a stripe outage after ten failures.
+    func outageLines(start: Int = 0, count: Int) -> String {
+        (start..<(start + count)).map { k in
+            #"{"ts":"2026-11-20T10:00:\#(String(format: "%02d", k % 60))Z","msg":"payment authorization failed","provider":"stripe","error_code":"gateway_unavailable","amount":20}"#
+        }.joined(separator: "\n") + "\n"
+    }
+
+    func testFlagsOverrideFileOverrideDefaults() throws {
+        let path = NSTemporaryDirectory() + "pw-cfg-\(UUID().uuidString).yaml"
+        try "payment_provider_failure:\n  min_failures: 50\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let input = Data(outageLines(count: 20).utf8)
+        let defaults = try CLI.run(["analyze", "--format", "json"], stdin: input)
+        XCTAssertTrue(defaults.stdout.contains("\"payment_provider_failure\", \"severity\""), defaults.stdout)
+        let file = try CLI.run(["analyze", "--format", "json", "--config", path], stdin: input)
+        XCTAssertFalse(file.stdout.contains("\"category\": \"payment_provider_failure\""), "the file raised min_failures to 50")
+        // PROMOWATCH_CONFIG works like --config
+        let env = try CLI.run(["analyze", "--format", "json"], stdin: input, environment: ["PROMOWATCH_CONFIG": path])
+        XCTAssertFalse(env.stdout.contains("\"category\": \"payment_provider_failure\""))
+        // a flag beats the file: a lower min score does not bring it back (min_failures still 50),
+        // but --no-detect removes findings altogether
+        let none = try CLI.run(["analyze", "--format", "json", "--no-detect"], stdin: input)
+        XCTAssertFalse(none.stdout.contains("\"category\""))
+    }
+
+    func testFindingJSONHasTheContractKeys() throws {
+        let healthy = (0..<20).map { k in #"{"ts":"2026-11-20T10:00:\#(String(format: "%02d", k))Z","msg":"payment captured","provider":"paypal","amount":20}"# }
+        let r = try CLI.run(["analyze", "--format", "json"], stdin: Data((healthy.joined(separator: "\n") + "\n" + outageLines(count: 20)).utf8))
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        let finding = try XCTUnwrap(lines.first { $0.contains("\"category\"") })
+        let obj = try JSONSerialization.jsonObject(with: Data(finding.utf8)) as! [String: Any]
+        for key in ["time", "category", "severity", "subject", "window", "evidence", "action"] { XCTAssertNotNil(obj[key], key) }
+        XCTAssertEqual((obj["subject"] as? [String: String])?["provider"], "stripe")
+        let action = obj["action"] as? [String: Any]
+        XCTAssertEqual(action?["kind"] as? String, "disable_provider")
+        XCTAssertEqual(action?["applied"] as? Bool, false)
+        let ev = obj["evidence"] as! [String: Any]
+        for key in ["observed", "expected", "score"] { XCTAssertNotNil(ev[key], key) }
+        XCTAssertTrue(lines.last!.hasPrefix("{\"summary\""), "the summary is the last line")
+    }
+
+    /// The headline use: a live pipe. The finding must come out within a second of the line that
+    /// triggers it, with the pipe still open.
+    func testWatchEmitsWithinOneSecondOverAPipe() throws {
+        for args in [["watch", "--format", "json"], ["--format", "json"]] {
+            signal(SIGPIPE, SIG_IGN)  // if promowatch died, fail the test rather than the runner
+            let p = Process()
+            p.executableURL = CLI.binary
+            p.arguments = args  // the second: bare `promowatch` = watch when stdin is a pipe
+            let inp = Pipe(), out = Pipe()
+            p.standardInput = inp; p.standardOutput = out; p.standardError = Pipe()
+            try p.run()
+            // ordinary traffic first
+            let normal = (0..<30).map { k in
+                #"{"ts":"2026-11-20T09:\#(String(format: "%02d", 30 + k / 2)):00Z","msg":"payment captured","provider":"\#(k % 2 == 0 ? "stripe" : "paypal")","amount":20}"#
+            }.joined(separator: "\n") + "\n"
+            inp.fileHandleForWriting.write(Data(normal.utf8))
+            Thread.sleep(forTimeInterval: 0.5)
+            let reader = out.fileHandleForReading
+            final class Box: @unchecked Sendable { var data = Data(); let lock = NSLock() }
+            let box = Box()
+            reader.readabilityHandler = { h in let d = h.availableData; box.lock.lock(); box.data.append(d); box.lock.unlock() }
+            let sent = Date()
+            inp.fileHandleForWriting.write(Data(outageLines(count: 12).utf8))
+            var latency: Double? = nil
+            while Date().timeIntervalSince(sent) < 5 {
+                box.lock.lock(); let text = String(decoding: box.data, as: UTF8.self); box.lock.unlock()
+                if text.contains("\"category\": \"payment_provider_failure\"") { latency = Date().timeIntervalSince(sent); break }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            reader.readabilityHandler = nil
+            try inp.fileHandleForWriting.close()
+            p.waitUntilExit()
+            let l = try XCTUnwrap(latency, "no finding within 5 s (\(args))")
+            XCTAssertLessThan(l, 1.0, "finding after \(l) s (\(args))")
+        }
     }
 }

@@ -1,0 +1,68 @@
+import XCTest
+import Foundation
+import PromowatchCore
+@testable import PromowatchConfig
+
+final class ConfigTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func testShippedFileEqualsTheBuiltInDefaultsAndDocumentsEveryKey() throws {
+        let text = try String(contentsOf: ConfigTests.root.appendingPathComponent("config/promowatch.yaml"), encoding: .utf8)
+        XCTAssertEqual(try ConfigLoader.load(yaml: text, file: "promowatch.yaml"), DetectionConfig())
+        // every key appears in the file, under its section, with a comment block somewhere above
+        for (key, _) in ConfigLoader.settings {
+            let parts = key.split(separator: ".")
+            let name = String(parts.last!)
+            XCTAssertTrue(text.contains("\n  \(name):") || text.contains("\n\(name):"), "config/promowatch.yaml lacks \(key)")
+        }
+        XCTAssertTrue(text.contains("\naliases:"))
+    }
+
+    func testEmptyFileIsDefaults() throws {
+        XCTAssertEqual(try ConfigLoader.load(yaml: "", file: "x"), DetectionConfig())
+        XCTAssertEqual(try ConfigLoader.load(yaml: "# nothing\n", file: "x"), DetectionConfig())
+    }
+
+    func testOverridesApply() throws {
+        let c = try ConfigLoader.load(yaml: """
+        general:
+          min_score: 6.5
+          min_action_severity: P0
+        coupon_abuse:
+          min_redemptions: 40
+        allowlist: [VIP25, welcome10]
+        campaigns:
+          - WINTER30
+        aliases:
+          coupon: [voucher]
+          latency_ms: [elapsed_ms]
+        """, file: "x")
+        XCTAssertEqual(c.general.minScore, 6.5)
+        XCTAssertEqual(c.general.minActionSeverity, .p0)
+        XCTAssertEqual(c.couponAbuse.minRedemptions, 40)
+        XCTAssertEqual(c.couponAbuse.windowMinutes, 5, "untouched keys keep their default")
+        XCTAssertEqual(c.allowlist, ["VIP25", "welcome10"])
+        XCTAssertEqual(c.campaigns, ["WINTER30"])
+        XCTAssertEqual(c.aliases["coupon"], ["voucher"])
+        XCTAssertEqual(c.aliases["latency_ms"], ["elapsed_ms"])
+    }
+
+    func testUnknownKeysAndBadValuesNameTheKey() {
+        func error(_ yaml: String) -> ConfigError? {
+            do { _ = try ConfigLoader.load(yaml: yaml, file: "site.yaml"); return nil } catch { return error as? ConfigError }
+        }
+        XCTAssertEqual(error("coupon_abuse:\n  min_redemption: 3\n")?.key, "coupon_abuse.min_redemption")
+        XCTAssertEqual(error("coupon_abuse:\n  min_redemption: 3\n")?.description, "site.yaml: 'coupon_abuse.min_redemption': unknown key")
+        XCTAssertEqual(error("nonsense: 1\n")?.key, "nonsense")
+        XCTAssertEqual(error("general:\n  min_score: high\n")?.key, "general.min_score")
+        XCTAssertTrue(error("general:\n  min_score: high\n")!.description.contains("'high'"))
+        XCTAssertEqual(error("latency:\n  window_minutes: 0\n")?.key, "latency.window_minutes")
+        XCTAssertEqual(error("latency:\n  window_minutes: 2.5\n")?.key, "latency.window_minutes")
+        XCTAssertEqual(error("general:\n  min_action_severity: P9\n")?.key, "general.min_action_severity")
+        XCTAssertEqual(error("allowlist: VIP25\n")?.key, "allowlist")
+        XCTAssertEqual(error("aliases:\n  voucher: [v]\n")?.key, "aliases.voucher")
+        XCTAssertEqual(error("coupon_abuse: 3\n")?.key, "coupon_abuse")
+        XCTAssertNotNil(error("general: [\n"), "invalid YAML")
+        XCTAssertEqual(error("- a\n- b\n")?.message, "expected a mapping at the top level")
+    }
+}
