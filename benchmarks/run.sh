@@ -54,6 +54,7 @@ grep_jq() { grep ApplyPromotion "$log" | cut -d' ' -f3- | jq -r "$coupon_jq" | s
 
 echo "== timing on $(printf "%'d" "$bytes") bytes"
 run promowatch keep "$pw" analyze --format json --top 0 "$log"
+run parse_only keep "$pw" analyze --format json --top 0 --no-detect "$log"
 run promowatch_gz keep "$pw" analyze --format json --top 0 "$log.gz"
 run grep_c keep grep -c ApplyPromotion "$log"
 run grep_jq keep grep_jq
@@ -62,23 +63,27 @@ run cat - cat "$log"
 
 # the same answer? per-coupon ApplyPromotion counts from jq vs promowatch (applied + rejected)
 jq_counts=$(awk '{print $2" "$1}' "$data/out-grep_jq.txt" | sort)
-pw_counts=$(tail -n 1 "$data/out-promowatch.txt" | jq -r '.summary.coupons[] | "\(.coupon) \(.applied + .rejected)"' | sort)
+pw_counts=$(tail -n 1 "$data/out-parse_only.txt" | jq -r '.summary.coupons[] | "\(.coupon) \(.applied + .rejected)"' | sort)
 if [ "$jq_counts" = "$pw_counts" ]; then agree="yes"; else agree="NO"; fi
 truth_ok=$(jq -n --slurpfile t "$log.truth.json" --slurpfile s <(tail -n 1 "$data/out-promowatch.txt") '$t[0].events == $s[0].summary.events')
+findings=$(grep -c '"category"' "$data/out-promowatch.txt" || true)
 
 mbs() { echo "scale=0; $bytes / ${secs[$1]} / 1000000" | bc -l; }
 ratio() { echo "scale=2; ${secs[$2]} / ${secs[$1]}" | bc -l; }
 printf '\n%-44s %8s %10s\n' "command" "seconds" "MB/s"
 printf '%-44s %8.3f %10s\n' "promowatch analyze (plain)" "${secs[promowatch]}" "$(mbs promowatch)"
+printf '%-44s %8.3f %10s\n' "promowatch analyze --no-detect (parse only)" "${secs[parse_only]}" "$(mbs parse_only)"
 printf '%-44s %8.3f %10s\n' "grep -c ApplyPromotion" "${secs[grep_c]}" "$(mbs grep_c)"
 printf '%-44s %8.3f %10s\n' "grep ApplyPromotion | cut | jq | sort | uniq -c" "${secs[grep_jq]}" "$(mbs grep_jq)"
 printf '%-44s %8.3f %10s\n' "cat > /dev/null" "${secs[cat]}" "$(mbs cat)"
 printf '%-44s %8.3f %10s\n' "promowatch analyze (gzip input)" "${secs[promowatch_gz]}" "$(mbs promowatch_gz)"
 printf '%-44s %8.3f %10s\n' "gzip -dc > /dev/null" "${secs[gzip_dc]}" "$(mbs gzip_dc)"
 echo
+echo "detectors' cost (time with / without):  $(echo "scale=2; ${secs[promowatch]} / ${secs[parse_only]}" | bc -l)"
 echo "promowatch / grep -c speed:            $(ratio promowatch grep_c)"
 echo "promowatch / grep|jq pipeline speed:   $(ratio promowatch grep_jq)"
 echo "promowatch gzip / gzip -dc speed:      $(ratio promowatch_gz gzip_dc)"
 echo "per-coupon counts agree with jq:       $agree"
 echo "event counts equal the generator's:    $truth_ok"
+echo "findings on this (incident-free) log:  $findings"
 echo "(MB/s of uncompressed log text; ratio > 1 means promowatch is faster)"

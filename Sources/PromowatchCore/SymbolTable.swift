@@ -30,8 +30,9 @@ public final class SymbolTable {
 
     public var count: Int { hashes.count }
 
-    /// The id of `p[0..<n]`, adding it when new and there is room.
-    public func intern(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64) -> Symbol {
+    /// The id of `p[0..<n]`, adding it when new and there is room (and `limit` entries, if
+    /// given, are not yet used: callers reserve room for values that matter more).
+    public func intern(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, limit: Int? = nil) -> Symbol {
         var i = Int(truncatingIfNeeded: h) & mask
         while true {
             let e = slots[i]
@@ -39,7 +40,7 @@ public final class SymbolTable {
             if hashes[Int(e)] == h && equal(Int(e), p, n) { return e }
             i = (i + 1) & mask
         }
-        if hashes.count >= maxEntries || arena.count + n > maxBytes {
+        if hashes.count >= min(maxEntries, limit ?? maxEntries) || arena.count + n > maxBytes {
             overflowed += 1
             return .overflow
         }

@@ -107,14 +107,14 @@ public final class Detector {
                     b.reuse.add(pairKey(e.userHash, .user, e.coupon)) { ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon, name: text.userText()) }
                 }
                 if e.ipHash != 0 {
-                    let i = b.reuse.add(pairKey(e.ipHash, .ip, e.coupon)) { ReusePayload(kind: .ip, identity: e.ipHash, coupon: e.coupon, name: text.ipText()) }
-                    if e.userHash != 0 { b.reuse.payloads[i].accounts.insert(e.userHash) }
+                    if let i = b.reuse.add(pairKey(e.ipHash, .ip, e.coupon), fresh: { ReusePayload(kind: .ip, identity: e.ipHash, coupon: e.coupon, name: text.ipText()) }),
+                       e.userHash != 0 { b.reuse.payloads[i].accounts.insert(e.userHash) }
                 }
             }
         } else {
             b.rejected += 1
             for (h, kind) in [(e.userHash, IdentityKind.user), (e.ipHash, IdentityKind.ip)] where h != 0 {
-                let i = b.rejectors.add(identityKey(h, kind)) { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 32), name: self.text(kind, text)) }
+                guard let i = b.rejectors.add(identityKey(h, kind), fresh: { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 32), name: self.text(kind, text)) }) else { continue }
                 if e.couponHash != 0 { b.rejectors.payloads[i].distinct.insert(e.couponHash) }
             }
         }
@@ -135,7 +135,7 @@ public final class Detector {
             if small { b.smallDeclines += 1 }
             if e.cardHash != 0 { b.declineCards.insert(e.cardHash) }
             for (h, kind) in [(e.userHash, IdentityKind.user), (e.ipHash, IdentityKind.ip)] where h != 0 {
-                let i = b.decliners.add(identityKey(h, kind)) { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 16), name: self.text(kind, text)) }
+                guard let i = b.decliners.add(identityKey(h, kind), fresh: { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 16), name: self.text(kind, text)) }) else { continue }
                 if e.cardHash != 0 { b.decliners.payloads[i].distinct.insert(e.cardHash) }
                 if small { b.decliners.payloads[i].small += 1 }
             }

@@ -35,28 +35,57 @@ public struct BottomK: Sendable, Equatable {
 /// Space-Saving heavy hitters over 64-bit keys with `capacity` counters. `lowerBound(i)` is a
 /// guaranteed lower bound of a key's true count, which is what thresholds are compared with, so
 /// an attacker flooding distinct keys can only hide counts, never invent them.
+///
+/// Once the table is full it gets a small count-min sketch (allocated only then): a new key may
+/// replace the smallest counter only when the sketch says it has been seen more often than that
+/// counter. A flood of one-off keys then churns among itself while a key that keeps coming back
+/// (one ip trying code after code) gets in after a few attempts and stays.
 public struct TopK<Payload: Sendable>: Sendable {
     public let capacity: Int
     public private(set) var keys: [UInt64] = []
     public private(set) var counts: [Int32] = []
     public private(set) var errors: [Int32] = []
     public var payloads: [Payload] = []
+    private var sketch: [Int32] = []
+    static var sketchWidth: Int { 1024 }
+    static var sketchRows: Int { 3 }
 
     public init(capacity: Int) { self.capacity = capacity }
 
     public var count: Int { keys.count }
 
-    /// Adds `by` to `key`; returns its slot. `fresh` is called for a new or replaced slot.
+    /// Counts `key` in the sketch (when there is one) and returns its estimate.
+    private mutating func estimate(_ key: UInt64, _ by: Int32) -> Int32 {
+        if sketch.isEmpty { return 0 }
+        var est = Int32.max
+        for r in 0..<TopK.sketchRows {
+            let x = (key ^ (UInt64(r) &* 0x9E37_79B9_7F4A_7C15)) &* 0xBF58_476D_1CE4_E5B9
+            let i = r * TopK.sketchWidth + Int(truncatingIfNeeded: x >> 52) & (TopK.sketchWidth - 1)
+            sketch[i] &+= by
+            est = min(est, sketch[i])
+        }
+        return est
+    }
+
+    /// Adds `by` to `key`; returns its slot, or nil when the key was not admitted.
+    /// `fresh` makes the payload of a new or replaced slot.
     @discardableResult
-    public mutating func add(_ key: UInt64, by: Int32 = 1, fresh: () -> Payload) -> Int {
+    public mutating func add(_ key: UInt64, by: Int32 = 1, fresh: () -> Payload) -> Int? {
+        let est = estimate(key, by)
         if let i = keys.firstIndex(of: key) { counts[i] += by; return i }
         if keys.count < capacity {
             keys.append(key); counts.append(by); errors.append(0); payloads.append(fresh())
             return keys.count - 1
         }
+        if sketch.isEmpty {
+            sketch = [Int32](repeating: 0, count: TopK.sketchWidth * TopK.sketchRows)
+            _ = estimate(key, by)
+            return nil
+        }
         var m = 0
         for i in 1..<counts.count where counts[i] < counts[m] { m = i }
-        keys[m] = key; errors[m] = counts[m]; counts[m] += by; payloads[m] = fresh()
+        guard est > counts[m] else { return nil }
+        keys[m] = key; counts[m] = est; errors[m] = est - by; payloads[m] = fresh()
         return m
     }
 

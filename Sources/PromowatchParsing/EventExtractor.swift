@@ -124,10 +124,10 @@ public final class EventExtractor {
         return (UnsafePointer(out), n - s)
     }
 
-    private func intern(_ f: Field, into table: SymbolTable, _ fold: Case) -> (Symbol, UInt64) {
+    private func intern(_ f: Field, into table: SymbolTable, _ fold: Case, limit: Int? = nil) -> (Symbol, UInt64) {
         guard let (p, n) = normalized(f, fold) else { return (.none, 0) }
         let h = ByteHash.hash(p, n)
-        return (table.intern(p, n, hash: h), h)
+        return (table.intern(p, n, hash: h, limit: limit), h)
     }
 
     private func hash(_ f: Field, cut: UInt8? = nil) -> UInt64 {
@@ -153,7 +153,9 @@ public final class EventExtractor {
             applied = !present(.errorText)
         }
         ev.kinds.insert(applied ? .promotionApplied : .promotionRejected)
-        (ev.coupon, ev.couponHash) = intern(.coupon, into: coupons, .upper)
+        // Rejected attempts may fill only half the coupon table: an enumeration attack sending
+        // millions of invented codes must not leave no room for real codes redeemed later.
+        (ev.coupon, ev.couponHash) = intern(.coupon, into: coupons, .upper, limit: applied ? nil : coupons.maxEntries / 2)
         ev.userHash = hash(.user)
         ev.ipHash = hash(.ip, cut: UInt8(ascii: ","))
         ev.discount = number(.discount)

@@ -39,6 +39,9 @@ public struct ScenarioConfig: Sendable {
     /// Inject the incidents (off: background and legitimate spikes only).
     public var incidents = true
     public var legitSpikes = true
+    /// An enumeration attack spread over the whole day: this many rejected attempts, each with
+    /// a code, user and ip never seen before (for the bounded-memory benchmark).
+    public var attackDistinct = 0
     public init() {}
 }
 
@@ -129,6 +132,8 @@ public struct ScenarioGenerator {
     }
 
     var returningCursor = 0
+    var attackSerial = 0
+    var attackMinute = 0
     /// A customer seen before, each only once (customers apply a campaign code once), going
     /// through the customers in a scrambled order.
     mutating func returningCustomer() -> String {
@@ -165,6 +170,16 @@ public struct ScenarioGenerator {
                                           user: "u-4242", ip: "10.9.8.7", subtotal: 120, discountShare: 0.5))
         }
         injectLegit(t0, &recs)
+        if config.attackDistinct > 0 {
+            let perMinute = config.attackDistinct / (config.hours * 60) + (attackMinute < config.attackDistinct % (config.hours * 60) ? 1 : 0)
+            attackMinute += 1
+            for _ in 0..<perMinute {
+                attackSerial += 1
+                let n = attackSerial
+                recs.append(g.promotionRecord(when(t0), pod: rng.int(config.pods), code: "ENUM\(n)X\(rng.next() & 0xFFFF)", applied: false,
+                                              user: "bot-\(n)", ip: "\(1 + n >> 24 & 0x7F).\(n >> 16 & 0xFF).\(n >> 8 & 0xFF).\(n & 0xFF)", subtotal: 30, discountShare: 0))
+            }
+        }
         if config.incidents { injectIncidents(t0, &recs) }
         recs.sort { $0.time < $1.time }
         return recs

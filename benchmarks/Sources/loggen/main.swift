@@ -7,7 +7,7 @@ import Glibc
 //   loggen [--records N | --bytes N[K|M|G]] [--seed S] [--format json,logfmt,kratos]
 //          [--framing plain,prefix,timestamps,prefixTimestamps,timestampsPrefix,cri,docker]
 //          [--exotic-coupons] [--truth FILE] [-o FILE]
-//   loggen --scenario [--hours H] [--peak N] [--no-incidents] [--no-legit] [--pod-order]
+//   loggen --scenario [--hours H] [--peak N] [--no-incidents] [--no-legit] [--pod-order] [--attack-distinct N]
 //          [--labels FILE] [--format LIST] [--framing LIST] [--truth FILE] [-o FILE]
 // Formats and framings given as lists are mixed line by line. --scenario writes a day of traffic
 // with labelled incidents and legitimate spikes; --pod-order writes one pod after another, as
@@ -57,6 +57,7 @@ while !args.isEmpty {
     case "--no-incidents": scenario = scenario ?? ScenarioConfig(); scenario!.incidents = false
     case "--no-legit": scenario = scenario ?? ScenarioConfig(); scenario!.legitSpikes = false
     case "--labels": labelsPath = value()
+    case "--attack-distinct": guard let n = Int(value()) else { usage() }; scenario = scenario ?? ScenarioConfig(); scenario!.attackDistinct = n
     case "--pod-order": podOrder = true
     case "-o": outPath = value()
     default: usage()
