@@ -23,6 +23,18 @@ public struct CouponStat: Sendable {
     /// Accounts (user, else ip) that redeemed it.
     public var accounts = BottomK(k: 24)
 
+    mutating func add(_ e: Event, account: UInt64) {
+        applied += 1
+        if e.discount.isFinite {
+            discount += e.discount
+            if e.subtotal.isFinite && e.subtotal > 0 {
+                sharedDiscount += e.discount; sharedSubtotal += e.subtotal; sharedCount += 1
+                if e.discount >= e.subtotal { stacked += 1 }
+            }
+        }
+        if account != 0 { accounts.insert(account) }
+    }
+
     mutating func merge(_ o: CouponStat) {
         applied += o.applied; discount += o.discount; sharedDiscount += o.sharedDiscount
         sharedSubtotal += o.sharedSubtotal; sharedCount += o.sharedCount; stacked += o.stacked

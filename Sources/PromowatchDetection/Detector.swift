@@ -51,10 +51,14 @@ public final class Detector {
 
     // MARK: ingest
 
+    private var lastBucket: (minute: Int, bucket: MinuteBucket)?
+
     private func bucket(_ m: Int) -> MinuteBucket {
-        if let b = buckets[m] { return b }
+        if let (lm, lb) = lastBucket, lm == m { return lb }  // consecutive events share a minute
+        if let b = buckets[m] { lastBucket = (m, b); return b }
         let b = MinuteBucket()
         buckets[m] = b
+        lastBucket = (m, b)
         if m < firstMinute { firstMinute = m }
         if m > lastMinute { lastMinute = m }
         return b
@@ -92,17 +96,8 @@ public final class Detector {
             b.applied += 1
             if account != 0 { firstSeen.note(account, minute: Int32(clamping: m)) }
             if e.coupon >= 0 {
-                var s = b.coupons[e.coupon] ?? CouponStat()
-                s.applied += 1
-                if e.discount.isFinite {
-                    s.discount += e.discount
-                    if e.subtotal.isFinite && e.subtotal > 0 {
-                        s.sharedDiscount += e.discount; s.sharedSubtotal += e.subtotal; s.sharedCount += 1
-                        if e.discount >= e.subtotal { s.stacked += 1 }
-                    }
-                }
-                if account != 0 { s.accounts.insert(account) }
-                b.coupons[e.coupon] = s
+                // mutated in place: copying the stat out would copy its account sketch each time
+                b.coupons[e.coupon, default: CouponStat()].add(e, account: account)
                 if e.userHash != 0 {
                     b.reuse.add(pairKey(e.userHash, .user, e.coupon)) { ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon, name: text.userText()) }
                 }
@@ -113,16 +108,25 @@ public final class Detector {
             }
         } else {
             b.rejected += 1
-            for (h, kind) in [(e.userHash, IdentityKind.user), (e.ipHash, IdentityKind.ip)] where h != 0 {
-                guard let i = b.rejectors.add(identityKey(h, kind), fresh: { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 32), name: self.text(kind, text)) }) else { continue }
-                if e.couponHash != 0 { b.rejectors.payloads[i].distinct.insert(e.couponHash) }
-            }
+            rejecting(e.userHash, .user, e, b, text)
+            rejecting(e.ipHash, .ip, e, b, text)
         }
+    }
+
+    private func rejecting(_ h: UInt64, _ kind: IdentityKind, _ e: Event, _ b: MinuteBucket, _ text: EventTextSource) {
+        guard h != 0, let i = b.rejectors.add(identityKey(h, kind), fresh: { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 32), name: self.text(kind, text)) }) else { return }
+        if e.couponHash != 0 { b.rejectors.payloads[i].distinct.insert(e.couponHash) }
+    }
+
+    private func declining(_ h: UInt64, _ kind: IdentityKind, _ small: Bool, _ e: Event, _ b: MinuteBucket, _ text: EventTextSource) {
+        guard h != 0, let i = b.decliners.add(identityKey(h, kind), fresh: { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 16), name: self.text(kind, text)) }) else { return }
+        if e.cardHash != 0 { b.decliners.payloads[i].distinct.insert(e.cardHash) }
+        if small { b.decliners.payloads[i].small += 1 }
     }
 
     private func payment(_ e: Event, _ b: MinuteBucket, _ m: Int, _ text: EventTextSource) {
         b.attempts += 1
-        var s = b.providers[e.provider] ?? ProviderStat()
+        var s = b.providers[e.provider, default: ProviderStat()]
         s.attempts += 1
         let account = e.userHash != 0 ? e.userHash : e.ipHash
         if e.kinds.contains(.paymentSucceeded) {
@@ -134,11 +138,8 @@ public final class Detector {
             let small = e.amount.isFinite && e.amount <= config.cardTesting.smallAmount
             if small { b.smallDeclines += 1 }
             if e.cardHash != 0 { b.declineCards.insert(e.cardHash) }
-            for (h, kind) in [(e.userHash, IdentityKind.user), (e.ipHash, IdentityKind.ip)] where h != 0 {
-                guard let i = b.decliners.add(identityKey(h, kind), fresh: { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 16), name: self.text(kind, text)) }) else { continue }
-                if e.cardHash != 0 { b.decliners.payloads[i].distinct.insert(e.cardHash) }
-                if small { b.decliners.payloads[i].small += 1 }
-            }
+            declining(e.userHash, .user, small, e, b, text)
+            declining(e.ipHash, .ip, small, e, b, text)
         } else if e.kinds.contains(.paymentProviderFailure) {
             s.failures += 1
         }
@@ -178,6 +179,7 @@ public final class Detector {
     private func dropOld(before m: Int) {
         advancePast(to: m)
         for key in buckets.keys where key < m { buckets[key] = nil }
+        if let (lm, _) = lastBucket, lm < m { lastBucket = nil }
     }
 
     /// Folds minutes before `m` into the baseline totals.
@@ -417,7 +419,10 @@ public final class Detector {
             let expected = rate * Double(s.attempts)
             let score = Stats.poissonTailScore(Double(s.failures), expected: expected)
             let observedRate = Double(s.failures) / Double(s.attempts)
-            if Int(s.failures) >= cfg.minFailures && observedRate >= max(cfg.minFailureRate, 3 * rate) && score >= config.general.minScore {
+            // with little history the normal rate is unknown: only a blatant one counts
+            let coldStart = (past.providerAttempts[p] ?? 0) < 100
+            let minRate = coldStart ? max(4 * cfg.minFailureRate, 3 * rate) : max(cfg.minFailureRate, 3 * rate)
+            if Int(s.failures) >= cfg.minFailures && observedRate >= minRate && score >= config.general.minScore {
                 failing.append((p, s, expected, score))
             }
         }

@@ -68,7 +68,7 @@ final class SketchTests: XCTestCase {
     }
 
     func testFirstSeenKeepsTheEarliestMinute() {
-        let s = FirstSeenSketch(rows: 4, widthLog2: 12)
+        let s = FirstSeenSketch(log2Cells: 12)
         s.note(42, minute: 100)
         s.note(42, minute: 50)
         s.note(42, minute: 70)
