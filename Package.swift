@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "PromowatchCore", swiftSettings: hotPath),
         .target(name: "PromowatchParsing", dependencies: ["PromowatchCore", "CByteSearch"], swiftSettings: hotPath),
         .target(name: "PromowatchInput", dependencies: ["PromowatchCore", "CZlib", "CByteSearch"], swiftSettings: hotPath),
-        .target(name: "PromowatchDetection", dependencies: ["PromowatchCore"], swiftSettings: hotPath),
+        .target(name: "PromowatchDetection", dependencies: ["PromowatchCore", "CByteSearch"], swiftSettings: hotPath),
         .target(name: "PromowatchReport", dependencies: ["PromowatchCore"]),
         .target(name: "PromowatchConfig", dependencies: ["PromowatchCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "PromowatchEngine", dependencies: ["PromowatchCore", "PromowatchParsing", "PromowatchInput", "PromowatchDetection", "CByteSearch"], swiftSettings: hotPath),

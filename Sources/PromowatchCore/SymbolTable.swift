@@ -34,12 +34,17 @@ public final class SymbolTable {
     /// given, are not yet used: callers reserve room for values that matter more).
     public func intern(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, limit: Int? = nil) -> Symbol {
         var i = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let e = slots[i]
-            if e < 0 { break }
-            if hashes[Int(e)] == h && equal(Int(e), p, n) { return e }
-            i = (i + 1) & mask
+        let found: Symbol? = slots.withUnsafeBufferPointer { sl in
+            hashes.withUnsafeBufferPointer { hs in
+                while true {
+                    let e = sl[i]
+                    if e < 0 { return nil }
+                    if hs[Int(e)] == h && equal(Int(e), p, n) { return e }
+                    i = (i &+ 1) & mask
+                }
+            }
         }
+        if let found { return found }
         if hashes.count >= min(maxEntries, limit ?? maxEntries) || arena.count + n > maxBytes {
             overflowed += 1
             return .overflow

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CByteSearch
 
 /// Bounded, mergeable summaries. Each is insensitive to the order of its inputs where it
 /// matters for batch results (bottom-k, min-time), or errs on the safe side (space-saving
@@ -114,7 +115,20 @@ public final class FirstSeenSketch {
         return (base | Int(h & 15), base | Int((h >> 4) & 15), base | Int((h >> 8) & 15), base | Int((h >> 12) & 15))
     }
 
+    private var pendingHash: UInt64 = 0
+    private var pendingMinute: Int32 = 0
+
+    /// Records that `h` was seen at `minute`. The write lands one call later: this call only asks
+    /// the CPU to fetch the block, so its cache miss overlaps with the work until the next event.
     public func note(_ h: UInt64, minute: Int32) {
+        let (a, _, _, _) = slots(h)
+        cells.withUnsafeBufferPointer { promowatch_prefetch($0.baseAddress! + (a & ~15)) }
+        if pendingHash != 0 { apply(pendingHash, pendingMinute) }
+        pendingHash = h
+        pendingMinute = minute
+    }
+
+    private func apply(_ h: UInt64, _ minute: Int32) {
         let (a, b, c, d) = slots(h)
         cells.withUnsafeMutableBufferPointer { p in
             if minute < p[a] { p[a] = minute }
@@ -124,8 +138,14 @@ public final class FirstSeenSketch {
         }
     }
 
+    /// Applies the last pending note (queries do this themselves).
+    public func flush() {
+        if pendingHash != 0 { apply(pendingHash, pendingMinute); pendingHash = 0 }
+    }
+
     /// Estimated first minute the identity was seen (`never` if not at all).
     public func firstSeen(_ h: UInt64) -> Int32 {
+        flush()
         let (a, b, c, d) = slots(h)
         return max(max(cells[a], cells[b]), max(cells[c], cells[d]))
     }

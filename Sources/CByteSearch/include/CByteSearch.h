@@ -26,6 +26,9 @@ size_t promowatch_find_needles_teddy(const uint8_t *hay, size_t n,
                                      const size_t *window, const size_t *probe_a, const size_t *probe_b, const uint8_t *fold,
                                      size_t *hit_offsets, uint8_t *hit_needles, size_t max_hits);
 
+/* Asks the CPU to start loading the cache line at `p` (no effect on results). */
+static inline void promowatch_prefetch(const void *p) { __builtin_prefetch(p, 1, 1); }
+
 /* Non-zero: never take the AVX2 paths (tests exercise the portable code with it). */
 void promowatch_set_portable_only(int on);
 
