@@ -48,6 +48,9 @@ public struct TopK<Payload: Sendable>: Sendable {
     public private(set) var errors: [Int32] = []
     public var payloads: [Payload] = []
     private var sketch: [Int32] = []
+    /// Slot of the smallest counter, or -1 when it may have changed (found again lazily: a flood
+    /// of newcomers that are turned away then costs no scan at all).
+    private var minSlot = -1
     static var sketchWidth: Int { 1024 }
     static var sketchRows: Int { 3 }
 
@@ -78,9 +81,14 @@ public struct TopK<Payload: Sendable>: Sendable {
             while i < ks.count { if ks[i] == key { return i }; i &+= 1 }
             return -1
         }
-        if found >= 0 { counts[found] += by; return found }
+        if found >= 0 {
+            counts[found] += by
+            if found == minSlot { minSlot = -1 }
+            return found
+        }
         if keys.count < capacity {
             keys.append(key); counts.append(by); errors.append(0); payloads.append(fresh())
+            minSlot = -1
             return keys.count - 1
         }
         if sketch.isEmpty {
@@ -88,10 +96,15 @@ public struct TopK<Payload: Sendable>: Sendable {
             _ = estimate(key, by)
             return nil
         }
-        var m = 0
-        for i in 1..<counts.count where counts[i] < counts[m] { m = i }
+        if minSlot < 0 {
+            var m = 0
+            for i in 1..<counts.count where counts[i] < counts[m] { m = i }
+            minSlot = m
+        }
+        let m = minSlot
         guard est > counts[m] else { return nil }
         keys[m] = key; counts[m] = est; errors[m] = est - by; payloads[m] = fresh()
+        minSlot = -1
         return m
     }
 
