@@ -79,7 +79,7 @@ printf '%-44s %8.3f %10s\n' "cat > /dev/null" "${secs[cat]}" "$(mbs cat)"
 printf '%-44s %8.3f %10s\n' "promowatch analyze (gzip input)" "${secs[promowatch_gz]}" "$(mbs promowatch_gz)"
 printf '%-44s %8.3f %10s\n' "gzip -dc > /dev/null" "${secs[gzip_dc]}" "$(mbs gzip_dc)"
 echo
-echo "detectors' cost (time with / without):  $(echo "scale=2; ${secs[promowatch]} / ${secs[parse_only]}" | bc -l)"
+echo "throughput lost to detection:          $(echo "scale=1; 100 - 100 * ${secs[parse_only]} / ${secs[promowatch]}" | bc -l)% (time with / without: $(echo "scale=2; ${secs[promowatch]} / ${secs[parse_only]}" | bc -l))"
 echo "promowatch / grep -c speed:            $(ratio promowatch grep_c)"
 echo "promowatch / grep|jq pipeline speed:   $(ratio promowatch grep_jq)"
 echo "promowatch gzip / gzip -dc speed:      $(ratio promowatch_gz gzip_dc)"

@@ -316,7 +316,9 @@ public final class Detector {
     private func couponReuse(_ m: Int, _ end: Int64, _ out: inout [Finding]) {
         let cfg = config.couponReuse
         var merged: [UInt64: (count: Int32, p: ReusePayload)] = [:]
-        for b in window(m, cfg.windowMinutes) {
+        let bs = window(m, cfg.windowMinutes)
+        merged.reserveCapacity(bs.reduce(0) { $0 + $1.reuse.count })
+        for b in bs {
             for i in 0..<b.reuse.count {
                 let key = b.reuse.keys[i]
                 let lb = b.reuse.lowerBound(i)
@@ -325,9 +327,9 @@ public final class Detector {
                 } else { merged[key] = (lb, b.reuse.payloads[i]) }
             }
         }
-        for (_, v) in merged.sorted(by: { $0.key < $1.key }) {
-            let min = v.p.kind == .user ? cfg.minPerUser : cfg.minPerIP
-            guard Int(v.count) >= min else { continue }
+        // only the few over a threshold are sorted (for a stable output order)
+        let over = merged.filter { Int($0.value.count) >= ($0.value.p.kind == .user ? cfg.minPerUser : cfg.minPerIP) }
+        for (_, v) in over.sorted(by: { $0.key < $1.key }) {
             // an ip behind which many accounts redeem is shared (office, carrier NAT): not one person
             if v.p.kind == .ip && v.p.accounts.estimate > 2 { continue }
             let code = coupons.string(v.p.coupon)
@@ -354,9 +356,10 @@ public final class Detector {
                 else { merged[key] = (lb, b.rejectors.payloads[i]) }
             }
         }
-        for (_, v) in merged.sorted(by: { $0.key < $1.key }) {
+        let tried = merged.filter { Int($0.value.count) >= cfg.minDistinctCodes }
+        for (_, v) in tried.sorted(by: { $0.key < $1.key }) {
             let distinct = v.p.distinct.estimate
-            guard distinct >= Double(cfg.minDistinctCodes), Int(v.count) >= cfg.minDistinctCodes else { continue }
+            guard distinct >= Double(cfg.minDistinctCodes) else { continue }
             let who = name(v.p.name, v.p.identity)
             let subject = v.p.kind == .user ? Subject(user: who) : Subject(ip: who)
             emit(&out, m, end, cfg.windowMinutes, .couponEnumeration, .p2, subject,
@@ -472,9 +475,10 @@ public final class Detector {
                 } else { merged[key] = (lb, b.decliners.payloads[i]) }
             }
         }
-        for (_, v) in merged.sorted(by: { $0.key < $1.key }) {
+        let declining = merged.filter { Int($0.value.count) >= cfg.minDistinctCards }
+        for (_, v) in declining.sorted(by: { $0.key < $1.key }) {
             let distinct = v.p.distinct.estimate
-            guard distinct >= Double(cfg.minDistinctCards), Int(v.count) >= cfg.minDistinctCards else { continue }
+            guard distinct >= Double(cfg.minDistinctCards) else { continue }
             let who = name(v.p.name, v.p.identity)
             emit(&out, m, end, cfg.windowMinutes, .cardTesting, .p2, v.p.kind == .user ? Subject(user: who) : Subject(ip: who),
                  Evidence(observed: distinct.rounded(), expected: 1, score: Stats.poissonTailScore(distinct.rounded(), expected: 1),
