@@ -162,13 +162,14 @@ public final class Detector {
         return out.sorted { ($0.time, $0.category.rawValue, $0.fingerprint) < ($1.time, $1.category.rawValue, $1.fingerprint) }
     }
 
-    /// Streaming: evaluates the windows ending at the newest event (its minute may be partial).
+    /// Streaming: evaluates every minute completed since the last call (input may arrive much
+    /// faster than real time, e.g. `kubectl logs -f` replaying history), then the windows ending
+    /// at the newest event (its minute may still be filling).
     public func evaluateLatest() -> [Finding] {
         guard watermark != Int64.min else { return [] }
         let m = Detector.minute(watermark)
         var out: [Finding] = []
-        // minutes that completed since the last call, then the current one
-        var k = max(evaluatedThrough + 1, m - longest)
+        var k = evaluatedThrough == Int.min ? firstMinute : evaluatedThrough + 1
         while k < m { out += evaluate(k, end: Int64(k + 1) * Detector.minuteNanos); k += 1 }
         evaluatedThrough = max(evaluatedThrough, m - 1)
         out += evaluate(m, end: watermark)

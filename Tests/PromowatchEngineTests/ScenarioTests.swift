@@ -96,6 +96,32 @@ final class ScenarioTests: XCTestCase {
         }
     }
 
+    /// `watch` fed a whole day at full speed (as `kubectl logs -f` replays history) must find
+    /// what `analyze` finds: every completed minute is evaluated, none skipped.
+    func testStreamingOverAFastReplayEqualsBatch() {
+        let day = ScenarioTests.day
+        let bytes = render(day, format: .json, framing: .timestamps, podOrder: false)
+        let a = Analyzer()
+        a.enableDetection(DetectionConfig(), streaming: true)
+        var streamed: [Finding] = []
+        bytes.withUnsafeBufferPointer { b in
+            var start = 0
+            while start < b.count {
+                var end = min(b.count, start + (1 << 20))
+                while end < b.count && b[end - 1] != 0x0A { end += 1 }
+                a.process(UnsafeBufferPointer(rebasing: b[start..<end]))
+                streamed += a.detector!.evaluateLatest()
+                start = end
+            }
+        }
+        a.finish()
+        streamed += a.detector!.evaluateLatest()
+        check(streamed, day.labels, "streaming")
+        let batch = findings(bytes)
+        let key = { (fs: [Finding]) in Set(fs.map { "\($0.category.rawValue)|\($0.subject.coupon ?? "")|\($0.subject.user ?? "")|\($0.subject.ip ?? "")|\($0.subject.provider ?? "")|\($0.time)" }) }
+        XCTAssertEqual(key(streamed), key(batch))
+    }
+
     func testQuietDayHasNoActions() {
         var cfg = ScenarioConfig()
         cfg.incidents = false
