@@ -1,0 +1,108 @@
+import PromowatchCore
+
+/// Coupon codes come from users: only `[A-Z0-9_-]{1,64}` after upper-casing may be written
+/// anywhere (ConfigMap, SQL, terminal). Anything else is reported, never written.
+public enum CouponCode {
+    public static func sanitized(_ raw: String) -> String? {
+        let up = raw.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 32 : $0 }
+        guard (1...64).contains(up.count) else { return nil }
+        for b in up where !((b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x5F || b == 0x2D) { return nil }
+        return String(decoding: up, as: UTF8.self)
+    }
+}
+
+/// Why an edit is not made.
+public enum EditRefusal: Error, Equatable, CustomStringConvertible, Sendable {
+    case invalidCoupon
+    case alreadyBlacklisted
+    case unknownProvider(String)
+    case noHealthyFallback
+    case alreadyDisabled
+
+    public var description: String {
+        switch self {
+        case .invalidCoupon: return "coupon code is not [A-Z0-9_-]{1,64}; not written"
+        case .alreadyBlacklisted: return "already blacklisted"
+        case .unknownProvider(let p): return "no flag configured for provider '\(p)'"
+        case .noHealthyFallback: return "no healthy provider to fall back to; the last enabled provider is never disabled"
+        case .alreadyDisabled: return "already disabled"
+        }
+    }
+}
+
+/// The ConfigMap changes the runbook makes, computed from the current data (no I/O).
+public enum ConfigMapEdits {
+    /// `BLACKLISTED_COUPONS` with `code` added: every existing entry kept as written and in order,
+    /// the code appended unless already present (compared ignoring case and surrounding spaces).
+    public static func blacklist(_ current: String?, add raw: String) throws -> String {
+        guard let code = CouponCode.sanitized(raw) else { throw EditRefusal.invalidCoupon }
+        let existing = current ?? ""
+        let entries = existing.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingSpaces.uppercasedASCII }
+        if entries.contains(code) { throw EditRefusal.alreadyBlacklisted }
+        if existing.trimmingSpaces.isEmpty { return code }
+        return existing.hasSuffix(",") ? existing + code : existing + "," + code
+    }
+
+    /// Whether a flag value means "on" (`true`, `1`, `yes`, `on`, any case).
+    public static func enabled(_ v: String?) -> Bool {
+        guard let v else { return false }
+        return ["true", "1", "yes", "on"].contains(v.trimmingSpaces.lowercased())
+    }
+
+    /// The flag changes that switch `failing` off in favour of a healthy fallback: the failing
+    /// provider's flag `false`, the fallback's `true`. A provider that is already enabled is the
+    /// preferred fallback. Refused when no other configured provider is healthy, so the last
+    /// enabled provider is never disabled.
+    public static func disableProvider(_ failing: String, data: [String: String], config: ActionsConfig,
+                                       unhealthy: Set<String> = []) throws -> [String: String] {
+        let p = failing.lowercased()
+        guard let key = config.providerKeys[p] else { throw EditRefusal.unknownProvider(p) }
+        let others = config.providerKeys.keys.filter { $0 != p && !unhealthy.contains($0) }.sorted()
+        guard let fallback = others.first(where: { enabled(data[config.providerKeys[$0]!]) }) ?? others.first else {
+            throw EditRefusal.noHealthyFallback
+        }
+        if !enabled(data[key]) && enabled(data[config.providerKeys[fallback]!]) { throw EditRefusal.alreadyDisabled }
+        var changes: [String: String] = [:]
+        if data[key] != "false" { changes[key] = "false" }
+        let fk = config.providerKeys[fallback]!
+        if !enabled(data[fk]) { changes[fk] = "true" }
+        return changes
+    }
+
+    /// A JSON merge patch setting `changes` in `data`, conditional on `resourceVersion`: the API
+    /// server rejects it with 409 Conflict if the ConfigMap changed since it was read.
+    public static func mergePatch(_ changes: [String: String], resourceVersion: String?) -> String {
+        var o = "{"
+        if let rv = resourceVersion { o += "\"metadata\":{\"resourceVersion\":\(jsonString(rv))}," }
+        o += "\"data\":{" + changes.keys.sorted().map { "\(jsonString($0)):\(jsonString(changes[$0]!))" }.joined(separator: ",") + "}}"
+        return o
+    }
+
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 { let h = String(u.value, radix: 16); out += "\\u" + String(repeating: "0", count: 4 - h.count) + h }
+                else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+    var uppercasedASCII: String { String(decoding: utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 32 : $0 }, as: UTF8.self) }
+}
