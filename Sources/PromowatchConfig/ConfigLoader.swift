@@ -38,6 +38,27 @@ public enum ConfigLoader {
             set(&c, v)
         }
     }
+    static func text(_ set: @escaping (inout DetectionConfig, String) -> Void) -> Setter {
+        { c, n, key in
+            guard let s = n.scalar, !s.string.isEmpty, s.string.utf8.count <= 253 else {
+                throw ConfigError(file: "", key: key, message: "expected a non-empty name, got \(describe(n))")
+            }
+            set(&c, s.string)
+        }
+    }
+    static func stringMap(_ set: @escaping (inout DetectionConfig, [String: String]) -> Void) -> Setter {
+        { c, n, key in
+            guard let m = n.mapping else { throw ConfigError(file: "", key: key, message: "expected a mapping of name: key, got \(describe(n))") }
+            var out: [String: String] = [:]
+            for (k, v) in m {
+                guard let name = k.scalar?.string, let value = v.scalar?.string, !name.isEmpty, !value.isEmpty else {
+                    throw ConfigError(file: "", key: key, message: "expected a mapping of name: key, got \(describe(v))")
+                }
+                out[name.lowercased()] = value
+            }
+            set(&c, out)
+        }
+    }
     static func strings(_ set: @escaping (inout DetectionConfig, [String]) -> Void) -> Setter {
         { c, n, key in
             guard let seq = n.sequence else { throw ConfigError(file: "", key: key, message: "expected a list of strings, got \(describe(n))") }
@@ -98,6 +119,17 @@ public enum ConfigLoader {
         ("latency.min_slow", int(1) { $0.latency.minSlow = $1 }),
         ("latency.min_timeouts", int(1) { $0.latency.minTimeouts = $1 }),
         ("db_saturation.min_events", int(1) { $0.dbSaturation.minEvents = $1 }),
+        ("actions.namespace", text { $0.actions.namespace = $1 }),
+        ("actions.config_map", text { $0.actions.configMap = $1 }),
+        ("actions.blacklist_key", text { $0.actions.blacklistKey = $1 }),
+        ("actions.provider_keys", stringMap { $0.actions.providerKeys = $1 }),
+        ("actions.restart", strings { $0.actions.restart = $1 }),
+        ("actions.min_severity", severity { $0.actions.minSeverity = $1 }),
+        ("actions.max_per_run", int(0) { $0.actions.maxPerRun = $1 }),
+        ("actions.max_per_hour", int(0) { $0.actions.maxPerHour = $1 }),
+        ("actions.cooldown_minutes", int(0) { $0.actions.cooldownMinutes = $1 }),
+        ("actions.provider_hold_minutes", int(0) { $0.actions.providerHoldMinutes = $1 }),
+        ("actions.conflict_retries", int(0) { $0.actions.conflictRetries = $1 }),
         ("allowlist", strings { $0.allowlist = $1 }),
         ("campaigns", strings { $0.campaigns = $1 }),
     ]

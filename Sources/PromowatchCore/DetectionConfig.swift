@@ -87,6 +87,8 @@ public struct DetectionConfig: Sendable, Equatable {
     public var campaigns: [String] = []
     /// Extra log keys per logical field (`coupon`, `user`, ...), added to the contract's.
     public var aliases: [String: [String]] = [:]
+    /// Remediation settings.
+    public var actions = ActionsConfig()
 
     public init() {}
 

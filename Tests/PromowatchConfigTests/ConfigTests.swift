@@ -45,6 +45,11 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.campaigns, ["WINTER30"])
         XCTAssertEqual(c.aliases["coupon"], ["voucher"])
         XCTAssertEqual(c.aliases["latency_ms"], ["elapsed_ms"])
+        let a = try ConfigLoader.load(yaml: "actions:\n  namespace: shop\n  provider_keys: {Adyen: ENABLE_ADYEN}\n  max_per_run: 2\n", file: "x")
+        XCTAssertEqual(a.actions.namespace, "shop")
+        XCTAssertEqual(a.actions.providerKeys, ["adyen": "ENABLE_ADYEN"])
+        XCTAssertEqual(a.actions.maxPerRun, 2)
+        XCTAssertEqual(a.actions.configMap, "checkout-config")
     }
 
     func testUnknownKeysAndBadValuesNameTheKey() {
@@ -62,6 +67,8 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(error("allowlist: VIP25\n")?.key, "allowlist")
         XCTAssertEqual(error("aliases:\n  voucher: [v]\n")?.key, "aliases.voucher")
         XCTAssertEqual(error("coupon_abuse: 3\n")?.key, "coupon_abuse")
+        XCTAssertEqual(error("actions:\n  provider_keys: [a]\n")?.key, "actions.provider_keys")
+        XCTAssertEqual(error("actions:\n  dry_run: false\n")?.key, "actions.dry_run")
         XCTAssertNotNil(error("general: [\n"), "invalid YAML")
         XCTAssertEqual(error("- a\n- b\n")?.message, "expected a mapping at the top level")
     }
