@@ -23,6 +23,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -35,7 +38,13 @@ let package = Package(
         .target(name: "PromowatchParsing", dependencies: ["PromowatchCore", "CByteSearch"], swiftSettings: hotPath),
         .target(name: "PromowatchInput", dependencies: ["PromowatchCore", "CZlib", "CByteSearch"], swiftSettings: hotPath),
         .target(name: "PromowatchDetection", dependencies: ["PromowatchCore", "CByteSearch"], swiftSettings: hotPath),
-        .target(name: "PromowatchActions", dependencies: ["PromowatchCore"]),
+        .target(name: "PromowatchKube", dependencies: [
+            "PromowatchCore", .product(name: "Yams", package: "Yams"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .target(name: "PromowatchActions", dependencies: ["PromowatchCore", "PromowatchKube"]),
         .target(name: "PromowatchReport", dependencies: ["PromowatchCore"]),
         .target(name: "PromowatchConfig", dependencies: ["PromowatchCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "PromowatchEngine", dependencies: ["PromowatchCore", "PromowatchParsing", "PromowatchInput", "PromowatchDetection", "CByteSearch"], swiftSettings: hotPath),
@@ -43,6 +52,7 @@ let package = Package(
             name: "promowatch",
             dependencies: [
                 "PromowatchCore", "PromowatchEngine", "PromowatchReport", "PromowatchInput", "PromowatchConfig", "PromowatchDetection",
+                "PromowatchActions", "PromowatchKube",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,7 +66,7 @@ let package = Package(
         .testTarget(name: "PromowatchInputTests", dependencies: ["PromowatchInput", "PromowatchCore"]),
         .testTarget(name: "PromowatchDetectionTests", dependencies: ["PromowatchDetection", "PromowatchCore"]),
         .testTarget(name: "PromowatchConfigTests", dependencies: ["PromowatchConfig", "PromowatchCore"]),
-        .testTarget(name: "PromowatchActionsTests", dependencies: ["PromowatchActions", "PromowatchCore", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "PromowatchActionsTests", dependencies: ["PromowatchActions", "PromowatchKube", "PromowatchCore", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "PromowatchReportTests", dependencies: ["PromowatchReport", "PromowatchCore"]),
         .testTarget(name: "PromowatchEngineTests", dependencies: ["PromowatchEngine", "PromowatchCore", "LogGenerator"]),
         .testTarget(name: "LogGeneratorTests", dependencies: ["LogGenerator", "PromowatchEngine", "PromowatchCore"]),

@@ -52,6 +52,12 @@ public final class Guardrails {
         return .act
     }
 
+    /// Providers switched off less than the hold time before `now`: never a fallback, never
+    /// switched back automatically.
+    public func heldOffProviders(now: Int64) -> Set<String> {
+        Set(heldOff.filter { now - $0.value < Int64(config.providerHoldMinutes) * Guardrails.minute }.keys)
+    }
+
     /// Records an action that was carried out (or would have been, in a dry run).
     public func record(_ f: Finding, now: Int64) {
         guard let a = f.action else { return }

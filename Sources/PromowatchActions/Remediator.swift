@@ -1,0 +1,97 @@
+import PromowatchCore
+import PromowatchKube
+
+/// Carries out findings' proposed actions through the Kubernetes API, guarded: dry run unless
+/// told to apply, conditional writes on the resourceVersion read (re-read and retry on 409), and
+/// every attempt's outcome written back into the finding (`applied`, `dry_run: ...`,
+/// `skipped: <reason>`, `failed: <Status reason>: <message>`).
+public final class Remediator {
+    public enum Mode: Sendable { case dryRun, serverDryRun, apply }
+
+    public let config: ActionsConfig
+    public let mode: Mode
+    public let guardrails: Guardrails
+    private let client: KubeClient?
+
+    /// `client` nil: nothing is read or written; a dry run says what it would do.
+    public init(config: ActionsConfig, allowlist: [String], mode: Mode, client: KubeClient?) {
+        self.config = config
+        self.mode = mode
+        self.client = client
+        guardrails = Guardrails(config: config, allowlist: allowlist)
+    }
+
+    /// Handles each finding's action in time order. `unhealthy` providers are never switched to.
+    public func handle(_ findings: inout [Finding]) {
+        var failingProviders = Set(findings.compactMap { $0.category == .paymentProviderFailure ? $0.subject.provider : nil })
+        for i in findings.indices {
+            guard var action = findings[i].action else { continue }
+            let outcome = attempt(findings[i], &action, unhealthy: failingProviders)
+            action.outcome = outcome
+            findings[i].action = action
+            if action.kind == .disableProvider { failingProviders.insert(action.target) }
+        }
+    }
+
+    private func attempt(_ f: Finding, _ action: inout ProposedAction, unhealthy: Set<String>) -> String {
+        switch guardrails.decide(f, now: f.time) {
+        case .skip(let why): return "skipped: " + why
+        case .act: break
+        }
+        guard let client else {
+            guardrails.record(f, now: f.time)
+            switch action.kind {
+            case .blacklistCoupon:
+                return "dry_run: would add \(CouponCode.sanitized(action.target) ?? "?") to \(config.blacklistKey) in \(config.namespace)/\(config.configMap)"
+            case .disableProvider:
+                return "dry_run: would set \(config.providerKeys[action.target.lowercased()] ?? "?")=false and enable a healthy fallback in \(config.namespace)/\(config.configMap)"
+            }
+        }
+        var tries = 0
+        while true {
+            tries += 1
+            let cm: KubeClient.ConfigMap
+            do { cm = try client.getConfigMap(namespace: config.namespace, name: config.configMap) } catch let e as KubeError {
+                return "failed: \(e)"
+            } catch { return "failed: \(error)" }
+            let changes: [String: String]
+            do {
+                switch action.kind {
+                case .blacklistCoupon:
+                    changes = [config.blacklistKey: try ConfigMapEdits.blacklist(cm.data[config.blacklistKey], add: action.target)]
+                case .disableProvider:
+                    let avoid = unhealthy.union(guardrails.heldOffProviders(now: f.time)).subtracting([action.target.lowercased()])
+                    changes = try ConfigMapEdits.disableProvider(action.target, data: cm.data, config: config, unhealthy: avoid)
+                }
+            } catch let r as EditRefusal {
+                return "skipped: \(r)"
+            } catch { return "failed: \(error)" }
+            let change = changes.keys.sorted().map { "\($0)=\(changes[$0]!)" }.joined(separator: " ")
+            if mode == .dryRun {
+                guardrails.record(f, now: f.time)
+                return "dry_run: would set \(change) (resourceVersion \(cm.resourceVersion))"
+            }
+            do {
+                try client.patchConfigMap(namespace: config.namespace, name: config.configMap,
+                                          mergePatch: ConfigMapEdits.mergePatch(changes, resourceVersion: cm.resourceVersion),
+                                          dryRun: mode == .serverDryRun)
+            } catch let e as KubeError {
+                if e.isConflict && tries <= config.conflictRetries { continue }  // someone wrote in between: read again
+                return "failed: \(e)"
+            } catch { return "failed: \(error)" }
+            guardrails.record(f, now: f.time)
+            if mode == .serverDryRun { return "dry_run: server accepted \(change)" }
+            action.applied = true
+            var restarted: [String] = []
+            for d in config.restart {
+                do {
+                    try client.restartDeployment(namespace: config.namespace, name: d, at: EventTime.rfc3339(f.time))
+                    restarted.append(d)
+                } catch let e as KubeError {
+                    return "applied: \(change); restart of \(d) failed: \(e)"
+                } catch { return "applied: \(change); restart of \(d) failed: \(error)" }
+            }
+            return "applied: \(change)" + (restarted.isEmpty ? "" : "; restarted \(restarted.joined(separator: ", "))")
+        }
+    }
+}

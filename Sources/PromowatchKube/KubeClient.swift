@@ -1,0 +1,103 @@
+@_exported import NIOHTTP1
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// The few Kubernetes API calls promowatch makes, synchronously (a CLI), with errors decoded from
+/// the API's `Status` body.
+public final class KubeClient {
+    public let auth: KubeAuth
+    private let http: HTTPClient
+    public var timeout: TimeAmount = .seconds(10)
+
+    public init(auth: KubeAuth) throws {
+        self.auth = auth
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let ca = auth.caPEM {
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca.utf8)))
+        }
+        if let cert = auth.clientCertPEM, let key = auth.clientKeyPEM {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(cert.utf8)).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem))
+        }
+        var config = HTTPClient.Configuration(tlsConfiguration: tls)
+        config.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    }
+
+    deinit { try? http.syncShutdown() }
+
+    public struct Response { public var status: Int; public var body: Data }
+
+    public func call(_ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String? = nil) throws -> Response {
+        let url = auth.server.hasSuffix("/") ? String(auth.server.dropLast()) + path : auth.server + path
+        var req: HTTPClient.Request
+        do { req = try HTTPClient.Request(url: url, method: method) } catch {
+            throw KubeError(code: 0, reason: "BadURL", message: "\(url): \(error)")
+        }
+        req.headers.add(name: "Accept", value: "application/json")
+        if let t = auth.currentToken() { req.headers.add(name: "Authorization", value: "Bearer " + t) }
+        if let b = body {
+            req.body = .string(b)
+            req.headers.add(name: "Content-Type", value: contentType ?? "application/json")
+        }
+        let resp: HTTPClient.Response
+        do {
+            resp = try http.execute(request: req, deadline: .now() + timeout).wait()
+        } catch {
+            throw KubeError(code: 0, reason: "Unreachable", message: "\(auth.server): \(error)")
+        }
+        let data = resp.body.map { Data($0.readableBytesView) } ?? Data()
+        let code = Int(resp.status.code)
+        guard (200..<300).contains(code) else { throw KubeClient.decodeStatus(code, data) }
+        return Response(status: code, body: data)
+    }
+
+    /// An error from a `Status` body (`reason`, `message`), or from the HTTP status alone.
+    static func decodeStatus(_ code: Int, _ data: Data) -> KubeError {
+        if let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any], obj["kind"] as? String == "Status" {
+            return KubeError(code: (obj["code"] as? Int) ?? code, reason: obj["reason"] as? String ?? "Unknown",
+                             message: obj["message"] as? String ?? "")
+        }
+        return KubeError(code: code, reason: HTTPResponseStatus(statusCode: code).reasonPhrase, message: String(decoding: data.prefix(300), as: UTF8.self))
+    }
+
+    static func escape(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&=#"))) ?? s
+    }
+
+    public struct ConfigMap: Sendable {
+        public var data: [String: String]
+        public var resourceVersion: String
+    }
+
+    public func getConfigMap(namespace: String, name: String) throws -> ConfigMap {
+        let r = try call(.GET, "/api/v1/namespaces/\(KubeClient.escape(namespace))/configmaps/\(KubeClient.escape(name))")
+        guard let obj = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any],
+              let meta = obj["metadata"] as? [String: Any], let rv = meta["resourceVersion"] as? String else {
+            throw KubeError(code: r.status, reason: "BadResponse", message: "not a ConfigMap")
+        }
+        return ConfigMap(data: obj["data"] as? [String: String] ?? [:], resourceVersion: rv)
+    }
+
+    /// JSON merge patch; `dryRun` asks the server to validate without storing (`dryRun=All`).
+    @discardableResult
+    public func patchConfigMap(namespace: String, name: String, mergePatch: String, dryRun: Bool = false) throws -> ConfigMap {
+        let r = try call(.PATCH, "/api/v1/namespaces/\(KubeClient.escape(namespace))/configmaps/\(KubeClient.escape(name))" + (dryRun ? "?dryRun=All" : ""),
+                         body: mergePatch, contentType: "application/merge-patch+json")
+        guard let obj = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any],
+              let meta = obj["metadata"] as? [String: Any], let rv = meta["resourceVersion"] as? String else {
+            throw KubeError(code: r.status, reason: "BadResponse", message: "not a ConfigMap")
+        }
+        return ConfigMap(data: obj["data"] as? [String: String] ?? [:], resourceVersion: rv)
+    }
+
+    /// Restarts a deployment like `kubectl rollout restart`: a new restartedAt annotation on its pod template.
+    public func restartDeployment(namespace: String, name: String, at time: String, dryRun: Bool = false) throws {
+        let patch = #"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"\#(time)"}}}}}"#
+        _ = try call(.PATCH, "/apis/apps/v1/namespaces/\(KubeClient.escape(namespace))/deployments/\(KubeClient.escape(name))" + (dryRun ? "?dryRun=All" : ""),
+                     body: patch, contentType: "application/strategic-merge-patch+json")
+    }
+}
