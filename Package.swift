@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "PromowatchInputTests", dependencies: ["PromowatchInput", "PromowatchCore"]),
         .testTarget(name: "PromowatchDetectionTests", dependencies: ["PromowatchDetection", "PromowatchCore"]),
         .testTarget(name: "PromowatchConfigTests", dependencies: ["PromowatchConfig", "PromowatchCore"]),
-        .testTarget(name: "PromowatchActionsTests", dependencies: ["PromowatchActions", "PromowatchKube", "PromowatchCore", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "PromowatchActionsTests", dependencies: ["PromowatchActions", "PromowatchKube", "PromowatchCore", "LogGenerator", "promowatch", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "PromowatchReportTests", dependencies: ["PromowatchReport", "PromowatchCore"]),
         .testTarget(name: "PromowatchEngineTests", dependencies: ["PromowatchEngine", "PromowatchCore", "LogGenerator"]),
         .testTarget(name: "LogGeneratorTests", dependencies: ["LogGenerator", "PromowatchEngine", "PromowatchCore"]),

@@ -1,6 +1,8 @@
 import ArgumentParser
+import PromowatchActions
 import PromowatchConfig
 import PromowatchCore
+import PromowatchKube
 import PromowatchEngine
 import PromowatchInput
 import PromowatchParsing
@@ -76,6 +78,18 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .customLong("no-detect"), help: "Only count events; no findings.")
     var noDetect = false
 
+    @Flag(help: "Carry out proposed actions through the Kubernetes API (default: dry run, print what would change).")
+    var apply = false
+
+    @Flag(name: .customLong("server-dry-run"), help: "Send the changes with dryRun=All: the API server validates, nothing is stored.")
+    var serverDryRun = false
+
+    @Option(name: .customLong("kube-url"), help: "Kubernetes API URL without credentials, e.g. http://127.0.0.1:8001 for `kubectl proxy`.")
+    var kubeURL: String?
+
+    @Option(name: .customLong("kubeconfig"), help: "kubeconfig file (default: in-cluster service account, else $KUBECONFIG or ~/.kube/config).")
+    var kubeconfig: String?
+
     func validate() throws {
         if top < 0 { throw ValidationError("--top must be 0 or more") }
         if let s = minScore, !(s >= 0) { throw ValidationError("--min-score must be 0 or more") }
@@ -107,6 +121,25 @@ struct CommonOptions: ParsableArguments {
     }
 
     var resolvedFormat: OutputFormat { format ?? (isatty(1) != 0 ? .text : .json) }
+
+    /// Remediation for this run: guarded, dry run unless --apply. Kubernetes is contacted only
+    /// when acting, server-dry-running, or given --kube-url / --kubeconfig.
+    func remediator(_ c: DetectionConfig) throws -> Remediator {
+        let mode: Remediator.Mode = apply ? .apply : (serverDryRun ? .serverDryRun : .dryRun)
+        var client: KubeClient? = nil
+        if apply || serverDryRun || kubeURL != nil || kubeconfig != nil {
+            let auth: KubeAuth
+            do {
+                if let u = kubeURL { auth = KubeAuth(server: u) }
+                else if let k = kubeconfig { auth = try KubeAuth.kubeconfig(paths: [k]) }
+                else { auth = try KubeAuth.discover() }
+                client = try KubeClient(auth: auth)
+            } catch {
+                throw ValidationError("cannot reach the Kubernetes API: \(error)")
+            }
+        }
+        return Remediator(config: c.actions, allowlist: c.allowlist, mode: mode, client: client)
+    }
 }
 
 func readFile(_ path: String) -> String? {
@@ -179,7 +212,8 @@ struct Analyze: ParsableCommand {
         let out = Output(format: options.resolvedFormat, top: options.top)
         if let d = analyzer.detector {
             if out.format == .text { print("findings") }
-            let findings = d.finish().sorted { ($0.time, $0.category.rawValue) < ($1.time, $1.category.rawValue) }
+            var findings = d.finish().sorted { ($0.time, $0.category.rawValue) < ($1.time, $1.category.rawValue) }
+            try options.remediator(config).handle(&findings)
             for f in findings { out.finding(f) }
             if out.format == .text && findings.isEmpty { print("  (none)") }
         }
@@ -212,9 +246,12 @@ struct Watch: ParsableCommand {
         analyzer.enableDetection(config, streaming: true)
         let out = Output(format: options.resolvedFormat, top: options.top)
         let detector = analyzer.detector!
+        let remediator = try options.remediator(config)
         var lastEval = Analyzer.now()
         let flush = {
-            for f in detector.evaluateLatest() { out.finding(f) }
+            var found = detector.evaluateLatest()
+            remediator.handle(&found)
+            for f in found { out.finding(f) }
             fflush(stdout)
             lastEval = Analyzer.now()
         }

@@ -156,6 +156,18 @@ final class KubeServerTests: XCTestCase {
         XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "false", "ENABLE_PAYPAL": "true"])
     }
 
+    func testRestartAfterAChangeLikeRolloutRestart() throws {
+        let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": ""])
+        var c = ActionsConfig()
+        c.restart = ["checkout"]
+        var fs = [finding(.blacklistCoupon, "LEAK", t: 1_795_162_500 * 1_000_000_000)]
+        Remediator(config: c, allowlist: [], mode: .apply, client: try KubeClient(auth: s.auth())).handle(&fs)
+        XCTAssertEqual(fs[0].action?.outcome, "applied: BLACKLISTED_COUPONS=LEAK; restarted checkout")
+        let dep = (try s.control()["deployments"] as! [String: Any])["microservices/checkout"] as! [String: Any]
+        let annotations = ((((dep["spec"] as! [String: Any])["template"] as! [String: Any])["metadata"] as! [String: Any])["annotations"] as! [String: String])
+        XCTAssertEqual(annotations["kubectl.kubernetes.io/restartedAt"], "2026-11-20T08:15:00Z")
+    }
+
     func testServerErrorsAreReportedNotFatal() throws {
         let s = try FakeAPIServer(configMap: [:])
         try s.control(["fail_next": 1, "fail_code": 503])

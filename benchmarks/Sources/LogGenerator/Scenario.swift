@@ -42,6 +42,8 @@ public struct ScenarioConfig: Sendable {
     /// An enumeration attack spread over the whole day: this many rejected attempts, each with
     /// a code, user and ip never seen before (for the bounded-memory benchmark).
     public var attackDistinct = 0
+    /// Inject only the incidents with these names (empty: all).
+    public var onlyIncidents: Set<String> = []
     public init() {}
 }
 
@@ -84,7 +86,7 @@ public struct ScenarioGenerator {
             ScenarioLabel(name: "failed compensations", category: .compensationFailure, subject: Subject(), start: at(16, 10), end: at(16, 20)),
             ScenarioLabel(name: "slow checkout", category: .latency, subject: Subject(), start: at(21, 40), end: at(21, 55)),
             ScenarioLabel(name: "database connections exhausted", category: .dbSaturation, subject: Subject(), start: at(22, 40), end: at(22, 45)),
-        ].filter { $0.end <= at(config.hours, 0) }
+        ].filter { $0.end <= at(config.hours, 0) && (config.onlyIncidents.isEmpty || config.onlyIncidents.contains($0.name)) }
     }
 
     mutating func planLegit() {
