@@ -7,7 +7,7 @@ token, and behaves like the real one where promowatch depends on it:
   match the stored one fails with 409 and a real Status body; every write bumps resourceVersion;
   ?dryRun=All validates without storing.
 - list pods by label selector, read pod logs (timestamps, sinceTime), patch deployments.
-- 401 without the token, 403 with a real RBAC message for verbs/resources in --forbid, 404 for
+- 401 without the token (or, with --client-ca, a client certificate with CN=promowatch), 403 with a real RBAC message for verbs/resources in --forbid, 404 for
   unknown objects, and on request (POST /_control) slowness, 5xx answers, or a concurrent writer.
 
 usage: fake_apiserver.py --cert C --key K --token T [--state FILE] [--forbid verb:resource ...]
@@ -82,7 +82,14 @@ class Handler(BaseHTTPRequestHandler):
                 control["fail_next"] -= 1
         if slow:
             time.sleep(slow / 1000)
-        if self.headers.get("Authorization") != "Bearer " + args.token:
+        cert_user = None
+        try:
+            peer = self.connection.getpeercert()
+            if peer:
+                cert_user = dict(x[0] for x in peer.get("subject", ())).get("commonName")
+        except Exception:
+            pass
+        if self.headers.get("Authorization") != "Bearer " + args.token and cert_user != "promowatch":
             return self.reply(*status(401, "Unauthorized", "Unauthorized"))
         if fail:
             return self.reply(*status(control["fail_code"], "ServiceUnavailable", "the server is currently unable to handle the request"))
@@ -165,12 +172,16 @@ def main():
     p.add_argument("--state")
     p.add_argument("--forbid", nargs="*", default=[])
     p.add_argument("--lifetime", type=float, default=120)
+    p.add_argument("--client-ca", help="accept client certificates signed by this CA (CN=promowatch authenticates)")
     args = p.parse_args()
     if args.state:
         state.update(json.load(open(args.state)))
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
+    if args.client_ca:
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.load_verify_locations(args.client_ca)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
     print(f"PORT {server.server_address[1]}", flush=True)
     threading.Timer(args.lifetime, lambda: os._exit(0)).start()  # stops by itself

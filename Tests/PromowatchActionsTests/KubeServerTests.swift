@@ -45,7 +45,7 @@ final class FakeAPIServer {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", FakeAPIServer.root.appendingPathComponent("Tests/KubeTestServer/fake_apiserver.py").path,
                              "--cert", dir + "/server.pem", "--key", dir + "/server.key", "--token", token,
-                             "--state", dir + "/state.json", "--lifetime", "90"] + (forbid.isEmpty ? [] : ["--forbid"] + forbid)
+                             "--state", dir + "/state.json", "--lifetime", "90", "--client-ca", dir + "/ca.pem"] + (forbid.isEmpty ? [] : ["--forbid"] + forbid)
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -215,5 +215,23 @@ final class KubeServerTests: XCTestCase {
         XCTAssertEqual(fromConfig.namespace, "microservices")
         XCTAssertEqual(try KubeClient(auth: fromConfig).getConfigMap(namespace: "microservices", name: "checkout-config").data, ["K": "v"])
         XCTAssertEqual(try KubeAuth.discover(environment: ["KUBECONFIG": s.dir + "/kubeconfig", "HOME": "/nonexistent"]).server, s.url)
+        // kubeconfig with a client certificate and key instead of a token
+        try FakeAPIServer.shell(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr",
+                                 "-subj", "/CN=promowatch"], cwd: s.dir)
+        try FakeAPIServer.shell(["openssl", "x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                                 "-out", "client.pem", "-days", "1"], cwd: s.dir)
+        func b64(_ f: String) throws -> String { try Data(contentsOf: URL(fileURLWithPath: s.dir + "/" + f)).base64EncodedString() }
+        let certConfig = """
+        apiVersion: v1
+        kind: Config
+        current-context: c
+        contexts: [{name: c, context: {cluster: fake, user: cert}}]
+        clusters: [{name: fake, cluster: {server: "\(s.url)", certificate-authority-data: \(try b64("ca.pem"))}}]
+        users: [{name: cert, user: {client-certificate-data: \(try b64("client.pem")), client-key-data: \(try b64("client.key"))}}]
+        """
+        try certConfig.write(toFile: s.dir + "/kubeconfig-cert", atomically: true, encoding: .utf8)
+        let certAuth = try KubeAuth.kubeconfig(paths: [s.dir + "/kubeconfig-cert"])
+        XCTAssertNil(certAuth.currentToken())
+        XCTAssertEqual(try KubeClient(auth: certAuth).getConfigMap(namespace: "microservices", name: "checkout-config").data, ["K": "v"])
     }
 }
