@@ -33,6 +33,11 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         .target(name: "CByteSearch"),
         .target(name: "PromowatchCore", swiftSettings: hotPath),
         .target(name: "PromowatchParsing", dependencies: ["PromowatchCore", "CByteSearch"], swiftSettings: hotPath),
@@ -45,6 +50,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .target(name: "PromowatchActions", dependencies: ["PromowatchCore", "PromowatchKube"]),
+        .target(name: "PromowatchStore", dependencies: ["PromowatchCore", "CLibPQ"]),
         .target(name: "PromowatchReport", dependencies: ["PromowatchCore"]),
         .target(name: "PromowatchConfig", dependencies: ["PromowatchCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "PromowatchEngine", dependencies: ["PromowatchCore", "PromowatchParsing", "PromowatchInput", "PromowatchDetection", "CByteSearch"], swiftSettings: hotPath),
@@ -67,6 +73,7 @@ let package = Package(
         .testTarget(name: "PromowatchDetectionTests", dependencies: ["PromowatchDetection", "PromowatchCore"]),
         .testTarget(name: "PromowatchConfigTests", dependencies: ["PromowatchConfig", "PromowatchCore"]),
         .testTarget(name: "PromowatchActionsTests", dependencies: ["PromowatchActions", "PromowatchKube", "PromowatchCore", "LogGenerator", "promowatch", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "PromowatchStoreTests", dependencies: ["PromowatchStore", "PromowatchCore"]),
         .testTarget(name: "PromowatchReportTests", dependencies: ["PromowatchReport", "PromowatchCore"]),
         .testTarget(name: "PromowatchEngineTests", dependencies: ["PromowatchEngine", "PromowatchCore", "LogGenerator"]),
         .testTarget(name: "LogGeneratorTests", dependencies: ["LogGenerator", "PromowatchEngine", "PromowatchCore"]),

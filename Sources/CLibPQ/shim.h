@@ -1,0 +1,4 @@
+#ifndef PROMOWATCH_CLIBPQ_SHIM_H
+#define PROMOWATCH_CLIBPQ_SHIM_H
+#include <libpq-fe.h>
+#endif

@@ -1,0 +1,187 @@
+import Foundation
+import PromowatchCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// State in a local directory, no server needed (the default). One JSON file, rewritten
+/// durably on every change: written to a temporary file, fsynced, renamed over the old one and the
+/// directory fsynced, so a crash leaves either the old state or the new one, never a mix.
+/// Locks are `flock`s on files in the directory (released by the kernel if the process dies).
+public final class EmbeddedStore: StateStore {
+    public let directory: String
+    private var stateFile: String { directory + "/state.json" }
+    private var lockFDs: [String: Int32] = [:]
+    /// Retention: the newest this many findings and actions are kept.
+    public var keep = 50_000
+
+    public init(directory: String) throws {
+        self.directory = directory
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw StoreError("cannot create state directory \(directory): \(error)")
+        }
+    }
+
+    deinit { for (_, fd) in lockFDs { close(fd) } }
+
+    struct State {
+        var version = 0
+        var nextRun: Int64 = 1
+        var nextAction: Int64 = 1
+        var runs: [[String: Any]] = []
+        var findings: [[String: Any]] = []
+        var actions: [[String: Any]] = []
+        var checkpoints: [String: Int64] = [:]
+    }
+
+    private func load() throws -> State {
+        guard let data = FileManager.default.contents(atPath: stateFile) else { return State() }
+        guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw StoreError("state file \(stateFile) is unreadable")
+        }
+        var s = State()
+        s.version = o["version"] as? Int ?? 0
+        s.nextRun = (o["next_run"] as? NSNumber)?.int64Value ?? 1
+        s.nextAction = (o["next_action"] as? NSNumber)?.int64Value ?? 1
+        s.runs = o["runs"] as? [[String: Any]] ?? []
+        s.findings = o["findings"] as? [[String: Any]] ?? []
+        s.actions = o["actions"] as? [[String: Any]] ?? []
+        for (k, v) in o["checkpoints"] as? [String: Any] ?? [:] { s.checkpoints[k] = (v as? NSNumber)?.int64Value }
+        return s
+    }
+
+    private func save(_ s: State) throws {
+        let o: [String: Any] = ["version": s.version, "next_run": s.nextRun, "next_action": s.nextAction, "runs": s.runs.suffix(keep).map { $0 },
+                                "findings": s.findings.suffix(keep).map { $0 }, "actions": s.actions.suffix(keep).map { $0 },
+                                "checkpoints": s.checkpoints]
+        let data = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
+        let tmp = stateFile + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError("cannot write \(tmp): \(String(cString: strerror(errno)))") }
+        var ok = data.withUnsafeBytes { b -> Bool in
+            var off = 0
+            while off < b.count {
+                let n = write(fd, b.baseAddress! + off, b.count - off)
+                if n <= 0 { return false }
+                off += n
+            }
+            return true
+        }
+        ok = ok && fsync(fd) == 0
+        close(fd)
+        guard ok, rename(tmp, stateFile) == 0 else {
+            unlink(tmp)
+            throw StoreError("cannot write \(stateFile): \(String(cString: strerror(errno)))")
+        }
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    /// Read-modify-write under an exclusive lock, so two processes never lose each other's update.
+    private func update<T>(_ body: (inout State) throws -> T) throws -> T {
+        let fd = open(directory + "/.state.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError("cannot lock \(directory)") }
+        defer { close(fd) }
+        flock(fd, LOCK_EX)
+        var s = try load()
+        let v = try body(&s)
+        try save(s)
+        return v
+    }
+
+    public func migrate() throws {
+        try update { s in if s.version < Schema.latest { s.version = Schema.latest } }
+    }
+
+    public func schemaVersion() throws -> Int { try load().version }
+
+    public func beginRun(startedAt: Int64) throws -> Int64 {
+        try update { s in
+            let id = s.nextRun
+            s.nextRun += 1
+            s.runs.append(["id": id, "started_at": startedAt, "status": "running"])
+            return id
+        }
+    }
+
+    public func finishRun(_ id: Int64, finishedAt: Int64, status: String) throws {
+        try update { s in
+            if let i = s.runs.firstIndex(where: { ($0["id"] as? NSNumber)?.int64Value == id }) {
+                s.runs[i]["finished_at"] = finishedAt
+                s.runs[i]["status"] = status
+            }
+        }
+    }
+
+    @discardableResult
+    public func commit(_ c: RunCommit) throws -> Int {
+        try update { s in
+            var known = Set(s.findings.compactMap { $0["fingerprint"] as? String })
+            var inserted = 0
+            for f in c.findings where known.insert(f.fingerprint).inserted {
+                s.findings.append(["fingerprint": f.fingerprint, "time": f.time, "category": f.category.rawValue, "severity": f.severity.name,
+                                   "subject": f.subject.storageText, "summary": f.summary, "run_id": c.runID])
+                inserted += 1
+            }
+            for a in c.actions {
+                var o: [String: Any] = ["id": s.nextAction, "time": a.time, "kind": a.kind, "target": a.target, "key": a.key,
+                                        "dry_run": a.dryRun, "outcome": a.outcome, "finding_fingerprint": a.findingFingerprint, "run_id": c.runID]
+                if let b = a.before { o["before"] = b }
+                if let x = a.after { o["after"] = x }
+                s.actions.append(o)
+                s.nextAction += 1
+            }
+            for (source, t) in c.checkpoints { s.checkpoints[source] = max(s.checkpoints[source] ?? Int64.min, t) }
+            return inserted
+        }
+    }
+
+    public func findings(limit: Int) throws -> [StoredFinding] {
+        try load().findings.map {
+            StoredFinding(fingerprint: $0["fingerprint"] as? String ?? "", time: ($0["time"] as? NSNumber)?.int64Value ?? 0,
+                          category: $0["category"] as? String ?? "", severity: $0["severity"] as? String ?? "",
+                          subject: $0["subject"] as? String ?? "", summary: $0["summary"] as? String ?? "",
+                          runID: ($0["run_id"] as? NSNumber)?.int64Value ?? 0)
+        }.sorted { ($0.time, $1.fingerprint) > ($1.time, $0.fingerprint) }.prefix(limit).map { $0 }
+    }
+
+    private func action(_ o: [String: Any]) -> ActionRecord {
+        var a = ActionRecord(time: (o["time"] as? NSNumber)?.int64Value ?? 0, kind: o["kind"] as? String ?? "", target: o["target"] as? String ?? "",
+                             key: o["key"] as? String ?? "", before: o["before"] as? String, after: o["after"] as? String,
+                             dryRun: o["dry_run"] as? Bool ?? false, outcome: o["outcome"] as? String ?? "",
+                             findingFingerprint: o["finding_fingerprint"] as? String ?? "", runID: (o["run_id"] as? NSNumber)?.int64Value ?? 0)
+        a.id = (o["id"] as? NSNumber)?.int64Value ?? 0
+        return a
+    }
+
+    public func actions(limit: Int) throws -> [ActionRecord] {
+        try load().actions.map(action).sorted { $0.id > $1.id }.prefix(limit).map { $0 }
+    }
+
+    public func action(id: Int64) throws -> ActionRecord? {
+        try load().actions.map(action).first { $0.id == id }
+    }
+
+    public func checkpoints() throws -> [String: Int64] { try load().checkpoints }
+
+    public func tryLock(_ name: String) throws -> Bool {
+        if lockFDs[name] != nil { return false }
+        let safe = String(name.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? Character($0) : "_" })
+        let fd = open(directory + "/.lock-" + safe, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError("cannot lock \(directory)") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 { close(fd); return false }
+        lockFDs[name] = fd
+        return true
+    }
+
+    public func unlock(_ name: String) throws {
+        if let fd = lockFDs.removeValue(forKey: name) { flock(fd, LOCK_UN); close(fd) }
+    }
+}
+
+/// `--database-url` / `PROMOWATCH_DATABASE_URL` decides: a PostgreSQL URI or keyword string, or
+/// nothing for the embedded store in `stateDirectory`.
+public func openStore(databaseURL: String?, stateDirectory: String) throws -> StateStore {
+    if let url = databaseURL, !url.isEmpty { return try PostgresStore(conninfo: url) }
+    return try EmbeddedStore(directory: stateDirectory)
+}

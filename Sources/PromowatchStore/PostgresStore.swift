@@ -1,0 +1,168 @@
+import CLibPQ
+import Foundation
+import PromowatchCore
+
+/// State in PostgreSQL through libpq. Every statement is parameterized (`PQexecParams`): values
+/// such as coupon codes never become SQL text.
+public final class PostgresStore: StateStore {
+    private var conn: OpaquePointer?
+    private let redactedTarget: String
+
+    /// `conninfo`: a libpq URI or keyword string; the standard `PG*` variables fill the rest.
+    public init(conninfo: String) throws {
+        redactedTarget = redactPassword(conninfo)
+        conn = PQconnectdb(conninfo)
+        guard let c = conn, PQstatus(c) == CONNECTION_OK else {
+            let msg = conn.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
+            if let c = conn { PQfinish(c) }
+            conn = nil
+            throw StoreError("cannot connect to PostgreSQL (\(redactedTarget)): \(redactPassword(msg.trimmingCharacters(in: .whitespacesAndNewlines)))")
+        }
+    }
+
+    deinit { if let c = conn { PQfinish(c) } }
+
+    /// Runs one statement with text parameters; returns rows of optional text values.
+    @discardableResult
+    func exec(_ sql: String, _ params: [String?] = []) throws -> [[String?]] {
+        guard let c = conn else { throw StoreError("not connected") }
+        let cStrings: [UnsafeMutablePointer<CChar>?] = params.map { $0.map { strdup($0) } ?? nil }
+        defer { for p in cStrings { free(p) } }
+        let result: OpaquePointer? = cStrings.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
+                PQexecParams(c, sql, Int32(params.count), nil, values.baseAddress, nil, nil, 0)
+            }
+        }
+        guard let r = result else { throw StoreError("PostgreSQL: \(String(cString: PQerrorMessage(c)))") }
+        defer { PQclear(r) }
+        let st = PQresultStatus(r)
+        guard st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK else {
+            let msg = String(cString: PQresultErrorMessage(r)).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw StoreError("PostgreSQL: \(redactPassword(msg))")
+        }
+        var rows: [[String?]] = []
+        let n = PQntuples(r), f = PQnfields(r)
+        for i in 0..<n {
+            var row: [String?] = []
+            for j in 0..<f { row.append(PQgetisnull(r, i, j) == 1 ? nil : String(cString: PQgetvalue(r, i, j))) }
+            rows.append(row)
+        }
+        return rows
+    }
+
+    /// A fixed, parameterless script of several statements (migrations only): `PQexec`.
+    func execScript(_ sql: String) throws {
+        guard let c = conn else { throw StoreError("not connected") }
+        guard let r = PQexec(c, sql) else { throw StoreError("PostgreSQL: \(String(cString: PQerrorMessage(c)))") }
+        defer { PQclear(r) }
+        let st = PQresultStatus(r)
+        guard st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK else {
+            throw StoreError("PostgreSQL: \(String(cString: PQresultErrorMessage(r)).trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+    }
+
+    private func transaction<T>(_ body: () throws -> T) throws -> T {
+        try exec("BEGIN")
+        do {
+            let v = try body()
+            try exec("COMMIT")
+            return v
+        } catch {
+            _ = try? exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Two instances starting at once: a transaction-scoped advisory lock serializes migrations.
+    public func migrate() throws {
+        try transaction {
+            try exec("SELECT pg_advisory_xact_lock(7365001)")
+            try exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+            let done = Set(try exec("SELECT version FROM schema_migrations").compactMap { $0[0].flatMap { Int($0) } })
+            for m in Schema.migrations where !done.contains(m.version) {
+                try execScript(m.sql)
+                try exec("INSERT INTO schema_migrations (version) VALUES ($1)", [String(m.version)])
+            }
+        }
+    }
+
+    public func schemaVersion() throws -> Int {
+        Int(try exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?[0] ?? "0") ?? 0
+    }
+
+    public func beginRun(startedAt: Int64) throws -> Int64 {
+        Int64(try exec("INSERT INTO runs (started_at) VALUES ($1) RETURNING id", [String(startedAt)]).first?[0] ?? "") ?? 0
+    }
+
+    public func finishRun(_ id: Int64, finishedAt: Int64, status: String) throws {
+        try exec("UPDATE runs SET finished_at = $1, status = $2 WHERE id = $3", [String(finishedAt), status, String(id)])
+    }
+
+    @discardableResult
+    public func commit(_ c: RunCommit) throws -> Int {
+        try transaction {
+            var inserted = 0
+            for f in c.findings {
+                let rows = try exec("""
+                    INSERT INTO findings (fingerprint, time, category, severity, subject, summary, run_id)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (fingerprint) DO NOTHING RETURNING 1
+                    """, [f.fingerprint, String(f.time), f.category.rawValue, f.severity.name, f.subject.storageText, f.summary, String(c.runID)])
+                inserted += rows.count
+            }
+            for a in c.actions {
+                try exec("""
+                    INSERT INTO actions (time, kind, target, key, before_value, after_value, dry_run, outcome, finding_fingerprint, run_id)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                    """, [String(a.time), a.kind, a.target, a.key, a.before, a.after, a.dryRun ? "true" : "false", a.outcome,
+                          a.findingFingerprint, String(c.runID)])
+            }
+            for (source, t) in c.checkpoints {
+                try exec("""
+                    INSERT INTO checkpoints (source, last_time) VALUES ($1, $2)
+                    ON CONFLICT (source) DO UPDATE SET last_time = GREATEST(checkpoints.last_time, EXCLUDED.last_time)
+                    """, [source, String(t)])
+            }
+            return inserted
+        }
+    }
+
+    public func findings(limit: Int) throws -> [StoredFinding] {
+        try exec("SELECT fingerprint, time, category, severity, subject, summary, run_id FROM findings ORDER BY time DESC, fingerprint LIMIT $1",
+                 [String(limit)]).map {
+            StoredFinding(fingerprint: $0[0] ?? "", time: Int64($0[1] ?? "") ?? 0, category: $0[2] ?? "", severity: $0[3] ?? "",
+                          subject: $0[4] ?? "", summary: $0[5] ?? "", runID: Int64($0[6] ?? "") ?? 0)
+        }
+    }
+
+    private static let actionColumns = "id, time, kind, target, key, before_value, after_value, dry_run, outcome, finding_fingerprint, run_id"
+
+    private func action(_ r: [String?]) -> ActionRecord {
+        var a = ActionRecord(time: Int64(r[1] ?? "") ?? 0, kind: r[2] ?? "", target: r[3] ?? "", key: r[4] ?? "", before: r[5], after: r[6],
+                             dryRun: r[7] == "t", outcome: r[8] ?? "", findingFingerprint: r[9] ?? "", runID: Int64(r[10] ?? "") ?? 0)
+        a.id = Int64(r[0] ?? "") ?? 0
+        return a
+    }
+
+    public func actions(limit: Int) throws -> [ActionRecord] {
+        try exec("SELECT \(PostgresStore.actionColumns) FROM actions ORDER BY id DESC LIMIT $1", [String(limit)]).map(action)
+    }
+
+    public func action(id: Int64) throws -> ActionRecord? {
+        try exec("SELECT \(PostgresStore.actionColumns) FROM actions WHERE id = $1", [String(id)]).first.map(action)
+    }
+
+    public func checkpoints() throws -> [String: Int64] {
+        var out: [String: Int64] = [:]
+        for r in try exec("SELECT source, last_time FROM checkpoints") { if let s = r[0], let t = r[1].flatMap({ Int64($0) }) { out[s] = t } }
+        return out
+    }
+
+    /// A session-level advisory lock (released by `unlock` or when the connection ends, e.g. a crash).
+    public func tryLock(_ name: String) throws -> Bool {
+        try exec("SELECT pg_try_advisory_lock(hashtext($1))", [name]).first?[0] == "t"
+    }
+
+    public func unlock(_ name: String) throws {
+        try exec("SELECT pg_advisory_unlock(hashtext($1))", [name])
+    }
+}

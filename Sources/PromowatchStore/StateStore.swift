@@ -1,0 +1,99 @@
+import PromowatchCore
+
+/// One audited action attempt.
+public struct ActionRecord: Sendable, Equatable {
+    public var id: Int64 = 0
+    public var time: Int64
+    public var kind: String
+    public var target: String
+    /// The ConfigMap key and its value before and after (for rollback).
+    public var key: String
+    public var before: String?
+    public var after: String?
+    public var dryRun: Bool
+    public var outcome: String
+    public var findingFingerprint: String
+    public var runID: Int64
+
+    public init(time: Int64, kind: String, target: String, key: String, before: String?, after: String?, dryRun: Bool,
+                outcome: String, findingFingerprint: String, runID: Int64) {
+        self.time = time; self.kind = kind; self.target = target; self.key = key; self.before = before; self.after = after
+        self.dryRun = dryRun; self.outcome = outcome; self.findingFingerprint = findingFingerprint; self.runID = runID
+    }
+}
+
+/// A finding as stored: the fingerprint makes recording it again a no-op.
+public struct StoredFinding: Sendable, Equatable {
+    public var fingerprint: String
+    public var time: Int64
+    public var category: String
+    public var severity: String
+    public var subject: String
+    public var summary: String
+    public var runID: Int64
+}
+
+/// What one run commits in one transaction: nothing of it is visible unless all of it is.
+public struct RunCommit: Sendable {
+    public var runID: Int64
+    public var findings: [Finding] = []
+    public var actions: [ActionRecord] = []
+    /// Last event time (ns) processed per source (`pod/<pod>/<container>`).
+    public var checkpoints: [String: Int64] = [:]
+    public init(runID: Int64) { self.runID = runID }
+}
+
+/// Problems with the store. Messages never contain a password.
+public struct StoreError: Error, CustomStringConvertible, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The seam between promowatch and its state: PostgreSQL (`PostgresStore`) or a local
+/// directory (`EmbeddedStore`, the default, no server needed). Both pass one test suite.
+public protocol StateStore: AnyObject {
+    /// Creates or upgrades the schema; safe when several instances start at once.
+    func migrate() throws
+    /// The schema version after `migrate`.
+    func schemaVersion() throws -> Int
+    func beginRun(startedAt: Int64) throws -> Int64
+    func finishRun(_ id: Int64, finishedAt: Int64, status: String) throws
+    /// Findings, actions and checkpoints of a run, atomically. Findings already recorded (same
+    /// fingerprint) are kept as they were; returns how many findings were new.
+    @discardableResult func commit(_ c: RunCommit) throws -> Int
+    func findings(limit: Int) throws -> [StoredFinding]
+    func actions(limit: Int) throws -> [ActionRecord]
+    func action(id: Int64) throws -> ActionRecord?
+    func checkpoints() throws -> [String: Int64]
+    /// Takes the lock that keeps two `cron` runs apart; false when another holder has it.
+    func tryLock(_ name: String) throws -> Bool
+    func unlock(_ name: String) throws
+}
+
+extension Subject {
+    /// A stable text form for storage.
+    public var storageText: String {
+        [coupon.map { "coupon=" + $0 }, user.map { "user=" + $0 }, ip.map { "ip=" + $0 }, provider.map { "provider=" + $0 }]
+            .compactMap { $0 }.joined(separator: " ")
+    }
+}
+
+/// Removes a password from a libpq URI or keyword string before it is shown anywhere.
+public func redactPassword(_ s: String) -> String {
+    var out = s
+    // postgresql://user:secret@host -> postgresql://user:***@host
+    if let scheme = out.range(of: "://"), let at = out[scheme.upperBound...].firstIndex(of: "@") {
+        let userinfo = out[scheme.upperBound..<at]
+        if let colon = userinfo.firstIndex(of: ":") { out.replaceSubrange(out.index(after: colon)..<at, with: "***") }
+    }
+    // password=secret (keyword form, also inside URI query strings)
+    var result = ""
+    var rest = Substring(out)
+    while let r = rest.range(of: "password=") {
+        result += rest[..<r.upperBound] + "***"
+        rest = rest[r.upperBound...]
+        if let end = rest.firstIndex(where: { $0 == " " || $0 == "&" }) { rest = rest[end...] } else { rest = "" }
+    }
+    return result + rest
+}
