@@ -58,7 +58,7 @@ let package = Package(
             name: "promowatch",
             dependencies: [
                 "PromowatchCore", "PromowatchEngine", "PromowatchReport", "PromowatchInput", "PromowatchConfig", "PromowatchDetection",
-                "PromowatchActions", "PromowatchKube",
+                "PromowatchActions", "PromowatchKube", "PromowatchStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "PromowatchInputTests", dependencies: ["PromowatchInput", "PromowatchCore"]),
         .testTarget(name: "PromowatchDetectionTests", dependencies: ["PromowatchDetection", "PromowatchCore"]),
         .testTarget(name: "PromowatchConfigTests", dependencies: ["PromowatchConfig", "PromowatchCore"]),
-        .testTarget(name: "PromowatchActionsTests", dependencies: ["PromowatchActions", "PromowatchKube", "PromowatchCore", "LogGenerator", "promowatch", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "PromowatchActionsTests", dependencies: ["PromowatchActions", "PromowatchKube", "PromowatchCore", "PromowatchStore", "LogGenerator", "promowatch", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "PromowatchStoreTests", dependencies: ["PromowatchStore", "PromowatchCore"]),
         .testTarget(name: "PromowatchReportTests", dependencies: ["PromowatchReport", "PromowatchCore"]),
         .testTarget(name: "PromowatchEngineTests", dependencies: ["PromowatchEngine", "PromowatchCore", "LogGenerator"]),

@@ -13,6 +13,16 @@ public final class Remediator {
     public let guardrails: Guardrails
     private let client: KubeClient?
 
+    /// What each attempt changed, for the audit: finding index, ConfigMap key, values before and after.
+    public struct Change: Sendable, Equatable {
+        public var finding: Int
+        public var key: String
+        public var before: String?
+        public var after: String?
+    }
+    public private(set) var changes: [Change] = []
+    private var current = 0
+
     /// `client` nil: nothing is read or written; a dry run says what it would do.
     public init(config: ActionsConfig, allowlist: [String], mode: Mode, client: KubeClient?) {
         self.config = config
@@ -26,6 +36,7 @@ public final class Remediator {
         var failingProviders = Set(findings.compactMap { $0.category == .paymentProviderFailure ? $0.subject.provider : nil })
         for i in findings.indices {
             guard var action = findings[i].action else { continue }
+            current = i
             let outcome = attempt(findings[i], &action, unhealthy: failingProviders)
             action.outcome = outcome
             findings[i].action = action
@@ -67,6 +78,7 @@ public final class Remediator {
                 return "skipped: \(r)"
             } catch { return "failed: \(error)" }
             let change = changes.keys.sorted().map { "\($0)=\(changes[$0]!)" }.joined(separator: " ")
+            let audit = changes.keys.sorted().map { Change(finding: current, key: $0, before: cm.data[$0], after: changes[$0]) }
             if mode == .dryRun {
                 guardrails.record(f, now: f.time)
                 return "dry_run: would set \(change) (resourceVersion \(cm.resourceVersion))"
@@ -82,6 +94,7 @@ public final class Remediator {
             guardrails.record(f, now: f.time)
             if mode == .serverDryRun { return "dry_run: server accepted \(change)" }
             action.applied = true
+            self.changes += audit
             var restarted: [String] = []
             for d in config.restart {
                 do {

@@ -37,6 +37,13 @@ public final class Analyzer {
     private var inputErrors: [String] = []
     /// Detection, when findings are wanted (it shares the extractor's coupon and provider tables).
     public private(set) var detector: Detector?
+    /// `cron`: per source (`pod/<pod>/<container>`), events at or before this time were handled
+    /// by an earlier run and are skipped; `latest` collects the newest event time per source.
+    public var checkpoints: [String: Int64] = [:]
+    public private(set) var latest: [String: Int64] = [:]
+    /// Collect `latest` even with no checkpoints yet (cron's first run).
+    public var trackSources = false
+    public private(set) var alreadySeen = 0
     /// Called after each block (streaming output); nil in batch runs.
     public var afterBlock: (() -> Void)?
 
@@ -152,6 +159,11 @@ public final class Analyzer {
     private func record(_ f: Frame, _ ph: Phrases, _ arrival: Int64) {
         let ev = extractor.extract(f, phrases: ph, arrival: arrival)
         if ev.kinds.isEmpty { skipped += 1; return }
+        if !checkpoints.isEmpty || trackSources {
+            let name = ev.source >= 0 ? extractor.sources.string(ev.source) : ""
+            if let cp = checkpoints[name], ev.time <= cp { alreadySeen += 1; skipped += 1; return }
+            if ev.time > latest[name] ?? Int64.min { latest[name] = ev.time }
+        }
         counts.add(ev.kinds)
         aggregates.add(ev)
         detector?.add(ev, text: extractor)

@@ -29,7 +29,7 @@ struct Promowatch: ParsableCommand {
           promowatch watch --config config/promowatch.yaml < /var/log/containers/checkout.log
         """,
         version: version,
-        subcommands: [Analyze.self, Watch.self]
+        subcommands: [Analyze.self, Watch.self, Cron.self, History.self, Rollback.self]
     )
 
     @OptionGroup var options: CommonOptions

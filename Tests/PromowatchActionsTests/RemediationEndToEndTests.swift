@@ -5,6 +5,7 @@ import LogGenerator
 
 /// The built binary against the fake API server, configured through a kubeconfig.
 final class RemediationEndToEndTests: XCTestCase {
+
     static var binary: URL {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         if dir.lastPathComponent.hasSuffix(".xctest") { dir = dir.deletingLastPathComponent() }
@@ -14,7 +15,9 @@ final class RemediationEndToEndTests: XCTestCase {
         return FakeAPIServer.root.appendingPathComponent(".build/debug/promowatch")
     }
 
-    func kubeconfig(_ s: FakeAPIServer) throws -> String {
+    func kubeconfig(_ s: FakeAPIServer) throws -> String { try RemediationEndToEndTests.kubeconfig(s) }
+
+    static func kubeconfig(_ s: FakeAPIServer) throws -> String {
         let path = s.dir + "/kubeconfig"
         try """
         apiVersion: v1

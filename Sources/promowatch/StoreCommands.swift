@@ -1,0 +1,174 @@
+import ArgumentParser
+import Foundation
+import PromowatchActions
+import PromowatchCore
+import PromowatchEngine
+import PromowatchKube
+import PromowatchReport
+import PromowatchStore
+
+/// Where state lives: PostgreSQL (`--database-url` / `PROMOWATCH_DATABASE_URL`) or the embedded
+/// default, a local directory.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URI or keyword string (default: $PROMOWATCH_DATABASE_URL; none: the embedded store).")
+    var databaseURL: String?
+
+    @Option(name: .customLong("state-dir"), help: "Directory of the embedded store (default: $PROMOWATCH_STATE_DIR, else ~/.local/state/promowatch).")
+    var stateDir: String?
+
+    func open() throws -> StateStore {
+        let env = ProcessInfo.processInfo.environment
+        let url = databaseURL ?? env["PROMOWATCH_DATABASE_URL"]
+        let dir = stateDir ?? env["PROMOWATCH_STATE_DIR"] ?? ((env["HOME"] ?? NSHomeDirectory()) + "/.local/state/promowatch")
+        let store = try openStore(databaseURL: url, stateDirectory: dir)
+        try store.migrate()
+        return store
+    }
+}
+
+struct Cron: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One scheduled run: read logs since the last checkpoint, detect, act, record — once.",
+        discussion: """
+        Takes the store's cron lock (an overlapping run exits cleanly), skips events at or before
+        each source's checkpoint, and commits findings, the action audit and new checkpoints in one
+        transaction. Reads --from FILEs or standard input ('-'); fetching pod logs through the
+        Kubernetes API is not implemented yet.
+
+        Examples:
+          kubectl logs -l app=checkout --prefix --timestamps --since=10m | promowatch cron --from -
+          promowatch cron --from /var/log/checkout.log --database-url postgresql:///promowatch --apply
+        """
+    )
+
+    @Option(name: .customLong("from"), help: "Log file to read ('-' = standard input). Repeatable.")
+    var from: [String] = []
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var options: CommonOptions
+
+    func run() throws {
+        guard !from.isEmpty else {
+            throw ValidationError("fetching pod logs through the Kubernetes API is not implemented yet: pass --from FILE or --from -")
+        }
+        let config = try options.detectionConfig()
+        let st = try store.open()
+        guard try st.tryLock("promowatch-cron") else {
+            print("promowatch cron: another run holds the lock; nothing to do")
+            return
+        }
+        defer { try? st.unlock("promowatch-cron") }
+        let runID = try st.beginRun(startedAt: Analyzer.now())
+        do {
+            let analyzer = Analyzer(options: options.analyzerOptions(config))
+            analyzer.enableDetection(config)
+            analyzer.checkpoints = try st.checkpoints()
+            analyzer.trackSources = true
+            var failed = false
+            for path in from {
+                do { try analyzer.run(path: path) } catch {
+                    failed = true
+                    Stderr.write("promowatch: \(TerminalText.safe(String(describing: error), maxLength: 500))\n")
+                }
+            }
+            analyzer.finish()
+            var findings = analyzer.detector!.finish()
+            let remediator = try options.remediator(config)
+            remediator.handle(&findings)
+            var commit = RunCommit(runID: runID)
+            commit.findings = findings
+            for (i, f) in findings.enumerated() {
+                guard let a = f.action else { continue }
+                let change = remediator.changes.first { $0.finding == i }
+                commit.actions.append(ActionRecord(time: f.time, kind: a.kind.rawValue, target: a.target, key: change?.key ?? "",
+                                                   before: change?.before, after: change?.after, dryRun: !a.applied,
+                                                   outcome: a.outcome ?? "", findingFingerprint: f.fingerprint, runID: runID))
+            }
+            commit.checkpoints = analyzer.latest
+            let new = try st.commit(commit)
+            try st.finishRun(runID, finishedAt: Analyzer.now(), status: failed ? "input errors" : "ok")
+            let out = Output(format: options.resolvedFormat, top: options.top)
+            for f in findings { out.finding(f) }
+            var summary = analyzer.summary()
+            summary.inputErrors += []
+            out.summary(summary)
+            Stderr.write("promowatch cron: run \(runID): \(new) new findings, \(commit.actions.count) actions recorded, \(analyzer.alreadySeen) events already seen\n")
+            if failed { throw ExitCode(1) }
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            try? st.finishRun(runID, finishedAt: Analyzer.now(), status: "failed")
+            throw error
+        }
+    }
+}
+
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Recent findings and actions from the store.")
+
+    @Option(help: "How many of each to show.") var limit = 20
+    @Option(help: "json or text (default: text on a terminal).") var format: OutputFormat?
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let st = try store.open()
+        let findings = try st.findings(limit: limit)
+        let actions = try st.actions(limit: limit)
+        if (format ?? (isatty(1) != 0 ? .text : .json)) == .json {
+            for f in findings {
+                print("{\"finding\": {\"time\": \(JSONText.quoted(EventTime.rfc3339(f.time))), \"category\": \(JSONText.quoted(f.category)), \"severity\": \(JSONText.quoted(f.severity)), \"subject\": \(JSONText.quoted(f.subject)), \"summary\": \(JSONText.quoted(f.summary)), \"fingerprint\": \(JSONText.quoted(f.fingerprint)), \"run\": \(f.runID)}}")
+            }
+            for a in actions {
+                print("{\"action\": {\"id\": \(a.id), \"time\": \(JSONText.quoted(EventTime.rfc3339(a.time))), \"kind\": \(JSONText.quoted(a.kind)), \"target\": \(JSONText.quoted(a.target)), \"key\": \(JSONText.quoted(a.key)), \"before\": \(a.before.map(JSONText.quoted) ?? "null"), \"after\": \(a.after.map(JSONText.quoted) ?? "null"), \"dry_run\": \(a.dryRun), \"outcome\": \(JSONText.quoted(a.outcome)), \"run\": \(a.runID)}}")
+            }
+        } else {
+            print("findings (newest first)")
+            for f in findings { print("  " + EventTime.rfc3339(f.time) + "  " + f.severity + "  " + f.category + "  " + TerminalText.safe(f.subject, maxLength: 100) + "\n      " + TerminalText.safe(f.summary, maxLength: 200)) }
+            print("\nactions (newest first)")
+            for a in actions {
+                print("  #\(a.id)  " + EventTime.rfc3339(a.time) + "  " + a.kind + " " + TerminalText.safe(a.target, maxLength: 64) + "  " + TerminalText.safe(a.outcome, maxLength: 200))
+                if let b = a.before { print("      \(TerminalText.safe(a.key, maxLength: 64)): \(TerminalText.safe(b, maxLength: 200)) -> \(TerminalText.safe(a.after ?? "", maxLength: 200))") }
+            }
+        }
+    }
+}
+
+struct Rollback: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Restore the value an audited action replaced, unless someone changed it since.",
+        discussion: "Example: promowatch rollback 42 --apply --kubeconfig ~/.kube/config")
+
+    @Argument(help: "The action's id (see `promowatch history`).") var id: Int64
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var options: CommonOptions
+
+    func run() throws {
+        let st = try store.open()
+        guard let a = try st.action(id: id) else { throw ValidationError("no action #\(id) in the store") }
+        guard !a.key.isEmpty, let after = a.after, !a.dryRun else { throw ValidationError("action #\(id) changed nothing: nothing to roll back") }
+        let config = try options.detectionConfig()
+        let auth: KubeAuth
+        if let u = options.kubeURL { auth = KubeAuth(server: u) } else if let k = options.kubeconfig { auth = try KubeAuth.kubeconfig(paths: [k]) } else { auth = try KubeAuth.discover() }
+        let client = try KubeClient(auth: auth)
+        let ns = config.actions.namespace, name = config.actions.configMap
+        let cm = try client.getConfigMap(namespace: ns, name: name)
+        guard cm.data[a.key] == after else {
+            throw ValidationError("refusing: \(a.key) changed since action #\(id) (now \(TerminalText.safe(cm.data[a.key] ?? "<unset>", maxLength: 200)))")
+        }
+        let restore = a.before ?? ""
+        let patch = a.before == nil ? "{\"metadata\":{\"resourceVersion\":\(JSONText.quoted(cm.resourceVersion))},\"data\":{\(JSONText.quoted(a.key)):null}}"
+            : ConfigMapEdits.mergePatch([a.key: restore], resourceVersion: cm.resourceVersion)
+        if !options.apply {
+            print("dry run: would restore \(a.key) to \(TerminalText.safe(restore, maxLength: 200)) (use --apply)")
+            return
+        }
+        try client.patchConfigMap(namespace: ns, name: name, mergePatch: patch)
+        let run = try st.beginRun(startedAt: Analyzer.now())
+        var c = RunCommit(runID: run)
+        c.actions = [ActionRecord(time: Analyzer.now(), kind: "rollback", target: "#\(id)", key: a.key, before: after, after: a.before,
+                                  dryRun: false, outcome: "applied", findingFingerprint: a.findingFingerprint, runID: run)]
+        try st.commit(c)
+        try st.finishRun(run, finishedAt: Analyzer.now(), status: "ok")
+        print("restored \(a.key) to \(TerminalText.safe(restore, maxLength: 200))")
+    }
+}

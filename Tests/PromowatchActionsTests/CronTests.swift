@@ -1,0 +1,105 @@
+import XCTest
+import Foundation
+@testable import PromowatchStore
+
+/// `cron`, `history` and `rollback` through the binary, on the embedded store and, when the test
+/// command started one, PostgreSQL.
+final class CronTests: XCTestCase {
+    var stateDir = ""
+    override func setUp() { stateDir = NSTemporaryDirectory() + "pw-cron-\(UUID().uuidString)" }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: stateDir) }
+
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+    func promowatch(_ args: [String], input: String = "", env: [String: String] = [:]) throws -> Run {
+        let p = Process()
+        p.executableURL = RemediationEndToEndTests.binary
+        p.arguments = args
+        p.environment = ["HOME": stateDir].merging(env) { $1 }
+        let inp = Pipe(), out = Pipe(), err = Pipe()
+        p.standardInput = inp; p.standardOutput = out; p.standardError = err
+        try p.run()
+        inp.fileHandleForWriting.write(Data(input.utf8)); try inp.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// One user applying one code again and again, from two pods (kubectl --prefix --timestamps).
+    func reuseLog(_ code: String, minute: Int = 0) -> String {
+        (0..<12).map { k in
+            let ts = String(format: "2026-11-20T10:%02d:%02dZ", minute, k * 4)
+            return "[pod/checkout-\(k % 2)/checkout] \(ts) {\"msg\":\"ApplyPromotion\",\"coupon\":\"\(code)\",\"user_id\":\"u-greedy\",\"status\":\"applied\"}"
+        }.joined(separator: "\n") + "\n"
+    }
+
+    func checkIdempotent(_ storeArgs: [String]) throws {
+        let log = reuseLog("WELCOME10")
+        let first = try promowatch(["cron", "--from", "-", "--format", "json"] + storeArgs, input: log)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stderr.contains("1 new findings, 1 actions recorded, 0 events already seen"), first.stderr)
+        let second = try promowatch(["cron", "--from", "-", "--format", "json"] + storeArgs, input: log)
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stderr.contains("0 new findings, 0 actions recorded, 12 events already seen"), second.stderr)
+        let history = try promowatch(["history", "--format", "json"] + storeArgs)
+        XCTAssertEqual(history.stdout.components(separatedBy: "\"finding\"").count - 1, 1)
+        XCTAssertEqual(history.stdout.components(separatedBy: "\"action\"").count - 1, 1)
+        XCTAssertTrue(history.stdout.contains("dry_run: would add WELCOME10"), history.stdout)
+    }
+
+    func testCronTwiceRecordsOnceEmbedded() throws {
+        try checkIdempotent(["--state-dir", stateDir])
+    }
+
+    func testCronTwiceRecordsOncePostgres() throws {
+        guard let url = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] else {
+            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
+        }
+        let schema = "c_" + UUID().uuidString.prefix(8).lowercased()
+        _ = try PostgresStore(conninfo: url).migrateIntoFreshSchema(schema)
+        try checkIdempotent(["--database-url", url + "&options=-csearch_path%3D\(schema)"])
+    }
+
+    func testOverlappingRunExitsCleanly() throws {
+        let held = try EmbeddedStore(directory: stateDir)
+        XCTAssertTrue(try held.tryLock("promowatch-cron"))
+        let r = try promowatch(["cron", "--from", "-", "--state-dir", stateDir], input: reuseLog("X1"))
+        XCTAssertEqual(r.status, 0)
+        XCTAssertTrue(r.stdout.contains("another run holds the lock"), r.stdout)
+        try held.unlock("promowatch-cron")
+    }
+
+    func testApplyAuditAndRollback() throws {
+        let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
+        let kc = try RemediationEndToEndTests.kubeconfig(s)
+        let env = ["KUBECONFIG": kc]
+        let r = try promowatch(["cron", "--from", "-", "--apply", "--state-dir", stateDir, "--format", "json"], input: reuseLog("GREEDY1"), env: env)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try s.data()["BLACKLISTED_COUPONS"], "OLD,GREEDY1")
+        let store = try EmbeddedStore(directory: stateDir)
+        let action = try XCTUnwrap(try store.actions(limit: 5).first)
+        XCTAssertEqual(action.before, "OLD")
+        XCTAssertEqual(action.after, "OLD,GREEDY1")
+        XCTAssertFalse(action.dryRun)
+        // dry run first, then restore
+        let dry = try promowatch(["rollback", String(action.id), "--state-dir", stateDir], env: env)
+        XCTAssertTrue(dry.stdout.contains("dry run: would restore BLACKLISTED_COUPONS to OLD"), dry.stdout + dry.stderr)
+        XCTAssertEqual(try s.data()["BLACKLISTED_COUPONS"], "OLD,GREEDY1")
+        let ok = try promowatch(["rollback", String(action.id), "--apply", "--state-dir", stateDir], env: env)
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertEqual(try s.data()["BLACKLISTED_COUPONS"], "OLD")
+        // the key no longer holds the audited value: refuse
+        let again = try promowatch(["rollback", String(action.id), "--apply", "--state-dir", stateDir], env: env)
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("changed since action #\(action.id)"), again.stderr)
+        XCTAssertEqual(try s.data()["BLACKLISTED_COUPONS"], "OLD")
+    }
+}
+
+extension PostgresStore {
+    /// Test helper: a fresh schema to run in.
+    func migrateIntoFreshSchema(_ schema: String) throws -> Bool {
+        try exec("CREATE SCHEMA \(schema)")
+        return true
+    }
+}
