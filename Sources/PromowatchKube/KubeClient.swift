@@ -64,6 +64,11 @@ public final class KubeClient {
         return KubeError(code: code, reason: HTTPResponseStatus(statusCode: code).reasonPhrase, message: String(decoding: data.prefix(300), as: UTF8.self))
     }
 
+    /// Query values: RFC 3986 unreserved characters kept, everything else percent-encoded.
+    static func query(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
+    }
+
     static func escape(_ s: String) -> String {
         s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&=#"))) ?? s
     }
@@ -92,6 +97,32 @@ public final class KubeClient {
             throw KubeError(code: r.status, reason: "BadResponse", message: "not a ConfigMap")
         }
         return ConfigMap(data: obj["data"] as? [String: String] ?? [:], resourceVersion: rv)
+    }
+
+    public struct Pod: Sendable, Equatable {
+        public var name: String
+        public var containers: [String]
+    }
+
+    /// Pods matching a label selector (`app=checkout`).
+    public func listPods(namespace: String, selector: String) throws -> [Pod] {
+        let q = KubeClient.query(selector)
+        let r = try call(.GET, "/api/v1/namespaces/\(KubeClient.escape(namespace))/pods?labelSelector=\(q)")
+        guard let obj = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any], let items = obj["items"] as? [[String: Any]] else {
+            throw KubeError(code: r.status, reason: "BadResponse", message: "not a PodList")
+        }
+        return items.compactMap { item in
+            guard let name = (item["metadata"] as? [String: Any])?["name"] as? String else { return nil }
+            let containers = ((item["spec"] as? [String: Any])?["containers"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            return Pod(name: name, containers: containers)
+        }
+    }
+
+    /// A container's log with RFC3339Nano timestamps, from `sinceTime` (whole seconds, as the API takes them).
+    public func podLog(namespace: String, pod: String, container: String, sinceTime: String?) throws -> Data {
+        var path = "/api/v1/namespaces/\(KubeClient.escape(namespace))/pods/\(KubeClient.escape(pod))/log?timestamps=true&container=\(KubeClient.escape(container))"
+        if let s = sinceTime { path += "&sinceTime=" + KubeClient.query(s) }
+        return try call(.GET, path).body
     }
 
     /// Restarts a deployment like `kubectl rollout restart`: a new restartedAt annotation on its pod template.

@@ -32,8 +32,8 @@ struct Cron: ParsableCommand {
         discussion: """
         Takes the store's cron lock (an overlapping run exits cleanly), skips events at or before
         each source's checkpoint, and commits findings, the action audit and new checkpoints in one
-        transaction. Reads --from FILEs or standard input ('-'); fetching pod logs through the
-        Kubernetes API is not implemented yet.
+        transaction. Without --from it lists the pods matching --selector in actions.namespace and
+        reads each container's log through the API from one second before its checkpoint.
 
         Examples:
           kubectl logs -l app=checkout --prefix --timestamps --since=10m | promowatch cron --from -
@@ -41,16 +41,16 @@ struct Cron: ParsableCommand {
         """
     )
 
-    @Option(name: .customLong("from"), help: "Log file to read ('-' = standard input). Repeatable.")
+    @Option(name: .customLong("from"), help: "Log file to read ('-' = standard input). Repeatable. Default: pod logs through the API.")
     var from: [String] = []
+
+    @Option(help: "Label selector of the checkout pods (API mode).")
+    var selector = "app=checkout"
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var options: CommonOptions
 
     func run() throws {
-        guard !from.isEmpty else {
-            throw ValidationError("fetching pod logs through the Kubernetes API is not implemented yet: pass --from FILE or --from -")
-        }
         let config = try options.detectionConfig()
         let st = try store.open()
         guard try st.tryLock("promowatch-cron") else {
@@ -65,6 +65,9 @@ struct Cron: ParsableCommand {
             analyzer.checkpoints = try st.checkpoints()
             analyzer.trackSources = true
             var failed = false
+            if from.isEmpty {
+                try readPodLogs(into: analyzer, config: config)
+            }
             for path in from {
                 do { try analyzer.run(path: path) } catch {
                     failed = true
@@ -99,6 +102,32 @@ struct Cron: ParsableCommand {
         } catch {
             try? st.finishRun(runID, finishedAt: Analyzer.now(), status: "failed")
             throw error
+        }
+    }
+}
+
+extension Cron {
+    /// Every container of every matching pod, from one second before its checkpoint (the API takes
+    /// whole seconds); lines at or before the checkpoint are dropped by the analyzer. Each line is
+    /// given the `[pod/<pod>/<container>]` prefix, so checkpoints are kept per source.
+    func readPodLogs(into analyzer: Analyzer, config: DetectionConfig) throws {
+        let auth: KubeAuth
+        if let u = options.kubeURL { auth = KubeAuth(server: u) } else if let k = options.kubeconfig { auth = try KubeAuth.kubeconfig(paths: [k]) } else { auth = try KubeAuth.discover() }
+        let client = try KubeClient(auth: auth)
+        let ns = config.actions.namespace
+        for pod in try client.listPods(namespace: ns, selector: selector) {
+            for container in pod.containers {
+                let source = "pod/\(pod.name)/\(container)"
+                let since = analyzer.checkpoints[source].map { EventTime.rfc3339(($0 / EventTime.nanosPerSecond - 1) * EventTime.nanosPerSecond) }
+                let log = try client.podLog(namespace: ns, pod: pod.name, container: container, sinceTime: since)
+                let prefix = Array("[\(source)] ".utf8)
+                var block: [UInt8] = []
+                block.reserveCapacity(log.count + 64)
+                for line in log.split(separator: 0x0A, omittingEmptySubsequences: true) {
+                    block += prefix; block += line; block.append(0x0A)
+                }
+                block.withUnsafeBufferPointer { analyzer.process($0) }
+            }
         }
     }
 }

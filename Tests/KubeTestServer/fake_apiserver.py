@@ -72,6 +72,8 @@ class Handler(BaseHTTPRequestHandler):
                     control.update(json.loads(raw or b"{}"))
                     if "configmaps" in control:
                         state["configmaps"].update(control.pop("configmaps"))
+                    if "logs" in control:
+                        state["logs"].update(control.pop("logs"))
                 return self.reply(200, {"configmaps": state["configmaps"], "deployments": state["deployments"],
                                         "requests": control["requests"]})
         with lock:

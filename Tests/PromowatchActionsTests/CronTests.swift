@@ -69,6 +69,42 @@ final class CronTests: XCTestCase {
         try held.unlock("promowatch-cron")
     }
 
+    func testPodLogsThroughTheAPIFromTheCheckpoint() throws {
+        func lines(_ code: String, minute: Int, count: Int) -> [String] {
+            (0..<count).map { k in
+                String(format: "2026-11-20T10:%02d:%02d.%09dZ ", minute, k * 4, 5_000 + k) +
+                    "{\"msg\":\"ApplyPromotion\",\"coupon\":\"\(code)\",\"user_id\":\"u-\(code)\",\"status\":\"applied\"}"
+            }
+        }
+        let pods: [[String: Any]] = (1...2).map { i in
+            ["metadata": ["name": "checkout-\(i)", "namespace": "microservices", "labels": ["app": "checkout"]],
+             "spec": ["containers": [["name": "checkout"]]]]
+        } + [["metadata": ["name": "other", "namespace": "microservices", "labels": ["app": "cart"]], "spec": ["containers": [["name": "cart"]]]]]
+        let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": ""], extraState: [
+            "pods": pods,
+            "logs": ["microservices/checkout-1/checkout": lines("REUSEA", minute: 0, count: 10),
+                     "microservices/checkout-2/checkout": lines("REUSEB", minute: 1, count: 3),
+                     "microservices/other/cart": lines("NOTMINE", minute: 0, count: 10)]])
+        let env = ["KUBECONFIG": try RemediationEndToEndTests.kubeconfig(s)]
+        let first = try promowatch(["cron", "--state-dir", stateDir, "--format", "json"], env: env)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("REUSEA"), first.stdout)
+        XCTAssertFalse(first.stdout.contains("NOTMINE"), "only pods matching the selector")
+        XCTAssertTrue(first.stderr.contains("1 new findings"), first.stderr)
+        let cps = try EmbeddedStore(directory: stateDir).checkpoints()
+        XCTAssertEqual(Set(cps.keys), ["pod/checkout-1/checkout", "pod/checkout-2/checkout"])
+        // more lines for checkout-2 (now enough for its own finding); checkout-1 unchanged
+        try s.control(["logs": ["microservices/checkout-2/checkout": lines("REUSEB", minute: 1, count: 12)]])
+        let second = try promowatch(["cron", "--state-dir", stateDir, "--format", "json"], env: env)
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stdout.contains("REUSEB"), second.stdout)
+        XCTAssertTrue(second.stderr.contains("1 new findings"), second.stderr)
+        // the API was asked from one second before each checkpoint, in whole seconds
+        let logCalls = (try s.control()["requests"] as! [[String: Any]]).compactMap { $0["query"] as? String }.filter { $0.contains("sinceTime") }
+        XCTAssertTrue(logCalls.contains { $0.contains("sinceTime=2026-11-20T10%3A00%3A35Z") }, "\(logCalls)")
+        XCTAssertTrue(logCalls.allSatisfy { $0.contains("timestamps=true") })
+    }
+
     func testApplyAuditAndRollback() throws {
         let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
         let kc = try RemediationEndToEndTests.kubeconfig(s)
