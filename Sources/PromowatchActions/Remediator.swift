@@ -33,18 +33,24 @@ public final class Remediator {
 
     /// Handles each finding's action in time order. `unhealthy` providers are never switched to.
     public func handle(_ findings: inout [Finding]) {
-        var failingProviders = Set(findings.compactMap { $0.category == .paymentProviderFailure ? $0.subject.provider : nil })
-        for i in findings.indices {
-            guard var action = findings[i].action else { continue }
-            current = i
-            let outcome = attempt(findings[i], &action, unhealthy: failingProviders)
-            action.outcome = outcome
-            findings[i].action = action
-            if action.kind == .disableProvider { failingProviders.insert(action.target) }
-        }
+        let failing = Set(findings.compactMap { $0.category == .paymentProviderFailure ? $0.subject.provider : nil })
+        for i in findings.indices { handle(&findings[i], index: i, failingProviders: failing) }
     }
 
-    private func attempt(_ f: Finding, _ action: inout ProposedAction, unhealthy: Set<String>) -> String {
+    private var extraFailing: Set<String> = []
+
+    /// One finding. `recovering`: a run that crashed after recording its intent may already have
+    /// made this change; if the ConfigMap shows it, it is reported as applied, not made again.
+    public func handle(_ f: inout Finding, index: Int, failingProviders: Set<String>, recovering: Bool = false) {
+        guard var action = f.action else { return }
+        current = index
+        let outcome = attempt(f, &action, unhealthy: failingProviders.union(extraFailing), recovering: recovering)
+        action.outcome = outcome
+        f.action = action
+        if action.kind == .disableProvider { extraFailing.insert(action.target.lowercased()) }
+    }
+
+    private func attempt(_ f: Finding, _ action: inout ProposedAction, unhealthy: Set<String>, recovering: Bool = false) -> String {
         switch guardrails.decide(f, now: f.time) {
         case .skip(let why): return "skipped: " + why
         case .act: break
@@ -75,6 +81,12 @@ public final class Remediator {
                     changes = try ConfigMapEdits.disableProvider(action.target, data: cm.data, config: config, unhealthy: avoid)
                 }
             } catch let r as EditRefusal {
+                if recovering && mode == .apply && (r == .alreadyBlacklisted || r == .alreadyDisabled) {
+                    // the crashed run made this change before it could record it
+                    guardrails.record(f, now: f.time)
+                    action.applied = true
+                    return "applied: recovered after an interrupted run (the change was already in place)"
+                }
                 return "skipped: \(r)"
             } catch { return "failed: \(error)" }
             let change = changes.keys.sorted().map { "\($0)=\(changes[$0]!)" }.joined(separator: " ")

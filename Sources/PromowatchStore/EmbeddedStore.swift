@@ -131,6 +131,15 @@ public final class EmbeddedStore: StateStore {
                 s.actions.append(o)
                 s.nextAction += 1
             }
+            for a in c.completions {
+                guard let i = s.actions.firstIndex(where: { ($0["id"] as? NSNumber)?.int64Value == a.id }) else { continue }
+                s.actions[i]["key"] = a.key
+                s.actions[i]["before"] = a.before
+                s.actions[i]["after"] = a.after
+                s.actions[i]["dry_run"] = a.dryRun
+                s.actions[i]["outcome"] = a.outcome
+                s.actions[i]["run_id"] = c.runID
+            }
             for (source, t) in c.checkpoints { s.checkpoints[source] = max(s.checkpoints[source] ?? Int64.min, t) }
             return inserted
         }
@@ -163,6 +172,24 @@ public final class EmbeddedStore: StateStore {
     }
 
     public func checkpoints() throws -> [String: Int64] { try load().checkpoints }
+
+    public func hasFinding(_ fingerprint: String) throws -> Bool {
+        try load().findings.contains { $0["fingerprint"] as? String == fingerprint }
+    }
+
+    public func recordIntent(_ a: ActionRecord) throws -> Int64 {
+        try update { s in
+            let id = s.nextAction
+            s.nextAction += 1
+            s.actions.append(["id": id, "time": a.time, "kind": a.kind, "target": a.target, "key": "", "dry_run": false,
+                              "outcome": "pending", "finding_fingerprint": a.findingFingerprint, "run_id": a.runID])
+            return id
+        }
+    }
+
+    public func pendingIntent(fingerprint: String, kind: String, target: String) throws -> ActionRecord? {
+        try load().actions.map(action).first { $0.outcome == "pending" && $0.findingFingerprint == fingerprint && $0.kind == kind && $0.target == target }
+    }
 
     public func tryLock(_ name: String) throws -> Bool {
         if lockFDs[name] != nil { return false }

@@ -116,6 +116,12 @@ public final class PostgresStore: StateStore {
                     """, [String(a.time), a.kind, a.target, a.key, a.before, a.after, a.dryRun ? "true" : "false", a.outcome,
                           a.findingFingerprint, String(c.runID)])
             }
+            for a in c.completions {
+                try exec("""
+                    UPDATE actions SET key = $2, before_value = $3, after_value = $4, dry_run = $5, outcome = $6, run_id = $7
+                    WHERE id = $1
+                    """, [String(a.id), a.key, a.before, a.after, a.dryRun ? "true" : "false", a.outcome, String(c.runID)])
+            }
             for (source, t) in c.checkpoints {
                 try exec("""
                     INSERT INTO checkpoints (source, last_time) VALUES ($1, $2)
@@ -132,6 +138,22 @@ public final class PostgresStore: StateStore {
             StoredFinding(fingerprint: $0[0] ?? "", time: Int64($0[1] ?? "") ?? 0, category: $0[2] ?? "", severity: $0[3] ?? "",
                           subject: $0[4] ?? "", summary: $0[5] ?? "", runID: Int64($0[6] ?? "") ?? 0)
         }
+    }
+
+    public func hasFinding(_ fingerprint: String) throws -> Bool {
+        !(try exec("SELECT 1 FROM findings WHERE fingerprint = $1", [fingerprint])).isEmpty
+    }
+
+    public func recordIntent(_ a: ActionRecord) throws -> Int64 {
+        Int64(try exec("""
+            INSERT INTO actions (time, kind, target, key, before_value, after_value, dry_run, outcome, finding_fingerprint, run_id)
+            VALUES ($1, $2, $3, '', NULL, NULL, false, 'pending', $4, $5) RETURNING id
+            """, [String(a.time), a.kind, a.target, a.findingFingerprint, String(a.runID)]).first?[0] ?? "") ?? 0
+    }
+
+    public func pendingIntent(fingerprint: String, kind: String, target: String) throws -> ActionRecord? {
+        try exec("SELECT \(PostgresStore.actionColumns) FROM actions WHERE outcome = 'pending' AND finding_fingerprint = $1 AND kind = $2 AND target = $3 ORDER BY id LIMIT 1",
+                 [fingerprint, kind, target]).first.map(action)
     }
 
     private static let actionColumns = "id, time, kind, target, key, before_value, after_value, dry_run, outcome, finding_fingerprint, run_id"

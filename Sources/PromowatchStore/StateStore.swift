@@ -38,6 +38,8 @@ public struct RunCommit: Sendable {
     public var runID: Int64
     public var findings: [Finding] = []
     public var actions: [ActionRecord] = []
+    /// Pending intents (by id) to complete with their final values.
+    public var completions: [ActionRecord] = []
     /// Last event time (ns) processed per source (`pod/<pod>/<container>`).
     public var checkpoints: [String: Int64] = [:]
     public init(runID: Int64) { self.runID = runID }
@@ -63,6 +65,12 @@ public protocol StateStore: AnyObject {
     /// fingerprint) are kept as they were; returns how many findings were new.
     @discardableResult func commit(_ c: RunCommit) throws -> Int
     func findings(limit: Int) throws -> [StoredFinding]
+    func hasFinding(_ fingerprint: String) throws -> Bool
+    /// Write-ahead: records that an action is about to be attempted (outcome `pending`) and
+    /// returns its id, committed at once so that a crash after acting leaves a trace.
+    func recordIntent(_ a: ActionRecord) throws -> Int64
+    /// A `pending` intent left for this finding, action kind and target (by an earlier, crashed run).
+    func pendingIntent(fingerprint: String, kind: String, target: String) throws -> ActionRecord?
     func actions(limit: Int) throws -> [ActionRecord]
     func action(id: Int64) throws -> ActionRecord?
     func checkpoints() throws -> [String: Int64]

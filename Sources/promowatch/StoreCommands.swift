@@ -77,16 +77,37 @@ struct Cron: ParsableCommand {
             analyzer.finish()
             var findings = analyzer.detector!.finish()
             let remediator = try options.remediator(config)
-            remediator.handle(&findings)
             var commit = RunCommit(runID: runID)
-            commit.findings = findings
-            for (i, f) in findings.enumerated() {
-                guard let a = f.action else { continue }
+            let failing = Set(findings.compactMap { $0.category == .paymentProviderFailure ? $0.subject.provider : nil })
+            let acting = options.apply || options.serverDryRun
+            for i in findings.indices {
+                guard let proposed = findings[i].action else { continue }
+                let fp = findings[i].fingerprint
+                if try st.hasFinding(fp) {
+                    // an earlier run recorded this finding and its action: never act twice on the same evidence
+                    findings[i].action?.outcome = "skipped: handled by an earlier run"
+                    continue
+                }
+                var intent: Int64? = nil
+                var recovering = false
+                if acting {
+                    // write-ahead: a crash after acting leaves this pending row for the next run
+                    if let pending = try st.pendingIntent(fingerprint: fp, kind: proposed.kind.rawValue, target: proposed.target) {
+                        intent = pending.id; recovering = true
+                    } else {
+                        intent = try st.recordIntent(ActionRecord(time: findings[i].time, kind: proposed.kind.rawValue, target: proposed.target, key: "",
+                                                                  before: nil, after: nil, dryRun: false, outcome: "pending", findingFingerprint: fp, runID: runID))
+                    }
+                }
+                remediator.handle(&findings[i], index: i, failingProviders: failing, recovering: recovering)
+                let a = findings[i].action!
                 let change = remediator.changes.first { $0.finding == i }
-                commit.actions.append(ActionRecord(time: f.time, kind: a.kind.rawValue, target: a.target, key: change?.key ?? "",
-                                                   before: change?.before, after: change?.after, dryRun: !a.applied,
-                                                   outcome: a.outcome ?? "", findingFingerprint: f.fingerprint, runID: runID))
+                var record = ActionRecord(time: findings[i].time, kind: a.kind.rawValue, target: a.target, key: change?.key ?? "",
+                                          before: change?.before, after: change?.after, dryRun: !a.applied,
+                                          outcome: a.outcome ?? "", findingFingerprint: fp, runID: runID)
+                if let id = intent { record.id = id; commit.completions.append(record) } else { commit.actions.append(record) }
             }
+            commit.findings = findings
             commit.checkpoints = analyzer.latest
             let new = try st.commit(commit)
             try st.finishRun(runID, finishedAt: Analyzer.now(), status: failed ? "input errors" : "ok")
@@ -95,7 +116,7 @@ struct Cron: ParsableCommand {
             var summary = analyzer.summary()
             summary.inputErrors += []
             out.summary(summary)
-            Stderr.write("promowatch cron: run \(runID): \(new) new findings, \(commit.actions.count) actions recorded, \(analyzer.alreadySeen) events already seen\n")
+            Stderr.write("promowatch cron: run \(runID): \(new) new findings, \(commit.actions.count + commit.completions.count) actions recorded, \(analyzer.alreadySeen) events already seen\n")
             if failed { throw ExitCode(1) }
         } catch let e as ExitCode {
             throw e

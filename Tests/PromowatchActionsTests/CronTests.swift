@@ -105,6 +105,49 @@ final class CronTests: XCTestCase {
         XCTAssertTrue(logCalls.allSatisfy { $0.contains("timestamps=true") })
     }
 
+    /// kill -9 at random points, then a rerun: every action recorded exactly once, applied once,
+    /// nothing left pending, checkpoints never ahead of the input.
+    func testKilledRunsNeitherLoseNorRepeatActions() throws {
+        let codes = ["KILLA", "KILLB", "KILLC"]
+        let log = codes.enumerated().map { i, code in reuseLog(code, minute: i * 2).replacingOccurrences(of: "u-greedy", with: "u-\(code)") }.joined()
+        let logFile = NSTemporaryDirectory() + "pw-kill-\(UUID().uuidString).log"
+        try log.write(toFile: logFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: logFile) }
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<5 {
+            let dir = stateDir + "-\(round)"
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
+            try s.control(["slow_ms": 120])
+            let env = ["KUBECONFIG": try RemediationEndToEndTests.kubeconfig(s), "HOME": stateDir]
+            let args = ["cron", "--from", logFile, "--apply", "--state-dir", dir, "--format", "json"]
+            // a run killed at a random moment
+            let p = Process()
+            p.executableURL = RemediationEndToEndTests.binary
+            p.arguments = args
+            p.environment = env
+            p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+            try p.run()
+            Thread.sleep(forTimeInterval: Double.random(in: 0.05...1.6, using: &generator))
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            p.waitUntilExit()
+            // the rerun finishes the job
+            let r = try promowatch(args, env: env)
+            XCTAssertEqual(r.status, 0, "round \(round): \(r.stderr)")
+            let list = (try s.data()["BLACKLISTED_COUPONS"] ?? "").split(separator: ",").map(String.init)
+            XCTAssertEqual(list.sorted(), (["OLD"] + codes).sorted(), "round \(round): each code exactly once")
+            let store = try EmbeddedStore(directory: dir)
+            let actions = try store.actions(limit: 100).filter { $0.kind == "blacklist_coupon" }
+            XCTAssertEqual(actions.map(\.target).sorted(), codes, "round \(round): one audit row per action: \(actions.map { "\($0.target) \($0.outcome)" })")
+            XCTAssertTrue(actions.allSatisfy { $0.outcome.hasPrefix("applied") }, "round \(round): \(actions.map(\.outcome))")
+            let newest = Int64(1_795_168_800 + 4 * 60 + 44) * 1_000_000_000  // 10:04:44, the last line
+            XCTAssertTrue(try store.checkpoints().values.allSatisfy { $0 <= newest }, "round \(round): checkpoints never ahead")
+            // and a third run changes nothing
+            let again = try promowatch(args, env: env)
+            XCTAssertTrue(again.stderr.contains("0 new findings, 0 actions recorded"), again.stderr)
+        }
+    }
+
     func testApplyAuditAndRollback() throws {
         let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
         let kc = try RemediationEndToEndTests.kubeconfig(s)
