@@ -60,6 +60,30 @@ final class CronTests: XCTestCase {
         try checkIdempotent(["--database-url", url + "&options=-csearch_path%3D\(schema)"])
     }
 
+    /// PostgreSQL unreachable: a clear error without the password, nothing half-written, and the
+    /// next run (server reachable) succeeds. (A server stopped in the middle of a run is not
+    /// covered here; commits are all-or-nothing, see PostgresStoreTests.)
+    func testPostgresUnreachableIsAClearErrorAndTheNextRunSucceeds() throws {
+        guard let url = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] else {
+            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
+        }
+        let schema = "d_" + UUID().uuidString.prefix(8).lowercased()
+        _ = try PostgresStore(conninfo: url).migrateIntoFreshSchema(schema)
+        let scoped = url + "&options=-csearch_path%3D\(schema)"
+        let nowhere = NSTemporaryDirectory() + "pw-no-server-\(UUID().uuidString)"
+        let unreachable = scoped.replacingOccurrences(of: "host=", with: "host=\(nowhere)&ignored=")
+        let down = try promowatch(["cron", "--from", "-", "--database-url", unreachable], input: reuseLog("DOWN1"))
+        XCTAssertNotEqual(down.status, 0)
+        XCTAssertTrue(down.stderr.contains("cannot connect to PostgreSQL"), down.stderr)
+        XCTAssertFalse(down.stderr.contains("pw-test-secret"), "no password in errors")
+        let store = try PostgresStore(conninfo: scoped)
+        try store.migrate()
+        XCTAssertEqual(try store.findings(limit: 10).count, 0, "nothing half-written")
+        let up = try promowatch(["cron", "--from", "-", "--database-url", scoped], input: reuseLog("DOWN1"))
+        XCTAssertEqual(up.status, 0, up.stderr)
+        XCTAssertEqual(try store.findings(limit: 10).count, 1)
+    }
+
     func testOverlappingRunExitsCleanly() throws {
         let held = try EmbeddedStore(directory: stateDir)
         XCTAssertTrue(try held.tryLock("promowatch-cron"))
