@@ -1,3 +1,5 @@
+import PromowatchCore
+
 /// Appends JSON text. Strings are escaped per RFC 8259; invalid UTF-8 becomes U+FFFD, so no
 /// attacker-controlled byte sequence can break the line or the object.
 public struct JSONText {
@@ -5,29 +7,7 @@ public struct JSONText {
 
     public init() {}
 
-    public static func quoted(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            default:
-                if u.value < 0x20 || u.value == 0x7F {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    public static func quoted(_ s: String) -> String { JSONString.quoted(s) }
 
     /// A finite number as JSON (integers without a fraction; NaN/inf as null).
     public static func number(_ v: Double) -> String {

@@ -122,18 +122,21 @@ struct CommonOptions: ParsableArguments {
 
     var resolvedFormat: OutputFormat { format ?? (isatty(1) != 0 ? .text : .json) }
 
+    /// The Kubernetes API: --kube-url, else --kubeconfig, else in-cluster / $KUBECONFIG / ~/.kube/config.
+    func kubeAuth() throws -> KubeAuth {
+        if let u = kubeURL { return KubeAuth(server: u) }
+        if let k = kubeconfig { return try KubeAuth.kubeconfig(paths: [k]) }
+        return try KubeAuth.discover()
+    }
+
     /// Remediation for this run: guarded, dry run unless --apply. Kubernetes is contacted only
     /// when acting, server-dry-running, or given --kube-url / --kubeconfig.
     func remediator(_ c: DetectionConfig) throws -> Remediator {
         let mode: Remediator.Mode = apply ? .apply : (serverDryRun ? .serverDryRun : .dryRun)
         var client: KubeClient? = nil
         if apply || serverDryRun || kubeURL != nil || kubeconfig != nil {
-            let auth: KubeAuth
             do {
-                if let u = kubeURL { auth = KubeAuth(server: u) }
-                else if let k = kubeconfig { auth = try KubeAuth.kubeconfig(paths: [k]) }
-                else { auth = try KubeAuth.discover() }
-                client = try KubeClient(auth: auth)
+                client = try KubeClient(auth: kubeAuth())
             } catch {
                 throw ValidationError("cannot reach the Kubernetes API: \(error)")
             }
@@ -201,13 +204,7 @@ struct Analyze: ParsableCommand {
         let config = try options.detectionConfig()
         let analyzer = Analyzer(options: options.analyzerOptions(config))
         if !options.noDetect { analyzer.enableDetection(config) }
-        var failed = false
-        for path in files.isEmpty ? ["-"] : files {
-            do { try analyzer.run(path: path) } catch {
-                failed = true
-                Stderr.write("promowatch: \(TerminalText.safe(String(describing: error), maxLength: 500))\n")
-            }
-        }
+        let failed = readAll(files.isEmpty ? ["-"] : files, into: analyzer)
         analyzer.finish()
         let out = Output(format: options.resolvedFormat, top: options.top)
         if let d = analyzer.detector {
@@ -257,18 +254,25 @@ struct Watch: ParsableCommand {
         }
         analyzer.afterBlock = { if Analyzer.now() - lastEval >= 100_000_000 { flush() } }
         analyzer.onIdle(every: 200, flush)
-        var failed = false
-        for path in files.isEmpty ? ["-"] : files {
-            do { try analyzer.run(path: path) } catch {
-                failed = true
-                Stderr.write("promowatch: \(TerminalText.safe(String(describing: error), maxLength: 500))\n")
-            }
-        }
+        let failed = readAll(files.isEmpty ? ["-"] : files, into: analyzer)
         analyzer.finish()
         flush()
         out.summary(analyzer.summary())
         if failed { throw ExitCode(1) }
     }
+}
+
+/// Reads every input in turn; a failing one is reported and the rest still read.
+/// Returns whether any failed.
+func readAll(_ paths: [String], into analyzer: Analyzer) -> Bool {
+    var failed = false
+    for path in paths {
+        do { try analyzer.run(path: path) } catch {
+            failed = true
+            Stderr.write("promowatch: \(TerminalText.safe(String(describing: error), maxLength: 500))\n")
+        }
+    }
+    return failed
 }
 
 enum Stderr {

@@ -64,16 +64,10 @@ struct Cron: ParsableCommand {
             analyzer.enableDetection(config)
             analyzer.checkpoints = try st.checkpoints()
             analyzer.trackSources = true
-            var failed = false
             if from.isEmpty {
                 try readPodLogs(into: analyzer, config: config)
             }
-            for path in from {
-                do { try analyzer.run(path: path) } catch {
-                    failed = true
-                    Stderr.write("promowatch: \(TerminalText.safe(String(describing: error), maxLength: 500))\n")
-                }
-            }
+            let failed = readAll(from, into: analyzer)
             analyzer.finish()
             var findings = analyzer.detector!.finish()
             let remediator = try options.remediator(config)
@@ -113,9 +107,7 @@ struct Cron: ParsableCommand {
             try st.finishRun(runID, finishedAt: Analyzer.now(), status: failed ? "input errors" : "ok")
             let out = Output(format: options.resolvedFormat, top: options.top)
             for f in findings { out.finding(f) }
-            var summary = analyzer.summary()
-            summary.inputErrors += []
-            out.summary(summary)
+            out.summary(analyzer.summary())
             Stderr.write("promowatch cron: run \(runID): \(new) new findings, \(commit.actions.count + commit.completions.count) actions recorded, \(analyzer.alreadySeen) events already seen\n")
             if failed { throw ExitCode(1) }
         } catch let e as ExitCode {
@@ -132,9 +124,7 @@ extension Cron {
     /// whole seconds); lines at or before the checkpoint are dropped by the analyzer. Each line is
     /// given the `[pod/<pod>/<container>]` prefix, so checkpoints are kept per source.
     func readPodLogs(into analyzer: Analyzer, config: DetectionConfig) throws {
-        let auth: KubeAuth
-        if let u = options.kubeURL { auth = KubeAuth(server: u) } else if let k = options.kubeconfig { auth = try KubeAuth.kubeconfig(paths: [k]) } else { auth = try KubeAuth.discover() }
-        let client = try KubeClient(auth: auth)
+        let client = try KubeClient(auth: options.kubeAuth())
         let ns = config.actions.namespace
         for pod in try client.listPods(namespace: ns, selector: selector) {
             for container in pod.containers {
@@ -197,9 +187,7 @@ struct Rollback: ParsableCommand {
         guard let a = try st.action(id: id) else { throw ValidationError("no action #\(id) in the store") }
         guard !a.key.isEmpty, let after = a.after, !a.dryRun else { throw ValidationError("action #\(id) changed nothing: nothing to roll back") }
         let config = try options.detectionConfig()
-        let auth: KubeAuth
-        if let u = options.kubeURL { auth = KubeAuth(server: u) } else if let k = options.kubeconfig { auth = try KubeAuth.kubeconfig(paths: [k]) } else { auth = try KubeAuth.discover() }
-        let client = try KubeClient(auth: auth)
+        let client = try KubeClient(auth: options.kubeAuth())
         let ns = config.actions.namespace, name = config.actions.configMap
         let cm = try client.getConfigMap(namespace: ns, name: name)
         guard cm.data[a.key] == after else {
