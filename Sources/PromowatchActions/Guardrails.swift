@@ -58,6 +58,21 @@ public final class Guardrails {
         Set(heldOff.filter { now - $0.value < Int64(config.providerHoldMinutes) * Guardrails.minute }.keys)
     }
 
+    /// An action applied by an earlier run (from the store's audit): counts toward the hourly cap,
+    /// the cooldown of its target and a provider's hold, not toward this run's cap.
+    public func remember(kind: ProposedAction.Kind, target: String, at time: Int64) {
+        recent.append(time)
+        switch kind {
+        case .blacklistCoupon:
+            let key = "coupon:" + (CouponCode.sanitized(target) ?? target)
+            lastAction[key] = max(lastAction[key] ?? Int64.min, time)
+        case .disableProvider:
+            let p = target.lowercased()
+            lastAction["provider:" + p] = max(lastAction["provider:" + p] ?? Int64.min, time)
+            heldOff[p] = max(heldOff[p] ?? Int64.min, time)
+        }
+    }
+
     /// Records an action that was carried out (or would have been, in a dry run).
     public func record(_ f: Finding, now: Int64) {
         guard let a = f.action else { return }

@@ -71,6 +71,10 @@ struct Cron: ParsableCommand {
             analyzer.finish()
             var findings = analyzer.detector!.finish()
             let remediator = try options.remediator(config)
+            // guardrails remember what earlier runs applied: caps, cooldowns and provider holds span runs
+            for a in try st.actions(limit: 1000) where !a.dryRun && a.outcome.hasPrefix("applied") {
+                if let kind = ProposedAction.Kind(rawValue: a.kind) { remediator.guardrails.remember(kind: kind, target: a.target, at: a.time) }
+            }
             var commit = RunCommit(runID: runID)
             let failing = Set(findings.compactMap { $0.category == .paymentProviderFailure ? $0.subject.provider : nil })
             let acting = options.apply || options.serverDryRun

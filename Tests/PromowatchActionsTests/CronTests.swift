@@ -172,6 +172,29 @@ final class CronTests: XCTestCase {
         }
     }
 
+    /// A provider switched off by one run stays held off in the next: a later outage of the other
+    /// provider must not switch it back on.
+    func testProviderHoldSpansRuns() throws {
+        let s = try FakeAPIServer(configMap: ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "true"])
+        let env = ["KUBECONFIG": try RemediationEndToEndTests.kubeconfig(s)]
+        func outage(_ failing: String, _ healthy: String, minute: Int) -> String {
+            (0..<24).map { k -> String in
+                let ts = String(format: "2026-11-20T11:%02d:%02dZ", minute, k * 2)
+                let provider = k % 2 == 0 ? failing : healthy
+                let msg = k % 2 == 0 ? "payment authorization failed\",\"error_code\":\"gateway_unavailable" : "payment captured"
+                return "{\"ts\":\"\(ts)\",\"msg\":\"\(msg)\",\"provider\":\"\(provider)\",\"amount\":20}"
+            }.joined(separator: "\n") + "\n"
+        }
+        let first = try promowatch(["cron", "--from", "-", "--apply", "--state-dir", stateDir, "--format", "json"], input: outage("stripe", "paypal", minute: 0), env: env)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "false", "ENABLE_PAYPAL": "true"], first.stdout)
+        // 20 minutes later (inside the 60-minute hold) paypal fails; stripe must stay off
+        let second = try promowatch(["cron", "--from", "-", "--apply", "--state-dir", stateDir, "--format", "json"], input: outage("paypal", "stripe", minute: 20), env: env)
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "false", "ENABLE_PAYPAL": "true"], second.stdout)
+        XCTAssertTrue(second.stdout.contains("skipped:"), second.stdout)
+    }
+
     func testApplyAuditAndRollback() throws {
         let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
         let kc = try RemediationEndToEndTests.kubeconfig(s)
