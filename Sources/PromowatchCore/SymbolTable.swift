@@ -94,7 +94,6 @@ public final class SymbolTable {
         String(decoding: bytes(id), as: UTF8.self)
     }
 
-    public func hashOf(_ id: Symbol) -> UInt64 { id >= 0 && Int(id) < hashes.count ? hashes[Int(id)] : 0 }
 
     private func equal(_ e: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         let s = Int(offsets[e]), t = Int(offsets[e + 1])

@@ -23,20 +23,28 @@ enum Bytes {
         return UnsafePointer<UInt8>(r.assumingMemoryBound(to: UInt8.self)) - p
     }
 
-    /// Whether `p[0..<n]` contains `needle` (plain substring search). Short haystacks (field
-    /// values) use a first-byte scan: glibc's memmem sets up tables on every call.
-    static func contains(_ p: UnsafePointer<UInt8>, _ n: Int, _ needle: StaticString) -> Bool {
+    /// Offset of the first `needle` in `p[0..<n]` (plain substring search), or nil. Short haystacks
+    /// (field values) use a first-byte scan: glibc's memmem sets up tables on every call.
+    static func firstIndex(_ p: UnsafePointer<UInt8>, _ n: Int, _ needle: StaticString) -> Int? {
         let m = needle.utf8CodeUnitCount
-        guard n >= m, m > 0 else { return m == 0 }
-        if n > 256 { return promowatch_memmem(p, n, needle.utf8Start, m) != nil }
+        guard n >= m, m > 0 else { return m == 0 ? 0 : nil }
+        if n > 256 {
+            guard let r = promowatch_memmem(p, n, needle.utf8Start, m) else { return nil }
+            return UnsafePointer<UInt8>(r.assumingMemoryBound(to: UInt8.self)) - p
+        }
         let l = needle.utf8Start
         let first = l[0]
         var i = 0
         while i + m <= n {
-            if p[i] == first && memcmp(p + i + 1, l + 1, m - 1) == 0 { return true }
+            if p[i] == first && memcmp(p + i + 1, l + 1, m - 1) == 0 { return i }
             i += 1
         }
-        return false
+        return nil
+    }
+
+    /// Whether `p[0..<n]` contains `needle`.
+    static func contains(_ p: UnsafePointer<UInt8>, _ n: Int, _ needle: StaticString) -> Bool {
+        firstIndex(p, n, needle) != nil
     }
 
     /// Case-insensitive ASCII equality of `p[0..<n]` with a lower-case literal.

@@ -76,8 +76,6 @@ public final class Deframer {
 
     deinit { scratch.deallocate(); joinBuffer.deallocate(); sourceBuffer.deallocate() }
 
-    public var hasPending: Bool { !pending.isEmpty }
-
     /// Deframes `p[0..<n]` (no trailing newline). The frame's pointers stay valid until the next call.
     public func deframe(_ p0: UnsafePointer<UInt8>, _ n0: Int) -> Result {
         var p = p0, n = n0
@@ -135,23 +133,12 @@ public final class Deframer {
         var time: Int64 = 0
         var stream: UInt8 = UInt8(ascii: "o")
         let rest = p + ve, restLen = n - ve
-        if let r = memmemIndex(rest, restLen, "\"time\":\"") {
+        if let r = Bytes.firstIndex(rest, restLen, "\"time\":\"") {
             let ts = rest + r + 8
             if let (t, _) = ByteNumbers.parseRFC3339(ts, restLen - r - 8) { time = t }
         }
-        if let r = memmemIndex(rest, restLen, "\"stream\":\"stderr\"") { _ = r; stream = UInt8(ascii: "e") }
+        if Bytes.contains(rest, restLen, "\"stream\":\"stderr\"") { stream = UInt8(ascii: "e") }
         return join(UnsafePointer(scratch), len, partial: !complete, stream: stream, time: time, source: source, sourceLength: sourceLength, rebuilt: true)
-    }
-
-    private func memmemIndex(_ p: UnsafePointer<UInt8>, _ n: Int, _ needle: StaticString) -> Int? {
-        guard n >= needle.utf8CodeUnitCount else { return nil }
-        var i = 0
-        let m = needle.utf8CodeUnitCount
-        while let k = Bytes.find(needle.utf8Start[0], p, from: i, end: n - m + 1) {
-            if Bytes.hasPrefix(p + k, n - k, needle) { return k }
-            i = k + 1
-        }
-        return nil
     }
 
     private func key(_ source: UnsafePointer<UInt8>?, _ len: Int, _ stream: UInt8) -> UInt64 {
