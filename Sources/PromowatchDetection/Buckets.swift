@@ -132,9 +132,13 @@ public struct PastTotals: Sendable {
     public var traffic = 0.0
     public var requests = 0.0
     public var timeouts = 0.0
+    /// The same by hour of day (UTC), for what recurs daily.
+    public var hours = HourProfile()
 
-    mutating func add(_ b: MinuteBucket, minute: Int) {
-        minutes += 1
+    /// `wholeMinute` false: late events of a minute already folded (adds counts, not a minute).
+    mutating func add(_ b: MinuteBucket, minute: Int, wholeMinute: Bool = true) {
+        if wholeMinute { minutes += 1 }
+        hours.add(b, minute: minute, wholeMinute: wholeMinute)
         for c in b.coupons.keys where couponFirstMinute[c].map({ minute < $0 }) ?? true { couponFirstMinute[c] = minute }
         let a = b.anomalous
         applied += Double(b.applied)
@@ -157,4 +161,41 @@ public struct PastTotals: Sendable {
         requests += Double(b.requests)
         if !a.timeouts { timeouts += Double(b.timeouts) }
     }
+}
+
+/// Redemptions per coupon and attempts and failures per provider by hour of day (UTC), over every
+/// minute folded into the baseline, incidents included: what recurs every day at the same hour
+/// (a lunch-time code, a nightly provider maintenance) is learned after a few days, while a
+/// one-off incident weighs 1/days in its hour. Used as a second expectation beside the all-day
+/// one once an hour has `minDays` days of history; the larger of the two counts.
+public struct HourProfile: Sendable {
+    public static let minDays = 3.0
+    /// Coupons with an hourly profile at most (the busiest keep theirs; memory stays bounded).
+    public static let maxCoupons = 4096
+    public var minutes = [Double](repeating: 0, count: 24)
+    public var reference = [Double](repeating: 0, count: 24)
+    public var applied = [Double](repeating: 0, count: 24)
+    public var coupons: [Int32: [Double]] = [:]
+    public var providerAttempts: [Int32: [Double]] = [:]
+    public var providerFailures: [Int32: [Double]] = [:]
+
+    @inline(__always) public static func hour(_ minute: Int) -> Int { ((minute % 1440 + 1440) % 1440) / 60 }
+
+    mutating func add(_ b: MinuteBucket, minute: Int, wholeMinute: Bool) {
+        let h = HourProfile.hour(minute)
+        if wholeMinute { minutes[h] += 1 }
+        reference[h] += Double(b.reference)
+        applied[h] += Double(b.applied)
+        for (c, s) in b.coupons where c >= 0 {
+            if coupons[c] == nil && coupons.count >= HourProfile.maxCoupons { continue }
+            coupons[c, default: [Double](repeating: 0, count: 24)][h] += Double(s.applied)
+        }
+        for (p, s) in b.providers where p >= 0 {
+            providerAttempts[p, default: [Double](repeating: 0, count: 24)][h] += Double(s.attempts)
+            providerFailures[p, default: [Double](repeating: 0, count: 24)][h] += Double(s.failures)
+        }
+    }
+
+    /// Whether hour `h` has enough days of history to judge by.
+    public func known(_ h: Int) -> Bool { minutes[h] >= HourProfile.minDays * 60 }
 }

@@ -12,20 +12,20 @@ import PromowatchCore
 /// anomalous when its Poisson tail probability is tiny *and* it clears a minimum evidence count.
 public final class Detector {
     public let config: DetectionConfig
-    private let coupons: SymbolTable
-    private let providers: SymbolTable
-    private var buckets: [Int: MinuteBucket] = [:]
-    public private(set) var firstMinute = Int.max
-    public private(set) var lastMinute = Int.min
+    let coupons: SymbolTable
+    let providers: SymbolTable
+    var buckets: [Int: MinuteBucket] = [:]
+    public internal(set) var firstMinute = Int.max
+    public internal(set) var lastMinute = Int.min
     /// Newest event time seen (ns).
-    public private(set) var watermark = Int64.min
-    private let firstSeen = FirstSeenSketch()
-    private var past = PastTotals()
-    private var pastUpTo = Int.min
-    private var episodes: [String: Int] = [:]
+    public internal(set) var watermark = Int64.min
+    let firstSeen = FirstSeenSketch()
+    var past = PastTotals()
+    var pastUpTo = Int.min
+    var episodes: [String: Int] = [:]
     private let allow: Set<String>
     private let campaigns: Set<String>
-    private var evaluatedThrough = Int.min
+    var evaluatedThrough = Int.min
     /// Streaming: keep only the minutes windows still need.
     public var streaming = false
 
@@ -47,13 +47,13 @@ public final class Detector {
         Int(t >= 0 ? t / minuteNanos : (t - minuteNanos + 1) / minuteNanos)
     }
 
-    private var longest: Int { config.longestWindowMinutes }
+    var longest: Int { config.longestWindowMinutes }
 
     // MARK: ingest
 
-    private var lastBucket: (minute: Int, bucket: MinuteBucket)?
+    var lastBucket: (minute: Int, bucket: MinuteBucket)?
 
-    private func bucket(_ m: Int) -> MinuteBucket {
+    func bucket(_ m: Int) -> MinuteBucket {
         if let (lm, lb) = lastBucket, lm == m { return lb }  // consecutive events share a minute
         if let b = buckets[m] { lastBucket = (m, b); return b }
         let b = MinuteBucket()
@@ -87,7 +87,7 @@ public final class Detector {
         }
         if k.contains(.timeout) { b.timeouts += 1 }
         if k.contains(.dbSaturation) { b.dbSaturation += 1 }
-        if late { past.add(b, minute: m); past.minutes -= 1 }
+        if late { past.add(b, minute: m, wholeMinute: false) }
     }
 
     private func promotion(_ e: Event, _ b: MinuteBucket, _ m: Int, _ text: EventTextSource) {
@@ -165,22 +165,31 @@ public final class Detector {
     /// Streaming: evaluates every minute completed since the last call (input may arrive much
     /// faster than real time, e.g. `kubectl logs -f` replaying history), then the windows ending
     /// at the newest event (its minute may still be filling).
-    public func evaluateLatest() -> [Finding] {
+    public func evaluateLatest(upTo cap: Int64? = nil) -> [Finding] {
         guard watermark != Int64.min else { return [] }
-        let m = Detector.minute(watermark)
+        let now = min(watermark, cap ?? watermark)
+        let m = Detector.minute(now)
         var out: [Finding] = []
         var k = evaluatedThrough == Int.min ? firstMinute : evaluatedThrough + 1
         while k < m { out += evaluate(k, end: Int64(k + 1) * Detector.minuteNanos); k += 1 }
         evaluatedThrough = max(evaluatedThrough, m - 1)
-        out += evaluate(m, end: watermark)
+        out += evaluate(m, end: now)
         if streaming { dropOld(before: m - longest - 1) }
         return out
     }
 
-    private func dropOld(before m: Int) {
+    func dropOld(before m: Int) {
+        if m > pastUpTo { pruneEpisodes(now: m + longest + 1) }
         advancePast(to: m)
         for key in buckets.keys where key < m { buckets[key] = nil }
         if let (lm, _) = lastBucket, lm < m { lastBucket = nil }
+    }
+
+    /// Forgets episodes that ended more than a cooldown ago (they can fire anew anyway), so the
+    /// table stays as small as the set of recent incidents.
+    func pruneEpisodes(now m: Int) {
+        let cutoff = m - config.general.cooldownMinutes - 1
+        if episodes.values.contains(where: { $0 < cutoff }) { episodes = episodes.filter { $0.value >= cutoff } }
     }
 
     /// Folds minutes before `m` into the baseline totals.
@@ -269,7 +278,11 @@ public final class Detector {
         // checkout traffic now, and coupon redemptions per unit of it in the past
         var reference = bs.reduce(0) { $0 + $1.reference }
         var pastReference = past.reference
-        if pastReference < 100 || reference == 0 { reference = total; pastReference = past.applied }  // no checkout logs
+        var hourReference = past.hours.reference
+        if pastReference < 100 || reference == 0 {  // no checkout logs
+            reference = total; pastReference = past.applied; hourReference = past.hours.applied
+        }
+        let hour = HourProfile.hour(m)
         let ws = m - cfg.windowMinutes + 1
         func isNew(_ h: UInt64) -> Bool { firstSeen.firstSeen(h) >= Int32(clamping: ws - 10) }
         // how new the shop's other redeeming accounts are right now (all coupons but the one judged)
@@ -281,7 +294,11 @@ public final class Detector {
         for (c, s) in stats.sorted(by: { $0.key < $1.key }) where Int(s.applied) >= cfg.minRedemptions {
             let code = coupons.string(c)
             if campaigns.contains(code) { continue }
-            let expected = Double(reference) * ((past.couponApplied[c] ?? 0) + 0.5) / (pastReference + 1)
+            var expected = Double(reference) * ((past.couponApplied[c] ?? 0) + 0.5) / (pastReference + 1)
+            // a code busy at this hour every day (a lunch-time offer) is expected to be busy now
+            if past.hours.known(hour), let daily = past.hours.coupons[c], hourReference[hour] >= 100 {
+                expected = max(expected, Double(reference) * (daily[hour] + 0.5) / (hourReference[hour] + 1))
+            }
             let score = Stats.poissonTailScore(Double(s.applied), expected: expected)
             guard score >= config.general.minScore else { continue }
             let shopNew = shopNewShare(excluding: c)
@@ -415,11 +432,17 @@ public final class Detector {
                 stats[p] = t
             }
         }
+        let hour = HourProfile.hour(m)
         var known = Set(stats.filter { $0.value.attempts > 0 }.map(\.key))
         for (p, a) in past.providerAttempts where p >= 0 && a > 0 { known.insert(p) }
         var failing: [(Int32, ProviderStat, Double, Double)] = []
         for (p, s) in stats.sorted(by: { $0.key < $1.key }) where s.attempts > 0 {
-            let rate = ((past.providerFailures[p] ?? 0) + cfg.baselineFailureRate * 20) / ((past.providerAttempts[p] ?? 0) + 20)
+            var rate = ((past.providerFailures[p] ?? 0) + cfg.baselineFailureRate * 20) / ((past.providerAttempts[p] ?? 0) + 20)
+            // failures that recur at this hour every day (a nightly maintenance) are expected now
+            if past.hours.known(hour), let attempts = past.hours.providerAttempts[p]?[hour], attempts >= 100 {
+                let failures = past.hours.providerFailures[p]?[hour] ?? 0
+                rate = max(rate, (failures + cfg.baselineFailureRate * 20) / (attempts + 20))
+            }
             let expected = rate * Double(s.attempts)
             let score = Stats.poissonTailScore(Double(s.failures), expected: expected)
             let observedRate = Double(s.failures) / Double(s.attempts)

@@ -109,6 +109,34 @@ public struct TopK<Payload: Sendable>: Sendable {
     }
 
     public func lowerBound(_ i: Int) -> Int32 { counts[i] - errors[i] }
+
+    /// Appends a counter as it was saved (state restore; the caller keeps within capacity).
+    mutating func restore(key: UInt64, count: Int32, error: Int32, payload: Payload) {
+        keys.append(key); counts.append(count); errors.append(error); payloads.append(payload)
+        minSlot = -1
+    }
+
+    /// Adds another table's counters (partial aggregates of the same minute from several
+    /// instances): counts and errors of a shared key add up, `combine` merges its payloads; when
+    /// more keys than `capacity` result, the largest counts stay. Exact while nothing is evicted.
+    public mutating func merge(_ o: TopK, combine: (inout Payload, Payload) -> Void) {
+        var index: [UInt64: Int] = [:]
+        for i in 0..<keys.count { index[keys[i]] = i }
+        for j in 0..<o.count {
+            if let i = index[o.keys[j]] {
+                counts[i] += o.counts[j]; errors[i] += o.errors[j]; combine(&payloads[i], o.payloads[j])
+            } else {
+                index[o.keys[j]] = keys.count
+                keys.append(o.keys[j]); counts.append(o.counts[j]); errors.append(o.errors[j]); payloads.append(o.payloads[j])
+            }
+        }
+        if keys.count > capacity {
+            let keep = (0..<keys.count).sorted { (counts[$0], keys[$0]) > (counts[$1], keys[$1]) }.prefix(capacity).sorted()
+            keys = keep.map { keys[$0] }; counts = keep.map { counts[$0] }; errors = keep.map { errors[$0] }
+            payloads = keep.map { payloads[$0] }
+        }
+        minSlot = -1
+    }
 }
 
 /// For each identity hash, the earliest minute it was seen: `cells` minute counters, each holding
@@ -148,11 +176,65 @@ public final class FirstSeenSketch {
 
     private func apply(_ h: UInt64, _ minute: Int32) {
         let (a, b, c, d) = slots(h)
+        if tracking {
+            for i in [a, b, c, d] where minute < cells[i] { changed.append(Int32(i)) }
+        }
         cells.withUnsafeMutableBufferPointer { p in
             if minute < p[a] { p[a] = minute }
             if minute < p[b] { p[b] = minute }
             if minute < p[c] { p[c] = minute }
             if minute < p[d] { p[d] = minute }
+        }
+    }
+
+    /// `watch --shared`: remember which cells changed, to send them to the leader.
+    var tracking = false
+    private var changed: [Int32] = []
+    var hasChanges: Bool { flush(); return !changed.isEmpty }
+
+    /// Writes the cells changed since the last call (index, minute) and forgets them.
+    func encodeChanges(_ w: inout ByteWriter) {
+        flush()
+        let idx = Array(Set(changed)).sorted()
+        changed.removeAll(keepingCapacity: true)
+        w.u(UInt64(cells.count)); w.u(UInt64(idx.count))
+        var prev: Int32 = 0
+        for i in idx { w.u(UInt64(i - prev)); w.i32(cells[Int(i)]); prev = i }
+    }
+
+    /// Writes every cell that holds an identity (index gaps and minutes as varints).
+    func encode(_ w: inout ByteWriter) {
+        flush()
+        var n = 0
+        for v in cells where v != FirstSeenSketch.never { n += 1 }
+        w.u(UInt64(cells.count)); w.u(UInt64(n))
+        var prev = 0
+        for i in 0..<cells.count where cells[i] != FirstSeenSketch.never { w.u(UInt64(i - prev)); w.i32(cells[i]); prev = i }
+    }
+
+    /// Merges cells written by `encode` or `encodeChanges` (the minimum of both: order does not matter).
+    func merge(_ r: inout ByteReader) throws {
+        flush()
+        guard try r.u() == UInt64(cells.count) else { throw StateCodecError("first-seen sketch of another size") }
+        let n = try r.count()
+        var i = 0
+        for _ in 0..<n {
+            i += Int(try r.u())
+            guard i < cells.count else { throw StateCodecError("first-seen cell out of range") }
+            let v = try r.i32()
+            if v < cells[i] {
+                if tracking { changed.append(Int32(i)) }
+                cells[i] = v
+            }
+        }
+    }
+
+    /// Forgets identities last first-seen before `minute` (they count as new again): keeps the
+    /// table from filling up over weeks of runs.
+    func expire(before minute: Int32) {
+        flush()
+        cells.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count where p[i] < minute { p[i] = FirstSeenSketch.never }
         }
     }
 
@@ -196,6 +278,8 @@ public struct LatencyHistogram: Sendable {
     }
 
     public mutating func add(_ ms: Double) { counts[LatencyHistogram.bin(ms)] += 1; total += 1 }
+
+    mutating func add(bin: Int, count: Int32) { counts[bin] += count; total += Int(count) }
 
     public mutating func merge(_ o: LatencyHistogram) {
         for i in 0..<LatencyHistogram.bins { counts[i] += o.counts[i] }

@@ -122,6 +122,42 @@ final class ScenarioTests: XCTestCase {
         XCTAssertEqual(key(streamed), key(batch))
     }
 
+    /// `cron` every 20 minutes: each run is a new process that restores the previous run's detector
+    /// snapshot (through bytes, with coupon and provider ids interned in another order), reads the
+    /// next slice of the day and saves a snapshot. Together the runs find what one batch run finds,
+    /// the incidents that need 30 minutes of warm-up and the first-seen accounts included.
+    func testRunsInSlicesWithSnapshotsEqualOneBatchRun() throws {
+        let day = ScenarioTests.day
+        var rng = SplitMix64(seed: 3)
+        let renderer = Renderer(format: .json, framing: .timestamps)
+        let sliceNanos: Int64 = 20 * 60 * EventTime.nanosPerSecond
+        var slices: [[UInt8]] = []
+        for rec in day.records {
+            let k = Int((rec.time - day.records[0].time) / sliceNanos)
+            while slices.count <= k { slices.append([]) }
+            renderer.render(rec, rng: &rng, into: &slices[k])
+        }
+        var snapshot: [UInt8]? = nil
+        var sliced: [Finding] = []
+        for (i, slice) in slices.enumerated() {
+            let a = Analyzer()
+            // a different interning order each run: ids in the snapshot must be remapped by name
+            if i % 2 == 1 { for code in ["ZZZ-FIRST", "WELCOME10"] { _ = a.extractor.coupons.intern(code) }; _ = a.extractor.providers.intern("zzz") }
+            a.enableDetection(DetectionConfig())
+            if let s = snapshot { try a.detector!.restore(s) }
+            slice.withUnsafeBufferPointer { a.process($0) }
+            a.finish()
+            sliced += a.detector!.finish()
+            snapshot = a.detector!.snapshot()
+        }
+        XCTAssertGreaterThan(slices.count, 50)
+        check(sliced, day.labels, "cron slices")
+        let key = { (fs: [Finding]) in Set(fs.map { "\($0.category.rawValue)|\($0.subject.coupon ?? "")|\($0.subject.user ?? "")|\($0.subject.ip ?? "")|\($0.subject.provider ?? "")|\($0.windowStart)" }) }
+        let batch = findings(slices.flatMap { $0 })
+        XCTAssertEqual(key(sliced), key(batch))
+        XCTAssertLessThan(snapshot!.count, 4 << 20, "a snapshot keeps only what windows and baselines need")
+    }
+
     func testQuietDayHasNoActions() {
         var cfg = ScenarioConfig()
         cfg.incidents = false

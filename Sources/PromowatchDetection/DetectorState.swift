@@ -1,0 +1,160 @@
+import PromowatchCore
+
+/// Detector state across processes: snapshots (a `cron` run continues where the previous one
+/// stopped: baselines, warm-up, first-seen accounts, open episodes) and partial aggregates
+/// (`watch --shared` instances send their minutes to the leader, which merges them).
+extension Detector {
+    static let snapshotMagic: [UInt8] = Array("PWS1".utf8)
+    static let partialMagic: [UInt8] = Array("PWP1".utf8)
+    /// Accounts not seen for this long count as new again (keeps the first-seen table from filling).
+    public static let firstSeenRetentionMinutes = 90 * 1440
+
+    /// The detector's state as bytes, after folding minutes no window needs into the baseline.
+    /// The newest minute is marked unevaluated, so the next run judges it again with the lines
+    /// that arrive after this one stopped (episodes keep a finding from repeating).
+    public func snapshot() -> [UInt8] {
+        if lastMinute != Int.min {
+            dropOld(before: lastMinute - longest - 1)
+            pruneEpisodes(now: lastMinute)
+            firstSeen.expire(before: Int32(clamping: lastMinute - Detector.firstSeenRetentionMinutes))
+        }
+        var names = NameWriter(coupons: coupons, providers: providers)
+        var w = ByteWriter()
+        w.int(firstMinute); w.int(lastMinute); w.i(watermark); w.int(pastUpTo)
+        let newest = watermark == Int64.min ? evaluatedThrough : min(evaluatedThrough, Detector.minute(watermark) - 1)
+        w.int(newest)
+        w.u(UInt64(episodes.count))
+        for (k, v) in episodes.sorted(by: { $0.key < $1.key }) { w.str(k); w.int(v) }
+        past.encode(&w, &names)
+        encodeBuckets(&w, &names)
+        firstSeen.encode(&w)
+        return Detector.frame(Detector.snapshotMagic, names, w)
+    }
+
+    /// Continues from a snapshot. Only on a detector that has seen no events yet.
+    public func restore(_ bytes: [UInt8]) throws {
+        guard buckets.isEmpty, watermark == Int64.min else { throw StateCodecError("restore into a detector that has data") }
+        var (r, names) = try open(bytes, Detector.snapshotMagic)
+        firstMinute = try r.int(); lastMinute = try r.int(); watermark = try r.i(); pastUpTo = try r.int()
+        evaluatedThrough = try r.int()
+        for _ in 0..<(try r.count()) { let k = try r.str(); episodes[k] = try r.int() }
+        past = try PastTotals.decode(&r, names)
+        try mergeBuckets(&r, names)
+        try firstSeen.merge(&r)
+        guard r.atEnd else { throw StateCodecError("trailing bytes") }
+        try validate()
+    }
+
+    /// Minutes must be plausible and ordered, so no loop over them can run away.
+    private func validate() throws {
+        guard watermark != Int64.min else { return }
+        let plausible = 0...(Int(Int32.max))
+        guard plausible.contains(firstMinute), plausible.contains(lastMinute), firstMinute <= lastMinute,
+              Detector.minute(watermark) == lastMinute,
+              pastUpTo == Int.min || ((firstMinute - 1440)...(lastMinute + 1)).contains(pastUpTo),
+              evaluatedThrough == Int.min || ((firstMinute - 1)...lastMinute).contains(evaluatedThrough),
+              buckets.keys.allSatisfy({ (firstMinute...lastMinute).contains($0) })
+        else { throw StateCodecError("inconsistent minutes") }
+    }
+
+    // MARK: partial aggregates (watch --shared)
+
+    /// An instance that only aggregates for a leader: remembers first-seen changes to send.
+    public func trackPartials() { firstSeen.tracking = true }
+
+    /// The minutes aggregated since the last call, with first-seen changes and the newest event
+    /// time, as bytes; the buckets are handed over (this detector keeps none). Nil when nothing new.
+    public func takePartial() -> [UInt8]? {
+        if buckets.isEmpty && !firstSeen.hasChanges { return nil }
+        var names = NameWriter(coupons: coupons, providers: providers)
+        var w = ByteWriter()
+        w.i(watermark)
+        encodeBuckets(&w, &names)
+        firstSeen.encodeChanges(&w)
+        buckets.removeAll(keepingCapacity: true)
+        lastBucket = nil
+        return Detector.frame(Detector.partialMagic, names, w)
+    }
+
+    /// Merges another instance's partial aggregates. Minutes already folded into the baseline are
+    /// folded the same way (as late events are).
+    public func absorb(_ bytes: [UInt8]) throws {
+        var (r, names) = try open(bytes, Detector.partialMagic)
+        let mark = try r.i()
+        try mergeBuckets(&r, names)
+        try firstSeen.merge(&r)
+        guard r.atEnd else { throw StateCodecError("trailing bytes") }
+        if mark > watermark { watermark = mark }
+    }
+
+    // MARK: helpers
+
+    private func encodeBuckets(_ w: inout ByteWriter, _ names: inout NameWriter) {
+        w.u(UInt64(buckets.count))
+        for (m, b) in buckets.sorted(by: { $0.key < $1.key }) { w.int(m); b.encode(&w, &names) }
+    }
+
+    private func mergeBuckets(_ r: inout ByteReader, _ names: NameReader) throws {
+        for _ in 0..<(try r.count()) {
+            let m = try r.int()
+            let b = try MinuteBucket.decode(&r, names)
+            if pastUpTo != Int.min && m < pastUpTo {
+                past.add(b, minute: m, wholeMinute: false)
+            } else if let have = buckets[m] {
+                have.merge(b)
+            } else {
+                buckets[m] = b
+                if m < firstMinute { firstMinute = m }
+                if m > lastMinute { lastMinute = m }
+            }
+        }
+    }
+
+    /// magic, name tables, body, then a 64-bit hash of all of it (a damaged blob is refused whole).
+    private static func frame(_ magic: [UInt8], _ names: NameWriter, _ body: ByteWriter) -> [UInt8] {
+        var head = ByteWriter()
+        head.bytes = magic
+        names.tables(&head)
+        var out = head.bytes + body.bytes
+        let h = out.withUnsafeBufferPointer { ByteHash.hash($0.baseAddress!, $0.count) }
+        withUnsafeBytes(of: h.littleEndian) { out += $0 }
+        return out
+    }
+
+    private func open(_ blob: [UInt8], _ magic: [UInt8]) throws -> (ByteReader, NameReader) {
+        guard blob.count >= magic.count + 8, Array(blob[0..<magic.count]) == magic else { throw StateCodecError("not a promowatch state blob (or another version)") }
+        let bytes = Array(blob[0..<(blob.count - 8)])
+        var stored: UInt64 = 0
+        for (i, b) in blob[(blob.count - 8)...].enumerated() { stored |= UInt64(b) << (8 * UInt64(i)) }
+        guard bytes.withUnsafeBufferPointer({ ByteHash.hash($0.baseAddress!, $0.count) }) == stored else { throw StateCodecError("damaged (checksum mismatch)") }
+        var r = ByteReader(bytes)
+        r.at = magic.count
+        let names = try NameReader(&r, couponTable: coupons, providerTable: providers)
+        return (r, names)
+    }
+}
+
+extension MinuteBucket {
+    /// Adds another bucket of the same minute (partial aggregates from another instance).
+    public func merge(_ o: MinuteBucket) {
+        applied += o.applied; rejected += o.rejected; attempts += o.attempts; declines += o.declines
+        smallDeclines += o.smallDeclines; compensation += o.compensation; requests += o.requests; timeouts += o.timeouts
+        dbSaturation += o.dbSaturation
+        for (c, s) in o.coupons { coupons[c, default: CouponStat()].merge(s) }
+        reuse.merge(o.reuse) { $0.accounts.merge($1.accounts); if $0.name == nil { $0.name = $1.name } }
+        rejectors.merge(o.rejectors) { $0.distinct.merge($1.distinct); $0.small += $1.small; if $0.name == nil { $0.name = $1.name } }
+        decliners.merge(o.decliners) { $0.distinct.merge($1.distinct); $0.small += $1.small; if $0.name == nil { $0.name = $1.name } }
+        for (p, s) in o.providers {
+            var t = providers[p] ?? ProviderStat()
+            t.attempts += s.attempts; t.succeeded += s.succeeded; t.declined += s.declined; t.failures += s.failures
+            providers[p] = t
+        }
+        declineCards.merge(o.declineCards)
+        latency.merge(o.latency)
+        anomalous.coupons.formUnion(o.anomalous.coupons); anomalous.providers.formUnion(o.anomalous.providers)
+        anomalous.rejected = anomalous.rejected || o.anomalous.rejected
+        anomalous.declines = anomalous.declines || o.anomalous.declines
+        anomalous.compensation = anomalous.compensation || o.anomalous.compensation
+        anomalous.timeouts = anomalous.timeouts || o.anomalous.timeouts
+    }
+}
