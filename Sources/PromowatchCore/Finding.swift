@@ -100,3 +100,17 @@ public struct Finding: Sendable, Hashable {
          String(windowStart / EventTime.nanosPerSecond)].joined(separator: "|")
     }
 }
+
+/// One stored baseline figure: how often `name` (a coupon's redemptions, a provider's failures)
+/// happened in the hour of day starting at `minuteOfDay` (UTC), against the traffic it is judged
+/// by (checkout traffic, the provider's attempts), summed over the days seen.
+public struct BaselineRow: Sendable, Equatable {
+    public var scope: String
+    public var name: String
+    public var minuteOfDay: Int
+    public var count: Double
+    public var traffic: Double
+    public init(scope: String, name: String, minuteOfDay: Int, count: Double, traffic: Double) {
+        self.scope = scope; self.name = name; self.minuteOfDay = minuteOfDay; self.count = count; self.traffic = traffic
+    }
+}

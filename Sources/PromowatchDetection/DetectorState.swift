@@ -158,3 +158,30 @@ extension MinuteBucket {
         anomalous.timeouts = anomalous.timeouts || o.anomalous.timeouts
     }
 }
+
+extension Detector {
+    /// The hour-of-day baseline as rows for the store (readable by people and SQL; the detector
+    /// itself continues from `snapshot`). The `maxCoupons` busiest codes, and every provider.
+    public func baselineRows(maxCoupons: Int = 100) -> [BaselineRow] {
+        let h = past.hours
+        var rows: [BaselineRow] = []
+        let useReference = h.reference.reduce(0, +) > 0
+        let busiest = h.coupons.sorted { ($0.value.reduce(0, +), $1.key) > ($1.value.reduce(0, +), $0.key) }.prefix(maxCoupons)
+        for (c, counts) in busiest {
+            let name = coupons.string(c)
+            for hour in 0..<24 where h.minutes[hour] > 0 {
+                rows.append(BaselineRow(scope: "coupon_redemptions", name: name, minuteOfDay: hour * 60, count: counts[hour],
+                                        traffic: useReference ? h.reference[hour] : h.applied[hour]))
+            }
+        }
+        for (p, attempts) in h.providerAttempts {
+            let name = providers.string(p)
+            let failures = h.providerFailures[p] ?? []
+            for hour in 0..<24 where h.minutes[hour] > 0 {
+                rows.append(BaselineRow(scope: "provider_failures", name: name, minuteOfDay: hour * 60,
+                                        count: failures.isEmpty ? 0 : failures[hour], traffic: attempts[hour]))
+            }
+        }
+        return rows.sorted { ($0.scope, $0.name, $0.minuteOfDay) < ($1.scope, $1.name, $1.minuteOfDay) }
+    }
+}

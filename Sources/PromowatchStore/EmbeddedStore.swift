@@ -32,6 +32,9 @@ public final class EmbeddedStore: StateStore {
         var findings: [[String: Any]] = []
         var actions: [[String: Any]] = []
         var checkpoints: [String: Int64] = [:]
+        /// Detector snapshots: name -> file in the directory (written before the state that names it).
+        var detectorStates: [String: String] = [:]
+        var baselines: [[String: Any]] = []
     }
 
     private func load() throws -> State {
@@ -47,15 +50,23 @@ public final class EmbeddedStore: StateStore {
         s.findings = o["findings"] as? [[String: Any]] ?? []
         s.actions = o["actions"] as? [[String: Any]] ?? []
         for (k, v) in o["checkpoints"] as? [String: Any] ?? [:] { s.checkpoints[k] = (v as? NSNumber)?.int64Value }
+        s.detectorStates = o["detector_states"] as? [String: String] ?? [:]
+        s.baselines = o["baselines"] as? [[String: Any]] ?? []
         return s
     }
 
     private func save(_ s: State) throws {
         let o: [String: Any] = ["version": s.version, "next_run": s.nextRun, "next_action": s.nextAction, "runs": s.runs.suffix(keep).map { $0 },
                                 "findings": s.findings.suffix(keep).map { $0 }, "actions": s.actions.suffix(keep).map { $0 },
-                                "checkpoints": s.checkpoints]
+                                "checkpoints": s.checkpoints, "detector_states": s.detectorStates, "baselines": s.baselines]
         let data = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
-        let tmp = stateFile + ".tmp-\(getpid())"
+        try writeDurably(stateFile, data)
+    }
+
+    /// Writes a file so that it is either wholly there or not at all: temp file, fsync, rename,
+    /// fsync of the directory.
+    private func writeDurably(_ path: String, _ data: Data) throws {
+        let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StoreError("cannot write \(tmp): \(String(cString: strerror(errno)))") }
         var ok = data.withUnsafeBytes { b -> Bool in
@@ -69,16 +80,16 @@ public final class EmbeddedStore: StateStore {
         }
         ok = ok && fsync(fd) == 0
         close(fd)
-        guard ok, rename(tmp, stateFile) == 0 else {
+        guard ok, rename(tmp, path) == 0 else {
             unlink(tmp)
-            throw StoreError("cannot write \(stateFile): \(String(cString: strerror(errno)))")
+            throw StoreError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
         let dfd = open(directory, O_RDONLY | O_DIRECTORY)
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
     /// Read-modify-write under an exclusive lock, so two processes never lose each other's update.
-    private func update<T>(_ body: (inout State) throws -> T) throws -> T {
+    private func update<T>(_ body: (inout State) throws -> T, after: ((State) -> Void)? = nil) throws -> T {
         let fd = open(directory + "/.state.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StoreError("cannot lock \(directory)") }
         defer { close(fd) }
@@ -86,6 +97,7 @@ public final class EmbeddedStore: StateStore {
         var s = try load()
         let v = try body(&s)
         try save(s)
+        after?(s)
         return v
     }
 
@@ -115,7 +127,26 @@ public final class EmbeddedStore: StateStore {
 
     @discardableResult
     public func commit(_ c: RunCommit) throws -> Int {
-        try update { s in
+        // the snapshot goes to its own new file first; the state names it only once that is durable,
+        // so a crash leaves the previous snapshot in force (and at worst an unnamed file, removed later)
+        var snapshotFile: String? = nil
+        if let (name, bytes) = c.detectorState {
+            let file = "detector-\(EmbeddedStore.safeName(name))-\(c.runID)-\(UInt32.random(in: 0...UInt32.max)).bin"
+            try writeDurably(directory + "/" + file, Data(bytes))
+            snapshotFile = file
+        }
+        return try update { s in
+            if let (name, _) = c.detectorState, let file = snapshotFile { s.detectorStates[name] = file }
+            if !c.baselines.isEmpty {
+                func key(_ scope: String?, _ name: String?, _ minute: Int?) -> String { "\(scope ?? "")\u{1F}\(name ?? "")\u{1F}\(minute ?? -1)" }
+                var at: [String: Int] = [:]
+                for (i, r) in s.baselines.enumerated() { at[key(r["scope"] as? String, r["name"] as? String, r["minute_of_day"] as? Int)] = i }
+                for b in c.baselines {
+                    let row: [String: Any] = ["scope": b.scope, "name": b.name, "minute_of_day": b.minuteOfDay, "count": b.count, "traffic": b.traffic]
+                    let k = key(b.scope, b.name, b.minuteOfDay)
+                    if let i = at[k] { s.baselines[i] = row } else { at[k] = s.baselines.count; s.baselines.append(row) }
+                }
+            }
             var known = Set(s.findings.compactMap { $0["fingerprint"] as? String })
             var inserted = 0
             for f in c.findings where known.insert(f.fingerprint).inserted {
@@ -142,7 +173,32 @@ public final class EmbeddedStore: StateStore {
             }
             for (source, t) in c.checkpoints { s.checkpoints[source] = max(s.checkpoints[source] ?? Int64.min, t) }
             return inserted
+        } after: { s in self.removeUnnamedSnapshots(keeping: Set(s.detectorStates.values)) }
+    }
+
+    static func safeName(_ name: String) -> String {
+        String(name.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? Character($0) : "_" })
+    }
+
+    /// Snapshot files no state names (replaced ones, or left by a crash before their commit).
+    private func removeUnnamedSnapshots(keeping: Set<String>) {
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for f in files where f.hasPrefix("detector-") && f.hasSuffix(".bin") && !keeping.contains(f) { unlink(directory + "/" + f) }
+    }
+
+    public func detectorState(_ name: String) throws -> [UInt8]? {
+        guard let file = try load().detectorStates[name] else { return nil }
+        guard let data = FileManager.default.contents(atPath: directory + "/" + file) else {
+            throw StoreError("detector state \(file) named by \(stateFile) is missing")
         }
+        return [UInt8](data)
+    }
+
+    public func baselines(limit: Int) throws -> [BaselineRow] {
+        try load().baselines.map {
+            BaselineRow(scope: $0["scope"] as? String ?? "", name: $0["name"] as? String ?? "", minuteOfDay: $0["minute_of_day"] as? Int ?? 0,
+                        count: ($0["count"] as? NSNumber)?.doubleValue ?? 0, traffic: ($0["traffic"] as? NSNumber)?.doubleValue ?? 0)
+        }.sorted { ($0.scope, $0.name, $0.minuteOfDay) < ($1.scope, $1.name, $1.minuteOfDay) }.prefix(limit).map { $0 }
     }
 
     public func findings(limit: Int) throws -> [StoredFinding] {
@@ -193,7 +249,7 @@ public final class EmbeddedStore: StateStore {
 
     public func tryLock(_ name: String) throws -> Bool {
         if lockFDs[name] != nil { return false }
-        let safe = String(name.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? Character($0) : "_" })
+        let safe = EmbeddedStore.safeName(name)
         let fd = open(directory + "/.lock-" + safe, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StoreError("cannot lock \(directory)") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 { close(fd); return false }

@@ -22,15 +22,37 @@ public final class PostgresStore: StateStore {
 
     deinit { if let c = conn { PQfinish(c) } }
 
+    /// A statement parameter: text (or NULL), or bytes sent in binary format (BYTEA).
+    enum Param {
+        case text(String?)
+        case bytes([UInt8])
+    }
+
     /// Runs one statement with text parameters; returns rows of optional text values.
     @discardableResult
     func exec(_ sql: String, _ params: [String?] = []) throws -> [[String?]] {
+        try exec(sql, params: params.map { .text($0) })
+    }
+
+    @discardableResult
+    func exec(_ sql: String, params: [Param]) throws -> [[String?]] {
         guard let c = conn else { throw StoreError("not connected") }
-        let cStrings: [UnsafeMutablePointer<CChar>?] = params.map { $0.map { strdup($0) } ?? nil }
-        defer { for p in cStrings { free(p) } }
-        let result: OpaquePointer? = cStrings.withUnsafeBufferPointer { buf in
-            buf.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
-                PQexecParams(c, sql, Int32(params.count), nil, values.baseAddress, nil, nil, 0)
+        var values: [UnsafeMutablePointer<CChar>?] = []
+        var lengths: [Int32] = [], formats: [Int32] = []
+        for p in params {
+            switch p {
+            case .text(let s):
+                values.append(s.map { strdup($0) } ?? nil); lengths.append(0); formats.append(0)
+            case .bytes(let b):
+                let m = malloc(max(1, b.count))!.assumingMemoryBound(to: CChar.self)
+                b.withUnsafeBytes { if let base = $0.baseAddress { memcpy(m, base, b.count) } }
+                values.append(m); lengths.append(Int32(b.count)); formats.append(1)
+            }
+        }
+        defer { for p in values { free(p) } }
+        let result: OpaquePointer? = values.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: UnsafePointer<CChar>?.self) { v in
+                PQexecParams(c, sql, Int32(params.count), nil, v.baseAddress, lengths, formats, 0)
             }
         }
         guard let r = result else { throw StoreError("PostgreSQL: \(String(cString: PQerrorMessage(c)))") }
@@ -122,6 +144,24 @@ public final class PostgresStore: StateStore {
                     WHERE id = $1
                     """, [String(a.id), a.key, a.before, a.after, a.dryRun ? "true" : "false", a.outcome, String(c.runID)])
             }
+            if let (name, bytes) = c.detectorState {
+                try exec("""
+                    INSERT INTO detector_state (name, state, run_id, updated_at) VALUES ($1, $2, $3, now())
+                    ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, run_id = EXCLUDED.run_id, updated_at = now()
+                    """, params: [.text(name), .bytes(bytes), .text(String(c.runID))])
+            }
+            if !c.baselines.isEmpty {
+                // one statement: the rows travel as one JSON parameter, never as SQL text
+                let json = "[" + c.baselines.map {
+                    "{\"scope\":\(JSONString.quoted($0.scope)),\"name\":\(JSONString.quoted($0.name)),\"minute_of_day\":\($0.minuteOfDay),\"count\":\($0.count),\"traffic\":\($0.traffic)}"
+                }.joined(separator: ",") + "]"
+                try exec("""
+                    INSERT INTO baselines (scope, name, minute_of_day, count, traffic)
+                    SELECT scope, name, minute_of_day, count, traffic
+                    FROM json_to_recordset($1::json) AS x(scope TEXT, name TEXT, minute_of_day INT, count DOUBLE PRECISION, traffic DOUBLE PRECISION)
+                    ON CONFLICT (scope, name, minute_of_day) DO UPDATE SET count = EXCLUDED.count, traffic = EXCLUDED.traffic
+                    """, [json])
+            }
             for (source, t) in c.checkpoints {
                 try exec("""
                     INSERT INTO checkpoints (source, last_time) VALUES ($1, $2)
@@ -176,6 +216,35 @@ public final class PostgresStore: StateStore {
     public func checkpoints() throws -> [String: Int64] {
         var out: [String: Int64] = [:]
         for r in try exec("SELECT source, last_time FROM checkpoints") { if let s = r[0], let t = r[1].flatMap({ Int64($0) }) { out[s] = t } }
+        return out
+    }
+
+    public func detectorState(_ name: String) throws -> [UInt8]? {
+        try exec("SELECT state FROM detector_state WHERE name = $1", [name]).first?[0].flatMap(PostgresStore.bytea)
+    }
+
+    public func baselines(limit: Int) throws -> [BaselineRow] {
+        try exec("SELECT scope, name, minute_of_day, count, traffic FROM baselines ORDER BY scope, name, minute_of_day LIMIT $1", [String(limit)]).map {
+            BaselineRow(scope: $0[0] ?? "", name: $0[1] ?? "", minuteOfDay: Int($0[2] ?? "") ?? 0,
+                        count: Double($0[3] ?? "") ?? 0, traffic: Double($0[4] ?? "") ?? 0)
+        }
+    }
+
+    /// BYTEA in text results: `\x` and hex digits.
+    static func bytea(_ s: String) -> [UInt8]? {
+        let u = Array(s.utf8)
+        guard u.count >= 2, u[0] == 0x5C, u[1] == 0x78, u.count % 2 == 0 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c { case 0x30...0x39: return c - 0x30; case 0x61...0x66: return c - 0x57; case 0x41...0x46: return c - 0x37; default: return nil }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(u.count / 2 - 1)
+        var i = 2
+        while i < u.count {
+            guard let hi = nibble(u[i]), let lo = nibble(u[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
         return out
     }
 

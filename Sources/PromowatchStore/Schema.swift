@@ -42,6 +42,26 @@ enum Schema {
         CREATE INDEX IF NOT EXISTS actions_time ON actions(time);
         CREATE INDEX IF NOT EXISTS findings_time ON findings(time);
         """),
+        (3, """
+        CREATE TABLE IF NOT EXISTS detector_state (
+            name TEXT PRIMARY KEY,
+            state BYTEA NOT NULL,
+            run_id BIGINT,
+            updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
+        CREATE TABLE IF NOT EXISTS shared_members (
+            grp TEXT NOT NULL,
+            instance TEXT NOT NULL,
+            watermark BIGINT NOT NULL,
+            heartbeat TIMESTAMPTZ NOT NULL DEFAULT now(),
+            done BOOLEAN NOT NULL DEFAULT false,
+            PRIMARY KEY (grp, instance));
+        CREATE TABLE IF NOT EXISTS shared_partials (
+            id BIGSERIAL PRIMARY KEY,
+            grp TEXT NOT NULL,
+            instance TEXT NOT NULL,
+            payload BYTEA NOT NULL);
+        CREATE INDEX IF NOT EXISTS shared_partials_grp ON shared_partials(grp, id);
+        """),
     ]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }

@@ -42,6 +42,10 @@ public struct RunCommit: Sendable {
     public var completions: [ActionRecord] = []
     /// Last event time (ns) processed per source (`pod/<pod>/<container>`).
     public var checkpoints: [String: Int64] = [:]
+    /// The detector's snapshot after this run (name, bytes): the next run continues from it.
+    public var detectorState: (name: String, bytes: [UInt8])?
+    /// The hour-of-day baseline as rows (replacing the stored rows of the same scope, name and hour).
+    public var baselines: [BaselineRow] = []
     public init(runID: Int64) { self.runID = runID }
 }
 
@@ -74,6 +78,9 @@ public protocol StateStore: AnyObject {
     func actions(limit: Int) throws -> [ActionRecord]
     func action(id: Int64) throws -> ActionRecord?
     func checkpoints() throws -> [String: Int64]
+    /// The detector snapshot last committed under `name`, if any.
+    func detectorState(_ name: String) throws -> [UInt8]?
+    func baselines(limit: Int) throws -> [BaselineRow]
     /// Takes the lock that keeps two `cron` runs apart; false when another holder has it.
     func tryLock(_ name: String) throws -> Bool
     func unlock(_ name: String) throws

@@ -62,6 +62,12 @@ struct Cron: ParsableCommand {
         do {
             let analyzer = Analyzer(options: options.analyzerOptions(config))
             analyzer.enableDetection(config)
+            // continue from the previous run: baselines, warm-up, first-seen accounts, open episodes
+            if let state = try st.detectorState(Cron.stateName) {
+                do { try analyzer.detector!.restore(state) } catch {
+                    Stderr.write("promowatch cron: \(error); starting without history\n")
+                }
+            }
             analyzer.checkpoints = try st.checkpoints()
             analyzer.trackSources = true
             if from.isEmpty {
@@ -107,6 +113,8 @@ struct Cron: ParsableCommand {
             }
             commit.findings = findings
             commit.checkpoints = analyzer.latest
+            commit.detectorState = (Cron.stateName, analyzer.detector!.snapshot())
+            commit.baselines = analyzer.detector!.baselineRows()
             let new = try st.commit(commit)
             try st.finishRun(runID, finishedAt: Analyzer.now(), status: failed ? "input errors" : "ok")
             let out = Output(format: options.resolvedFormat, top: options.top)
@@ -124,6 +132,9 @@ struct Cron: ParsableCommand {
 }
 
 extension Cron {
+    /// The detector snapshot that carries history from one run to the next.
+    static let stateName = "cron"
+
     /// Every container of every matching pod, from one second before its checkpoint (the API takes
     /// whole seconds); lines at or before the checkpoint are dropped by the analyzer. Each line is
     /// given the `[pod/<pod>/<container>]` prefix, so checkpoints are kept per source.

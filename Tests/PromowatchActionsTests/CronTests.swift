@@ -1,5 +1,7 @@
 import XCTest
 import Foundation
+import PromowatchCore
+import LogGenerator
 @testable import PromowatchStore
 
 /// `cron`, `history` and `rollback` through the binary, on the embedded store and, when the test
@@ -82,6 +84,69 @@ final class CronTests: XCTestCase {
         let up = try promowatch(["cron", "--from", "-", "--database-url", scoped], input: reuseLog("DOWN1"))
         XCTAssertEqual(up.status, 0, up.stderr)
         XCTAssertEqual(try store.findings(limit: 10).count, 1)
+    }
+
+    /// A generated day with its incidents, read by `cron` every two hours (one process each, the
+    /// history carried by the stored detector snapshot) records the same findings as one
+    /// `analyze` over the whole day, the leaked codes that need a warm-up and first-seen
+    /// accounts included; the hour-of-day baseline rows are stored.
+    func checkSlicedDay(_ storeArgs: [String], store: StateStore) throws {
+        var sg = ScenarioGenerator(config: ScenarioConfig())
+        var records: [Record] = []
+        sg.generate { records.append($0) }
+        let renderer = Renderer(format: .json, framing: .prefixTimestamps)
+        var rng = SplitMix64(seed: 5)
+        var slices = [[UInt8]](repeating: [], count: 12)
+        var whole: [UInt8] = []
+        for r in records {
+            let k = min(11, Int((r.time - records[0].time) / (7200 * 1_000_000_000)))
+            var line: [UInt8] = []
+            renderer.render(r, rng: &rng, into: &line)
+            slices[k] += line; whole += line
+        }
+        let dir = stateDir + "-slices"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data(whole).write(to: URL(fileURLWithPath: dir + "/day.log"))
+        for (i, slice) in slices.enumerated() {
+            let path = dir + "/slice-\(i).log"
+            try Data(slice).write(to: URL(fileURLWithPath: path))
+            let r = try promowatch(["cron", "--from", path, "--format", "json"] + storeArgs)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertFalse(r.stderr.contains("starting without history"), r.stderr)
+        }
+        func fingerprints(_ json: String) -> Set<String> {
+            Set(json.split(separator: "\n").compactMap { line -> String? in
+                guard let r = line.range(of: "\"fingerprint\": \"") else { return nil }
+                return String(line[r.upperBound...].prefix { $0 != "\"" })
+            })
+        }
+        let analyzed = try promowatch(["analyze", "--format", "json", dir + "/day.log"])
+        let expected = fingerprints(analyzed.stdout)
+        XCTAssertGreaterThanOrEqual(expected.count, 10)
+        XCTAssertTrue(expected.contains { $0.hasPrefix("coupon_abuse|") }, "the day has a leaked code")
+        let recorded = fingerprints(try promowatch(["history", "--format", "json", "--limit", "1000"] + storeArgs).stdout)
+        XCTAssertEqual(recorded, expected)
+        let rows = try store.baselines(limit: 100_000)
+        XCTAssertTrue(rows.contains { $0.scope == "provider_failures" && $0.name == "stripe" && $0.traffic > 0 }, "\(rows.prefix(5))")
+        XCTAssertTrue(rows.contains { $0.scope == "coupon_redemptions" && $0.count > 0 })
+        XCTAssertNotNil(try store.detectorState("cron"))
+    }
+
+    func testADayInTwoHourRunsEqualsOneAnalyzeEmbedded() throws {
+        try checkSlicedDay(["--state-dir", stateDir], store: try EmbeddedStore(directory: stateDir))
+    }
+
+    func testADayInTwoHourRunsEqualsOneAnalyzePostgres() throws {
+        guard let url = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] else {
+            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
+        }
+        let schema = "s_" + UUID().uuidString.prefix(8).lowercased()
+        _ = try PostgresStore(conninfo: url).migrateIntoFreshSchema(schema)
+        let scoped = url + "&options=-csearch_path%3D\(schema)"
+        let store = try PostgresStore(conninfo: scoped)
+        try store.migrate()
+        try checkSlicedDay(["--database-url", scoped], store: store)
     }
 
     func testOverlappingRunExitsCleanly() throws {

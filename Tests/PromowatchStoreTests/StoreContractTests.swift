@@ -79,6 +79,33 @@ struct StoreContract {
         XCTAssertNil(try s.actions(limit: 5).first?.before)
     }
 
+    /// Snapshots of every byte value survive, the newest commit wins, and baseline rows (hostile
+    /// names included) replace those of the same scope, name and hour.
+    func detectorStateAndBaselinesRoundTrip() throws {
+        let s = try makeStore()
+        try s.migrate()
+        XCTAssertNil(try s.detectorState("cron"))
+        let run = try s.beginRun(startedAt: 1)
+        var blob = [UInt8](0...255)
+        for i in 0..<100_000 { blob.append(UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 7)) }
+        let evil = "X'); DROP TABLE baselines; --\"\n\\ é"
+        var c = RunCommit(runID: run)
+        c.detectorState = ("cron", blob)
+        c.baselines = [BaselineRow(scope: "coupon_redemptions", name: evil, minuteOfDay: 180, count: 12, traffic: 3400),
+                       BaselineRow(scope: "provider_failures", name: "stripe", minuteOfDay: 0, count: 1, traffic: 200)]
+        try s.commit(c)
+        XCTAssertEqual(try sameStore().detectorState("cron"), blob)
+        XCTAssertNil(try s.detectorState("shared:other"))
+        var next = RunCommit(runID: run)
+        next.detectorState = ("cron", [1, 2, 3])
+        next.baselines = [BaselineRow(scope: "coupon_redemptions", name: evil, minuteOfDay: 180, count: 20, traffic: 5000)]
+        try s.commit(next)
+        XCTAssertEqual(try s.detectorState("cron"), [1, 2, 3])
+        XCTAssertEqual(try s.baselines(limit: 10), [
+            BaselineRow(scope: "coupon_redemptions", name: evil, minuteOfDay: 180, count: 20, traffic: 5000),
+            BaselineRow(scope: "provider_failures", name: "stripe", minuteOfDay: 0, count: 1, traffic: 200)])
+    }
+
     func onlyOneHolderOfTheCronLock() throws {
         let s = try makeStore()
         let other = try sameStore()
@@ -100,6 +127,7 @@ final class EmbeddedStoreTests: XCTestCase {
     func testFindingsActionsCheckpoints() throws { try contract.findingsAreRecordedOnceActionsAuditedCheckpointsNeverGoBack() }
     func testHostileStrings() throws { try contract.hostileStringsAreStoredVerbatim() }
     func testCronLock() throws { try contract.onlyOneHolderOfTheCronLock() }
+    func testDetectorStateAndBaselines() throws { try contract.detectorStateAndBaselinesRoundTrip() }
 
     func testWritesAreAtomicFiles() throws {
         let s = try EmbeddedStore(directory: dir)
@@ -130,6 +158,7 @@ final class PostgresStoreTests: XCTestCase {
     func testFindingsActionsCheckpoints() throws { try contract.findingsAreRecordedOnceActionsAuditedCheckpointsNeverGoBack() }
     func testHostileStrings() throws { try contract.hostileStringsAreStoredVerbatim() }
     func testCronLock() throws { try contract.onlyOneHolderOfTheCronLock() }
+    func testDetectorStateAndBaselines() throws { try contract.detectorStateAndBaselinesRoundTrip() }
 
     func finding(_ code: String) -> Finding {
         Finding(time: 1, category: .couponAbuse, severity: .p0, subject: Subject(coupon: code), windowStart: 0, windowEnd: 1,
