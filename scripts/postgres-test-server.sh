@@ -2,7 +2,7 @@
 # Starts a throwaway PostgreSQL for the tests: initdb into a temporary directory owned by the
 # postgres user (PostgreSQL refuses root), a Unix socket there and no TCP listener, a role with a
 # password (password authentication is tested), a database. Prints the `export` lines to use;
-# `stop` with the directory stops it and removes everything.
+# `stop` with the directory stops it and removes everything; `halt` and `resume` stop and restart it.
 #   eval "$(bash scripts/postgres-test-server.sh start)"   ...   bash scripts/postgres-test-server.sh stop "$PROMOWATCH_TEST_PGDIR"
 set -euo pipefail
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -22,6 +22,14 @@ case "${1:-start}" in
     echo "export PROMOWATCH_TEST_PGDIR='$dir'"
     echo "export PROMOWATCH_TEST_PGBIN='$pgbin'"
     echo "export PROMOWATCH_TEST_DATABASE_URL='postgresql://promowatch:pw-test-secret@/promowatch?host=$dir'"
+    ;;
+  halt)  # stop the server abruptly, keep its data (tests of a server that goes away mid-run)
+    dir=${2:?directory}
+    as_pg "$pgbin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
+    ;;
+  resume)
+    dir=${2:?directory}
+    as_pg "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-k $dir -c listen_addresses='' -c max_connections=60" start >/dev/null 2>&1
     ;;
   stop)
     dir=${2:?directory}

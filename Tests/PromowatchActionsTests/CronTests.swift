@@ -194,22 +194,42 @@ final class CronTests: XCTestCase {
         XCTAssertTrue(logCalls.allSatisfy { $0.contains("timestamps=true") })
     }
 
-    /// kill -9 at random points, then a rerun: every action recorded exactly once, applied once,
-    /// nothing left pending, checkpoints never ahead of the input.
-    func testKilledRunsNeitherLoseNorRepeatActions() throws {
+    /// Three codes each reused by one user, in the kill and server-stop tests.
+    func threeCodesLog() throws -> (codes: [String], file: String) {
         let codes = ["KILLA", "KILLB", "KILLC"]
         let log = codes.enumerated().map { i, code in reuseLog(code, minute: i * 2).replacingOccurrences(of: "u-greedy", with: "u-\(code)") }.joined()
         let logFile = NSTemporaryDirectory() + "pw-kill-\(UUID().uuidString).log"
         try log.write(toFile: logFile, atomically: true, encoding: .utf8)
+        return (codes, logFile)
+    }
+
+    /// After the interrupted run and its rerun: each code blacklisted once, one applied audit row
+    /// each, nothing pending, checkpoints not ahead of the input; a third run changes nothing.
+    func checkExactlyOnce(_ codes: [String], _ s: FakeAPIServer, _ store: StateStore, _ args: [String], _ env: [String: String], _ label: String) throws {
+        let list = (try s.data()["BLACKLISTED_COUPONS"] ?? "").split(separator: ",").map(String.init)
+        XCTAssertEqual(list.sorted(), (["OLD"] + codes).sorted(), "\(label): each code exactly once")
+        let actions = try store.actions(limit: 100).filter { $0.kind == "blacklist_coupon" }
+        XCTAssertEqual(actions.map(\.target).sorted(), codes, "\(label): one audit row per action: \(actions.map { "\($0.target) \($0.outcome)" })")
+        XCTAssertTrue(actions.allSatisfy { $0.outcome.hasPrefix("applied") }, "\(label): \(actions.map(\.outcome))")
+        let newest = Int64(1_795_168_800 + 4 * 60 + 44) * 1_000_000_000  // 10:04:44, the last line
+        XCTAssertTrue(try store.checkpoints().values.allSatisfy { $0 <= newest }, "\(label): checkpoints never ahead")
+        let again = try promowatch(args, env: env)
+        XCTAssertTrue(again.stderr.contains("0 new findings, 0 actions recorded"), again.stderr)
+    }
+
+    /// kill -9 at random points, then a rerun: every action recorded exactly once, applied once,
+    /// nothing left pending, checkpoints never ahead of the input. `storeFor(round)` gives the
+    /// store arguments and a handle on that store.
+    func killLoop(rounds: Int, _ storeFor: (Int) throws -> (args: [String], store: () throws -> StateStore)) throws {
+        let (codes, logFile) = try threeCodesLog()
         defer { try? FileManager.default.removeItem(atPath: logFile) }
         var generator = SystemRandomNumberGenerator()
-        for round in 0..<5 {
-            let dir = stateDir + "-\(round)"
-            defer { try? FileManager.default.removeItem(atPath: dir) }
+        for round in 0..<rounds {
+            let (storeArgs, store) = try storeFor(round)
             let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
             try s.control(["slow_ms": 120])
             let env = ["KUBECONFIG": try RemediationEndToEndTests.kubeconfig(s), "HOME": stateDir]
-            let args = ["cron", "--from", logFile, "--apply", "--state-dir", dir, "--format", "json"]
+            let args = ["cron", "--from", logFile, "--apply", "--format", "json"] + storeArgs
             // a run killed at a random moment
             let p = Process()
             p.executableURL = RemediationEndToEndTests.binary
@@ -223,18 +243,126 @@ final class CronTests: XCTestCase {
             // the rerun finishes the job
             let r = try promowatch(args, env: env)
             XCTAssertEqual(r.status, 0, "round \(round): \(r.stderr)")
-            let list = (try s.data()["BLACKLISTED_COUPONS"] ?? "").split(separator: ",").map(String.init)
-            XCTAssertEqual(list.sorted(), (["OLD"] + codes).sorted(), "round \(round): each code exactly once")
-            let store = try EmbeddedStore(directory: dir)
-            let actions = try store.actions(limit: 100).filter { $0.kind == "blacklist_coupon" }
-            XCTAssertEqual(actions.map(\.target).sorted(), codes, "round \(round): one audit row per action: \(actions.map { "\($0.target) \($0.outcome)" })")
-            XCTAssertTrue(actions.allSatisfy { $0.outcome.hasPrefix("applied") }, "round \(round): \(actions.map(\.outcome))")
-            let newest = Int64(1_795_168_800 + 4 * 60 + 44) * 1_000_000_000  // 10:04:44, the last line
-            XCTAssertTrue(try store.checkpoints().values.allSatisfy { $0 <= newest }, "round \(round): checkpoints never ahead")
-            // and a third run changes nothing
-            let again = try promowatch(args, env: env)
-            XCTAssertTrue(again.stderr.contains("0 new findings, 0 actions recorded"), again.stderr)
+            try checkExactlyOnce(codes, s, try store(), args, env, "round \(round)")
         }
+    }
+
+    func testKilledRunsNeitherLoseNorRepeatActionsEmbedded() throws {
+        try killLoop(rounds: 5) { round in
+            let dir = stateDir + "-\(round)"
+            return (["--state-dir", dir], { try EmbeddedStore(directory: dir) })
+        }
+    }
+
+    func testKilledRunsNeitherLoseNorRepeatActionsPostgres() throws {
+        guard let url = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] else {
+            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
+        }
+        try killLoop(rounds: 5) { _ in
+            let schema = "k_" + UUID().uuidString.prefix(8).lowercased()
+            _ = try PostgresStore(conninfo: url).migrateIntoFreshSchema(schema)
+            let scoped = url + "&options=-csearch_path%3D\(schema)"
+            return (["--database-url", scoped], { try PostgresStore(conninfo: scoped) })
+        }
+    }
+
+    /// scripts/postgres-test-server.sh, output to a file. Spawned and reaped with posix_spawn and
+    /// waitpid: Foundation's Process did not notice this script's exit (runuser, then a daemon
+    /// left running) and waited forever.
+    @discardableResult
+    func pgServer(_ args: [String]) throws -> String {
+        let out = NSTemporaryDirectory() + "pw-pgserver-\(UUID().uuidString).out"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ["/bin/bash", FakeAPIServer.root.appendingPathComponent("scripts/postgres-test-server.sh").path] + args
+        let cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for a in cargs { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, "/bin/bash", &actions, nil, cargs, environ)
+        guard rc == 0 else { throw NSError(domain: "spawn", code: Int(rc)) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+    }
+
+    /// PostgreSQL stops while `cron` is acting: a clear error (no password, no crash), nothing
+    /// committed for the run; once the server is back the next run finishes the job, each action
+    /// exactly once. Runs its own server (started and stopped by the test).
+    func testPostgresStoppedMidRunThenTheNextRunSucceeds() throws {
+        guard ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] != nil else {
+            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
+        }
+        let started = try pgServer(["start"])
+        func value(_ name: String) -> String? {
+            started.split(separator: "\n").first { $0.hasPrefix("export \(name)=") }
+                .map { String($0.dropFirst("export \(name)=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
+        }
+        let url = try XCTUnwrap(value("PROMOWATCH_TEST_DATABASE_URL"), started)
+        let pgdir = try XCTUnwrap(value("PROMOWATCH_TEST_PGDIR"))
+        defer { try? pgServer(["stop", pgdir]) }
+        let (codes, logFile) = try threeCodesLog()
+        defer { try? FileManager.default.removeItem(atPath: logFile) }
+        let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
+        try s.control(["slow_ms": 400])
+        let env = ["KUBECONFIG": try RemediationEndToEndTests.kubeconfig(s), "HOME": stateDir]
+        let args = ["cron", "--from", logFile, "--apply", "--format", "json", "--database-url", url]
+        let errFile = NSTemporaryDirectory() + "pw-stopped-\(UUID().uuidString).err"
+        FileManager.default.createFile(atPath: errFile, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: errFile) }
+        let p = Process()
+        p.executableURL = RemediationEndToEndTests.binary
+        p.arguments = args
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
+        try p.run()
+        // the moment the first ConfigMap write arrives, the database goes away
+        let deadline = Date().addingTimeInterval(30)
+        func patched() throws -> Bool { (try s.control()["requests"] as? [[String: Any]] ?? []).contains { $0["verb"] as? String == "PATCH" } }
+        while try !patched() && Date() < deadline && p.isRunning { Thread.sleep(forTimeInterval: 0.02) }
+        try pgServer(["halt", pgdir])
+        p.waitUntilExit()
+        let err = (try? String(contentsOfFile: errFile, encoding: .utf8)) ?? ""
+        XCTAssertEqual(p.terminationReason, .exit, "an error, not a crash: \(err)")
+        XCTAssertNotEqual(p.terminationStatus, 0, err)
+        XCTAssertTrue(err.contains("PostgreSQL"), err)
+        XCTAssertFalse(err.contains("pw-test-secret"), "no password in errors")
+        try pgServer(["resume", pgdir])
+        let store = try PostgresStore(conninfo: url)
+        XCTAssertEqual(try store.findings(limit: 10).count, 0, "the interrupted run committed nothing")
+        XCTAssertEqual(try store.checkpoints(), [:])
+        let r = try promowatch(args, env: env)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try checkExactlyOnce(codes, s, store, args, env, "after the restart")
+    }
+
+    /// libpq's own settings: the PG* environment variables fill what the URI leaves out, sslmode
+    /// is accepted (the test server listens on a Unix socket, where TLS does not apply), and a
+    /// wrong PGPASSWORD is a clear error that does not show it.
+    func testPGEnvironmentVariablesAndSSLMode() throws {
+        guard let url = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"],
+              let dir = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_PGDIR"] else {
+            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
+        }
+        let schema = "e_" + UUID().uuidString.prefix(8).lowercased()
+        _ = try PostgresStore(conninfo: url).migrateIntoFreshSchema(schema)
+        let pg = ["PGHOST": dir, "PGUSER": "promowatch", "PGDATABASE": "promowatch", "PGPASSWORD": "pw-test-secret",
+                  "PGOPTIONS": "-csearch_path=\(schema)"]
+        for conninfo in ["postgresql://?sslmode=disable", "sslmode=prefer", "postgresql://?sslmode=require"] {
+            let r = try promowatch(["cron", "--from", "-"], input: reuseLog("ENVCODE"), env: pg.merging(["PROMOWATCH_DATABASE_URL": conninfo]) { $1 })
+            XCTAssertEqual(r.status, 0, "\(conninfo): \(r.stderr)")
+        }
+        let scoped = try PostgresStore(conninfo: url + "&options=-csearch_path%3D\(schema)")
+        XCTAssertEqual(try scoped.findings(limit: 10).map(\.subject), ["coupon=ENVCODE user=u-greedy"], "recorded once, in the schema PGOPTIONS chose")
+        let bad = try promowatch(["history"], env: pg.merging(["PROMOWATCH_DATABASE_URL": "sslmode=disable", "PGPASSWORD": "wrong-env-secret-9"]) { $1 })
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("password authentication failed"), bad.stderr)
+        XCTAssertFalse(bad.stderr.contains("wrong-env-secret-9"), bad.stderr)
     }
 
     /// A provider switched off by one run stays held off in the next: a later outage of the other
