@@ -7,8 +7,10 @@ public enum IdentityKind: UInt8, Sendable { case user = 1, ip = 2 }
     h ^ (UInt64(kind.rawValue) &* 0xA24B_AED4_963E_E407)
 }
 
-@inline(__always) func pairKey(_ h: UInt64, _ kind: IdentityKind, _ coupon: Int32) -> UInt64 {
-    ByteHash.finalize(identityKey(h, kind) ^ (UInt64(UInt32(bitPattern: coupon)) &* 0x9FB2_1C65_1E98_DF25))
+/// Key of an (identity, coupon) pair. Built from the coupon's hash, not its id: ids are local to a
+/// process, while keys travel in snapshots and partial aggregates.
+@inline(__always) func pairKey(_ h: UInt64, _ kind: IdentityKind, couponHash: UInt64) -> UInt64 {
+    ByteHash.finalize(identityKey(h, kind) ^ (couponHash &* 0x9FB2_1C65_1E98_DF25))
 }
 
 public struct CouponStat: Sendable {

@@ -99,10 +99,10 @@ public final class Detector {
                 // mutated in place: copying the stat out would copy its account sketch each time
                 b.coupons[e.coupon, default: CouponStat()].add(e, account: account)
                 if e.userHash != 0 {
-                    b.reuse.add(pairKey(e.userHash, .user, e.coupon)) { ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon, name: text.userText()) }
+                    b.reuse.add(pairKey(e.userHash, .user, couponHash: e.couponHash)) { ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon, name: text.userText()) }
                 }
                 if e.ipHash != 0 {
-                    if let i = b.reuse.add(pairKey(e.ipHash, .ip, e.coupon), fresh: { ReusePayload(kind: .ip, identity: e.ipHash, coupon: e.coupon, name: text.ipText()) }),
+                    if let i = b.reuse.add(pairKey(e.ipHash, .ip, couponHash: e.couponHash), fresh: { ReusePayload(kind: .ip, identity: e.ipHash, coupon: e.coupon, name: text.ipText()) }),
                        e.userHash != 0 { b.reuse.payloads[i].accounts.insert(e.userHash) }
                 }
             }

@@ -14,8 +14,11 @@ extension Detector {
     /// that arrive after this one stopped (episodes keep a finding from repeating).
     public func snapshot() -> [UInt8] {
         if lastMinute != Int.min {
-            dropOld(before: lastMinute - longest - 1)
-            pruneEpisodes(now: lastMinute)
+            // fold only what every window that is still to be evaluated can do without
+            if evaluatedThrough != Int.min {
+                dropOld(before: min(lastMinute, evaluatedThrough) - longest - 1)
+                pruneEpisodes(now: min(lastMinute, evaluatedThrough))
+            }
             firstSeen.expire(before: Int32(clamping: lastMinute - Detector.firstSeenRetentionMinutes))
         }
         var names = NameWriter(coupons: coupons, providers: providers)

@@ -4,7 +4,7 @@ import PromowatchCore
 
 /// State in PostgreSQL through libpq. Every statement is parameterized (`PQexecParams`): values
 /// such as coupon codes never become SQL text.
-public final class PostgresStore: StateStore {
+public final class PostgresStore: SharedStore {
     private var conn: OpaquePointer?
     private let redactedTarget: String
 
@@ -162,6 +162,9 @@ public final class PostgresStore: StateStore {
                     ON CONFLICT (scope, name, minute_of_day) DO UPDATE SET count = EXCLUDED.count, traffic = EXCLUDED.traffic
                     """, [json])
             }
+            if let group = c.consumedPartialsOf {
+                try exec("DELETE FROM shared_partials WHERE grp = $1 AND consumed", [group])
+            }
             for (source, t) in c.checkpoints {
                 try exec("""
                     INSERT INTO checkpoints (source, last_time) VALUES ($1, $2)
@@ -227,6 +230,41 @@ public final class PostgresStore: StateStore {
         try exec("SELECT scope, name, minute_of_day, count, traffic FROM baselines ORDER BY scope, name, minute_of_day LIMIT $1", [String(limit)]).map {
             BaselineRow(scope: $0[0] ?? "", name: $0[1] ?? "", minuteOfDay: Int($0[2] ?? "") ?? 0,
                         count: Double($0[3] ?? "") ?? 0, traffic: Double($0[4] ?? "") ?? 0)
+        }
+    }
+
+    public func publish(group: String, instance: String, partial: [UInt8]?, watermark: Int64, done: Bool) throws {
+        try transaction {
+            if let p = partial {
+                try exec("INSERT INTO shared_partials (grp, instance, payload) VALUES ($1, $2, $3)", params: [.text(group), .text(instance), .bytes(p)])
+            }
+            try exec("""
+                INSERT INTO shared_members (grp, instance, watermark, done) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (grp, instance) DO UPDATE SET
+                    last_data = CASE WHEN EXCLUDED.watermark > shared_members.watermark OR EXCLUDED.done <> shared_members.done
+                                     THEN now() ELSE shared_members.last_data END,
+                    watermark = GREATEST(shared_members.watermark, EXCLUDED.watermark), heartbeat = now(), done = EXCLUDED.done
+                """, [group, instance, String(watermark), done ? "true" : "false"])
+        }
+    }
+
+    public func takePartials(group: String, includingTaken: Bool) throws -> [[UInt8]] {
+        let rows = try exec("""
+            UPDATE shared_partials SET consumed = true WHERE grp = $1 AND (NOT consumed OR $2) RETURNING id, payload
+            """, [group, includingTaken ? "true" : "false"])
+        return rows.compactMap { r -> (Int64, [UInt8])? in
+            guard let id = r[0].flatMap({ Int64($0) }), let p = r[1].flatMap(PostgresStore.bytea) else { return nil }
+            return (id, p)
+        }.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
+    public func members(group: String) throws -> [SharedMember] {
+        try exec("""
+            SELECT instance, watermark, EXTRACT(EPOCH FROM now() - heartbeat), EXTRACT(EPOCH FROM now() - last_data), done
+            FROM shared_members WHERE grp = $1 ORDER BY instance
+            """, [group]).map {
+            SharedMember(instance: $0[0] ?? "", watermark: Int64($0[1] ?? "") ?? Int64.min, heartbeatAge: Double($0[2] ?? "") ?? .infinity,
+                         dataAge: Double($0[3] ?? "") ?? .infinity, done: $0[4] == "t")
         }
     }
 

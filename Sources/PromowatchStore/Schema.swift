@@ -53,13 +53,15 @@ enum Schema {
             instance TEXT NOT NULL,
             watermark BIGINT NOT NULL,
             heartbeat TIMESTAMPTZ NOT NULL DEFAULT now(),
+            last_data TIMESTAMPTZ NOT NULL DEFAULT now(),
             done BOOLEAN NOT NULL DEFAULT false,
             PRIMARY KEY (grp, instance));
         CREATE TABLE IF NOT EXISTS shared_partials (
             id BIGSERIAL PRIMARY KEY,
             grp TEXT NOT NULL,
             instance TEXT NOT NULL,
-            payload BYTEA NOT NULL);
+            payload BYTEA NOT NULL,
+            consumed BOOLEAN NOT NULL DEFAULT false);
         CREATE INDEX IF NOT EXISTS shared_partials_grp ON shared_partials(grp, id);
         """),
     ]

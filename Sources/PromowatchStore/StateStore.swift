@@ -46,6 +46,8 @@ public struct RunCommit: Sendable {
     public var detectorState: (name: String, bytes: [UInt8])?
     /// The hour-of-day baseline as rows (replacing the stored rows of the same scope, name and hour).
     public var baselines: [BaselineRow] = []
+    /// `watch --shared` leader: the group whose consumed partials the snapshot now contains (deleted).
+    public var consumedPartialsOf: String?
     public init(runID: Int64) { self.runID = runID }
 }
 
@@ -111,4 +113,43 @@ public func redactPassword(_ s: String) -> String {
         if let end = rest.firstIndex(where: { $0 == " " || $0 == "&" }) { rest = rest[end...] } else { rest = "" }
     }
     return result + rest
+}
+
+/// One `watch --shared` instance as the store sees it.
+public struct SharedMember: Sendable, Equatable {
+    public var instance: String
+    /// Newest event time it has published (ns; Int64.min: none yet).
+    public var watermark: Int64
+    /// Seconds since it last published, and since its watermark last moved.
+    public var heartbeatAge: Double
+    public var dataAge: Double
+    /// Its input has ended and everything is published.
+    public var done: Bool
+    public init(instance: String, watermark: Int64, heartbeatAge: Double, dataAge: Double, done: Bool) {
+        self.instance = instance; self.watermark = watermark; self.heartbeatAge = heartbeatAge; self.dataAge = dataAge; self.done = done
+    }
+
+    /// How far the leader may evaluate: the oldest watermark among instances that are alive (heard
+    /// from within `staleAfter` s), not done, and not quiet (new data within `quietAfter` s: an
+    /// instance with nothing to read must not hold the others back). Nil: no limit.
+    public static func gate(_ members: [SharedMember], staleAfter: Double = 30, quietAfter: Double = 10) -> Int64? {
+        members.filter { !$0.done && $0.heartbeatAge < staleAfter && $0.dataAge < quietAfter }.map(\.watermark).min()
+    }
+
+    /// Whether any other instance may still send data (the leader waits for them at its end).
+    public static func othersRunning(_ members: [SharedMember], except me: String, staleAfter: Double = 30) -> Bool {
+        members.contains { $0.instance != me && !$0.done && $0.heartbeatAge < staleAfter }
+    }
+}
+
+/// The scale-out seam (PostgreSQL only): instances publish partial aggregates, the leader (the
+/// holder of the group's lock) takes and merges them.
+public protocol SharedStore: StateStore {
+    /// Publishes a partial (if any) and the instance's watermark, in one transaction.
+    func publish(group: String, instance: String, partial: [UInt8]?, watermark: Int64, done: Bool) throws
+    /// The partials not yet taken, oldest first, marked taken (they are deleted by the commit that
+    /// saves a snapshot containing them). `includingTaken`: also those taken since that snapshot
+    /// (a new leader continuing from it).
+    func takePartials(group: String, includingTaken: Bool) throws -> [[UInt8]]
+    func members(group: String) throws -> [SharedMember]
 }

@@ -235,10 +235,21 @@ struct Watch: ParsableCommand {
     @Argument(help: "Inputs to follow ('-' = standard input). Default: standard input.")
     var files: [String] = []
 
+    @Flag(help: "Scale out: publish aggregates to PostgreSQL (--database-url); the group's leader detects and acts for all.")
+    var shared = false
+
+    @Option(help: "The --shared group (instances of one group share detection).")
+    var group = "default"
+
+    @Option(help: "This instance's name in the --shared group (default: host name and process id).")
+    var instance: String?
+
+    @OptionGroup var store: StoreOptions
     @OptionGroup var options: CommonOptions
 
     func run() throws {
         let config = try options.detectionConfig()
+        if shared { return try runShared(config) }
         let analyzer = Analyzer(options: options.analyzerOptions(config))
         analyzer.enableDetection(config, streaming: true)
         let out = Output(format: options.resolvedFormat, top: options.top)

@@ -93,6 +93,7 @@ extension DetectorTests {
                 for k in 0..<4 where take() { pay(d, minute(m, 10 + k), k % 2 == 0 ? "stripe" : "paypal", .paymentSucceeded, card: "card-\((m * 7 + k) % 300)") }
                 if m >= 90 { for k in 0..<30 where take() { promo(d, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m).\(k)", discount: 40, subtotal: 80) } }
                 if m >= 70 && m < 76 { for k in 0..<6 where take() { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure) } }
+                if m >= 30 && m < 40 { for k in 0..<2 where take() { promo(d, minute(m, 40 + k), "WELCOME10", user: "greedy", ip: "10.9.\(m).\(k)") } }
                 if m >= 50 && m < 52 { for k in 0..<40 where take() { promo(d, minute(m, k), "BAD\(k)", applied: false, user: "enum", ip: "198.51.100.7") } }
             }
         }
@@ -102,6 +103,7 @@ extension DetectorTests {
         XCTAssertTrue(expected.contains { $0.hasPrefix("coupon_abuse|coupon=STAFF50") })
         XCTAssertTrue(expected.contains { $0.hasPrefix("payment_provider_failure|provider=stripe") })
         XCTAssertTrue(expected.contains { $0.hasPrefix("coupon_enumeration") })
+        XCTAssertTrue(expected.contains { $0.hasPrefix("coupon_reuse|coupon=WELCOME10 user=greedy") }, "\(expected)")
 
         // each instance interns on its own; the leader too
         var partials: [[UInt8]] = []

@@ -1,0 +1,160 @@
+import ArgumentParser
+import Foundation
+import PromowatchActions
+import PromowatchCore
+import PromowatchDetection
+import PromowatchEngine
+import PromowatchStore
+
+/// `watch --shared`: several instances (one per node, say) each read part of the logs and publish
+/// per-minute partial aggregates to PostgreSQL; the instance holding the group's lock (the
+/// leader) merges them, runs detection and acts. The leader evaluates only up to the oldest
+/// watermark of the instances still sending, so its findings are those of one instance reading
+/// everything. If the leader goes away, its session lock is released and another instance takes
+/// over from the last snapshot and the partials published since.
+final class SharedWatch {
+    let store: SharedStore
+    let group: String
+    let instance: String
+    let config: DetectionConfig
+    let aggregator: Detector
+    let remediator: Remediator
+    let out: Output
+    /// The merged detector, while this instance leads.
+    private(set) var merged: Detector?
+    private var runID: Int64 = 0
+    private var lastPublish = 0.0
+    private var lastSnapshot = 0.0
+    private var unrecorded: [Finding] = []
+    private var audit: [ActionRecord] = []
+    var lockName: String { "promowatch-shared-" + group }
+    var stateName: String { "shared:" + group }
+    static let publishEvery = 1.0
+    static let snapshotEvery = 60.0
+
+    init(store: SharedStore, group: String, instance: String, config: DetectionConfig, aggregator: Detector, remediator: Remediator, out: Output) throws {
+        self.store = store; self.group = group; self.instance = instance; self.config = config
+        self.aggregator = aggregator; self.remediator = remediator; self.out = out
+        aggregator.trackPartials()
+        try store.publish(group: group, instance: instance, partial: nil, watermark: Int64.min, done: false)  // registers
+    }
+
+    private static func seconds() -> Double { Double(Analyzer.now()) / 1e9 }
+
+    /// Called often (after blocks, while idle): publishes at most once a second, then leads if it can.
+    func tick() throws {
+        let now = SharedWatch.seconds()
+        guard now - lastPublish >= SharedWatch.publishEvery else { return }
+        lastPublish = now
+        try store.publish(group: group, instance: instance, partial: aggregator.takePartial(), watermark: aggregator.watermark, done: false)
+        try lead(final: false)
+    }
+
+    /// End of this instance's input: publish the rest; the leader then waits for the others to
+    /// finish, evaluates everything and saves its state.
+    func finish() throws {
+        try store.publish(group: group, instance: instance, partial: aggregator.takePartial(), watermark: aggregator.watermark, done: true)
+        try lead(final: false)
+        guard merged != nil else { return }
+        while SharedMember.othersRunning(try store.members(group: group), except: instance) {
+            Thread.sleep(forTimeInterval: 0.2)
+            try lead(final: false)
+        }
+        try lead(final: true)
+    }
+
+    private func lead(final: Bool) throws {
+        if merged == nil {
+            guard try store.tryLock(lockName) else { return }
+            let d = Detector(config: config, coupons: SymbolTable(), providers: SymbolTable())
+            d.streaming = true
+            if let state = try store.detectorState(stateName) {
+                do { try d.restore(state) } catch { Stderr.write("promowatch watch --shared: \(error); leading without history\n") }
+            }
+            // partials taken by an earlier leader after its last snapshot count again
+            for p in try store.takePartials(group: group, includingTaken: true) { try absorb(d, p) }
+            for a in try store.actions(limit: 1000) where !a.dryRun && a.outcome.hasPrefix("applied") {
+                if let kind = ProposedAction.Kind(rawValue: a.kind) { remediator.guardrails.remember(kind: kind, target: a.target, at: a.time) }
+            }
+            runID = try store.beginRun(startedAt: Analyzer.now())
+            merged = d
+            lastSnapshot = SharedWatch.seconds()
+            Stderr.write("promowatch watch --shared: \(instance) leads group \(group)\n")
+        }
+        guard let d = merged else { return }
+        for p in try store.takePartials(group: group, includingTaken: false) { try absorb(d, p) }
+        var found: [Finding]
+        if final {
+            found = d.evaluateLatest()
+        } else {
+            let gate = SharedMember.gate(try store.members(group: group))
+            found = gate == Int64.min ? [] : d.evaluateLatest(upTo: gate)
+        }
+        act(&found)
+        if final || SharedWatch.seconds() - lastSnapshot >= SharedWatch.snapshotEvery { try save(final: final) }
+    }
+
+    private func absorb(_ d: Detector, _ partial: [UInt8]) throws {
+        do { try d.absorb(partial) } catch {
+            Stderr.write("promowatch watch --shared: skipped a partial: \(error)\n")
+        }
+    }
+
+    private func act(_ found: inout [Finding]) {
+        guard !found.isEmpty else { return }
+        let before = remediator.changes.count
+        remediator.handle(&found)
+        let changes = remediator.changes[before...]
+        for (i, f) in found.enumerated() {
+            out.finding(f)
+            guard let a = f.action else { continue }
+            let change = changes.first { $0.finding == i }
+            audit.append(ActionRecord(time: f.time, kind: a.kind.rawValue, target: a.target, key: change?.key ?? "", before: change?.before,
+                                      after: change?.after, dryRun: !a.applied, outcome: a.outcome ?? "", findingFingerprint: f.fingerprint, runID: runID))
+        }
+        fflush(stdout)
+        unrecorded += found
+    }
+
+    /// Findings, actions, the snapshot and the removal of the partials it contains: one transaction.
+    private func save(final: Bool) throws {
+        guard let d = merged else { return }
+        var c = RunCommit(runID: runID)
+        c.findings = unrecorded
+        c.actions = audit
+        c.detectorState = (stateName, d.snapshot())
+        c.baselines = d.baselineRows()
+        c.consumedPartialsOf = group
+        try store.commit(c)
+        unrecorded = []; audit = []
+        lastSnapshot = SharedWatch.seconds()
+        if final {
+            try store.finishRun(runID, finishedAt: Analyzer.now(), status: "ok")
+            try store.unlock(lockName)
+        }
+    }
+}
+
+extension Watch {
+    func runShared(_ config: DetectionConfig) throws {
+        guard let st = try store.open() as? SharedStore else {
+            throw ValidationError("--shared needs PostgreSQL: give --database-url or set PROMOWATCH_DATABASE_URL")
+        }
+        let analyzer = Analyzer(options: options.analyzerOptions(config))
+        analyzer.enableDetection(config)
+        let out = Output(format: options.resolvedFormat, top: options.top)
+        let name = instance ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        let coordinator = try SharedWatch(store: st, group: group, instance: name, config: config, aggregator: analyzer.detector!,
+                                          remediator: try options.remediator(config), out: out)
+        var failure: Error?
+        let tick = { if failure == nil { do { try coordinator.tick() } catch { failure = error } } }
+        analyzer.afterBlock = tick
+        analyzer.onIdle(every: 200, tick)
+        let failed = readAll(files.isEmpty ? ["-"] : files, into: analyzer)
+        if let e = failure { throw e }
+        analyzer.finish()
+        try coordinator.finish()
+        out.summary(analyzer.summary())
+        if failed { throw ExitCode(1) }
+    }
+}
