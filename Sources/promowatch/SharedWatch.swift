@@ -37,6 +37,7 @@ final class SharedWatch {
         self.aggregator = aggregator; self.remediator = remediator; self.out = out
         aggregator.trackPartials()
         try store.publish(group: group, instance: instance, partial: nil, watermark: Int64.min, done: false)  // registers
+        try lead(final: false)  // the first instance leads from the start
     }
 
     private static func seconds() -> Double { Double(Analyzer.now()) / 1e9 }
@@ -82,14 +83,11 @@ final class SharedWatch {
             Stderr.write("promowatch watch --shared: \(instance) leads group \(group)\n")
         }
         guard let d = merged else { return }
+        // watermarks first, then partials: a partial and its watermark are published together, so
+        // everything up to the watermarks read is among the partials taken after
+        let gate = final ? nil : SharedMember.gate(try store.members(group: group))
         for p in try store.takePartials(group: group, includingTaken: false) { try absorb(d, p) }
-        var found: [Finding]
-        if final {
-            found = d.evaluateLatest()
-        } else {
-            let gate = SharedMember.gate(try store.members(group: group))
-            found = gate == Int64.min ? [] : d.evaluateLatest(upTo: gate)
-        }
+        var found = gate == Int64.min ? [] : d.evaluateLatest(upTo: gate)
         act(&found)
         if final || SharedWatch.seconds() - lastSnapshot >= SharedWatch.snapshotEvery { try save(final: final) }
     }

@@ -1,0 +1,171 @@
+import XCTest
+import Foundation
+import PromowatchCore
+import LogGenerator
+@testable import PromowatchStore
+
+/// `watch --shared` through the binary against the real PostgreSQL the test command starts: two
+/// instances, each reading one pod's half of a generated day, find what one instance reading all
+/// of it finds; and a leader killed mid-way is replaced without losing what it had merged.
+final class SharedWatchTests: XCTestCase {
+    var url = ""
+    var scoped = ""
+    var dir = ""
+
+    override func setUpWithError() throws {
+        guard let u = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] else {
+            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
+        }
+        url = u
+        let schema = "w_" + UUID().uuidString.prefix(8).lowercased()
+        _ = try PostgresStore(conninfo: url).migrateIntoFreshSchema(schema)
+        scoped = url + "&options=-csearch_path%3D\(schema)"
+        try PostgresStore(conninfo: scoped).migrate()
+        dir = NSTemporaryDirectory() + "pw-shared-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// A generated day with every incident, two pods; lines of pod 0 and of pod 1.
+    static let day: (whole: [UInt8], halves: [[UInt8]]) = {
+        var cfg = ScenarioConfig()
+        cfg.pods = 2
+        var sg = ScenarioGenerator(config: cfg)
+        let renderer = Renderer(format: .json, framing: .prefixTimestamps)
+        var rng = SplitMix64(seed: 11)
+        var whole: [UInt8] = [], halves: [[UInt8]] = [[], []]
+        sg.generate { r in
+            var line: [UInt8] = []
+            renderer.render(r, rng: &rng, into: &line)
+            whole += line; halves[r.pod % 2] += line
+        }
+        return (whole, halves)
+    }()
+
+    final class Instance {
+        let process = Process()
+        let input = Pipe()
+        let out: String, err: String
+        init(_ args: [String], dir: String, name: String) throws {
+            out = dir + "/\(name).out"; err = dir + "/\(name).err"
+            FileManager.default.createFile(atPath: out, contents: nil)
+            FileManager.default.createFile(atPath: err, contents: nil)
+            process.executableURL = RemediationEndToEndTests.binary
+            process.arguments = args + ["--instance", name]
+            process.environment = ["HOME": dir]
+            process.standardInput = input
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+            try process.run()
+        }
+        func write(_ bytes: ArraySlice<UInt8>) { input.fileHandleForWriting.write(Data(bytes)) }
+        func close() throws { try input.fileHandleForWriting.close() }
+        var stdout: String { (try? String(contentsOfFile: out, encoding: .utf8)) ?? "" }
+        var stderr: String { (try? String(contentsOfFile: err, encoding: .utf8)) ?? "" }
+    }
+
+    func fingerprints(_ text: String) -> Set<String> {
+        Set(text.split(separator: "\n").compactMap { line -> String? in
+            guard let r = line.range(of: "\"fingerprint\": \"") else { return nil }
+            return String(line[r.upperBound...].prefix { $0 != "\"" })
+        })
+    }
+
+    /// What one instance reading everything finds.
+    func single() throws -> Set<String> {
+        try Data(SharedWatchTests.day.whole).write(to: URL(fileURLWithPath: dir + "/day.log"))
+        let p = Process()
+        p.executableURL = RemediationEndToEndTests.binary
+        p.arguments = ["watch", "--format", "json", dir + "/day.log"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return fingerprints(String(decoding: data, as: UTF8.self))
+    }
+
+    func waitFor(_ what: String, timeout: Double = 60, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while try !condition() {
+            guard Date() < deadline else { return XCTFail("timed out waiting for \(what)") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    /// Feeds both halves in step, in `chunks` pieces with pauses, so partials flow while the
+    /// leader evaluates.
+    func feed(_ instances: [Instance], chunks: Int, pause: Double) {
+        for k in 0..<chunks {
+            for (i, inst) in instances.enumerated() {
+                let half = SharedWatchTests.day.halves[i]
+                inst.write(half[(half.count * k / chunks)..<(half.count * (k + 1) / chunks)])
+            }
+            Thread.sleep(forTimeInterval: pause)
+        }
+    }
+
+    func testTwoInstancesOverHalvesFindWhatOneFinds() throws {
+        let expected = try single()
+        XCTAssertGreaterThanOrEqual(expected.count, 10)
+        let args = ["watch", "--shared", "--group", "g1", "--database-url", scoped, "--format", "json"]
+        let a = try Instance(args, dir: dir, name: "node-a"), b = try Instance(args, dir: dir, name: "node-b")
+        let store = try PostgresStore(conninfo: scoped)
+        try waitFor("both instances to register") { try store.members(group: "g1").count == 2 }
+        feed([a, b], chunks: 12, pause: 0.15)
+        try a.close(); try b.close()
+        a.process.waitUntilExit(); b.process.waitUntilExit()
+        XCTAssertEqual(a.process.terminationStatus, 0, a.stderr)
+        XCTAssertEqual(b.process.terminationStatus, 0, b.stderr)
+        XCTAssertEqual([a, b].filter { $0.stderr.contains("leads group g1") }.count, 1, "one leader")
+        let printed = fingerprints(a.stdout + b.stdout)
+        XCTAssertEqual(printed.subtracting(expected), [], "found only by the shared instances")
+        XCTAssertEqual(expected.subtracting(printed), [], "missed by the shared instances")
+        // recorded once in the store; every partial merged and removed with the final snapshot
+        XCTAssertEqual(Set(try store.findings(limit: 1000).map(\.fingerprint)), printed)
+        XCTAssertEqual(try store.exec("SELECT count(*) FROM shared_partials").first?[0], "0")
+        XCTAssertNotNil(try store.detectorState("shared:g1"))
+        XCTAssertTrue(try store.members(group: "g1").allSatisfy(\.done))
+    }
+
+    /// The leader is killed (kill -9) after publishing all of its half; the other instance takes
+    /// the lock, continues from the partials the dead leader had taken but not yet saved, and the
+    /// store ends with every finding of one instance reading everything.
+    func testAKilledLeaderIsReplacedWithoutLosingWhatItMerged() throws {
+        let expected = try single()
+        let args = ["watch", "--shared", "--group", "g2", "--database-url", scoped, "--format", "json"]
+        let a = try Instance(args, dir: dir, name: "node-a")
+        try waitFor("the first instance to lead") { a.stderr.contains("leads group g2") }
+        let b = try Instance(args, dir: dir, name: "node-b")
+        let store = try PostgresStore(conninfo: scoped)
+        try waitFor("both instances to register") { try store.members(group: "g2").count == 2 }
+        feed([a, b], chunks: 6, pause: 0.15)
+        try a.close()
+        try waitFor("the leader to publish its end") { try store.members(group: "g2").first { $0.instance == "node-a" }?.done == true }
+        kill(a.process.processIdentifier, SIGKILL)
+        a.process.waitUntilExit()
+        try b.close()
+        b.process.waitUntilExit()
+        XCTAssertEqual(b.process.terminationStatus, 0, b.stderr)
+        XCTAssertTrue(b.stderr.contains("leads group g2"), b.stderr)
+        let recorded = Set(try store.findings(limit: 1000).map(\.fingerprint))
+        XCTAssertEqual(recorded.subtracting(expected), [], "found only after the takeover")
+        XCTAssertEqual(expected.subtracting(recorded), [], "lost in the takeover")
+    }
+
+    func testSharedNeedsPostgreSQL() throws {
+        let p = Process()
+        p.executableURL = RemediationEndToEndTests.binary
+        p.arguments = ["watch", "--shared", "--state-dir", dir + "/state"]
+        p.environment = ["HOME": dir]
+        let err = Pipe()
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertNotEqual(p.terminationStatus, 0)
+        XCTAssertTrue(text.contains("--shared needs PostgreSQL"), text)
+    }
+}
