@@ -29,20 +29,10 @@ struct Promowatch: ParsableCommand {
           promowatch watch --config config/promowatch.yaml < /var/log/containers/checkout.log
         """,
         version: version,
-        subcommands: [Analyze.self, Watch.self, Cron.self, History.self, Rollback.self]
+        subcommands: [Analyze.self, Watch.self, Cron.self, History.self, Rollback.self],
+        // `watch` is the default; on a terminal with nothing piped in, Watch shows this help instead
+        defaultSubcommand: Watch.self
     )
-
-    @OptionGroup var options: CommonOptions
-
-    mutating func run() throws {
-        if isatty(0) == 0 {
-            var w = try Watch.parse([])
-            w.options = options
-            try w.run()
-        } else {
-            print(Promowatch.helpMessage())
-        }
-    }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -248,6 +238,10 @@ struct Watch: ParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func run() throws {
+        if files.isEmpty && isatty(0) != 0 && !CommandLine.arguments.dropFirst().contains("watch") {
+            print(Promowatch.helpMessage())  // bare `promowatch` on a terminal
+            return
+        }
         let config = try options.detectionConfig()
         if shared { return try runShared(config) }
         let analyzer = Analyzer(options: options.analyzerOptions(config))

@@ -163,10 +163,12 @@ struct History: ParsableCommand {
 
     @Option(help: "How many of each to show.") var limit = 20
     @Option(help: "json or text (default: text on a terminal).") var format: OutputFormat?
+    @Flag(help: "Show the stored hour-of-day baselines instead (per coupon and per provider).") var baselines = false
     @OptionGroup var store: StoreOptions
 
     func run() throws {
         let st = try store.open()
+        if baselines { return try showBaselines(st) }
         let findings = try st.findings(limit: limit)
         let actions = try st.actions(limit: limit)
         if (format ?? (isatty(1) != 0 ? .text : .json)) == .json {
@@ -183,6 +185,23 @@ struct History: ParsableCommand {
             for a in actions {
                 print("  #\(a.id)  " + EventTime.rfc3339(a.time) + "  " + a.kind + " " + TerminalText.safe(a.target, maxLength: 64) + "  " + TerminalText.safe(a.outcome, maxLength: 200))
                 if let b = a.before { print("      \(TerminalText.safe(a.key, maxLength: 64)): \(TerminalText.safe(b, maxLength: 200)) -> \(TerminalText.safe(a.after ?? "", maxLength: 200))") }
+            }
+        }
+    }
+}
+
+extension History {
+    func showBaselines(_ st: StateStore) throws {
+        let rows = try st.baselines(limit: 1_000_000)
+        let json = (format ?? (isatty(1) != 0 ? .text : .json)) == .json
+        if !json { print("baselines by hour of day (UTC): count / traffic summed over the days seen") }
+        for r in rows {
+            let hour = String(format: "%02d:%02d", r.minuteOfDay / 60, r.minuteOfDay % 60)
+            let rate = r.traffic > 0 ? r.count / r.traffic : 0
+            if json {
+                print("{\"baseline\": {\"scope\": \(JSONText.quoted(r.scope)), \"name\": \(JSONText.quoted(r.name)), \"hour\": \"\(hour)\", \"count\": \(r.count), \"traffic\": \(r.traffic), \"rate\": \(rate)}}")
+            } else {
+                print("  \(r.scope)  \(TerminalText.safe(r.name, maxLength: 64))  \(hour)  \(Int(r.count)) / \(Int(r.traffic))  (\(String(format: "%.4f", rate)))")
             }
         }
     }

@@ -47,6 +47,8 @@ final class CronTests: XCTestCase {
         XCTAssertEqual(history.stdout.components(separatedBy: "\"finding\"").count - 1, 1)
         XCTAssertEqual(history.stdout.components(separatedBy: "\"action\"").count - 1, 1)
         XCTAssertTrue(history.stdout.contains("dry_run: would add WELCOME10"), history.stdout)
+        let text = try promowatch(["history", "--format", "text"] + storeArgs)
+        XCTAssertTrue(text.stdout.hasPrefix("findings (newest first)"), "the subcommand's --format is its own: \(text.stdout)")
     }
 
     func testCronTwiceRecordsOnceEmbedded() throws {
