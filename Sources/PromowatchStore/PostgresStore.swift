@@ -164,6 +164,8 @@ public final class PostgresStore: SharedStore {
             }
             if let group = c.consumedPartialsOf {
                 try exec("DELETE FROM shared_partials WHERE grp = $1 AND consumed", [group])
+                // instances gone for a day (names with a process id pile up otherwise)
+                try exec("DELETE FROM shared_members WHERE grp = $1 AND heartbeat < now() - interval '1 day'", [group])
             }
             for (source, t) in c.checkpoints {
                 try exec("""
