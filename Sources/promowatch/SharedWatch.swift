@@ -74,9 +74,7 @@ final class SharedWatch {
             }
             // partials taken by an earlier leader after its last snapshot count again
             for p in try store.takePartials(group: group, includingTaken: true) { try absorb(d, p) }
-            for a in try store.actions(limit: 1000) where !a.dryRun && a.outcome.hasPrefix("applied") {
-                if let kind = ProposedAction.Kind(rawValue: a.kind) { remediator.guardrails.remember(kind: kind, target: a.target, at: a.time) }
-            }
+            try remediator.remember(from: store)
             runID = try store.beginRun(startedAt: Analyzer.now())
             merged = d
             lastSnapshot = SharedWatch.seconds()

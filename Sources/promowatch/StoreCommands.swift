@@ -77,10 +77,7 @@ struct Cron: ParsableCommand {
             analyzer.finish()
             var findings = analyzer.detector!.finish()
             let remediator = try options.remediator(config)
-            // guardrails remember what earlier runs applied: caps, cooldowns and provider holds span runs
-            for a in try st.actions(limit: 1000) where !a.dryRun && a.outcome.hasPrefix("applied") {
-                if let kind = ProposedAction.Kind(rawValue: a.kind) { remediator.guardrails.remember(kind: kind, target: a.target, at: a.time) }
-            }
+            try remediator.remember(from: st)
             var commit = RunCommit(runID: runID)
             let failing = Set(findings.compactMap { $0.category == .paymentProviderFailure ? $0.subject.provider : nil })
             let acting = options.apply || options.serverDryRun
@@ -242,5 +239,15 @@ struct Rollback: ParsableCommand {
         try st.commit(c)
         try st.finishRun(run, finishedAt: Analyzer.now(), status: "ok")
         print("restored \(a.key) to \(TerminalText.safe(restore, maxLength: 200))")
+    }
+}
+
+extension Remediator {
+    /// The guardrails remember what earlier runs applied (from the audit), so caps, cooldowns and
+    /// provider holds span runs and leaders.
+    func remember(from st: StateStore) throws {
+        for a in try st.actions(limit: 1000) where !a.dryRun && a.outcome.hasPrefix("applied") {
+            if let kind = ProposedAction.Kind(rawValue: a.kind) { guardrails.remember(kind: kind, target: a.target, at: a.time) }
+        }
     }
 }

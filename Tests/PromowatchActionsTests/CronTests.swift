@@ -56,24 +56,13 @@ final class CronTests: XCTestCase {
     }
 
     func testCronTwiceRecordsOncePostgres() throws {
-        guard let url = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] else {
-            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
-        }
-        let schema = "c_" + UUID().uuidString.prefix(8).lowercased()
-        _ = try PostgresStore(conninfo: url).migrateIntoFreshSchema(schema)
-        try checkIdempotent(["--database-url", url + "&options=-csearch_path%3D\(schema)"])
+        try checkIdempotent(["--database-url", try PostgresStore.freshTestSchema("c").scoped])
     }
 
     /// PostgreSQL unreachable: a clear error without the password, nothing half-written, and the
-    /// next run (server reachable) succeeds. (A server stopped in the middle of a run is not
-    /// covered here; commits are all-or-nothing, see PostgresStoreTests.)
+    /// next run (server reachable) succeeds. (Stopped in the middle of a run: below.)
     func testPostgresUnreachableIsAClearErrorAndTheNextRunSucceeds() throws {
-        guard let url = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] else {
-            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
-        }
-        let schema = "d_" + UUID().uuidString.prefix(8).lowercased()
-        _ = try PostgresStore(conninfo: url).migrateIntoFreshSchema(schema)
-        let scoped = url + "&options=-csearch_path%3D\(schema)"
+        let (url, scoped, _) = try PostgresStore.freshTestSchema("d")
         let nowhere = NSTemporaryDirectory() + "pw-no-server-\(UUID().uuidString)"
         let unreachable = scoped.replacingOccurrences(of: "host=", with: "host=\(nowhere)&ignored=")
         let down = try promowatch(["cron", "--from", "-", "--database-url", unreachable], input: reuseLog("DOWN1"))
@@ -140,12 +129,7 @@ final class CronTests: XCTestCase {
     }
 
     func testADayInTwoHourRunsEqualsOneAnalyzePostgres() throws {
-        guard let url = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] else {
-            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
-        }
-        let schema = "s_" + UUID().uuidString.prefix(8).lowercased()
-        _ = try PostgresStore(conninfo: url).migrateIntoFreshSchema(schema)
-        let scoped = url + "&options=-csearch_path%3D\(schema)"
+        let (url, scoped, _) = try PostgresStore.freshTestSchema("s")
         let store = try PostgresStore(conninfo: scoped)
         try store.migrate()
         try checkSlicedDay(["--database-url", scoped], store: store)
@@ -257,13 +241,8 @@ final class CronTests: XCTestCase {
     }
 
     func testKilledRunsNeitherLoseNorRepeatActionsPostgres() throws {
-        guard let url = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] else {
-            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
-        }
         try killLoop(rounds: 5) { _ in
-            let schema = "k_" + UUID().uuidString.prefix(8).lowercased()
-            _ = try PostgresStore(conninfo: url).migrateIntoFreshSchema(schema)
-            let scoped = url + "&options=-csearch_path%3D\(schema)"
+            let scoped = try PostgresStore.freshTestSchema("k").scoped
             return (["--database-url", scoped], { try PostgresStore(conninfo: scoped) })
         }
     }
@@ -347,19 +326,15 @@ final class CronTests: XCTestCase {
     /// is accepted (the test server listens on a Unix socket, where TLS does not apply), and a
     /// wrong PGPASSWORD is a clear error that does not show it.
     func testPGEnvironmentVariablesAndSSLMode() throws {
-        guard let url = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"],
-              let dir = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_PGDIR"] else {
-            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
-        }
-        let schema = "e_" + UUID().uuidString.prefix(8).lowercased()
-        _ = try PostgresStore(conninfo: url).migrateIntoFreshSchema(schema)
+        let (_, scopedURL, schema) = try PostgresStore.freshTestSchema("e")
+        let dir = try XCTUnwrap(ProcessInfo.processInfo.environment["PROMOWATCH_TEST_PGDIR"])
         let pg = ["PGHOST": dir, "PGUSER": "promowatch", "PGDATABASE": "promowatch", "PGPASSWORD": "pw-test-secret",
                   "PGOPTIONS": "-csearch_path=\(schema)"]
         for conninfo in ["postgresql://?sslmode=disable", "sslmode=prefer", "postgresql://?sslmode=require"] {
             let r = try promowatch(["cron", "--from", "-"], input: reuseLog("ENVCODE"), env: pg.merging(["PROMOWATCH_DATABASE_URL": conninfo]) { $1 })
             XCTAssertEqual(r.status, 0, "\(conninfo): \(r.stderr)")
         }
-        let scoped = try PostgresStore(conninfo: url + "&options=-csearch_path%3D\(schema)")
+        let scoped = try PostgresStore(conninfo: scopedURL)
         XCTAssertEqual(try scoped.findings(limit: 10).map(\.subject), ["coupon=ENVCODE user=u-greedy"], "recorded once, in the schema PGOPTIONS chose")
         let bad = try promowatch(["history"], env: pg.merging(["PROMOWATCH_DATABASE_URL": "sslmode=disable", "PGPASSWORD": "wrong-env-secret-9"]) { $1 })
         XCTAssertNotEqual(bad.status, 0)
@@ -418,9 +393,14 @@ final class CronTests: XCTestCase {
 }
 
 extension PostgresStore {
-    /// Test helper: a fresh schema to run in.
-    func migrateIntoFreshSchema(_ schema: String) throws -> Bool {
-        try exec("CREATE SCHEMA \(schema)")
-        return true
+    /// Test helper: a fresh schema on the server scripts/test.sh started (skips without one);
+    /// `scoped` is the URL that works in it (search_path through libpq's options).
+    static func freshTestSchema(_ prefix: String) throws -> (url: String, scoped: String, schema: String) {
+        guard let url = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] else {
+            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
+        }
+        let schema = prefix + "_" + UUID().uuidString.prefix(8).lowercased()
+        try PostgresStore(conninfo: url).exec("CREATE SCHEMA \(schema)")
+        return (url, url + "&options=-csearch_path%3D\(schema)", schema)
     }
 }

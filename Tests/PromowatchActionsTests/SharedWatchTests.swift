@@ -13,13 +13,7 @@ final class SharedWatchTests: XCTestCase {
     var dir = ""
 
     override func setUpWithError() throws {
-        guard let u = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] else {
-            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
-        }
-        url = u
-        let schema = "w_" + UUID().uuidString.prefix(8).lowercased()
-        _ = try PostgresStore(conninfo: url).migrateIntoFreshSchema(schema)
-        scoped = url + "&options=-csearch_path%3D\(schema)"
+        (url, scoped, _) = try PostgresStore.freshTestSchema("w")
         try PostgresStore(conninfo: scoped).migrate()
         dir = NSTemporaryDirectory() + "pw-shared-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
