@@ -107,11 +107,11 @@ public final class EmbeddedStore: StateStore {
 
     public func schemaVersion() throws -> Int { try load().version }
 
-    public func beginRun(startedAt: Int64) throws -> Int64 {
+    public func beginRun(startedAt: Int64, actor: String) throws -> Int64 {
         try update { s in
             let id = s.nextRun
             s.nextRun += 1
-            s.runs.append(["id": id, "started_at": startedAt, "status": "running"])
+            s.runs.append(["id": id, "started_at": startedAt, "status": "running", "actor": actor])
             return id
         }
     }
@@ -219,12 +219,19 @@ public final class EmbeddedStore: StateStore {
         return a
     }
 
+    /// Actions as stored, with their run's actor.
+    private func actions(_ s: State) -> [ActionRecord] {
+        var actors: [Int64: String] = [:]
+        for r in s.runs { if let id = (r["id"] as? NSNumber)?.int64Value { actors[id] = r["actor"] as? String ?? "" } }
+        return s.actions.map { o in var a = action(o); a.actor = actors[a.runID] ?? ""; return a }
+    }
+
     public func actions(limit: Int) throws -> [ActionRecord] {
-        try load().actions.map(action).sorted { $0.id > $1.id }.prefix(limit).map { $0 }
+        actions(try load()).sorted { $0.id > $1.id }.prefix(limit).map { $0 }
     }
 
     public func action(id: Int64) throws -> ActionRecord? {
-        try load().actions.map(action).first { $0.id == id }
+        actions(try load()).first { $0.id == id }
     }
 
     public func checkpoints() throws -> [String: Int64] { try load().checkpoints }

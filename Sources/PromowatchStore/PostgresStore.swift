@@ -112,8 +112,8 @@ public final class PostgresStore: SharedStore {
         Int(try exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?[0] ?? "0") ?? 0
     }
 
-    public func beginRun(startedAt: Int64) throws -> Int64 {
-        Int64(try exec("INSERT INTO runs (started_at) VALUES ($1) RETURNING id", [String(startedAt)]).first?[0] ?? "") ?? 0
+    public func beginRun(startedAt: Int64, actor: String) throws -> Int64 {
+        Int64(try exec("INSERT INTO runs (started_at, actor) VALUES ($1, $2) RETURNING id", [String(startedAt), actor]).first?[0] ?? "") ?? 0
     }
 
     public func finishRun(_ id: Int64, finishedAt: Int64, status: String) throws {
@@ -201,12 +201,16 @@ public final class PostgresStore: SharedStore {
                  [fingerprint, kind, target]).first.map(action)
     }
 
-    private static let actionColumns = "id, time, kind, target, key, before_value, after_value, dry_run, outcome, finding_fingerprint, run_id"
+    private static let actionColumns = """
+        id, time, kind, target, key, before_value, after_value, dry_run, outcome, finding_fingerprint, run_id,
+        COALESCE((SELECT actor FROM runs WHERE runs.id = actions.run_id), '')
+        """
 
     private func action(_ r: [String?]) -> ActionRecord {
         var a = ActionRecord(time: Int64(r[1] ?? "") ?? 0, kind: r[2] ?? "", target: r[3] ?? "", key: r[4] ?? "", before: r[5], after: r[6],
                              dryRun: r[7] == "t", outcome: r[8] ?? "", findingFingerprint: r[9] ?? "", runID: Int64(r[10] ?? "") ?? 0)
         a.id = Int64(r[0] ?? "") ?? 0
+        a.actor = r[11] ?? ""
         return a
     }
 

@@ -43,6 +43,7 @@ enum Schema {
         CREATE INDEX IF NOT EXISTS findings_time ON findings(time);
         """),
         (3, """
+        ALTER TABLE runs ADD COLUMN IF NOT EXISTS actor TEXT NOT NULL DEFAULT '';
         CREATE TABLE IF NOT EXISTS detector_state (
             name TEXT PRIMARY KEY,
             state BYTEA NOT NULL,

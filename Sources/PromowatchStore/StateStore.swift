@@ -14,6 +14,8 @@ public struct ActionRecord: Sendable, Equatable {
     public var outcome: String
     public var findingFingerprint: String
     public var runID: Int64
+    /// Who acted: the run's actor (command, host or instance), filled in when read back.
+    public var actor = ""
 
     public init(time: Int64, kind: String, target: String, key: String, before: String?, after: String?, dryRun: Bool,
                 outcome: String, findingFingerprint: String, runID: Int64) {
@@ -65,7 +67,8 @@ public protocol StateStore: AnyObject {
     func migrate() throws
     /// The schema version after `migrate`.
     func schemaVersion() throws -> Int
-    func beginRun(startedAt: Int64) throws -> Int64
+    /// `actor`: who runs it, e.g. `cron@checkout-cron-28391-x7k2p` (shown with its actions).
+    func beginRun(startedAt: Int64, actor: String) throws -> Int64
     func finishRun(_ id: Int64, finishedAt: Int64, status: String) throws
     /// Findings, actions and checkpoints of a run, atomically. Findings already recorded (same
     /// fingerprint) are kept as they were; returns how many findings were new.

@@ -75,7 +75,7 @@ final class SharedWatch {
             // partials taken by an earlier leader after its last snapshot count again
             for p in try store.takePartials(group: group, includingTaken: true) { try absorb(d, p) }
             try remediator.remember(from: store)
-            runID = try store.beginRun(startedAt: Analyzer.now())
+            runID = try store.beginRun(startedAt: Analyzer.now(), actor: "watch --shared \(instance) (group \(group))")
             merged = d
             lastSnapshot = SharedWatch.seconds()
             Stderr.write("promowatch watch --shared: \(instance) leads group \(group)\n")

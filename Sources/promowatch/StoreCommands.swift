@@ -58,7 +58,7 @@ struct Cron: ParsableCommand {
             return
         }
         defer { try? st.unlock("promowatch-cron") }
-        let runID = try st.beginRun(startedAt: Analyzer.now())
+        let runID = try st.beginRun(startedAt: Analyzer.now(), actor: actor("cron"))
         do {
             let analyzer = Analyzer(options: options.analyzerOptions(config))
             analyzer.enableDetection(config)
@@ -173,14 +173,15 @@ struct History: ParsableCommand {
                 print("{\"finding\": {\"time\": \(JSONText.quoted(EventTime.rfc3339(f.time))), \"category\": \(JSONText.quoted(f.category)), \"severity\": \(JSONText.quoted(f.severity)), \"subject\": \(JSONText.quoted(f.subject)), \"summary\": \(JSONText.quoted(f.summary)), \"fingerprint\": \(JSONText.quoted(f.fingerprint)), \"run\": \(f.runID)}}")
             }
             for a in actions {
-                print("{\"action\": {\"id\": \(a.id), \"time\": \(JSONText.quoted(EventTime.rfc3339(a.time))), \"kind\": \(JSONText.quoted(a.kind)), \"target\": \(JSONText.quoted(a.target)), \"key\": \(JSONText.quoted(a.key)), \"before\": \(a.before.map(JSONText.quoted) ?? "null"), \"after\": \(a.after.map(JSONText.quoted) ?? "null"), \"dry_run\": \(a.dryRun), \"outcome\": \(JSONText.quoted(a.outcome)), \"run\": \(a.runID)}}")
+                print("{\"action\": {\"id\": \(a.id), \"time\": \(JSONText.quoted(EventTime.rfc3339(a.time))), \"kind\": \(JSONText.quoted(a.kind)), \"target\": \(JSONText.quoted(a.target)), \"key\": \(JSONText.quoted(a.key)), \"before\": \(a.before.map(JSONText.quoted) ?? "null"), \"after\": \(a.after.map(JSONText.quoted) ?? "null"), \"dry_run\": \(a.dryRun), \"outcome\": \(JSONText.quoted(a.outcome)), \"run\": \(a.runID), \"actor\": \(JSONText.quoted(a.actor))}}")
             }
         } else {
             print("findings (newest first)")
             for f in findings { print("  " + EventTime.rfc3339(f.time) + "  " + f.severity + "  " + f.category + "  " + TerminalText.safe(f.subject, maxLength: 100) + "\n      " + TerminalText.safe(f.summary, maxLength: 200)) }
             print("\nactions (newest first)")
             for a in actions {
-                print("  #\(a.id)  " + EventTime.rfc3339(a.time) + "  " + a.kind + " " + TerminalText.safe(a.target, maxLength: 64) + "  " + TerminalText.safe(a.outcome, maxLength: 200))
+                print("  #\(a.id)  " + EventTime.rfc3339(a.time) + "  " + a.kind + " " + TerminalText.safe(a.target, maxLength: 64) + "  " + TerminalText.safe(a.outcome, maxLength: 200)
+                      + "  (run \(a.runID)" + (a.actor.isEmpty ? "" : ", " + TerminalText.safe(a.actor, maxLength: 100)) + ")")
                 if let b = a.before { print("      \(TerminalText.safe(a.key, maxLength: 64)): \(TerminalText.safe(b, maxLength: 200)) -> \(TerminalText.safe(a.after ?? "", maxLength: 200))") }
             }
         }
@@ -232,7 +233,7 @@ struct Rollback: ParsableCommand {
             return
         }
         try client.patchConfigMap(namespace: ns, name: name, mergePatch: patch)
-        let run = try st.beginRun(startedAt: Analyzer.now())
+        let run = try st.beginRun(startedAt: Analyzer.now(), actor: actor("rollback"))
         var c = RunCommit(runID: run)
         c.actions = [ActionRecord(time: Analyzer.now(), kind: "rollback", target: "#\(id)", key: a.key, before: after, after: a.before,
                                   dryRun: false, outcome: "applied", findingFingerprint: a.findingFingerprint, runID: run)]
@@ -250,4 +251,9 @@ extension Remediator {
             if let kind = ProposedAction.Kind(rawValue: a.kind) { guardrails.remember(kind: kind, target: a.target, at: a.time) }
         }
     }
+}
+
+/// Who a run is, for the audit: the command and the host (in Kubernetes, the pod's name).
+func actor(_ command: String) -> String {
+    "\(command)@\(ProcessInfo.processInfo.hostName)"
 }

@@ -365,30 +365,42 @@ final class CronTests: XCTestCase {
         XCTAssertTrue(second.stdout.contains("skipped:"), second.stdout)
     }
 
-    func testApplyAuditAndRollback() throws {
+    func checkApplyAuditAndRollback(_ storeArgs: [String], _ store: StateStore) throws {
         let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
         let kc = try RemediationEndToEndTests.kubeconfig(s)
         let env = ["KUBECONFIG": kc]
-        let r = try promowatch(["cron", "--from", "-", "--apply", "--state-dir", stateDir, "--format", "json"], input: reuseLog("GREEDY1"), env: env)
+        let r = try promowatch(["cron", "--from", "-", "--apply", "--format", "json"] + storeArgs, input: reuseLog("GREEDY1"), env: env)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try s.data()["BLACKLISTED_COUPONS"], "OLD,GREEDY1")
-        let store = try EmbeddedStore(directory: stateDir)
         let action = try XCTUnwrap(try store.actions(limit: 5).first)
         XCTAssertEqual(action.before, "OLD")
         XCTAssertEqual(action.after, "OLD,GREEDY1")
         XCTAssertFalse(action.dryRun)
+        XCTAssertTrue(action.actor.hasPrefix("cron@"), action.actor)
         // dry run first, then restore
-        let dry = try promowatch(["rollback", String(action.id), "--state-dir", stateDir], env: env)
+        let dry = try promowatch(["rollback", String(action.id)] + storeArgs, env: env)
         XCTAssertTrue(dry.stdout.contains("dry run: would restore BLACKLISTED_COUPONS to OLD"), dry.stdout + dry.stderr)
         XCTAssertEqual(try s.data()["BLACKLISTED_COUPONS"], "OLD,GREEDY1")
-        let ok = try promowatch(["rollback", String(action.id), "--apply", "--state-dir", stateDir], env: env)
+        let ok = try promowatch(["rollback", String(action.id), "--apply"] + storeArgs, env: env)
         XCTAssertEqual(ok.status, 0, ok.stderr)
         XCTAssertEqual(try s.data()["BLACKLISTED_COUPONS"], "OLD")
+        XCTAssertTrue(try store.actions(limit: 5).contains { $0.kind == "rollback" && $0.actor.hasPrefix("rollback@") }, "the rollback is audited")
         // the key no longer holds the audited value: refuse
-        let again = try promowatch(["rollback", String(action.id), "--apply", "--state-dir", stateDir], env: env)
+        let again = try promowatch(["rollback", String(action.id), "--apply"] + storeArgs, env: env)
         XCTAssertNotEqual(again.status, 0)
         XCTAssertTrue(again.stderr.contains("changed since action #\(action.id)"), again.stderr)
         XCTAssertEqual(try s.data()["BLACKLISTED_COUPONS"], "OLD")
+    }
+
+    func testApplyAuditAndRollbackEmbedded() throws {
+        try checkApplyAuditAndRollback(["--state-dir", stateDir], try EmbeddedStore(directory: stateDir))
+    }
+
+    func testApplyAuditAndRollbackPostgres() throws {
+        let scoped = try PostgresStore.freshTestSchema("r").scoped
+        let store = try PostgresStore(conninfo: scoped)
+        try store.migrate()
+        try checkApplyAuditAndRollback(["--database-url", scoped], store)
     }
 }
 

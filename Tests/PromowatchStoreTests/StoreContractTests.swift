@@ -39,7 +39,7 @@ struct StoreContract {
     func findingsAreRecordedOnceActionsAuditedCheckpointsNeverGoBack() throws {
         let s = try makeStore()
         try s.migrate()
-        let run = try s.beginRun(startedAt: 1)
+        let run = try s.beginRun(startedAt: 1, actor: "test@host")
         var c = RunCommit(runID: run)
         c.findings = [finding("LEAK"), finding("OTHER", t: 2_000)]
         c.actions = [ActionRecord(time: 1_000, kind: "blacklist_coupon", target: "LEAK", key: "BLACKLISTED_COUPONS", before: "OLD",
@@ -57,6 +57,7 @@ struct StoreContract {
         XCTAssertEqual(actions.count, 1)
         XCTAssertEqual(actions[0].before, "OLD")
         XCTAssertEqual(actions[0].after, "OLD,LEAK")
+        XCTAssertEqual(actions[0].actor, "test@host", "who acted: the run's actor")
         XCTAssertEqual(try s.action(id: actions[0].id)?.target, "LEAK")
         XCTAssertNil(try s.action(id: 999_999))
         XCTAssertEqual(try s.checkpoints(), ["pod/a/checkout": 500, "pod/b/checkout": 900])
@@ -67,7 +68,7 @@ struct StoreContract {
     func hostileStringsAreStoredVerbatim() throws {
         let s = try makeStore()
         try s.migrate()
-        let run = try s.beginRun(startedAt: 1)
+        let run = try s.beginRun(startedAt: 1, actor: "test@host")
         let evil = "X'); DROP TABLE findings; --\"\n\\"
         var c = RunCommit(runID: run)
         c.findings = [finding(evil)]
@@ -85,7 +86,7 @@ struct StoreContract {
         let s = try makeStore()
         try s.migrate()
         XCTAssertNil(try s.detectorState("cron"))
-        let run = try s.beginRun(startedAt: 1)
+        let run = try s.beginRun(startedAt: 1, actor: "test@host")
         var blob = [UInt8](0...255)
         for i in 0..<100_000 { blob.append(UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 7)) }
         let evil = "X'); DROP TABLE baselines; --\"\n\\ é"
