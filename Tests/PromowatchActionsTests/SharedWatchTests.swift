@@ -121,6 +121,10 @@ final class SharedWatchTests: XCTestCase {
         XCTAssertEqual(try store.exec("SELECT count(*) FROM shared_partials").first?[0], "0")
         XCTAssertNotNil(try store.detectorState("shared:g1"))
         XCTAssertTrue(try store.members(group: "g1").allSatisfy(\.done))
+        // the leader's proposed actions are audited (dry run here), with who acted
+        let actions = try store.actions(limit: 100)
+        XCTAssertTrue(actions.contains { $0.kind == "blacklist_coupon" && $0.dryRun }, "\(actions.map(\.target))")
+        XCTAssertTrue(actions.allSatisfy { $0.actor.hasPrefix("watch --shared node-") }, "\(actions.map(\.actor))")
     }
 
     /// The leader is killed (kill -9) after publishing all of its half; the other instance takes

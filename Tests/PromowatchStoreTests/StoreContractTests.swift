@@ -176,6 +176,32 @@ final class PostgresStoreTests: XCTestCase {
         }
     }
 
+    /// A database made by an older promowatch (schema v2, with a run and an action) upgrades in
+    /// place: its rows stay and the new columns and tables work.
+    func testUpgradeFromSchemaVersion2KeepsData() throws {
+        let s = try PostgresStore(conninfo: scopedURL)
+        try s.exec("CREATE TABLE schema_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        for m in Schema.migrations where m.version <= 2 {
+            try s.execScript(m.sql)
+            try s.exec("INSERT INTO schema_migrations (version) VALUES ($1)", [String(m.version)])
+        }
+        let old = Int64(try s.exec("INSERT INTO runs (started_at) VALUES (1) RETURNING id").first?[0] ?? "") ?? 0
+        try s.exec("""
+            INSERT INTO actions (time, kind, target, key, before_value, after_value, dry_run, outcome, finding_fingerprint, run_id)
+            VALUES (1, 'blacklist_coupon', 'OLDCODE', 'BLACKLISTED_COUPONS', '', 'OLDCODE', false, 'applied', 'f', $1)
+            """, [String(old)])
+        XCTAssertEqual(try s.schemaVersion(), 2)
+        try s.migrate()
+        XCTAssertEqual(try s.schemaVersion(), Schema.latest)
+        XCTAssertEqual(try s.actions(limit: 5).map(\.target), ["OLDCODE"])
+        XCTAssertEqual(try s.actions(limit: 5).first?.actor, "")
+        let run = try s.beginRun(startedAt: 2, actor: "cron@new")
+        var c = RunCommit(runID: run)
+        c.detectorState = ("cron", [1, 2, 3])
+        try s.commit(c)
+        XCTAssertEqual(try s.detectorState("cron"), [1, 2, 3])
+    }
+
     func testACommitIsAllOrNothing() throws {
         let s = try PostgresStore(conninfo: scopedURL)
         try s.migrate()
