@@ -8,6 +8,11 @@ set -euo pipefail
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$pgbin" ] || { echo "echo 'PostgreSQL server binaries not found' >&2"; exit 0; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# the server must not inherit the caller's descriptors (a test's pipes would never see end of file)
+for fd in /proc/$$/fd/*; do
+  fd=${fd##*/}
+  [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null || true
+done
 case "${1:-start}" in
   start)
     dir=$(mktemp -d /tmp/promowatch-pg.XXXXXX)

@@ -239,9 +239,9 @@ public final class PostgresStore: SharedStore {
         }
     }
 
-    public func publish(group: String, instance: String, partial: [UInt8]?, watermark: Int64, done: Bool) throws {
+    public func publish(group: String, instance: String, partials: [[UInt8]], watermark: Int64, done: Bool) throws {
         try transaction {
-            if let p = partial {
+            for p in partials {
                 try exec("INSERT INTO shared_partials (grp, instance, payload) VALUES ($1, $2, $3)", params: [.text(group), .text(instance), .bytes(p)])
             }
             try exec("""
@@ -271,6 +271,14 @@ public final class PostgresStore: SharedStore {
             """, [group]).map {
             SharedMember(instance: $0[0] ?? "", watermark: Int64($0[1] ?? "") ?? Int64.min, heartbeatAge: Double($0[2] ?? "") ?? .infinity,
                          dataAge: Double($0[3] ?? "") ?? .infinity, done: $0[4] == "t")
+        }
+    }
+
+    public func reconnect() throws {
+        guard let c = conn else { throw StoreError("not connected") }
+        PQreset(c)
+        guard PQstatus(c) == CONNECTION_OK else {
+            throw StoreError("cannot reconnect to PostgreSQL (\(redactedTarget)): \(redactPassword(String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)))")
         }
     }
 

@@ -148,11 +148,13 @@ public struct SharedMember: Sendable, Equatable {
 /// The scale-out seam (PostgreSQL only): instances publish partial aggregates, the leader (the
 /// holder of the group's lock) takes and merges them.
 public protocol SharedStore: StateStore {
-    /// Publishes a partial (if any) and the instance's watermark, in one transaction.
-    func publish(group: String, instance: String, partial: [UInt8]?, watermark: Int64, done: Bool) throws
+    /// Publishes partials (oldest first) and the instance's watermark, in one transaction.
+    func publish(group: String, instance: String, partials: [[UInt8]], watermark: Int64, done: Bool) throws
     /// The partials not yet taken, oldest first, marked taken (they are deleted by the commit that
     /// saves a snapshot containing them). `includingTaken`: also those taken since that snapshot
     /// (a new leader continuing from it).
     func takePartials(group: String, includingTaken: Bool) throws -> [[UInt8]]
     func members(group: String) throws -> [SharedMember]
+    /// Opens the connection again after the server went away (session locks are gone with it).
+    func reconnect() throws
 }

@@ -36,7 +36,7 @@ final class SharedWatch {
         self.store = store; self.group = group; self.instance = instance; self.config = config
         self.aggregator = aggregator; self.remediator = remediator; self.out = out
         aggregator.trackPartials()
-        try store.publish(group: group, instance: instance, partial: nil, watermark: Int64.min, done: false)  // registers
+        try store.publish(group: group, instance: instance, partials: [], watermark: Int64.min, done: false)  // registers
         try lead(final: false)  // the first instance leads from the start
     }
 
@@ -47,21 +47,53 @@ final class SharedWatch {
         let now = SharedWatch.seconds()
         guard now - lastPublish >= SharedWatch.publishEvery else { return }
         lastPublish = now
-        try store.publish(group: group, instance: instance, partial: aggregator.takePartial(), watermark: aggregator.watermark, done: false)
-        try lead(final: false)
+        try attempt(done: false)
     }
 
     /// End of this instance's input: publish the rest; the leader then waits for the others to
     /// finish, evaluates everything and saves its state.
     func finish() throws {
-        try store.publish(group: group, instance: instance, partial: aggregator.takePartial(), watermark: aggregator.watermark, done: true)
-        try lead(final: false)
-        guard merged != nil else { return }
-        while SharedMember.othersRunning(try store.members(group: group), except: instance) {
+        repeat {
+            try attempt(done: true)
+            if failingSince != nil { Thread.sleep(forTimeInterval: 1) }
+        } while failingSince != nil
+        while merged != nil, (try? store.members(group: group)).map({ SharedMember.othersRunning($0, except: instance) }) ?? true {
             Thread.sleep(forTimeInterval: 0.2)
-            try lead(final: false)
+            try attempt(done: true)  // heartbeat, merge, evaluate
         }
-        try lead(final: true)
+        if merged != nil { try lead(final: true) }
+    }
+
+    /// Partials not yet published (kept while the server is away, at most `giveUpAfter` seconds' worth).
+    private var unsent: [[UInt8]] = []
+    private var failingSince: Double?
+    static let giveUpAfter = 60.0
+
+    /// Publishes what is new and leads. When PostgreSQL goes away: the partials are kept, the
+    /// leadership is given up (the session lock went with the connection; another instance may
+    /// take over from the stored state), and the next attempt reconnects. After `giveUpAfter`
+    /// seconds of failures it throws: the instance exits with the error.
+    private func attempt(done: Bool) throws {
+        if let p = aggregator.takePartial() { unsent.append(p) }
+        do {
+            if failingSince != nil { try store.reconnect() }
+            try store.publish(group: group, instance: instance, partials: unsent, watermark: aggregator.watermark, done: done)
+            unsent.removeAll()
+            try lead(final: false)
+            if failingSince != nil { Stderr.write("promowatch watch --shared: PostgreSQL is back\n"); failingSince = nil }
+        } catch {
+            let now = SharedWatch.seconds()
+            if failingSince == nil {
+                failingSince = now
+                Stderr.write("promowatch watch --shared: \(error); retrying for \(Int(SharedWatch.giveUpAfter)) s\n")
+            }
+            if merged != nil {
+                merged = nil; unrecorded = []; audit = []
+                try? store.unlock(lockName)
+                Stderr.write("promowatch watch --shared: \(instance) stops leading group \(group)\n")
+            }
+            if now - failingSince! >= SharedWatch.giveUpAfter { throw error }
+        }
     }
 
     private func lead(final: Bool) throws {
@@ -142,12 +174,16 @@ extension Watch {
         let name = instance ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         let coordinator = try SharedWatch(store: st, group: group, instance: name, config: config, aggregator: analyzer.detector!,
                                           remediator: try options.remediator(config), out: out)
-        var failure: Error?
-        let tick = { if failure == nil { do { try coordinator.tick() } catch { failure = error } } }
+        let tick = {
+            do { try coordinator.tick() } catch {
+                // PostgreSQL has been away for a minute: stop (a supervisor restarts the instance)
+                Stderr.write("promowatch watch --shared: giving up: \(error)\n")
+                Glibc.exit(1)
+            }
+        }
         analyzer.afterBlock = tick
         analyzer.onIdle(every: 200, tick)
         let failed = readAll(files.isEmpty ? ["-"] : files, into: analyzer)
-        if let e = failure { throw e }
         analyzer.finish()
         try coordinator.finish()
         out.summary(analyzer.summary())

@@ -247,44 +247,11 @@ final class CronTests: XCTestCase {
         }
     }
 
-    /// scripts/postgres-test-server.sh, output to a file. Spawned and reaped with posix_spawn and
-    /// waitpid: Foundation's Process did not notice this script's exit (runuser, then a daemon
-    /// left running) and waited forever.
-    @discardableResult
-    func pgServer(_ args: [String]) throws -> String {
-        let out = NSTemporaryDirectory() + "pw-pgserver-\(UUID().uuidString).out"
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv = ["/bin/bash", FakeAPIServer.root.appendingPathComponent("scripts/postgres-test-server.sh").path] + args
-        let cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for a in cargs { free(a) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/bin/bash", &actions, nil, cargs, environ)
-        guard rc == 0 else { throw NSError(domain: "spawn", code: Int(rc)) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
-    }
-
     /// PostgreSQL stops while `cron` is acting: a clear error (no password, no crash), nothing
     /// committed for the run; once the server is back the next run finishes the job, each action
     /// exactly once. Runs its own server (started and stopped by the test).
     func testPostgresStoppedMidRunThenTheNextRunSucceeds() throws {
-        guard ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] != nil else {
-            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
-        }
-        let started = try pgServer(["start"])
-        func value(_ name: String) -> String? {
-            started.split(separator: "\n").first { $0.hasPrefix("export \(name)=") }
-                .map { String($0.dropFirst("export \(name)=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
-        }
-        let url = try XCTUnwrap(value("PROMOWATCH_TEST_DATABASE_URL"), started)
-        let pgdir = try XCTUnwrap(value("PROMOWATCH_TEST_PGDIR"))
+        let (url, pgdir) = try startOwnPostgres()
         defer { try? pgServer(["stop", pgdir]) }
         let (codes, logFile) = try threeCodesLog()
         defer { try? FileManager.default.removeItem(atPath: logFile) }

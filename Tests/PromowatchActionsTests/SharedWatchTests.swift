@@ -90,8 +90,8 @@ final class SharedWatchTests: XCTestCase {
 
     /// Feeds both halves in step, in `chunks` pieces with pauses, so partials flow while the
     /// leader evaluates.
-    func feed(_ instances: [Instance], chunks: Int, pause: Double) {
-        for k in 0..<chunks {
+    func feed(_ instances: [Instance], chunks: Int, pause: Double, only: Range<Int>? = nil) {
+        for k in only ?? 0..<chunks {
             for (i, inst) in instances.enumerated() {
                 let half = SharedWatchTests.day.halves[i]
                 inst.write(half[(half.count * k / chunks)..<(half.count * (k + 1) / chunks)])
@@ -150,6 +150,34 @@ final class SharedWatchTests: XCTestCase {
         let recorded = Set(try store.findings(limit: 1000).map(\.fingerprint))
         XCTAssertEqual(recorded.subtracting(expected), [], "found only after the takeover")
         XCTAssertEqual(expected.subtracting(recorded), [], "lost in the takeover")
+    }
+
+    /// PostgreSQL stops for a few seconds while both instances read: they keep their partials,
+    /// give up and retake the leadership, reconnect, and the store ends with every finding of one
+    /// instance reading everything. Runs its own server.
+    func testPostgreSQLAwayAndBackLosesNothing() throws {
+        let expected = try single()
+        let (own, pgdir) = try startOwnPostgres()
+        defer { try? pgServer(["stop", pgdir]) }
+        let store = try PostgresStore(conninfo: own)
+        try store.migrate()
+        let args = ["watch", "--shared", "--group", "g3", "--database-url", own, "--format", "json"]
+        let a = try Instance(args, dir: dir, name: "node-a"), b = try Instance(args, dir: dir, name: "node-b")
+        try waitFor("both instances to register") { try store.members(group: "g3").count == 2 }
+        feed([a, b], chunks: 12, pause: 0.15, only: 0..<6)
+        try pgServer(["halt", pgdir])
+        feed([a, b], chunks: 12, pause: 0.4, only: 6..<9)  // read while the server is away
+        try pgServer(["resume", pgdir])
+        feed([a, b], chunks: 12, pause: 0.15, only: 9..<12)
+        try a.close(); try b.close()
+        a.process.waitUntilExit(); b.process.waitUntilExit()
+        XCTAssertEqual(a.process.terminationStatus, 0, a.stderr)
+        XCTAssertEqual(b.process.terminationStatus, 0, b.stderr)
+        XCTAssertTrue(a.stderr.contains("retrying") && a.stderr.contains("PostgreSQL is back"), a.stderr)
+        let back = try PostgresStore(conninfo: own)
+        let recorded = Set(try back.findings(limit: 1000).map(\.fingerprint))
+        XCTAssertEqual(recorded.subtracting(expected), [], "found only around the outage")
+        XCTAssertEqual(expected.subtracting(recorded), [], "lost in the outage")
     }
 
     func testSharedNeedsPostgreSQL() throws {
