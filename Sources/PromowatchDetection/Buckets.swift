@@ -70,6 +70,23 @@ public struct IdentityPayload: Sendable {
     var name: String?
 }
 
+extension ReusePayload {
+    /// Adds the same pair's payload from another minute or instance.
+    mutating func absorb(_ o: ReusePayload) {
+        accounts.merge(o.accounts)
+        if name == nil { name = o.name }
+    }
+}
+
+extension IdentityPayload {
+    /// Adds the same identity's payload from another minute or instance.
+    mutating func absorb(_ o: IdentityPayload) {
+        distinct.merge(o.distinct)
+        small += o.small
+        if name == nil { name = o.name }
+    }
+}
+
 /// Everything detection needs about one minute of event time. Sums, minimums and bounded
 /// sketches only, so the order in which events arrive does not change it (apart from which
 /// keys a full space-saving table keeps, which only lowers reported counts).

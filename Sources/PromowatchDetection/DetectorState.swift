@@ -144,9 +144,9 @@ extension MinuteBucket {
         smallDeclines += o.smallDeclines; compensation += o.compensation; requests += o.requests; timeouts += o.timeouts
         dbSaturation += o.dbSaturation
         for (c, s) in o.coupons { coupons[c, default: CouponStat()].merge(s) }
-        reuse.merge(o.reuse) { $0.accounts.merge($1.accounts); if $0.name == nil { $0.name = $1.name } }
-        rejectors.merge(o.rejectors) { $0.distinct.merge($1.distinct); $0.small += $1.small; if $0.name == nil { $0.name = $1.name } }
-        decliners.merge(o.decliners) { $0.distinct.merge($1.distinct); $0.small += $1.small; if $0.name == nil { $0.name = $1.name } }
+        reuse.merge(o.reuse) { $0.absorb($1) }
+        rejectors.merge(o.rejectors) { $0.absorb($1) }
+        decliners.merge(o.decliners) { $0.absorb($1) }
         for (p, s) in o.providers {
             var t = providers[p] ?? ProviderStat()
             t.attempts += s.attempts; t.succeeded += s.succeeded; t.declined += s.declined; t.failures += s.failures

@@ -75,29 +75,34 @@ struct ByteReader {
     mutating func optStr() throws -> String? { try bool() ? try str() : nil }
 }
 
+/// Process-local ids of one symbol table, written as indexes into a list of their names.
+struct NameList {
+    let table: SymbolTable
+    var index: [Int32: Int] = [:]
+    var names: [String] = []
+
+    /// Negative ids (none, overflow) are kept as they are; others become their name's index.
+    mutating func write(_ id: Int32, _ w: inout ByteWriter) {
+        guard id >= 0 else { w.i(Int64(id)); return }
+        if let i = index[id] { w.i(Int64(i)); return }
+        index[id] = names.count; w.i(Int64(names.count)); names.append(table.string(id))
+    }
+
+    func writeNames(_ w: inout ByteWriter) { w.u(UInt64(names.count)); for n in names { w.str(n) } }
+}
+
 /// Writes process-local coupon/provider ids as indexes into name tables.
 struct NameWriter {
-    let coupons: SymbolTable
-    let providers: SymbolTable
-    var couponIndex: [Int32: Int] = [:], couponNames: [String] = []
-    var providerIndex: [Int32: Int] = [:], providerNames: [String] = []
-
-    /// Negative ids (none, overflow) are kept as they are; others become index + 0.
-    mutating func coupon(_ id: Int32, _ w: inout ByteWriter) {
-        guard id >= 0 else { w.i(Int64(id)); return }
-        if let i = couponIndex[id] { w.i(Int64(i)); return }
-        couponIndex[id] = couponNames.count; w.i(Int64(couponNames.count)); couponNames.append(coupons.string(id))
-    }
-    mutating func provider(_ id: Int32, _ w: inout ByteWriter) {
-        guard id >= 0 else { w.i(Int64(id)); return }
-        if let i = providerIndex[id] { w.i(Int64(i)); return }
-        providerIndex[id] = providerNames.count; w.i(Int64(providerNames.count)); providerNames.append(providers.string(id))
+    var coupons: NameList
+    var providers: NameList
+    init(coupons: SymbolTable, providers: SymbolTable) {
+        self.coupons = NameList(table: coupons); self.providers = NameList(table: providers)
     }
 
-    func tables(_ w: inout ByteWriter) {
-        w.u(UInt64(couponNames.count)); for n in couponNames { w.str(n) }
-        w.u(UInt64(providerNames.count)); for n in providerNames { w.str(n) }
-    }
+    mutating func coupon(_ id: Int32, _ w: inout ByteWriter) { coupons.write(id, &w) }
+    mutating func provider(_ id: Int32, _ w: inout ByteWriter) { providers.write(id, &w) }
+
+    func tables(_ w: inout ByteWriter) { coupons.writeNames(&w); providers.writeNames(&w) }
 }
 
 /// Maps name-table indexes back to this process's ids (interning the names).
