@@ -39,6 +39,13 @@ public struct RunSummary: Sendable, Equatable {
     public var providers: [ProviderTotal] = []
     /// One message per input that failed (open error, corrupt or truncated gzip).
     public var inputErrors: [String] = []
+    /// kubectl's own error lines in the input (`Error from server ...`), and the first few of them.
+    public var inputWarnings = 0
+    public var inputWarningSamples: [String] = []
+    /// Events whose timestamp was unreadable or outside the trusted range (the framing's or arrival time was used).
+    public var untrustedTimestamps = 0
+    /// Kratos request lines not counted as a second promotion (same trace as an explicit line).
+    public var duplicatePromotionLines = 0
 
     public init() {}
 }

@@ -17,6 +17,11 @@ public final class Analyzer {
         public var blockSize = 4 << 20
         public var keys = KeyTable()
         public var limits = EventExtractor.Limits()
+        /// Event times are trusted between this instant (ns; default 2000-01-01T00:00:00Z) and
+        /// `maxFutureSkew` ns past the arrival time (default a day). Outside, the framing's time or
+        /// the arrival time is used and the line counted in `untrusted_timestamps`.
+        public var earliestTime: Int64 = 946_684_800 * 1_000_000_000
+        public var maxFutureSkew: Int64 = 86_400 * 1_000_000_000
         public init() {}
     }
 
@@ -35,6 +40,13 @@ public final class Analyzer {
     private var oversized = 0
     private var bytes = 0
     private var inputErrors: [String] = []
+    private var inputWarnings = 0
+    private var inputWarningSamples: [String] = []
+    private var dedupe = PromotionDedupe()
+    private let storedText = StoredText()
+    /// Batch: decide the trace-id rule once the whole input is read, so results do not depend on
+    /// line order (`PromotionDedupe`). Streaming and shared watch decide at once.
+    public var orderIndependent = true
     /// Detection, when findings are wanted (it shares the extractor's coupon and provider tables).
     public private(set) var detector: Detector?
     /// `cron`: per source (`pod/<pod>/<container>`), events at or before this time were handled
@@ -53,6 +65,7 @@ public final class Analyzer {
     public func enableDetection(_ config: DetectionConfig, streaming: Bool = false) {
         let d = Detector(config: config, coupons: extractor.coupons, providers: extractor.providers)
         d.streaming = streaming
+        if streaming { orderIndependent = false }
         detector = d
     }
 
@@ -65,6 +78,8 @@ public final class Analyzer {
     public init(options: Options = Options()) {
         self.options = options
         extractor = EventExtractor(keys: options.keys, limits: options.limits, maxRecordLength: options.maxLineLength)
+        extractor.earliestTime = options.earliestTime
+        extractor.maxFutureSkew = options.maxFutureSkew
         deframer = Deframer(maxRecordLength: options.maxLineLength)
         marker = LineMarker(keys: options.keys)
         reader = BlockReader(maxLineLength: options.maxLineLength, blockSize: options.blockSize)
@@ -75,16 +90,49 @@ public final class Analyzer {
     public func run(_ source: inout ByteSource) throws {
         reader.reset()
         let before = reader.bytesRead
-        defer { bytes += reader.bytesRead - before }
+        defer {
+            bytes += reader.bytesRead - before
+            endOfInput()
+        }
         do {
+            var first = true
             while let block = try reader.next(from: &source) {
+                if first {
+                    first = false
+                    if Analyzer.looksLikeUTF16(block) {
+                        throw InputError(input: source.name, kind: .utf16, offset: 0)
+                    }
+                }
                 process(block)
                 afterBlock?()
             }
         } catch let e as InputError {
-            if reader.pendingBytes > 0 { lines += 1; skipped += 1 }  // the cut-off last line
+            if reader.pendingBytes > 0 && e.kind != .utf16 { lines += 1; skipped += 1 }  // the cut-off last line
             inputErrors.append(e.description)
             throw e
+        }
+    }
+
+    /// UTF-16 text (what `kubectl logs > f` writes in Windows PowerShell 5.1): a UTF-16 byte order
+    /// mark, or ASCII with every other byte NUL. Read as bytes it would be no events at all.
+    static func looksLikeUTF16(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard b.count >= 2 else { return false }
+        if (b[0] == 0xFF && b[1] == 0xFE) || (b[0] == 0xFE && b[1] == 0xFF) { return true }
+        guard b.count >= 8 else { return false }
+        var le = true, be = true
+        for i in stride(from: 0, to: 8, by: 2) {
+            if b[i] == 0 || b[i + 1] != 0 { le = false }
+            if b[i] != 0 || b[i + 1] == 0 { be = false }
+        }
+        return le || be
+    }
+
+    /// One input file ended: partial lines still pending are whole lines of this file.
+    private func endOfInput() {
+        let arrival = Analyzer.now()
+        deframer.drainPending { f in
+            let marks = marker.marks(f.payload, f.length)
+            if marks.isEmpty { skip(f) } else { record(f, marks, arrival) }
         }
     }
 
@@ -147,17 +195,66 @@ public final class Analyzer {
         switch deframer.deframe(p, n) {
         case .partial:
             return
+        case .skipped:
+            skipped &+= 1
         case .record(let f):
             // a rebuilt payload (joined partials, Docker) may hold words split across lines
             let marks = f.rebuilt ? marker.marks(f.payload, f.length) : ph
-            if marks.isEmpty { skipped &+= 1; return }  // nothing in it can make it an event
+            if marks.isEmpty { skip(f); return }  // nothing in it can make it an event
             record(f, marks, arrival)
         }
     }
 
+    /// A record that is no event. kubectl's own error lines are counted as input warnings too:
+    /// a stream of them means the logs were not read, which an empty result would hide.
+    @inline(__always)
+    private func skip(_ f: Frame) {
+        skipped &+= 1
+        guard f.length >= 16 else { return }
+        let c = f.payload[0]
+        guard c == UInt8(ascii: "E") || c == UInt8(ascii: "u") || c == UInt8(ascii: "e") else { return }
+        let b = UnsafeBufferPointer(start: f.payload, count: f.length)
+        guard Analyzer.kubectlErrorPrefixes.contains(where: { b.starts(with: $0) }) else { return }
+        inputWarnings += 1
+        if inputWarningSamples.count < 5 {
+            inputWarningSamples.append(String(decoding: b.prefix(300), as: UTF8.self))
+        }
+    }
+
+    static let kubectlErrorPrefixes: [[UInt8]] = ["Error from server", "unable to retrieve container logs", "error: "]
+        .map { Array($0.utf8) }
+
     @inline(__always)
     private func record(_ f: Frame, _ ph: Phrases, _ arrival: Int64) {
-        let ev = extractor.extract(f, phrases: ph, arrival: arrival)
+        var ev = extractor.extract(f, phrases: ph, arrival: arrival)
+        if ev.kinds.isEmpty { skip(f); return }
+        let trace = extractor.traceHash
+        if trace != 0 && !ev.kinds.isDisjoint(with: .promotion) {
+            if extractor.promotionFromRequestLine {
+                switch dedupe.requestLine(trace, ev, user: extractor.userText(), ip: extractor.ipText(), hold: orderIndependent) {
+                case .held:
+                    for h in dedupe.overflow() { accept(h) }
+                    return
+                case .requestOnly:
+                    ev.kinds.subtract(.promotion)
+                case .count:
+                    break
+                }
+            } else if let h = dedupe.explicit(trace) {
+                accept(h)
+            }
+        }
+        accept(ev, text: extractor)
+    }
+
+    private func accept(_ h: PromotionDedupe.Held) {
+        storedText.user = h.user
+        storedText.ip = h.ip
+        accept(h.event, text: storedText)
+    }
+
+    @inline(__always)
+    private func accept(_ ev: Event, text: EventTextSource) {
         if ev.kinds.isEmpty { skipped += 1; return }
         if !checkpoints.isEmpty || trackSources {
             let name = ev.source >= 0 ? extractor.sources.string(ev.source) : ""
@@ -166,16 +263,14 @@ public final class Analyzer {
         }
         counts.add(ev.kinds)
         aggregates.add(ev)
-        detector?.add(ev, text: extractor)
+        detector?.add(ev, text: text)
     }
 
-    /// Ends the run: partial lines still waiting for their final part are processed as they are.
+    /// Ends the run: request-line promotions still held by the trace-id rule had no explicit
+    /// line, and count as promotions.
     public func finish() {
-        let arrival = Analyzer.now()
-        deframer.drainPending { f in
-            let marks = marker.marks(f.payload, f.length)
-            if marks.isEmpty { skipped += 1 } else { record(f, marks, arrival) }
-        }
+        endOfInput()
+        for h in dedupe.drain() { accept(h) }
     }
 
     public static func now() -> Int64 {
@@ -193,6 +288,10 @@ public final class Analyzer {
         s.oversizedLines = oversized + reader.oversizedLines
         s.events = counts
         s.inputErrors = inputErrors
+        s.inputWarnings = inputWarnings
+        s.inputWarningSamples = inputWarningSamples
+        s.untrustedTimestamps = extractor.untrustedTimestamps
+        s.duplicatePromotionLines = dedupe.duplicates
         s.untrackedCouponEvents = aggregates.untrackedCouponEvents
         let a = aggregates
         for i in 0..<a.couponApplied.count {

@@ -6,6 +6,7 @@ public struct InputError: Error, CustomStringConvertible, Sendable, Equatable {
         case truncatedGzip
         case corruptGzip(detail: String)
         case trailingGarbage
+        case utf16
     }
     public var input: String
     public var kind: Kind
@@ -22,6 +23,7 @@ public struct InputError: Error, CustomStringConvertible, Sendable, Equatable {
         case .read(let e): return "\(input): read error at byte \(offset): \(errnoText(e))"
         case .truncatedGzip: return "\(input): gzip data is truncated (unexpected end of file at compressed byte offset \(offset))"
         case .corruptGzip(let d): return "\(input): gzip data is corrupt at compressed byte offset \(offset): \(d)"
+        case .utf16: return "\(input): the input is UTF-16 text (as Windows PowerShell 5.1 writes with `>`); convert it to UTF-8 first, e.g. `iconv -f UTF-16 -t UTF-8`"
         case .trailingGarbage: return "\(input): data after the last gzip member at compressed byte offset \(offset) is not gzip"
         }
     }

@@ -80,6 +80,18 @@ enum Bytes {
     static func hasPrefix(_ p: UnsafePointer<UInt8>, _ n: Int, _ lit: StaticString) -> Bool {
         n >= lit.utf8CodeUnitCount && memcmp(p, lit.utf8Start, lit.utf8CodeUnitCount) == 0
     }
+
+    static func hasSuffix(_ p: UnsafePointer<UInt8>, _ n: Int, _ lit: StaticString) -> Bool {
+        let m = lit.utf8CodeUnitCount
+        return n >= m && memcmp(p + (n - m), lit.utf8Start, m) == 0
+    }
+
+    /// Offset of the first `needle[0..<m]` in `p[0..<n]`, or nil.
+    static func firstIndex(_ p: UnsafePointer<UInt8>, _ n: Int, _ needle: UnsafePointer<UInt8>, _ m: Int) -> Int? {
+        guard n >= m, m > 0 else { return m == 0 ? 0 : nil }
+        guard let r = promowatch_memmem(p, n, needle, m) else { return nil }
+        return UnsafePointer<UInt8>(r.assumingMemoryBound(to: UInt8.self)) - p
+    }
 }
 
 /// Decodes a JSON string body or a Go-quoted (logfmt) string body into `out`.

@@ -11,6 +11,8 @@ public struct Frame {
         guard let b = timeBytes, timeLength > 0 else { return 0 }
         return ByteNumbers.parseRFC3339(b, timeLength)?.nanos ?? 0
     }
+    /// The framing carried a timestamp (readable or not).
+    public var hasTime: Bool { parsedTime != 0 || timeLength > 0 }
     var parsedTime: Int64 = 0
     var timeBytes: UnsafePointer<UInt8>? = nil
     var timeLength = 0
@@ -24,6 +26,14 @@ public struct Frame {
     init(payload: UnsafePointer<UInt8>, length: Int, time: Int64, source: UnsafePointer<UInt8>?, sourceLength: Int, rebuilt: Bool) {
         self.payload = payload; self.length = length; self.parsedTime = time
         self.source = source; self.sourceLength = sourceLength; self.rebuilt = rebuilt
+    }
+
+    /// A rebuilt frame whose timestamp is still the raw bytes at `timeBytes`.
+    init(payload: UnsafePointer<UInt8>, length: Int, timeBytes: UnsafePointer<UInt8>?, timeLength: Int,
+         source: UnsafePointer<UInt8>?, sourceLength: Int, rebuilt: Bool) {
+        self.init(payload: payload, length: length, timeBytes: timeBytes, timeLength: timeLength, source: source,
+                  sourceLength: sourceLength)
+        self.rebuilt = rebuilt
     }
 
     /// A frame whose timestamp is still the raw bytes at `timeBytes`.
@@ -63,9 +73,20 @@ public final class Deframer {
 
     public enum Result {
         case record(Frame)
-        /// A partial line (CRI `P`, Docker without trailing newline) that was buffered.
+        /// A partial line (CRI `P`, Docker 16 KiB split) that was buffered.
         case partial
+        /// A line that is framing only (a `tail -F` header `==> path <==`): no record.
+        case skipped
     }
+
+    /// The `tail -F` file the lines come from (hash of the header's path; 0 = none). Partial
+    /// lines join only within one file, one container and one stream.
+    private var tailFile: UInt64 = 0
+    /// Docker's json-file driver splits a line into entries of exactly this many bytes without
+    /// a trailing newline; only such an entry is a partial.
+    public static let dockerSplitLength = 16 * 1024
+    /// kubelet prints the chunk's own timestamp before each of these (kubernetes#77603).
+    public static let kubeletChunkLength = 16 * 1024
 
     public init(maxRecordLength: Int = 1 << 20) {
         self.maxRecordLength = maxRecordLength
@@ -79,6 +100,15 @@ public final class Deframer {
     /// Deframes `p[0..<n]` (no trailing newline). The frame's pointers stay valid until the next call.
     public func deframe(_ p0: UnsafePointer<UInt8>, _ n0: Int) -> Result {
         var p = p0, n = n0
+        // NUL runs (holes left by copytruncate rotation) and a UTF-8 byte order mark are no text
+        while n > 0 && p[0] == 0 { p += 1; n -= 1 }
+        while n > 0 && p[n &- 1] == 0 { n -= 1 }
+        if n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF { p += 3; n -= 3 }
+        if n >= 8 && p[0] == UInt8(ascii: "=") && p[1] == UInt8(ascii: "="), let path = Deframer.tailHeader(p, n) {
+            tailFile = ByteHash.hash(p + path.start, path.length) | 1
+            return .skipped
+        }
+        var afterTimestamp: UnsafePointer<UInt8>? = nil
         var timeBytes: UnsafePointer<UInt8>? = nil
         var timeLength = 0
         var src: UnsafePointer<UInt8>? = nil
@@ -99,13 +129,17 @@ public final class Deframer {
             if let len = rfc3339TokenLength(p, n) {
                 timeBytes = p; timeLength = len
                 p += len + 1; n -= len + 1
-                // CRI: "<stdout|stderr> <F|P> <payload>"
+                afterTimestamp = p
+                // CRI: "<stdout|stderr> <tags> <payload>", tags a `:`-separated list led by F or P
                 if n >= 8 && (Bytes.hasPrefix(p, n, "stdout ") || Bytes.hasPrefix(p, n, "stderr ")),
-                   p[7] == UInt8(ascii: "F") || p[7] == UInt8(ascii: "P"), n == 8 || p[8] == 0x20 {
+                   p[7] == UInt8(ascii: "F") || p[7] == UInt8(ascii: "P"),
+                   n == 8 || p[8] == 0x20 || p[8] == UInt8(ascii: ":") {
                     let partial = p[7] == UInt8(ascii: "P")
                     let stream = p[3]  // 'o' or 'e'
-                    let body = n > 8 ? p + 9 : p + 8
-                    let bodyLen = n > 8 ? n - 9 : 0
+                    var tagsEnd = 8
+                    if n > 8 && p[8] == UInt8(ascii: ":") { tagsEnd = Bytes.find(0x20, p, from: 8, end: n) ?? n }
+                    let body = tagsEnd < n ? p + tagsEnd + 1 : p + n
+                    let bodyLen = tagsEnd < n ? n - tagsEnd - 1 : 0
                     if !partial && pending.isEmpty {
                         return .record(Frame(payload: body, length: bodyLen, timeBytes: timeBytes, timeLength: timeLength, source: src, sourceLength: srcLen))
                     }
@@ -114,36 +148,119 @@ public final class Deframer {
                 }
                 continue
             }
-            // Docker json-file: {"log":"...","stream":"stdout","time":"..."}
-            if n > 9 && Bytes.hasPrefix(p, n, "{\"log\":\"") {
+            // Docker json-file: {"log":"...","stream":"stdout","time":"..."}, any key order and spacing
+            if n > 9 && p[0] == UInt8(ascii: "{"), Deframer.mayBeDocker(p, n) {
                 if let r = docker(p, n, source: src, sourceLength: srcLen) { return r }
             }
             break
         }
+        if let after = afterTimestamp, (p + n) - after > Deframer.kubeletChunkLength,
+           let r = withoutKubeletTimestamps(p, n, chunkStart: after, timeBytes: timeBytes, timeLength: timeLength,
+                                            source: src, sourceLength: srcLen) {
+            return r
+        }
         return .record(Frame(payload: p, length: n, timeBytes: timeBytes, timeLength: timeLength, source: src, sourceLength: srcLen))
     }
 
+    /// `==> path <==`, the header `tail -F` prints when it switches files: the path's range.
+    static func tailHeader(_ p: UnsafePointer<UInt8>, _ n: Int) -> (start: Int, length: Int)? {
+        guard n >= 9, Bytes.hasPrefix(p, n, "==> "), p[n - 4] == 0x20, p[n - 3] == UInt8(ascii: "<"),
+              p[n - 2] == UInt8(ascii: "="), p[n - 1] == UInt8(ascii: "=") else { return nil }
+        return (4, n - 8)
+    }
+
+    /// `kubectl logs --timestamps` on a line the node split into 16 KiB chunks prints each chunk's
+    /// own timestamp before it, inside the line (kubernetes#77603). Removes them; nil when the
+    /// line has none.
+    private func withoutKubeletTimestamps(_ p: UnsafePointer<UInt8>, _ n: Int, chunkStart: UnsafePointer<UInt8>,
+                                          timeBytes: UnsafePointer<UInt8>?, timeLength: Int,
+                                          source: UnsafePointer<UInt8>?, sourceLength: Int) -> Result? {
+        let end = p + n
+        var chunk = chunkStart, from = p, w = 0
+        while chunk + Deframer.kubeletChunkLength < end {
+            let boundary = chunk + Deframer.kubeletChunkLength
+            guard boundary > from, let len = rfc3339TokenLength(boundary, end - boundary) else { break }
+            let k = min(boundary - from, maxRecordLength - w)
+            (scratch + w).update(from: from, count: k)
+            w += k
+            from = boundary + len + 1
+            chunk = from
+        }
+        guard from != p else { return nil }
+        let k = min(end - from, maxRecordLength - w)
+        (scratch + w).update(from: from, count: k)
+        w += k
+        return .record(Frame(payload: UnsafePointer(scratch), length: w, timeBytes: timeBytes, timeLength: timeLength,
+                             source: source, sourceLength: sourceLength, rebuilt: true))
+    }
+
+    /// Whether a JSON line's first key is one of Docker's (`log`, `stream`, `time`, `attrs`): only
+    /// then is the whole object read as Docker framing. A payload's first key rarely is one of
+    /// them, and when it is (`slog` leads with `time`), `docker` stops at its first other key.
+    static func mayBeDocker(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 1
+        while i < n && Bytes.isSpace(p[i]) { i += 1 }
+        guard i + 6 < n, p[i] == 0x22 else { return false }
+        let q = p + i + 1, m = n - i - 1
+        return Bytes.hasPrefix(q, m, "log\"") || Bytes.hasPrefix(q, m, "stream\"") || Bytes.hasPrefix(q, m, "time\"")
+            || Bytes.hasPrefix(q, m, "attrs\"")
+    }
+
+    /// Reads a Docker json-file entry: a JSON object of `log`, `stream`, `time` (and `attrs`), in
+    /// any order with any white space JSON allows. nil when the object has another key or no
+    /// `log` string: then it is a payload, not framing.
     private func docker(_ p: UnsafePointer<UInt8>, _ n: Int, source: UnsafePointer<UInt8>?, sourceLength: Int) -> Result? {
-        let vs = 8
-        guard let ve = PayloadScanner.stringEnd(p, from: vs, end: n) else { return nil }
+        var logRange: (Int, Int)? = nil, timeRange: (Int, Int)? = nil
+        var stream: UInt8 = UInt8(ascii: "o")
+        var i = 1
+        while true {
+            while i < n && Bytes.isSpace(p[i]) { i += 1 }
+            guard i < n else { return nil }
+            if p[i] == UInt8(ascii: "}") { break }
+            if p[i] == UInt8(ascii: ",") { i += 1; continue }
+            guard p[i] == 0x22, let ke = PayloadScanner.stringEnd(p, from: i + 1, end: n) else { return nil }
+            let ks = i + 1
+            i = ke + 1
+            while i < n && Bytes.isSpace(p[i]) { i += 1 }
+            guard i < n, p[i] == UInt8(ascii: ":") else { return nil }
+            i += 1
+            while i < n && Bytes.isSpace(p[i]) { i += 1 }
+            guard i < n else { return nil }
+            let key = p + ks, kn = ke - ks
+            if p[i] == 0x22 {
+                guard let ve = PayloadScanner.stringEnd(p, from: i + 1, end: n) else { return nil }
+                let vs = i + 1
+                i = ve + 1
+                if Bytes.equals(key, kn, "log") { logRange = (vs, ve) }
+                else if Bytes.equals(key, kn, "time") { timeRange = (vs, ve) }
+                else if Bytes.equals(key, kn, "stream") { if Bytes.equals(p + vs, ve - vs, "stderr") { stream = UInt8(ascii: "e") } }
+                else { return nil }
+            } else if p[i] == UInt8(ascii: "{") && Bytes.equals(key, kn, "attrs") {
+                guard let e = PayloadScanner.skipCompound(p, n, from: i) else { return nil }
+                i = e
+            } else {
+                return nil
+            }
+        }
+        guard let (vs, ve) = logRange else { return nil }
         var len = unescapeString(p + vs, min(ve - vs, maxRecordLength), into: scratch)
         var complete = false
         if len > 0 && scratch[len - 1] == 0x0A { len -= 1; complete = true }
+        // dockerd splits only at exactly 16 KiB; an entry of another length without `\n` is whole
+        let partial = !complete && len == Deframer.dockerSplitLength
         if len > 0 && scratch[len - 1] == 0x0D { len -= 1 }
-        var time: Int64 = 0
-        var stream: UInt8 = UInt8(ascii: "o")
-        let rest = p + ve, restLen = n - ve
-        if let r = Bytes.firstIndex(rest, restLen, "\"time\":\"") {
-            let ts = rest + r + 8
-            if let (t, _) = ByteNumbers.parseRFC3339(ts, restLen - r - 8) { time = t }
+        let tb = timeRange.map { p + $0.0 }, tl = timeRange.map { $0.1 - $0.0 } ?? 0
+        if !partial && pending.isEmpty {
+            return .record(Frame(payload: UnsafePointer(scratch), length: len, timeBytes: tb, timeLength: tl,
+                                 source: source, sourceLength: sourceLength, rebuilt: true))
         }
-        if Bytes.contains(rest, restLen, "\"stream\":\"stderr\"") { stream = UInt8(ascii: "e") }
-        return join(UnsafePointer(scratch), len, partial: !complete, stream: stream, time: time, source: source, sourceLength: sourceLength, rebuilt: true)
+        let time = tb.flatMap { ByteNumbers.parseRFC3339($0, tl)?.nanos } ?? 0
+        return join(UnsafePointer(scratch), len, partial: partial, stream: stream, time: time, source: source, sourceLength: sourceLength, rebuilt: true)
     }
 
     private func key(_ source: UnsafePointer<UInt8>?, _ len: Int, _ stream: UInt8) -> UInt64 {
         let h = source.map { ByteHash.hash($0, len) } ?? 0x51
-        return h ^ (UInt64(stream) &* 0x9E37_79B9_7F4A_7C15)
+        return (h ^ (UInt64(stream) &* 0x9E37_79B9_7F4A_7C15)) ^ (tailFile &* 0xC2B2_AE3D_27D4_EB4F)
     }
 
     private func join(_ body: UnsafePointer<UInt8>, _ len: Int, partial: Bool, stream: UInt8, time: Int64,
@@ -174,8 +291,10 @@ public final class Deframer {
         return .record(Frame(payload: UnsafePointer(joinBuffer), length: head + len, time: time, source: source, sourceLength: sourceLength, rebuilt: true))
     }
 
-    /// Hands out partial records still buffered at end of input (a `P` line never followed by `F`).
+    /// Ends one input file: partial records still buffered (a `P` line never followed by `F`)
+    /// are handed out as whole lines, never joined with the next file's first line.
     public func drainPending(_ body: (Frame) -> Void) {
+        tailFile = 0
         let all = pending
         pending.removeAll()
         for (_, pend) in all.sorted(by: { $0.value.time < $1.value.time }) where !pend.overflow {

@@ -17,7 +17,24 @@ public final class EventExtractor {
         public init() {}
     }
 
+    /// Set by `extract` for a promotion: a hash of its trace id (0 = none), and whether it is a
+    /// Kratos request line (`operation=/.../ApplyPromotion`) rather than an explicit event line.
+    /// The caller keeps one attempt from counting twice (contract §3, the trace-id rule).
+    public private(set) var traceHash: UInt64 = 0
+    /// Trusted event times: from `earliestTime` to `maxFutureSkew` past arrival (ns).
+    public var earliestTime: Int64 = 946_684_800 * 1_000_000_000
+    public var maxFutureSkew: Int64 = 86_400 * 1_000_000_000
+    /// Events with a payload or framing time that was unreadable or outside that range.
+    public private(set) var untrustedTimestamps = 0
+    public private(set) var promotionFromRequestLine = false
+    /// Coupon, user and ip aliases as they are looked for inside a request line's `args`.
+    private let argAliases: [(Field, [UInt8])]
+    /// Identities read from `args` for the current event (when the line has no such key).
+    private var argUser: (UnsafePointer<UInt8>, Int)?
+    private var argIP: (UnsafePointer<UInt8>, Int)?
+
     public init(keys: KeyTable = KeyTable(), limits: Limits = Limits(), maxRecordLength: Int = 1 << 20) {
+        argAliases = [Field.coupon, .user, .ip].flatMap { f in keys.aliases(for: f).map { (f, Array($0.utf8)) } }
         scanner = PayloadScanner(keys: keys)
         coupons = SymbolTable(maxEntries: limits.coupons, maxBytes: limits.coupons * 32)
         providers = SymbolTable(maxEntries: limits.providers, maxBytes: 4096)
@@ -33,6 +50,10 @@ public final class EventExtractor {
     /// carries no timestamp at all. An event with empty `kinds` is a skipped line.
     public func extract(_ frame: Frame, phrases: Phrases, arrival: Int64) -> Event {
         var ev = Event()
+        traceHash = 0
+        promotionFromRequestLine = false
+        argUser = nil
+        argIP = nil
         if phrases.contains(.timeout) { ev.kinds.insert(.timeout) }
         if phrases.contains(.dbSaturation) { ev.kinds.insert(.dbSaturation) }
         if frame.length > 0 && scanner.scan(frame.payload, frame.length) {
@@ -41,19 +62,45 @@ public final class EventExtractor {
             classify(&ev)
         }
         if ev.kinds.isEmpty { return ev }
-        // only events need their time and source
-        if let (p, n) = scanner.parsed ? value(.ts) : nil, let t = ByteNumbers.parseTimestamp(p, n) {
-            ev.time = t
-        } else {
-            let ft = frame.time
-            ev.time = ft != 0 ? ft : arrival
+        // only events need their time and source; a time outside the trusted range is absent
+        let latest = arrival > Int64.max - maxFutureSkew ? Int64.max : arrival + maxFutureSkew
+        var untrusted = false
+        ev.time = 0
+        if let (p, n) = scanner.parsed ? value(.ts) : nil {
+            if let t = ByteNumbers.parseTimestamp(p, n), t >= earliestTime && t <= latest { ev.time = t } else { untrusted = true }
         }
+        if ev.time == 0 {
+            let ft = frame.time
+            if ft != 0 && ft >= earliestTime && ft <= latest {
+                ev.time = ft
+            } else {
+                if frame.hasTime { untrusted = true }
+                ev.time = arrival
+            }
+        }
+        if untrusted { untrustedTimestamps += 1 }
         if let s = frame.source, frame.sourceLength > 0 { ev.source = sources.intern(s, frame.sourceLength) }
         return ev
     }
 
+    /// The event name: `msg`, `message`, `event`, then `operation`, then `op` (and configured
+    /// aliases after them). Empty and null values are absent, so the zap adapter's `"msg":""`
+    /// leaves the name to `operation`.
+    func name() -> (UnsafePointer<UInt8>, Int)? {
+        if scanner[.name].rank < 3, let v = value(.name) { return v }
+        return value(.operation) ?? value(.name)
+    }
+
+    /// A go-kratos logging-middleware line: `operation` with the middleware's `code`, `args` or
+    /// `component`/`kind` beside it (an explicit event named by `operation` has none of them).
+    private var isRequestLine: Bool {
+        present(.operation) && (present(.code) || present(.args) || present(.component))
+    }
+
     private func classify(_ ev: inout Event) {
-        if let (p, n) = value(.name) {
+        if isRequestLine {
+            if let (p, n) = value(.operation), Bytes.hasSuffix(p, n, "/ApplyPromotion") { requestPromotion(&ev) }
+        } else if let (p, n) = name() {
             if Bytes.contains(p, n, "ApplyPromotion") {
                 promotion(&ev)
             } else if let success = EventExtractor.paymentOutcome(p, n) {
@@ -110,7 +157,14 @@ public final class EventExtractor {
     /// A value trimmed of surrounding spaces, cut at `cut` (the first address of a
     /// forwarded-for list), case-folded as asked (into scratch when folding).
     private func normalized(_ f: Field, cut: UInt8? = nil, _ fold: Case = .asIs) -> (UnsafePointer<UInt8>, Int)? {
-        guard let (p, n0) = value(f) else { return nil }
+        if let v = value(f) { return normalize(v, cut: cut, fold) }
+        if f == .user, let v = argUser { return normalize(v, cut: cut, fold) }
+        if f == .ip, let v = argIP { return normalize(v, cut: cut, fold) }
+        return nil
+    }
+
+    private func normalize(_ v: (UnsafePointer<UInt8>, Int), cut: UInt8? = nil, _ fold: Case = .asIs) -> (UnsafePointer<UInt8>, Int)? {
+        let (p, n0) = v
         var s = 0, n = n0
         if let c = cut, let k = Bytes.find(c, p, from: 0, end: n) { n = k }
         while s < n && Bytes.isSpace(p[s]) { s += 1 }
@@ -125,7 +179,11 @@ public final class EventExtractor {
     }
 
     private func intern(_ f: Field, into table: SymbolTable, _ fold: Case, limit: Int? = nil) -> (Symbol, UInt64) {
-        guard let (p, n) = normalized(f, fold) else { return (.none, 0) }
+        intern(normalized(f, fold), into: table, limit: limit)
+    }
+
+    private func intern(_ v: (UnsafePointer<UInt8>, Int)?, into table: SymbolTable, limit: Int? = nil) -> (Symbol, UInt64) {
+        guard let (p, n) = v else { return (.none, 0) }
         let h = ByteHash.hash(p, n)
         return (table.intern(p, n, hash: h, limit: limit), h)
     }
@@ -153,6 +211,7 @@ public final class EventExtractor {
             applied = !present(.errorText)
         }
         ev.kinds.insert(applied ? .promotionApplied : .promotionRejected)
+        traceHash = hash(.traceId)
         // Rejected attempts may fill only half the coupon table: an enumeration attack sending
         // millions of invented codes must not leave no room for real codes redeemed later.
         (ev.coupon, ev.couponHash) = intern(.coupon, into: coupons, .upper, limit: applied ? nil : coupons.maxEntries / 2)
@@ -160,6 +219,79 @@ public final class EventExtractor {
         ev.ipHash = hash(.ip, cut: UInt8(ascii: ","))
         ev.discount = number(.discount)
         ev.subtotal = number(.subtotal)
+    }
+
+    /// A Kratos request line for `/ApplyPromotion`: applied when `code` is 0 (or 2xx), rejected otherwise;
+    /// the coupon (and, when the line has none, the user and ip) read from `args`.
+    private func requestPromotion(_ ev: inout Event) {
+        var applied: Bool
+        if let (p, n) = value(.code) {
+            // 0 when the handler returned no error; 2xx is success too (an HTTP-component line
+            // with `code=200 reason=` is in go-kratos/kratos#3758)
+            if let v = ByteNumbers.parseDouble(p, n) { applied = v == 0 || (v >= 200 && v < 300) } else { applied = EventExtractor.outcome(p, n) ?? false }
+        } else {
+            applied = !present(.errorCode)  // no code: a `reason` says it failed
+        }
+        ev.kinds.insert(applied ? .promotionApplied : .promotionRejected)
+        promotionFromRequestLine = true
+        traceHash = hash(.traceId)
+        var coupon: (UnsafePointer<UInt8>, Int)?
+        if let (p, n) = value(.args) {
+            // decoded args live in scratch; the values found point into them
+            for (f, alias) in argAliases {
+                switch f {
+                case .coupon: if coupon == nil { coupon = EventExtractor.argValue(p, n, alias) }
+                case .user: if argUser == nil { argUser = EventExtractor.argValue(p, n, alias) }
+                default: if argIP == nil { argIP = EventExtractor.argValue(p, n, alias) }
+                }
+            }
+        }
+        if let c = coupon, let v = unescaped(c) { coupon = normalize(v, .upper) } else { coupon = nil }
+        if let u = argUser { argUser = unescaped(u) }
+        if let i = argIP { argIP = unescaped(i) }
+        (ev.coupon, ev.couponHash) = intern(coupon, into: coupons, limit: applied ? nil : coupons.maxEntries / 2)
+        ev.userHash = hash(.user)
+        ev.ipHash = hash(.ip, cut: UInt8(ascii: ","))
+        ev.discount = number(.discount)
+        ev.subtotal = number(.subtotal)
+    }
+
+    /// A quoted value's body decoded into scratch when it holds escapes.
+    private func unescaped(_ v: (UnsafePointer<UInt8>, Int)) -> (UnsafePointer<UInt8>, Int)? {
+        let (p, n) = v
+        guard n > 0 else { return nil }
+        guard Bytes.find(0x5C, p, from: 0, end: n) != nil else { return v }
+        guard used + n <= scratchCapacity else { return nil }
+        let out = scratch + used
+        let m = unescapeString(p, n, into: out)
+        used += m
+        return m > 0 ? (UnsafePointer(out), m) : nil
+    }
+
+    /// The body of `alias:"X"`, `alias: "X"` or `"alias":"X"` inside `args` (protobuf text or
+    /// JSON), still escaped. The alias must stand as a whole key: `coupon` is not found in
+    /// `coupon_code:"X"` nor in `xcoupon:"X"`.
+    static func argValue(_ p: UnsafePointer<UInt8>, _ n: Int, _ alias: [UInt8]) -> (UnsafePointer<UInt8>, Int)? {
+        let a = alias.count
+        guard a > 0, n > a + 2 else { return nil }
+        var from = 0
+        while from + a < n {
+            guard let k = alias.withUnsafeBufferPointer({ Bytes.firstIndex(p + from, n - from, $0.baseAddress!, a) }) else { return nil }
+            let at = from + k
+            from = at + 1
+            if at > 0 && PayloadScanner.isKeyByte(p[at - 1]) { continue }
+            var i = at + a
+            if i < n && p[i] == 0x22 {
+                guard at > 0 && p[at - 1] == 0x22 else { continue }  // "alias":
+                i += 1
+            }
+            guard i < n, p[i] == UInt8(ascii: ":") else { continue }
+            i += 1
+            while i < n && (p[i] == 0x20 || p[i] == 0x09) { i += 1 }
+            guard i < n, p[i] == 0x22, let e = PayloadScanner.stringEnd(p, from: i + 1, end: n) else { continue }
+            return (p + i + 1, e - i - 1)
+        }
+        return nil
     }
 
     /// `applied ok success true` = true; `rejected invalid expired not_found failed error false` = false.

@@ -2,6 +2,8 @@
 public enum Field: UInt8, CaseIterable, Sendable {
     case name, ts, coupon, outcome, discount, subtotal, user, ip, provider
     case errorCode, errorText, amount, card, latencyMs, latency
+    /// go-kratos logging middleware (contract §3, Kratos request lines).
+    case operation, args, code, component, traceId
 
     public static let count = Field.allCases.count
 
@@ -11,6 +13,7 @@ public enum Field: UInt8, CaseIterable, Sendable {
         case .errorCode: return "error_code"
         case .errorText: return "error_text"
         case .latencyMs: return "latency_ms"
+        case .traceId: return "trace_id"
         default: return String(describing: self)
         }
     }
@@ -23,7 +26,9 @@ public enum Field: UInt8, CaseIterable, Sendable {
     /// The contract's built-in aliases, in priority order (the first present key wins;
     /// a later duplicate of the same key replaces an earlier one, as in most JSON decoders).
     public static let builtinAliases: [(Field, [String])] = [
-        (.name, ["msg", "message", "event", "operation", "op"]),
+        // `operation` is a name too, read between `event` and `op` (`EventExtractor.name`); it is
+        // its own field because the middleware's request lines are recognised by it.
+        (.name, ["msg", "message", "event", "op"]),
         (.ts, ["ts", "time", "timestamp", "@timestamp"]),
         (.coupon, ["coupon", "coupon_code", "couponCode", "promo_code", "promoCode", "promotion_code"]),
         (.outcome, ["status", "result", "outcome"]),
@@ -38,6 +43,11 @@ public enum Field: UInt8, CaseIterable, Sendable {
         (.card, ["card_fingerprint", "card_fp", "fingerprint"]),
         (.latencyMs, ["latency_ms", "duration_ms"]),
         (.latency, ["latency", "duration"]),
+        (.operation, ["operation"]),
+        (.args, ["args"]),
+        (.code, ["code"]),
+        (.component, ["component", "kind"]),
+        (.traceId, ["trace.id", "trace_id", "traceId", "traceID"]),
     ]
 }
 

@@ -145,7 +145,10 @@ public enum ByteNumbers {
             offset = sign * (oh * 3600 + om * 60)
         } else { return nil }
         let days = EventTimeBridge.days(year: y1 * 100 + y2, month: mo, day: d)
+        // Years 0000-9999 fit in Int64 seconds; nanoseconds only between 1678 and 2262. A time
+        // outside that is no timestamp (issue: one such line trapped on overflow).
         let secs = Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + s) - Int64(offset)
+        guard secs > -9_223_372_036 && secs < 9_223_372_035 else { return nil }
         return (secs * 1_000_000_000 + frac, i)
     }
 }

@@ -48,8 +48,11 @@ public final class PayloadScanner {
         sawFailedCompensation = false
     }
 
+    /// Keeps the value when it outranks the field's current one. An empty string and `null` are
+    /// absent (contract §2): they never hide a later alias (`"msg":""` beside `operation`).
     @inline(__always)
     func record(_ field: Field, rank: UInt8, start: Int, length: Int, type: ValueType) {
+        if type == .null || (length == 0 && type != .compound) { return }
         let i = Int(field.rawValue)
         if rank <= slots[i].rank {
             slots[i] = Slot(start: Int32(start), length: Int32(length), rank: rank, type: type)
@@ -171,6 +174,31 @@ public final class PayloadScanner {
 
     // MARK: logfmt
 
+    @inline(__always)
+    static func isKeyByte(_ b: UInt8) -> Bool {
+        (b | 0x20) &- 0x61 < 26 || b &- 0x30 < 10 || b == UInt8(ascii: "_") || b == UInt8(ascii: ".")
+            || b == UInt8(ascii: "-") || b == UInt8(ascii: "@")
+    }
+
+    /// End of an unquoted logfmt value starting at `from`: the go-kratos std logger never quotes,
+    /// so a value runs up to the next ` key=` (blank, a key of letters, digits, `_`, `.` or `-`,
+    /// then `=`; `@` too, for the contract's own `@timestamp`) or the end of the line. `msg=payment authorization failed provider=stripe` names
+    /// the event `payment authorization failed`. A value of quoted logfmt has no blank, so this
+    /// ends it at the blank before the next pair as before.
+    static func bareValueEnd(_ p: UnsafePointer<UInt8>, from: Int, end n: Int) -> Int {
+        var i = from
+        while true {
+            i = SWAR.find(p, i, n, 0x20, 0x09)
+            if i >= n { return n }
+            var k = i &+ 1
+            while k < n && (p[k] == 0x20 || p[k] == 0x09) { k &+= 1 }
+            let ks = k
+            while k < n && isKeyByte(p[k]) { k &+= 1 }
+            if k > ks && k < n && p[k] == UInt8(ascii: "=") { return i }
+            i = k > i &+ 1 ? k : i &+ 1
+        }
+    }
+
     /// `key=value` pairs separated by spaces; values bare or double-quoted with `\"` and `\\`.
     /// Bare words without `=` (a leading level word such as `INFO`) are allowed and ignored.
     func scanLogfmt(_ p: UnsafePointer<UInt8>, _ n: Int, from start: Int) -> Bool {
@@ -196,8 +224,9 @@ public final class PayloadScanner {
                         return pairs > 0  // unterminated quote: a fragment; keep what was read
                     }
                 } else {
-                    i = SWAR.find(p, i, n, 0x20, 0x09)
-                    ve = i
+                    ve = PayloadScanner.bareValueEnd(p, from: i, end: n)
+                    i = ve
+                    while ve > vs && (p[ve &- 1] == 0x20 || p[ve &- 1] == 0x09) { ve &-= 1 }
                 }
                 pairs += 1
                 if let (f, r) = keys.lookup(p + ks, ke &- ks, readable: n &- ks) { record(f, rank: r, start: vs, length: ve - vs, type: t) }

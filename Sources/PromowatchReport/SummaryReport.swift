@@ -18,6 +18,10 @@ public enum SummaryReport {
             "{\"provider\": \(JSONText.quoted(p.provider)), \"succeeded\": \(p.succeeded), \"declined\": \(p.declined), \"provider_failures\": \(p.providerFailures)}"
         }.joined(separator: ", ") + "]"
         o += ", \"input_errors\": [" + s.inputErrors.map(JSONText.quoted).joined(separator: ", ") + "]"
+        o += ", \"input_warnings\": \(s.inputWarnings), \"input_warning_samples\": ["
+            + s.inputWarningSamples.map(JSONText.quoted).joined(separator: ", ") + "]"
+        o += ", \"untrusted_timestamps\": \(s.untrustedTimestamps)"
+        o += ", \"duplicate_promotion_lines\": \(s.duplicatePromotionLines)"
         return o + "}}"
     }
 
@@ -46,6 +50,16 @@ public enum SummaryReport {
             }
         }
         for e in s.inputErrors { o += "\n  error: " + TerminalText.safe(e, maxLength: 300) }
+        if s.inputWarnings > 0 {
+            o += "\n  warning: \(s.inputWarnings) kubectl error lines in the input, e.g. "
+                + TerminalText.safe(s.inputWarningSamples.first ?? "", maxLength: 200)
+        }
+        if s.untrustedTimestamps > 0 {
+            o += "\n  note: \(s.untrustedTimestamps) events had a timestamp that was unreadable or outside the trusted range (framing or arrival time used)"
+        }
+        if s.duplicatePromotionLines > 0 {
+            o += "\n  note: \(s.duplicatePromotionLines) request lines of an ApplyPromotion already logged under the same trace id counted as requests only"
+        }
         return o
     }
 

@@ -170,6 +170,7 @@ extension Watch {
         }
         let analyzer = Analyzer(options: options.analyzerOptions(config))
         analyzer.enableDetection(config)
+        analyzer.orderIndependent = false  // partials are published as they fill: decide the trace rule at once
         let out = Output(format: options.resolvedFormat, top: options.top)
         let name = instance ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         let coordinator = try SharedWatch(store: st, group: group, instance: name, config: config, aggregator: analyzer.detector!,

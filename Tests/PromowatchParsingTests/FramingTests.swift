@@ -74,8 +74,10 @@ final class FramingTests: XCTestCase {
         XCTAssertEqual(e.kinds, .promotionApplied)
         XCTAssertEqual(h.coupon(e), "D\"Q")
         XCTAssertEqual(e.time, t0 + 500_000_000)
-        // logfmt inside Docker, and a partial (no trailing \n) joined with the next entry
-        XCTAssertNil(h.event(#"{"log":"msg=ApplyPromotion cou","stream":"stdout","time":"2026-11-20T08:15:00Z"}"#))
+        // logfmt inside Docker, and a 16 KiB partial (no trailing \n) joined with the next entry
+        let head = "msg=ApplyPromotion pad=" + String(repeating: "x", count: 16 * 1024 - 27) + " cou"
+        XCTAssertEqual(head.utf8.count, 16 * 1024)
+        XCTAssertNil(h.event(#"{"log":""# + head + #"","stream":"stdout","time":"2026-11-20T08:15:00Z"}"#))
         let j = h.event(#"{"log":"pon=PARTS\n","stream":"stdout","time":"2026-11-20T08:15:00Z"}"#)!
         XCTAssertEqual(h.coupon(j), "PARTS")
     }

@@ -1,0 +1,201 @@
+import XCTest
+import PromowatchCore
+@testable import PromowatchParsing
+
+/// Log contract revision 2: how real services and nodes write lines. Each test names the case of
+/// "Read real services' logs as they are written" that it pins (events were silently lost).
+final class RealLogShapeTests: XCTestCase {
+    // MARK: go-kratos std logger: values are never quoted
+
+    func testStdLoggerUnquotedPaymentNames() {
+        let h = LineHarness()
+        let f = h.event("INFO ts=2026-11-20T08:15:00Z caller=service/pay.go:88 msg=payment authorization failed provider=paypal error_code=api_connection_error")!
+        XCTAssertEqual(f.kinds, .paymentProviderFailure)
+        XCTAssertEqual(h.provider(f), "paypal")
+        XCTAssertEqual(f.time, t0)
+        XCTAssertEqual(h.event("INFO msg=payment authorized provider=stripe amount=12.5")!.kinds, .paymentSucceeded)
+        // `msg` last: the value runs to the end of the line
+        let d = h.event("WARN provider=stripe decline_code=card_declined msg=payment declined")!
+        XCTAssertEqual(d.kinds, .paymentDeclined)
+        XCTAssertEqual(h.event("ERROR msg=compensation failed for order o-17: refund rejected")!.kinds, .compensationFailure)
+    }
+
+    func testStdLoggerValueStopsOnlyAtKeyEquals() {
+        let h = LineHarness()
+        // an error text with `:` and `=`-free words stays whole; `@timestamp=` is a key
+        let e = h.event("ERROR msg=payment failed err=dial tcp 10.0.3.7:443: connect: connection refused provider=stripe @timestamp=2026-11-20T08:15:00Z")!
+        XCTAssertEqual(e.kinds, .paymentProviderFailure)
+        XCTAssertEqual(h.provider(e), "stripe")
+        XCTAssertEqual(e.time, t0)
+        // quoted logfmt is read as before
+        let q = h.event(#"level=info msg="payment captured" provider="Stripe" amount=3"#)!
+        XCTAssertEqual(q.kinds, .paymentSucceeded)
+        XCTAssertEqual(h.provider(q), "stripe")
+        // an empty bare value before the next key is empty (absent), not the next pair
+        let r = h.event("INFO msg=ApplyPromotion coupon= coupon_code=SAVE5 status= result=rejected")!
+        XCTAssertEqual(r.kinds, .promotionRejected)
+        XCTAssertEqual(h.coupon(r), "SAVE5")
+    }
+
+    // MARK: empty and null values are absent
+
+    func testZapAdapterEmptyMsgLeavesNameToOperation() {
+        let h = LineHarness()
+        // `"msg":""` beside the real name in `operation`, no middleware keys: an explicit event
+        let e = h.event(#"{"level":"info","msg":"","operation":"ApplyPromotion","coupon":"","coupon_code":"w10","status":"","result":"rejected"}"#)!
+        XCTAssertEqual(e.kinds, .promotionRejected)
+        XCTAssertEqual(h.coupon(e), "W10")
+        let d = h.event(#"{"msg":"payment failed","provider":"stripe","error_code":"","reason":"card_declined"}"#)!
+        XCTAssertEqual(d.kinds, .paymentDeclined, "an empty error_code must not hide reason")
+        let n = h.event(#"{"msg":null,"message":"payment declined","error_code":null,"decline_code":"do_not_honor"}"#)!
+        XCTAssertEqual(n.kinds, .paymentDeclined)
+    }
+
+    // MARK: go-kratos logging middleware request lines
+
+    func testMiddlewareRequestLineIsARequestInSeconds() {
+        let h = LineHarness()
+        let e = h.event("INFO ts=2025-11-30T08:42:39+08:00 caller=logging/logging.go:47 kind=server component=http operation=/xxxx.v1.xxxx/xxxx args=date:\"2025-11-30\" code=200 reason= stack= latency=0.004203327")!
+        XCTAssertEqual(e.kinds, .request)
+        XCTAssertEqual(e.latencyMs, 4.203327, accuracy: 1e-9)
+    }
+
+    func testMiddlewareApplyPromotionOutcomeFromCodeAndCouponFromArgs() {
+        let h = LineHarness()
+        let rejected = h.event("ERROR ts=2026-11-20T08:15:00Z kind=server component=grpc operation=/api.checkout.v1.CartService/ApplyPromotion args=session_id:\"s-1\"  promotion_code:\"save10\" code=400 reason=PROMOTION_NOT_FOUND stack=error: code = 400 reason = PROMOTION_NOT_FOUND latency=0.004")!
+        XCTAssertEqual(rejected.kinds, [.promotionRejected, .request])
+        XCTAssertEqual(h.coupon(rejected), "SAVE10")
+        XCTAssertTrue(h.extractor.promotionFromRequestLine)
+        let applied = h.event("INFO kind=server component=http operation=/api.checkout.v1.CartService/ApplyPromotion args=user_id:\"u-9\" coupon_code: \"vip25\" code=0 reason= stack= latency=0.0031")!
+        XCTAssertEqual(applied.kinds, [.promotionApplied, .request])
+        XCTAssertEqual(h.coupon(applied), "VIP25")
+        XCTAssertEqual(h.user(applied), "u-9", "identities come from args when the line has none")
+        // JSON args inside the zap adapter's JSON line, with the empty msg
+        let z = h.event(#"{"level":"error","msg":"","kind":"server","component":"grpc","operation":"/api.checkout.v1.CartService/ApplyPromotion","args":"{\"promotion_code\":\"X9\",\"user_id\":\"u-1\"}","code":404,"reason":"NOT_FOUND","stack":"","latency":0.01,"trace_id":"t1"}"#)!
+        XCTAssertEqual(z.kinds, [.promotionRejected, .request])
+        XCTAssertEqual(h.coupon(z), "X9")
+        XCTAssertNotEqual(h.extractor.traceHash, 0)
+    }
+
+    func testMiddlewareOtherOperationsAreRequestsOnly() {
+        let h = LineHarness()
+        for op in ["/api.checkout.v1.CartService/RemovePromotion", "/api.checkout.v1.CartService/ApplyPromotionPreview"] {
+            let e = h.event("INFO kind=server component=grpc operation=\(op) args=promotion_code:\"A\" code=0 reason= stack= latency=0.001")!
+            XCTAssertEqual(e.kinds, .request, op)
+        }
+    }
+
+    func testArgValueNeedsAWholeKey() {
+        func find(_ args: String, _ alias: String) -> String? {
+            var b = Array(args.utf8)
+            return b.withUnsafeMutableBufferPointer { p in
+                EventExtractor.argValue(UnsafePointer(p.baseAddress!), p.count, Array(alias.utf8)).map {
+                    String(decoding: UnsafeBufferPointer(start: $0.0, count: $0.1), as: UTF8.self)
+                }
+            }
+        }
+        XCTAssertNil(find(#"coupon_code:"A""#, "coupon"))
+        XCTAssertNil(find(#"xcoupon:"A""#, "coupon"))
+        XCTAssertEqual(find(#"x:"1" coupon:"A""#, "coupon"), "A")
+        XCTAssertEqual(find(#"coupon: "B""#, "coupon"), "B")
+        XCTAssertEqual(find(#"{"coupon":"C\"D"}"#, "coupon"), #"C\"D"#)
+        XCTAssertNil(find(#"coupon:"#, "coupon"))
+    }
+
+    // MARK: framing
+
+    func testDockerFramingAnyKeyOrderAndWhiteSpace() {
+        let h = LineHarness()
+        for line in [
+            #"{"log": "msg=ApplyPromotion coupon=A1\n", "stream": "stdout", "time": "2026-11-20T08:15:00Z"}"#,
+            #"{ "time":"2026-11-20T08:15:00Z" , "stream":"stderr","log":"msg=ApplyPromotion coupon=A1\n" }"#,
+            #"{"stream":"stdout","log":"msg=ApplyPromotion coupon=A1\n","attrs":{"tag":"x"},"time":"2026-11-20T08:15:00Z"}"#,
+        ] {
+            let e = h.event(line)
+            XCTAssertEqual(e?.kinds, .promotionApplied, line)
+            XCTAssertEqual(e.map { h.coupon($0) }, "A1", line)
+            XCTAssertEqual(e?.time, t0, line)
+        }
+        // a payload whose first key is `time` (slog) is a payload, not Docker framing
+        let s = h.event(#"{"time":"2026-11-20T08:15:00Z","level":"INFO","msg":"ApplyPromotion","coupon":"S1"}"#)!
+        XCTAssertEqual(h.coupon(s), "S1")
+    }
+
+    func testDockerEntryWithoutNewlineIsWholeUnlessExactly16KiB() {
+        let h = LineHarness()
+        let e = h.event(#"{"log":"msg=ApplyPromotion coupon=LAST","stream":"stdout","time":"2026-11-20T08:15:00Z"}"#)
+        XCTAssertEqual(e?.kinds, .promotionApplied, "a last line written without newline is a whole line")
+    }
+
+    func testCRITagLists() {
+        let h = LineHarness()
+        let e = h.event("2026-11-20T08:15:00Z stdout F:TAG1:TAG2 msg=ApplyPromotion coupon=T1")!
+        XCTAssertEqual(h.coupon(e), "T1")
+        XCTAssertNil(h.event("2026-11-20T08:15:00Z stdout P:TAG1 msg=ApplyPromotion cou"))
+        XCTAssertEqual(h.coupon(h.event("2026-11-20T08:15:01Z stdout F:TAG1 pon=T2")!), "T2")
+    }
+
+    func testTailHeadersSeparatePartials() {
+        let h = LineHarness()
+        XCTAssertNil(h.event("==> /var/log/containers/a.log <=="))
+        XCTAssertNil(h.event("2026-11-20T08:15:00Z stdout P msg=ApplyPromotion coupon=FROM_A"))
+        XCTAssertNil(h.event("==> /var/log/containers/b.log <=="))
+        // b's own complete line is not glued to a's partial
+        let b = h.event("2026-11-20T08:15:00Z stdout F msg=ApplyPromotion coupon=B1")!
+        XCTAssertEqual(h.coupon(b), "B1")
+        XCTAssertNil(h.event("==> /var/log/containers/a.log <=="))
+        let a = h.event("2026-11-20T08:15:01Z stdout F _TAIL")!
+        XCTAssertEqual(h.coupon(a), "FROM_A_TAIL")
+    }
+
+    func testKubeletInnerTimestampsRemoved() {
+        let h = LineHarness()
+        // kubectl logs --timestamps on a line the node split: the chunk's own time before each 16 KiB
+        let chunk = 16 * 1024
+        let head = "msg=ApplyPromotion pad=" + String(repeating: "y", count: chunk - 23)
+        let line = "[pod/p/c] 2026-11-20T08:15:00.1Z " + head + "2026-11-20T08:15:00.2Z  coupon=INNER"
+        let e = h.event(line)!
+        XCTAssertEqual(h.coupon(e), "INNER")
+        XCTAssertEqual(e.kinds, .promotionApplied)
+    }
+
+    func testBOMAndNULRunsIgnored() {
+        let h = LineHarness()
+        XCTAssertEqual(h.coupon(h.event("\u{FEFF}{\"msg\":\"ApplyPromotion\",\"coupon\":\"BOM\"}")!), "BOM")
+        var bytes = [UInt8](repeating: 0, count: 300) + Array(#"{"msg":"ApplyPromotion","coupon":"HOLE"}"#.utf8)
+        XCTAssertEqual(h.coupon(h.event(bytes: &bytes)!), "HOLE")
+    }
+
+    // MARK: time
+
+    func testTimestampsOutsideInt64NanosAreNoTimestamps() {
+        for s in ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "2262-04-12T00:00:00Z", "1677-09-21T00:00:00Z"] {
+            var b = Array(s.utf8)
+            XCTAssertNil(b.withUnsafeMutableBufferPointer { ByteNumbers.parseTimestamp(UnsafePointer($0.baseAddress!), $0.count) }, s)
+        }
+        let h = LineHarness()
+        let e = h.event(#"{"msg":"ApplyPromotion","ts":"9999-12-31T23:59:59Z","coupon":"A"}"#)!
+        XCTAssertEqual(e.time, 7, "no trap: the arrival time")
+    }
+
+    func testTrustedRange() {
+        let x = EventExtractor()
+        let arrival = t0
+        func time(_ line: String) -> Int64 {
+            var b = Array(line.utf8)
+            return b.withUnsafeMutableBufferPointer { p -> Int64 in
+                let d = Deframer()
+                guard case .record(let f) = d.deframe(UnsafePointer(p.baseAddress!), p.count) else { return -1 }
+                return x.extract(f, phrases: [], arrival: arrival).time
+            }
+        }
+        XCTAssertEqual(time(#"{"msg":"ApplyPromotion","ts":"2026-11-20T08:15:00Z"}"#), t0)
+        XCTAssertEqual(time(#"{"msg":"ApplyPromotion","ts":"1999-12-31T23:59:59Z"}"#), arrival, "before 2000")
+        XCTAssertEqual(time(#"{"msg":"ApplyPromotion","ts":"2026-11-22T08:15:00Z"}"#), arrival, "two days ahead")
+        XCTAssertEqual(time(#"2026-11-20T08:14:00Z {"msg":"ApplyPromotion","ts":"2030-01-01T00:00:00Z"}"#), t0 - 60_000_000_000,
+                       "the framing's time when the payload's is not trusted")
+        XCTAssertEqual(x.untrustedTimestamps, 3)
+        XCTAssertEqual(time(#"{"msg":"ApplyPromotion","ts":"yesterday"}"#), arrival)
+        XCTAssertEqual(x.untrustedTimestamps, 4, "an unreadable time is not used either")
+    }
+}
