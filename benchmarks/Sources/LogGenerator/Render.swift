@@ -5,6 +5,9 @@ public struct Renderer {
     public var format: PayloadFormat
     public var framing: Framing
     public var podNames: [String]
+    /// With `.kratos`: write values as go-kratos' std logger does (`%v`, never quoted), and no
+    /// empty `msg` (the middleware logs none; the zap adapter's JSON writes `"msg":""`).
+    public var stdLogger = false
 
     public init(format: PayloadFormat, framing: Framing, pods: Int = 3) {
         self.format = format
@@ -79,6 +82,22 @@ public struct Renderer {
         }
     }
 
+    /// A value as Go's `%v` prints it: strings raw, maps as `map[k:v ...]`.
+    static func goValue(_ v: Value, into o: inout [UInt8]) {
+        switch v {
+        case .string(let s): o.append(contentsOf: Array(s.utf8))
+        case .number(let n): o.append(contentsOf: Array(n.utf8))
+        case .bool(let b): o.append(contentsOf: Array((b ? "true" : "false").utf8))
+        case .object(let fields):
+            o.append(contentsOf: Array("map[".utf8))
+            for (i, (k, v)) in fields.sorted(by: { $0.0 < $1.0 }).enumerated() {
+                if i > 0 { o.append(0x20) }
+                o.append(contentsOf: Array(k.utf8)); o.append(UInt8(ascii: ":")); goValue(v, into: &o)
+            }
+            o.append(UInt8(ascii: "]"))
+        }
+    }
+
     /// The payload of a structured record.
     public func payload(_ r: Record) -> [UInt8] {
         var o: [UInt8] = []
@@ -98,9 +117,13 @@ public struct Renderer {
             } else {
                 o.append(contentsOf: Array("level=\(r.level.lowercased()) ".utf8))
             }
-            for (i, (k, v)) in r.fields.enumerated() {
-                if i > 0 { o.append(0x20) }
-                o.append(contentsOf: Array(k.utf8)); o.append(UInt8(ascii: "=")); Renderer.logfmtValue(v, into: &o)
+            var first = true
+            for (k, v) in r.fields {
+                if stdLogger, k == "msg", case .string("") = v { continue }
+                if !first { o.append(0x20) }
+                first = false
+                o.append(contentsOf: Array(k.utf8)); o.append(UInt8(ascii: "="))
+                if stdLogger { Renderer.goValue(v, into: &o) } else { Renderer.logfmtValue(v, into: &o) }
             }
         }
         return o

@@ -44,6 +44,9 @@ public struct ScenarioConfig: Sendable {
     public var attackDistinct = 0
     /// Inject only the incidents with these names (empty: all).
     public var onlyIncidents: Set<String> = []
+    /// Write promotions the way a stock go-kratos checkout does (`KratosService`): explicit lines
+    /// and middleware request lines with trace ids.
+    public var kratosService = false
     public init() {}
 }
 
@@ -287,8 +290,11 @@ public struct ScenarioGenerator {
     /// Generates the whole day, minute by minute, calling `emit` with each record in time order.
     public mutating func generate(_ emit: (Record) -> Void) {
         let minutes = config.hours * 60
+        var kratos = config.kratosService ? KratosService(seed: config.seed) : nil
         for m in 0..<minutes {
-            for r in minute(config.start + Int64(m) * 60 * EventTime.nanosPerSecond) { emit(r) }
+            for r in minute(config.start + Int64(m) * 60 * EventTime.nanosPerSecond) {
+                if kratos != nil { for x in kratos!.expand(r) { emit(x) } } else { emit(r) }
+            }
         }
     }
 }
