@@ -56,6 +56,8 @@ public final class Analyzer {
     /// Collect `latest` even with no checkpoints yet (cron's first run).
     public var trackSources = false
     public private(set) var alreadySeen = 0
+    /// Sees every counted event (tests of event times); nil in normal runs.
+    public var eventObserver: ((Event) -> Void)?
     /// Called after each block (streaming output); nil in batch runs.
     public var afterBlock: (() -> Void)?
 
@@ -264,6 +266,7 @@ public final class Analyzer {
         counts.add(ev.kinds)
         aggregates.add(ev)
         detector?.add(ev, text: text)
+        if let observe = eventObserver { observe(ev) }
     }
 
     /// Ends the run: request-line promotions still held by the trace-id rule had no explicit

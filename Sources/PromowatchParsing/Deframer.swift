@@ -85,8 +85,10 @@ public final class Deframer {
     /// Docker's json-file driver splits a line into entries of exactly this many bytes without
     /// a trailing newline; only such an entry is a partial.
     public static let dockerSplitLength = 16 * 1024
-    /// kubelet prints the chunk's own timestamp before each of these (kubernetes#77603).
-    public static let kubeletChunkLength = 16 * 1024
+    /// `kubectl logs --timestamps` on a long line: the kubelet printed a timestamp before each
+    /// chunk it copied, 16 KiB node-split entries (kubernetes#77603) or its 4 KiB copy buffer
+    /// (kubernetes#113481); both are multiples of this.
+    public static let kubeletChunkLength = 4 * 1024
 
     public init(maxRecordLength: Int = 1 << 20) {
         self.maxRecordLength = maxRecordLength
@@ -169,22 +171,26 @@ public final class Deframer {
         return (4, n - 8)
     }
 
-    /// `kubectl logs --timestamps` on a line the node split into 16 KiB chunks prints each chunk's
-    /// own timestamp before it, inside the line (kubernetes#77603). Removes them; nil when the
-    /// line has none.
+    /// `kubectl logs --timestamps` on a long line prints each chunk's own timestamp before it,
+    /// inside the line: at 16 KiB (the node's split, kubernetes#77603) or 4 KiB (the kubelet's
+    /// copy buffer, kubernetes#113481) past the previous one. Removes them, looking only at those
+    /// offsets; nil when the line has none.
     private func withoutKubeletTimestamps(_ p: UnsafePointer<UInt8>, _ n: Int, chunkStart: UnsafePointer<UInt8>,
                                           timeBytes: UnsafePointer<UInt8>?, timeLength: Int,
                                           source: UnsafePointer<UInt8>?, sourceLength: Int) -> Result? {
         let end = p + n
-        var chunk = chunkStart, from = p, w = 0
-        while chunk + Deframer.kubeletChunkLength < end {
-            let boundary = chunk + Deframer.kubeletChunkLength
-            guard boundary > from, let len = rfc3339TokenLength(boundary, end - boundary) else { break }
+        var from = p, w = 0
+        var boundary = chunkStart + Deframer.kubeletChunkLength
+        while boundary < end {
+            guard boundary > from, let len = rfc3339TokenLength(boundary, end - boundary) else {
+                boundary += Deframer.kubeletChunkLength
+                continue
+            }
             let k = min(boundary - from, maxRecordLength - w)
             (scratch + w).update(from: from, count: k)
             w += k
             from = boundary + len + 1
-            chunk = from
+            boundary = from + Deframer.kubeletChunkLength
         }
         guard from != p else { return nil }
         let k = min(end - from, maxRecordLength - w)

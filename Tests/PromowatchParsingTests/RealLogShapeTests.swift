@@ -157,6 +157,14 @@ final class RealLogShapeTests: XCTestCase {
         let e = h.event(line)!
         XCTAssertEqual(h.coupon(e), "INNER")
         XCTAssertEqual(e.kinds, .promotionApplied)
+        // the kubelet's 4 KiB copy buffer (kubernetes#113481): a timestamp every 4 KiB
+        var four = "2026-11-20T08:15:00.1Z " + "msg=ApplyPromotion pad=" + String(repeating: "z", count: 4096 - 23)
+        for _ in 0..<3 { four += "2026-11-20T08:15:00.1Z " + String(repeating: "z", count: 4096) }
+        four += "2026-11-20T08:15:00.1Z  coupon=FOUR"
+        XCTAssertEqual(h.coupon(h.event(four)!), "FOUR")
+        // a line with a timestamp-looking token elsewhere is left alone
+        let other = "2026-11-20T08:15:00.1Z msg=ApplyPromotion note=" + String(repeating: "q", count: 5000) + " at=2026-11-20T08:15:00.1Z coupon=KEEP"
+        XCTAssertEqual(h.coupon(h.event(other)!), "KEEP")
     }
 
     func testBOMAndNULRunsIgnored() {
