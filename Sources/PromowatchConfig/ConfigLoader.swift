@@ -119,6 +119,8 @@ public enum ConfigLoader {
         ("latency.min_slow", int(1) { $0.latency.minSlow = $1 }),
         ("latency.min_timeouts", int(1) { $0.latency.minTimeouts = $1 }),
         ("db_saturation.min_events", int(1) { $0.dbSaturation.minEvents = $1 }),
+        ("input.earliest_year", int(1970) { $0.input.earliestYear = min($1, 2200) }),
+        ("input.max_future_skew_seconds", int(0) { $0.input.maxFutureSkewSeconds = min($1, 100 * 365 * 86_400) }),
         ("actions.namespace", text { $0.actions.namespace = $1 }),
         ("actions.config_map", text { $0.actions.configMap = $1 }),
         ("actions.blacklist_key", text { $0.actions.blacklistKey = $1 }),

@@ -87,6 +87,14 @@ public struct DetectionConfig: Sendable, Equatable {
     public var campaigns: [String] = []
     /// Extra log keys per logical field (`coupon`, `user`, ...), added to the contract's.
     public var aliases: [String: [String]] = [:]
+    /// Which event times are trusted (contract §2; an outlier must not move a window).
+    public struct Input: Sendable, Equatable {
+        /// Times before January 1st of this year (UTC) are not trusted.
+        public var earliestYear = 2000
+        /// Times more than this many seconds ahead of the arrival (wall) clock are not trusted.
+        public var maxFutureSkewSeconds = 86_400
+    }
+    public var input = Input()
     /// Remediation settings.
     public var actions = ActionsConfig()
 

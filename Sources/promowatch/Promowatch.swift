@@ -107,6 +107,8 @@ struct CommonOptions: ParsableArguments {
         var o = Analyzer.Options()
         let extra: [(Field, [String])] = c.aliases.compactMap { k, v in Field(configName: k).map { ($0, v) } }
         o.keys = KeyTable(extraAliases: extra)
+        o.earliestTime = Int64(EventTime.daysFromCivil(year: c.input.earliestYear, month: 1, day: 1)) * 86_400 * EventTime.nanosPerSecond
+        o.maxFutureSkew = Int64(c.input.maxFutureSkewSeconds) * EventTime.nanosPerSecond
         return o
     }
 
