@@ -214,7 +214,11 @@ public final class Analyzer {
         skipped &+= 1
         guard f.length >= 16 else { return }
         let c = f.payload[0]
-        guard c == UInt8(ascii: "E") || c == UInt8(ascii: "u") || c == UInt8(ascii: "e") else { return }
+        if c == UInt8(ascii: "E") || c == UInt8(ascii: "u") || c == UInt8(ascii: "e") { kubectlError(f) }
+    }
+
+    @inline(never)
+    private func kubectlError(_ f: Frame) {
         let b = UnsafeBufferPointer(start: f.payload, count: f.length)
         guard Analyzer.kubectlErrorPrefixes.contains(where: { b.starts(with: $0) }) else { return }
         inputWarnings += 1

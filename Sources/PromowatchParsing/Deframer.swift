@@ -102,13 +102,17 @@ public final class Deframer {
     /// Deframes `p[0..<n]` (no trailing newline). The frame's pointers stay valid until the next call.
     public func deframe(_ p0: UnsafePointer<UInt8>, _ n0: Int) -> Result {
         var p = p0, n = n0
-        // NUL runs (holes left by copytruncate rotation) and a UTF-8 byte order mark are no text
-        while n > 0 && p[0] == 0 { p += 1; n -= 1 }
-        while n > 0 && p[n &- 1] == 0 { n -= 1 }
-        if n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF { p += 3; n -= 3 }
-        if n >= 8 && p[0] == UInt8(ascii: "=") && p[1] == UInt8(ascii: "="), let path = Deframer.tailHeader(p, n) {
-            tailFile = ByteHash.hash(p + path.start, path.length) | 1
-            return .skipped
+        // NUL runs (holes left by copytruncate rotation) and a UTF-8 byte order mark are no text;
+        // `==> path <==` is a `tail -F` header. One compare of the first byte for every other line.
+        // (a hole ends where the writer goes on, so NULs lead a line; trailing ones go with them)
+        if n > 0, case let c0 = p[0], c0 == 0 || c0 == 0xEF || c0 == UInt8(ascii: "=") {
+            if let (skip, length) = Deframer.trim(p, n) {
+                p += skip
+                n = length
+            } else {
+                tailFile = ByteHash.hash(p + 4, n - 8) | 1
+                return .skipped
+            }
         }
         var afterTimestamp: UnsafePointer<UInt8>? = nil
         var timeBytes: UnsafePointer<UInt8>? = nil
@@ -131,7 +135,7 @@ public final class Deframer {
             if let len = rfc3339TokenLength(p, n) {
                 timeBytes = p; timeLength = len
                 p += len + 1; n -= len + 1
-                afterTimestamp = p
+                if n0 > Deframer.kubeletChunkLength { afterTimestamp = p }
                 // CRI: "<stdout|stderr> <tags> <payload>", tags a `:`-separated list led by F or P
                 if n >= 8 && (Bytes.hasPrefix(p, n, "stdout ") || Bytes.hasPrefix(p, n, "stderr ")),
                    p[7] == UInt8(ascii: "F") || p[7] == UInt8(ascii: "P"),
@@ -151,7 +155,10 @@ public final class Deframer {
                 continue
             }
             // Docker json-file: {"log":"...","stream":"stdout","time":"..."}, any key order and spacing
-            if n > 9 && p[0] == UInt8(ascii: "{"), Deframer.mayBeDocker(p, n) {
+            // (dockerd's own `{"log":"` anywhere; other spellings only on a line of its own, as node
+            // files and `tail -F` give them: kubectl never prints Docker framing)
+            if n > 9 && p[0] == UInt8(ascii: "{"),
+               Bytes.hasPrefix(p, n, "{\"log\":\"") || (layers == 1 && Deframer.mayBeDocker(p, n)) {
                 if let r = docker(p, n, source: src, sourceLength: srcLen) { return r }
             }
             break
@@ -164,17 +171,26 @@ public final class Deframer {
         return .record(Frame(payload: p, length: n, timeBytes: timeBytes, timeLength: timeLength, source: src, sourceLength: srcLen))
     }
 
-    /// `==> path <==`, the header `tail -F` prints when it switches files: the path's range.
-    static func tailHeader(_ p: UnsafePointer<UInt8>, _ n: Int) -> (start: Int, length: Int)? {
-        guard n >= 9, Bytes.hasPrefix(p, n, "==> "), p[n - 4] == 0x20, p[n - 3] == UInt8(ascii: "<"),
-              p[n - 2] == UInt8(ascii: "="), p[n - 1] == UInt8(ascii: "=") else { return nil }
-        return (4, n - 8)
+    /// Leading and trailing NUL runs and a byte order mark removed: the offset and length left;
+    /// nil for a `tail -F` header `==> path <==` (the path is `p[4..<n-4]`).
+    @inline(never)
+    static func trim(_ p: UnsafePointer<UInt8>, _ n0: Int) -> (Int, Int)? {
+        if n0 >= 9, Bytes.hasPrefix(p, n0, "==> "), p[n0 - 4] == 0x20, p[n0 - 3] == UInt8(ascii: "<"),
+           p[n0 - 2] == UInt8(ascii: "="), p[n0 - 1] == UInt8(ascii: "=") {
+            return nil
+        }
+        var s = 0, n = n0
+        while s < n && p[s] == 0 { s += 1 }
+        while n > s && p[n - 1] == 0 { n -= 1 }
+        if n - s >= 3 && p[s] == 0xEF && p[s + 1] == 0xBB && p[s + 2] == 0xBF { s += 3 }
+        return (s, n - s)
     }
 
     /// `kubectl logs --timestamps` on a long line prints each chunk's own timestamp before it,
     /// inside the line: at 16 KiB (the node's split, kubernetes#77603) or 4 KiB (the kubelet's
     /// copy buffer, kubernetes#113481) past the previous one. Removes them, looking only at those
     /// offsets; nil when the line has none.
+    @inline(never)
     private func withoutKubeletTimestamps(_ p: UnsafePointer<UInt8>, _ n: Int, chunkStart: UnsafePointer<UInt8>,
                                           timeBytes: UnsafePointer<UInt8>?, timeLength: Int,
                                           source: UnsafePointer<UInt8>?, sourceLength: Int) -> Result? {
@@ -203,18 +219,40 @@ public final class Deframer {
     /// Whether a JSON line's first key is one of Docker's (`log`, `stream`, `time`, `attrs`): only
     /// then is the whole object read as Docker framing. A payload's first key rarely is one of
     /// them, and when it is (`slog` leads with `time`), `docker` stops at its first other key.
+    @inline(__always)
     static func mayBeDocker(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        // every unframed JSON line passes here: a payload's `{"level"`, `{"msg"` costs a few byte
+        // compares; the rest (spaces, other key orders) is looked at below
+        let c1 = p[1]
+        if c1 == 0x22 {
+            let c2 = p[2]
+            if c2 == UInt8(ascii: "l") { if p[3] != UInt8(ascii: "o") { return false } }
+            else if c2 != UInt8(ascii: "t") && c2 != UInt8(ascii: "s") && c2 != UInt8(ascii: "a") { return false }
+        } else if !Bytes.isSpace(c1) {
+            return false
+        }
+        return mayBeDockerSlow(p, n)
+    }
+
+    @inline(never)
+    static func mayBeDockerSlow(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         var i = 1
-        while i < n && Bytes.isSpace(p[i]) { i += 1 }
-        guard i + 6 < n, p[i] == 0x22 else { return false }
-        let q = p + i + 1, m = n - i - 1
-        return Bytes.hasPrefix(q, m, "log\"") || Bytes.hasPrefix(q, m, "stream\"") || Bytes.hasPrefix(q, m, "time\"")
-            || Bytes.hasPrefix(q, m, "attrs\"")
+        while i < n && Bytes.isSpace(p[i]) { i &+= 1 }
+        guard i &+ 8 < n, p[i] == 0x22 else { return false }
+        let q = p + (i + 1)
+        switch q[0] {
+        case UInt8(ascii: "l"): return q[1] == UInt8(ascii: "o") && q[2] == UInt8(ascii: "g") && q[3] == 0x22
+        case UInt8(ascii: "t"): return q[1] == UInt8(ascii: "i") && q[2] == UInt8(ascii: "m") && q[3] == UInt8(ascii: "e") && q[4] == 0x22
+        case UInt8(ascii: "s"): return q[1] == UInt8(ascii: "t") && q[2] == UInt8(ascii: "r") && Bytes.hasPrefix(q, 7, "stream\"")
+        case UInt8(ascii: "a"): return q[1] == UInt8(ascii: "t") && Bytes.hasPrefix(q, 6, "attrs\"")
+        default: return false
+        }
     }
 
     /// Reads a Docker json-file entry: a JSON object of `log`, `stream`, `time` (and `attrs`), in
     /// any order with any white space JSON allows. nil when the object has another key or no
     /// `log` string: then it is a payload, not framing.
+    @inline(never)
     private func docker(_ p: UnsafePointer<UInt8>, _ n: Int, source: UnsafePointer<UInt8>?, sourceLength: Int) -> Result? {
         var logRange: (Int, Int)? = nil, timeRange: (Int, Int)? = nil
         var stream: UInt8 = UInt8(ascii: "o")

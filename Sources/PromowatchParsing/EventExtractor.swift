@@ -86,6 +86,7 @@ public final class EventExtractor {
     /// The event name: `msg`, `message`, `event`, then `operation`, then `op` (and configured
     /// aliases after them). Empty and null values are absent, so the zap adapter's `"msg":""`
     /// leaves the name to `operation`.
+    @inline(__always)
     func name() -> (UnsafePointer<UInt8>, Int)? {
         if scanner[.name].rank < 3, let v = value(.name) { return v }
         return value(.operation) ?? value(.name)
@@ -93,6 +94,7 @@ public final class EventExtractor {
 
     /// A go-kratos logging-middleware line: `operation` with the middleware's `code`, `args` or
     /// `component`/`kind` beside it (an explicit event named by `operation` has none of them).
+    @inline(__always)
     private var isRequestLine: Bool {
         present(.operation) && (present(.code) || present(.args) || present(.component))
     }
@@ -163,6 +165,7 @@ public final class EventExtractor {
         return nil
     }
 
+    @inline(__always)
     private func normalize(_ v: (UnsafePointer<UInt8>, Int), cut: UInt8? = nil, _ fold: Case = .asIs) -> (UnsafePointer<UInt8>, Int)? {
         let (p, n0) = v
         var s = 0, n = n0

@@ -32,13 +32,33 @@ public final class PayloadScanner {
     /// The last `scan` found a JSON object or logfmt pairs.
     public private(set) var parsed = false
 
+    /// 1 for the bytes a logfmt key may hold (`isKeyByte`): one load per byte on the hot path.
+    private let keyBytes: UnsafeMutablePointer<UInt8>
+
+    /// Whether `p[s..<e]` is a key the std logger's values stop at.
+    @inline(__always)
+    func isKey(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
+        var ok: UInt8 = 1
+        var k = s
+        while k < e {
+            ok &= keyBytes[Int(p[k])]
+            k &+= 1
+        }
+        return ok != 0
+    }
+
     public init(keys: KeyTable = KeyTable()) {
         self.keys = keys
+        keyBytes = .allocate(capacity: 256)
+        for b in 0..<256 { keyBytes[b] = PayloadScanner.isKeyByte(UInt8(b)) ? 1 : 0 }
         slots = .allocate(capacity: Field.count)
         slots.initialize(repeating: Slot(), count: Field.count)
     }
 
-    deinit { slots.deallocate() }
+    deinit {
+        slots.deallocate()
+        keyBytes.deallocate()
+    }
 
     @inline(__always) public subscript(f: Field) -> Slot { slots[Int(f.rawValue)] }
 
@@ -180,65 +200,75 @@ public final class PayloadScanner {
             || b == UInt8(ascii: "-") || b == UInt8(ascii: "@")
     }
 
-    /// End of an unquoted logfmt value starting at `from`: the go-kratos std logger never quotes,
-    /// so a value runs up to the next ` key=` (blank, a key of letters, digits, `_`, `.` or `-`,
-    /// then `=`; `@` too, for the contract's own `@timestamp`) or the end of the line. `msg=payment authorization failed provider=stripe` names
-    /// the event `payment authorization failed`. A value of quoted logfmt has no blank, so this
-    /// ends it at the blank before the next pair as before.
-    static func bareValueEnd(_ p: UnsafePointer<UInt8>, from: Int, end n: Int) -> Int {
-        var i = from
-        while true {
-            i = SWAR.find(p, i, n, 0x20, 0x09)
-            if i >= n { return n }
-            var k = i &+ 1
-            while k < n && (p[k] == 0x20 || p[k] == 0x09) { k &+= 1 }
-            let ks = k
-            while k < n && isKeyByte(p[k]) { k &+= 1 }
-            if k > ks && k < n && p[k] == UInt8(ascii: "=") { return i }
-            i = k > i &+ 1 ? k : i &+ 1
-        }
-    }
-
     /// `key=value` pairs separated by spaces; values bare or double-quoted with `\"` and `\\`.
     /// Bare words without `=` (a leading level word such as `INFO`) are allowed and ignored.
     func scanLogfmt(_ p: UnsafePointer<UInt8>, _ n: Int, from start: Int) -> Bool {
         var i = start
         var pairs = 0
-        while i < n {
-            while i < n && (p[i] == 0x20 || p[i] == 0x09) { i += 1 }
+        // The go-kratos std logger never quotes: an unquoted value runs on over the words after it
+        // up to the next ` key=` (a key of letters, digits, `_`, `.`, `-` or `@`, then `=`), so
+        // `msg=payment authorization failed provider=stripe` names `payment authorization failed`.
+        // The last unquoted value stays open and is recorded when the next pair starts; every
+        // byte is scanned once.
+        var openKey: (field: Field, rank: UInt8)? = nil
+        var openStart = -1, openEnd = 0
+        while true {
+            while i < n && (p[i] == 0x20 || p[i] == 0x09) { i &+= 1 }
             if i >= n { break }
             let ks = i
             i = SWAR.find(p, i, n, UInt8(ascii: "="), 0x20, 0x09, UInt8(ascii: "\""))
+            var hit: (field: Field, rank: UInt8)? = nil
+            var pair = false
             if i < n && p[i] == UInt8(ascii: "=") && i > ks {
-                let ke = i
-                i += 1
-                var vs = i, ve = i
-                var t = ValueType.bare
-                if i < n && p[i] == UInt8(ascii: "\"") {
-                    vs = i &+ 1
-                    var esc = false
-                    if let e = PayloadScanner.stringEnd(p, from: vs, end: n, escaped: &esc) {
-                        ve = e; i = e &+ 1
-                        t = esc ? .escaped : .plain
-                    } else {
-                        return pairs > 0  // unterminated quote: a fragment; keep what was read
-                    }
-                } else {
-                    ve = PayloadScanner.bareValueEnd(p, from: i, end: n)
-                    i = ve
-                    while ve > vs && (p[ve &- 1] == 0x20 || p[ve &- 1] == 0x09) { ve &-= 1 }
+                hit = keys.lookup(p + ks, i &- ks, readable: n &- ks)
+                // a key promowatch reads is a key; after an open unquoted value, another word
+                // ending in `=` only when all its bytes are a key's
+                pair = openStart < 0 || hit != nil || isKey(p, ks, i)
+            }
+            if pair {
+                if openStart >= 0 {
+                    if let (f, r) = openKey { record(f, rank: r, start: openStart, length: openEnd &- openStart, type: .bare) }
+                    noteValue(p, openStart, openEnd &- openStart)
+                    openStart = -1
                 }
-                pairs += 1
-                if let (f, r) = keys.lookup(p + ks, ke &- ks, readable: n &- ks) { record(f, rank: r, start: vs, length: ve - vs, type: t) }
-                noteValue(p, vs, ve - vs)
+                i &+= 1
+                pairs &+= 1
+                if i < n && p[i] == UInt8(ascii: "\"") {
+                    let vs = i &+ 1
+                    var esc = false
+                    guard let e = PayloadScanner.stringEnd(p, from: vs, end: n, escaped: &esc) else {
+                        return pairs > 1  // unterminated quote: a fragment; keep what was read before it
+                    }
+                    i = e &+ 1
+                    if let (f, r) = hit { record(f, rank: r, start: vs, length: e &- vs, type: esc ? .escaped : .plain) }
+                    noteValue(p, vs, e &- vs)
+                } else {
+                    openKey = hit
+                    openStart = i
+                    i = SWAR.find(p, i, n, 0x20, 0x09)
+                    openEnd = i
+                }
             } else if i < n && p[i] == UInt8(ascii: "\"") {
-                // a quoted bare word; skip it whole
-                guard let e = PayloadScanner.stringEnd(p, from: i + 1, end: n) else { return pairs > 0 }
-                i = e + 1
+                // a quoted word (`promotion_code:"X"` inside an unquoted value): skip it whole
+                if let e = PayloadScanner.stringEnd(p, from: i &+ 1, end: n) {
+                    i = SWAR.find(p, e &+ 1, n, 0x20, 0x09)
+                } else if openStart >= 0 {
+                    i = SWAR.find(p, i &+ 1, n, 0x20, 0x09)  // a stray quote inside a value
+                } else {
+                    return pairs > 0
+                }
+                if openStart >= 0 { openEnd = i }
             } else {
                 i = SWAR.find(p, i, n, 0x20, 0x09)
+                if openStart >= 0 { openEnd = i }
             }
+        }
+        if openStart >= 0 {
+            if let (f, r) = openKey { record(f, rank: r, start: openStart, length: openEnd &- openStart, type: .bare) }
+            noteValue(p, openStart, openEnd &- openStart)
         }
         return pairs > 0
     }
+
+
 }

@@ -31,6 +31,10 @@ final class RealLogShapeTests: XCTestCase {
         let q = h.event(#"level=info msg="payment captured" provider="Stripe" amount=3"#)!
         XCTAssertEqual(q.kinds, .paymentSucceeded)
         XCTAssertEqual(h.provider(q), "stripe")
+        // a word with other bytes than a key's before `=` belongs to the value before it
+        XCTAssertEqual(h.event("INFO msg=payment failed a/b=x provider=stripe")?.kinds ?? [], [],
+                       "the name is `payment failed a/b=x`, no payment name")
+        XCTAssertEqual(h.event("INFO err=bad a/b=x msg=payment failed provider=stripe")?.kinds, .paymentProviderFailure)
         // an empty bare value before the next key is empty (absent), not the next pair
         let r = h.event("INFO msg=ApplyPromotion coupon= coupon_code=SAVE5 status= result=rejected")!
         XCTAssertEqual(r.kinds, .promotionRejected)
