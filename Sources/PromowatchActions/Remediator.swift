@@ -31,23 +31,40 @@ public final class Remediator {
         guardrails = Guardrails(config: config, allowlist: allowlist)
     }
 
-    /// Handles each finding's action in time order. `unhealthy` providers are never switched to.
+    /// Handles each finding's action in time order. A provider is never switched to while it is
+    /// unhealthy at that finding's time: it had a provider-failure finding in the hour before
+    /// (`providerHoldMinutes`), never because of one later in the batch or long ago (health is a
+    /// function of time: a day-long batch must not hold a morning's blip against an evening's
+    /// fallback, nor switch to a provider whose own failures only show a minute later).
     public func handle(_ findings: inout [Finding]) {
-        let failing = Set(findings.compactMap { $0.category == .paymentProviderFailure ? $0.subject.provider : nil })
-        for i in findings.indices { handle(&findings[i], index: i, failingProviders: failing) }
+        for i in findings.indices {
+            handle(&findings[i], index: i, failingProviders: failingProviders(at: findings[i].time, in: findings))
+        }
     }
 
-    private var extraFailing: Set<String> = []
+    /// Providers with a provider-failure finding in the provider hold (an hour by default) up to `t`.
+    public func failingProviders(at t: Int64, in findings: [Finding]) -> Set<String> {
+        let hold = Int64(config.providerHoldMinutes) * 60 * EventTime.nanosPerSecond
+        return Set(findings.compactMap { f -> String? in
+            guard f.category == .paymentProviderFailure, f.time <= t, t - f.time <= hold else { return nil }
+            return f.subject.provider?.lowercased()
+        })
+    }
+
+    /// Providers this remediator switched off, and when: unhealthy for the provider hold after.
+    private var switchedOff: [String: Int64] = [:]
 
     /// One finding. `recovering`: a run that crashed after recording its intent may already have
     /// made this change; if the ConfigMap shows it, it is reported as applied, not made again.
     public func handle(_ f: inout Finding, index: Int, failingProviders: Set<String>, recovering: Bool = false) {
         guard var action = f.action else { return }
         current = index
-        let outcome = attempt(f, &action, unhealthy: failingProviders.union(extraFailing), recovering: recovering)
+        let hold = Int64(config.providerHoldMinutes) * 60 * EventTime.nanosPerSecond
+        let recent = Set(switchedOff.filter { f.time >= $0.value && f.time - $0.value <= hold }.keys)
+        let outcome = attempt(f, &action, unhealthy: failingProviders.union(recent), recovering: recovering)
         action.outcome = outcome
         f.action = action
-        if action.kind == .disableProvider { extraFailing.insert(action.target.lowercased()) }
+        if action.kind == .disableProvider { switchedOff[action.target.lowercased()] = f.time }
     }
 
     private func attempt(_ f: Finding, _ action: inout ProposedAction, unhealthy: Set<String>, recovering: Bool = false) -> String {

@@ -86,6 +86,7 @@ public enum ConfigLoader {
         ("general.min_score", num(0) { $0.general.minScore = $1 }),
         ("general.cooldown_minutes", int(0) { $0.general.cooldownMinutes = $1 }),
         ("general.min_action_severity", severity { $0.general.minActionSeverity = $1 }),
+        ("general.abuse_dominance_share", num(0, 1) { $0.general.abuseDominanceShare = $1 }),
         ("coupon_abuse.window_minutes", int(1) { $0.couponAbuse.windowMinutes = $1 }),
         ("coupon_abuse.min_redemptions", int(1) { $0.couponAbuse.minRedemptions = $1 }),
         ("coupon_abuse.min_new_accounts", int(0) { $0.couponAbuse.minNewAccounts = $1 }),

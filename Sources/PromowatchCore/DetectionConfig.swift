@@ -10,6 +10,10 @@ public struct DetectionConfig: Sendable, Equatable {
         public var cooldownMinutes = 15
         /// Minimum severity that gets a proposed action (less severe findings propose none).
         public var minActionSeverity = Severity.p1
+        /// Blast radius: a code is blacklisted only when the abuse explains at least this share of
+        /// its redemptions in the window; below it, blocking would break the code for more
+        /// legitimate customers than abusers, so the finding names the abusers and acts on nothing.
+        public var abuseDominanceShare = 0.8
     }
     public struct CouponAbuse: Sendable, Equatable {
         public var windowMinutes = 5

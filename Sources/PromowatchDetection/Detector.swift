@@ -317,17 +317,27 @@ public final class Detector {
             guard novel || wasPrivate || abnormalDiscount else { continue }
             mark(m, cfg.windowMinutes) { $0.coupons.insert(c) }
             let excess = s.discount * max(0, 1 - expected / Double(s.applied))
-            let sev: Severity = excess >= cfg.p0Discount ? .p0 : .p1
+            // blast radius: the share of the code's redemptions the abuse explains. A private code
+            // now used by many: all but its owners'. A discount no one should get: all. New
+            // accounts: their share (a campaign among returning customers is not dominated by them).
+            let abuseShare = abnormalDiscount ? 1
+                : wasPrivate ? max(0, 1 - pastAccounts / max(distinct, 1)) : newShare
+            let legitPerMinute = Double(s.applied) * (1 - abuseShare) / Double(cfg.windowMinutes)
+            let dominant = abuseShare >= config.general.abuseDominanceShare
+            let sev: Severity = !dominant ? .p2 : excess >= cfg.p0Discount ? .p0 : .p1
             let why = wasPrivate ? "a code of \(Int(pastAccounts)) account(s) now used by \(Int(distinct.rounded()))"
                 : novel ? "\(Int(newAccounts.rounded())) new accounts (\(pct(newShare)) vs \(pct(shopNew)) shop-wide)"
                 : "discount share \(pct(dshare))"
+            let note = dominant ? "" : "; not blocked: abuse explains \(pct(abuseShare)) of its redemptions, "
+                + "\(fmt(legitPerMinute))/min look legitimate (a campaign or a popular code needs a look)"
             emit(&out, m, end, cfg.windowMinutes, .couponAbuse, sev, Subject(coupon: code),
                  Evidence(observed: Double(s.applied), expected: expected, score: score,
                           counts: [("accounts", distinct.rounded()), ("new_accounts", newAccounts.rounded()), ("new_share", newShare),
                                    ("shop_new_share", shopNew), ("past_accounts", pastAccounts.rounded()), ("discount", s.discount),
-                                   ("discount_share", dshare), ("excess_discount", excess)]),
-                 ProposedAction(kind: .blacklistCoupon, target: code),
-                 "coupon \(code) redeemed \(s.applied) times in \(cfg.windowMinutes) min (expected \(fmt(expected))): \(why)")
+                                   ("discount_share", dshare), ("excess_discount", excess), ("abuse_share", abuseShare),
+                                   ("legit_per_minute", legitPerMinute)]),
+                 dominant ? ProposedAction(kind: .blacklistCoupon, target: code) : nil,
+                 "coupon \(code) redeemed \(s.applied) times in \(cfg.windowMinutes) min (expected \(fmt(expected))): \(why)\(note)")
         }
     }
 
@@ -347,16 +357,23 @@ public final class Detector {
         }
         // only the few over a threshold are sorted (for a stable output order)
         let over = merged.filter { Int($0.value.count) >= ($0.value.p.kind == .user ? cfg.minPerUser : cfg.minPerIP) }
+        let redemptions = over.isEmpty ? [:] : mergedCoupons(bs).stats
         for (_, v) in over.sorted(by: { $0.key < $1.key }) {
             // an ip behind which many accounts redeem is shared (office, carrier NAT): not one person
             if v.p.kind == .ip && v.p.accounts.estimate > 2 { continue }
             let code = coupons.string(v.p.coupon)
             let who = name(v.p.name, v.p.identity)
             let subject = v.p.kind == .user ? Subject(coupon: code, user: who) : Subject(coupon: code, ip: who)
-            emit(&out, m, end, cfg.windowMinutes, .couponReuse, .p1, subject,
-                 Evidence(observed: Double(v.count), expected: 1, score: Stats.poissonTailScore(Double(v.count), expected: 1)),
-                 ProposedAction(kind: .blacklistCoupon, target: code),
-                 "\(v.p.kind == .user ? "user" : "ip") \(who) applied \(code) \(v.count) times in \(cfg.windowMinutes) min")
+            // blast radius: blocking a code one account reuses breaks it for everyone else using it
+            let total = max(Double(redemptions[v.p.coupon]?.applied ?? 0), Double(v.count))
+            let share = Double(v.count) / total
+            let dominant = share >= config.general.abuseDominanceShare
+            let note = dominant ? "" : "; not blocked: \(Int(total) - Int(v.count)) other redemptions of \(code) in the window"
+            emit(&out, m, end, cfg.windowMinutes, .couponReuse, dominant ? .p1 : .p2, subject,
+                 Evidence(observed: Double(v.count), expected: 1, score: Stats.poissonTailScore(Double(v.count), expected: 1),
+                          counts: [("code_redemptions", total), ("abuse_share", share)]),
+                 dominant ? ProposedAction(kind: .blacklistCoupon, target: code) : nil,
+                 "\(v.p.kind == .user ? "user" : "ip") \(who) applied \(code) \(v.count) times in \(cfg.windowMinutes) min\(note)")
         }
     }
 
@@ -407,11 +424,16 @@ public final class Detector {
             let pastCount = past.couponSharedCount[c] ?? 0
             let pastShare = (past.couponSharedSubtotal[c] ?? 0) > 0 ? (past.couponSharedDiscount[c] ?? 0) / past.couponSharedSubtotal[c]! : 0
             if Int(s.stacked) >= cfg.minEvents {
+                // blast radius: a code whose redemptions are mostly free orders is blocked; a code
+                // where a few orders stacked discounts points at the stacking, not at the code
+                let stackedShare = Double(s.stacked) / Double(max(s.applied, s.stacked))
+                let dominant = stackedShare >= config.general.abuseDominanceShare
+                let note = dominant ? "" : "; not blocked: \(Int(s.applied) - Int(s.stacked)) ordinary redemptions of it in the window"
                 emit(&out, m, end, cfg.windowMinutes, .discountStacking, .p1, Subject(coupon: code),
                      Evidence(observed: Double(s.stacked), expected: 0, score: Stats.poissonTailScore(Double(s.stacked), expected: 0.01),
-                              counts: [("redemptions", Double(s.applied)), ("discount_share", share)]),
-                     ProposedAction(kind: .blacklistCoupon, target: code),
-                     "coupon \(code): \(s.stacked) redemptions with discount >= subtotal in \(cfg.windowMinutes) min")
+                              counts: [("redemptions", Double(s.applied)), ("discount_share", share), ("abuse_share", stackedShare)]),
+                     dominant ? ProposedAction(kind: .blacklistCoupon, target: code) : nil,
+                     "coupon \(code): \(s.stacked) redemptions with discount >= subtotal in \(cfg.windowMinutes) min\(note)")
             } else if Int(s.sharedCount) >= cfg.minRedemptions && pastCount >= Double(cfg.minRedemptions) && share - pastShare >= cfg.shareJump {
                 emit(&out, m, end, cfg.windowMinutes, .discountStacking, .p1, Subject(coupon: code),
                      Evidence(observed: share, expected: pastShare, score: (share - pastShare) * 10,
@@ -436,6 +458,7 @@ public final class Detector {
         var known = Set(stats.filter { $0.value.attempts > 0 }.map(\.key))
         for (p, a) in past.providerAttempts where p >= 0 && a > 0 { known.insert(p) }
         var failing: [(Int32, ProviderStat, Double, Double)] = []
+        var raised = Set<Int32>()  // failing more than its own baseline now, threshold crossed or not
         for (p, s) in stats.sorted(by: { $0.key < $1.key }) where s.attempts > 0 {
             var rate = ((past.providerFailures[p] ?? 0) + cfg.baselineFailureRate * 20) / ((past.providerAttempts[p] ?? 0) + 20)
             // failures that recur at this hour every day (a nightly maintenance) are expected now
@@ -452,6 +475,9 @@ public final class Detector {
             if Int(s.failures) >= cfg.minFailures && observedRate >= minRate && score >= config.general.minScore {
                 failing.append((p, s, expected, score))
             }
+            // a degrading provider (failures clearly above its own expectation: tail below 1%)
+            // is no fallback even before it crosses the threshold of a finding of its own
+            if s.failures >= 2 && score >= 2 && observedRate >= 2 * rate { raised.insert(p) }
         }
         guard !failing.isEmpty else { return }
         for (p, _, _, _) in failing { mark(m, cfg.windowMinutes) { $0.providers.insert(p) } }
@@ -466,9 +492,11 @@ public final class Detector {
         }
         // a switch only helps if some other provider is healthy right now
         let failingSet = Set(failing.map(\.0))
+        let standbyFailures = recentFailures(m, minutes: 30)
         let healthy = known.subtracting(failingSet).filter { p in
-            guard let s = stats[p], s.attempts > 0 else { return true }  // no traffic now: nothing says it fails
-            return Double(s.failures) / Double(s.attempts) < cfg.minFailureRate
+            // a standby (switched off, no traffic now) only when nothing recent speaks against it
+            guard let s = stats[p], s.attempts > 0 else { return (standbyFailures[p] ?? 0) == 0 }
+            return !raised.contains(p) && Double(s.failures) / Double(s.attempts) < cfg.minFailureRate
         }
         for (p, s, expected, score) in failing {
             let name = providers.string(p)
@@ -479,6 +507,13 @@ public final class Detector {
                  healthy.isEmpty ? nil : ProposedAction(kind: .disableProvider, target: name),
                  "\(name): \(s.failures) of \(s.attempts) payment attempts failed on the provider side in \(cfg.windowMinutes) min (expected \(fmt(expected)))")
         }
+    }
+
+    /// Provider-side failures per provider in the `minutes` before minute `m` (inclusive).
+    private func recentFailures(_ m: Int, minutes: Int) -> [Int32: Int] {
+        var out: [Int32: Int] = [:]
+        for b in window(m, minutes) { for (p, s) in b.providers where p >= 0 && s.failures > 0 { out[p, default: 0] += Int(s.failures) } }
+        return out
     }
 
     private func cardTesting(_ m: Int, _ end: Int64, _ history: Int, _ out: inout [Finding]) {

@@ -79,7 +79,6 @@ struct Cron: ParsableCommand {
             let remediator = try options.remediator(config)
             try remediator.remember(from: st)
             var commit = RunCommit(runID: runID)
-            let failing = Set(findings.compactMap { $0.category == .paymentProviderFailure ? $0.subject.provider : nil })
             let acting = options.apply || options.serverDryRun
             for i in findings.indices {
                 guard let proposed = findings[i].action else { continue }
@@ -100,7 +99,8 @@ struct Cron: ParsableCommand {
                                                                   before: nil, after: nil, dryRun: false, outcome: "pending", findingFingerprint: fp, runID: runID))
                     }
                 }
-                remediator.handle(&findings[i], index: i, failingProviders: failing, recovering: recovering)
+                remediator.handle(&findings[i], index: i, failingProviders: remediator.failingProviders(at: findings[i].time, in: findings),
+                                  recovering: recovering)
                 let a = findings[i].action!
                 let change = remediator.changes.first { $0.finding == i }
                 var record = ActionRecord(time: findings[i].time, kind: a.kind.rawValue, target: a.target, key: change?.key ?? "",

@@ -156,6 +156,31 @@ final class KubeServerTests: XCTestCase {
         XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "false", "ENABLE_PAYPAL": "true"])
     }
 
+    /// A day-long batch: a morning blip of stripe's is no reason to leave an evening paypal outage
+    /// unmitigated (health is a function of time, never of the whole batch), and a provider whose
+    /// own failures show only later in the batch is still healthy now.
+    func testFallbackHealthIsJudgedAtTheFindingsTime() throws {
+        let hour: Int64 = 3_600_000_000_000
+        func outage(_ provider: String, at t: Int64, action: Bool) -> Finding {
+            Finding(time: t, category: .paymentProviderFailure, severity: .p1, subject: Subject(provider: provider), windowStart: t, windowEnd: t,
+                    evidence: Evidence(observed: 9, expected: 1, score: 9),
+                    action: action ? ProposedAction(kind: .disableProvider, target: provider) : nil, summary: "")
+        }
+        let s = try FakeAPIServer(configMap: ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "true"])
+        let r = Remediator(config: ActionsConfig(), allowlist: [], mode: .apply, client: try KubeClient(auth: s.auth()))
+        // 08:00 a stripe blip (no action proposed), 20:00 paypal down: switch to stripe
+        var fs = [outage("stripe", at: 8 * hour, action: false), outage("paypal", at: 20 * hour, action: true)]
+        r.handle(&fs)
+        XCTAssertEqual(fs[1].action?.applied, true, fs[1].action?.outcome ?? "")
+        XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "false"])
+        // stripe failing within the hour before: no switch to it
+        let t = try FakeAPIServer(configMap: ["ENABLE_STRIPE": "false", "ENABLE_PAYPAL": "true"])
+        var gs = [outage("stripe", at: 20 * hour - hour / 4, action: false), outage("paypal", at: 20 * hour, action: true)]
+        Remediator(config: ActionsConfig(), allowlist: [], mode: .apply, client: try KubeClient(auth: t.auth())).handle(&gs)
+        XCTAssertEqual(gs[1].action?.applied, false)
+        XCTAssertEqual(try t.data(), ["ENABLE_STRIPE": "false", "ENABLE_PAYPAL": "true"])
+    }
+
     func testRestartAfterAChangeLikeRolloutRestart() throws {
         let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": ""])
         var c = ActionsConfig()

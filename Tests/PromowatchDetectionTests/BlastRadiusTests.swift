@@ -1,0 +1,81 @@
+import XCTest
+import PromowatchCore
+@testable import PromowatchDetection
+
+/// Issue "Actions an on-call engineer would let run unattended": an action only where the abuse
+/// dominates what it would break, and a fallback only when it is healthy now. Each test pins one
+/// false action seen on unseen days.
+extension DetectorTests {
+    /// The shop's most used code reused by one account: name the account, never block the code.
+    func testPopularCodeReusedByOneAccountNamesTheAccount() {
+        let d = detector()
+        background(d, minutes: 0..<60, scale: 3)
+        for m in 60..<75 {
+            background(d, minutes: m..<(m + 1), scale: 3)
+            promo(d, minute(m, 50), "WELCOME10", user: "u-777", ip: "192.0.2.77")
+        }
+        let f = d.finish().filter { $0.category == .couponReuse }
+        XCTAssertEqual(f.first?.subject.user, "u-777")
+        XCTAssertEqual(f.first?.subject.coupon, "WELCOME10")
+        XCTAssertTrue(f.allSatisfy { $0.action == nil }, f.map(\.summary).joined(separator: "\n"))
+        XCTAssertTrue(f.first?.summary.contains("not blocked") ?? false)
+    }
+
+    /// A code only one account uses, reused again and again: abuse is all of its use.
+    func testCodeUsedOnlyByTheAbuserIsBlocked() {
+        let d = detector()
+        background(d, minutes: 0..<60)
+        for m in 60..<75 { promo(d, minute(m, 50), "FRIEND-U9", user: "u-9", ip: "192.0.2.9") }
+        let f = d.finish().filter { $0.category == .couponReuse }
+        XCTAssertEqual(f.first?.action?.kind, .blacklistCoupon)
+    }
+
+    /// A new campaign among returning customers (half of them lapsed, so "new" to this history):
+    /// a finding at most, P2 with the reason, never a blacklist.
+    func testCampaignAmongReturningCustomersIsNotBlacklisted() {
+        let d = detector()
+        background(d, minutes: 0..<90)
+        for m in 90..<110 {
+            background(d, minutes: m..<(m + 1))
+            for k in 0..<30 {
+                let user = k % 2 == 0 ? "u-\((m * 31 + k) % 300)" : "lapsed-\(m)-\(k)"
+                promo(d, minute(m, k), "WINTER30", user: user, ip: "10.2.\(m).\(k)", discount: 9, subtotal: 30)
+            }
+        }
+        let f = d.finish().filter { $0.category == .couponAbuse }
+        XCTAssertTrue(f.allSatisfy { $0.action == nil && $0.severity == .p2 }, f.map(\.summary).joined(separator: "\n"))
+    }
+
+    /// Discount >= subtotal on a few orders of a popular code points at the stacking, not the code.
+    func testStackingOnAPopularCodeDoesNotBlockTheCode() {
+        let d = detector()
+        background(d, minutes: 0..<60, scale: 3)
+        for m in 60..<64 { promo(d, minute(m, 55), "WELCOME10", user: "u-\(m)", discount: 60, subtotal: 50) }
+        let f = d.finish().filter { $0.category == .discountStacking }
+        XCTAssertFalse(f.isEmpty)
+        XCTAssertTrue(f.allSatisfy { $0.action == nil })
+        // a code that makes every order free is blocked
+        coupons = SymbolTable(); providers = SymbolTable()
+        let e = detector()
+        background(e, minutes: 0..<60)
+        for m in 60..<64 { promo(e, minute(m, 55), "FREEBIE", user: "x-\(m)", discount: 60, subtotal: 50) }
+        XCTAssertEqual(e.finish().first { $0.category == .discountStacking }?.action?.kind, .blacklistCoupon)
+    }
+
+    /// Both providers degrading, stripe crossing the threshold first: no switch to paypal, whose
+    /// failures are already above its own baseline.
+    func testStaggeredDegradationNeverSwitchesToTheOtherFailingProvider() {
+        let d = detector()
+        background(d, minutes: 0..<58, scale: 12)
+        for m in 58..<70 {
+            background(d, minutes: m..<(m + 1), scale: 12)
+            if m >= 60 { for k in 0..<20 { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure) } }
+            // paypal degrading since two minutes earlier, slowly: under 5% of its attempts, but
+            // far above its own baseline of none
+            pay(d, minute(m, 40), "paypal", .paymentProviderFailure)
+        }
+        let f = d.finish().filter { $0.category == .paymentProviderFailure }
+        XCTAssertEqual(f.first?.subject.provider, "stripe")
+        XCTAssertTrue(f.allSatisfy { $0.action == nil }, f.map(\.summary).joined(separator: "\n"))
+    }
+}
