@@ -22,15 +22,7 @@ final class KratosServiceTests: XCTestCase {
     func analyze(_ bytes: [UInt8]) -> (RunSummary, [Finding]) {
         let a = Analyzer()
         a.enableDetection(DetectionConfig())
-        bytes.withUnsafeBufferPointer { b in
-            var start = 0
-            while start < b.count {
-                var end = min(b.count, start + (1 << 22))
-                while end < b.count && b[end - 1] != 0x0A { end += 1 }
-                a.process(UnsafeBufferPointer(rebasing: b[start..<end]))
-                start = end
-            }
-        }
+        a.feed(bytes)
         a.finish()
         return (a.summary(), a.detector!.finish())
     }

@@ -11,15 +11,7 @@ final class RoundTripTests: XCTestCase {
         opts.blockSize = blockSize
         let a = Analyzer(options: opts)
         // feed in uneven chunks of whole lines, as the block reader would
-        bytes.withUnsafeBufferPointer { b in
-            var start = 0
-            while start < b.count {
-                var end = min(b.count, start + blockSize)
-                while end < b.count && b[end - 1] != 0x0A { end += 1 }
-                a.process(UnsafeBufferPointer(rebasing: b[start..<end]))
-                start = end
-            }
-        }
+        a.feed(bytes, blockSize: blockSize)
         a.finish()
         return a.summary()
     }

@@ -38,15 +38,7 @@ final class ScenarioTests: XCTestCase {
     func findings(_ bytes: [UInt8]) -> [Finding] {
         let a = Analyzer()
         a.enableDetection(DetectionConfig())
-        bytes.withUnsafeBufferPointer { b in
-            var start = 0
-            while start < b.count {
-                var end = min(b.count, start + (1 << 22))
-                while end < b.count && b[end - 1] != 0x0A { end += 1 }
-                a.process(UnsafeBufferPointer(rebasing: b[start..<end]))
-                start = end
-            }
-        }
+        a.feed(bytes)
         a.finish()
         return a.detector!.finish()
     }
@@ -104,16 +96,7 @@ final class ScenarioTests: XCTestCase {
         let a = Analyzer()
         a.enableDetection(DetectionConfig(), streaming: true)
         var streamed: [Finding] = []
-        bytes.withUnsafeBufferPointer { b in
-            var start = 0
-            while start < b.count {
-                var end = min(b.count, start + (1 << 20))
-                while end < b.count && b[end - 1] != 0x0A { end += 1 }
-                a.process(UnsafeBufferPointer(rebasing: b[start..<end]))
-                streamed += a.detector!.evaluateLatest()
-                start = end
-            }
-        }
+        a.feed(bytes, blockSize: 1 << 20) { streamed += a.detector!.evaluateLatest() }
         a.finish()
         streamed += a.detector!.evaluateLatest()
         check(streamed, day.labels, "streaming")
