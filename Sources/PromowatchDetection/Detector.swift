@@ -444,50 +444,68 @@ public final class Detector {
         }
     }
 
-    private func providerFailure(_ m: Int, _ end: Int64, _ out: inout [Finding]) {
-        let cfg = config.providerFailure
+    private func providerStats(_ m: Int, _ w: Int) -> [Int32: ProviderStat] {
         var stats: [Int32: ProviderStat] = [:]
-        for b in window(m, cfg.windowMinutes) {
+        for b in window(m, w) {
             for (p, s) in b.providers where p >= 0 {
                 var t = stats[p] ?? ProviderStat()
                 t.attempts += s.attempts; t.failures += s.failures; t.succeeded += s.succeeded; t.declined += s.declined
                 stats[p] = t
             }
         }
+        return stats
+    }
+
+    private func providerFailure(_ m: Int, _ end: Int64, _ out: inout [Finding]) {
+        let cfg = config.providerFailure
         let hour = HourProfile.hour(m)
-        var known = Set(stats.filter { $0.value.attempts > 0 }.map(\.key))
-        for (p, a) in past.providerAttempts where p >= 0 && a > 0 { known.insert(p) }
+        // Adaptive window: a small shop's sustained degradation (a dozen failures over a quarter
+        // hour) never fills the short window; the same evidence thresholds over a window three
+        // times as long find it, while a few failures in a quarter hour stay quiet.
+        let longWindow = min(3 * cfg.windowMinutes, longest)
+        let windows = longWindow > cfg.windowMinutes ? [cfg.windowMinutes, longWindow] : [cfg.windowMinutes]
+        var stats: [Int32: ProviderStat] = [:]
         var failing: [(Int32, ProviderStat, Double, Double)] = []
+        var failingWindow: [Int32: Int] = [:]
         var raised = Set<Int32>()  // failing more than its own baseline now, threshold crossed or not
-        for (p, s) in stats.sorted(by: { $0.key < $1.key }) where s.attempts > 0 {
-            var rate = ((past.providerFailures[p] ?? 0) + cfg.baselineFailureRate * 20) / ((past.providerAttempts[p] ?? 0) + 20)
-            // failures that recur at this hour every day (a nightly maintenance) are expected now
-            if past.hours.known(hour), let attempts = past.hours.providerAttempts[p]?[hour], attempts >= 100 {
-                let failures = past.hours.providerFailures[p]?[hour] ?? 0
-                rate = max(rate, (failures + cfg.baselineFailureRate * 20) / (attempts + 20))
+        var known = Set<Int32>()
+        for (p, a) in past.providerAttempts where p >= 0 && a > 0 { known.insert(p) }
+        for w in windows {
+            let ws = providerStats(m, w)
+            if w == cfg.windowMinutes { stats = ws }
+            for (p, s) in ws.sorted(by: { $0.key < $1.key }) where s.attempts > 0 {
+                known.insert(p)
+                var rate = ((past.providerFailures[p] ?? 0) + cfg.baselineFailureRate * 20) / ((past.providerAttempts[p] ?? 0) + 20)
+                // failures that recur at this hour every day (a nightly maintenance) are expected now
+                if past.hours.known(hour), let attempts = past.hours.providerAttempts[p]?[hour], attempts >= 100 {
+                    let failures = past.hours.providerFailures[p]?[hour] ?? 0
+                    rate = max(rate, (failures + cfg.baselineFailureRate * 20) / (attempts + 20))
+                }
+                let expected = rate * Double(s.attempts)
+                let score = Stats.poissonTailScore(Double(s.failures), expected: expected)
+                let observedRate = Double(s.failures) / Double(s.attempts)
+                // with little history the normal rate is unknown: only a blatant one counts
+                let coldStart = (past.providerAttempts[p] ?? 0) < 100
+                let minRate = coldStart ? max(4 * cfg.minFailureRate, 3 * rate) : max(cfg.minFailureRate, 3 * rate)
+                if failingWindow[p] == nil && Int(s.failures) >= cfg.minFailures && observedRate >= minRate && score >= config.general.minScore {
+                    failing.append((p, s, expected, score))
+                    failingWindow[p] = w
+                }
+                // a degrading provider (failures clearly above its own expectation: tail below 1%)
+                // is no fallback even before it crosses the threshold of a finding of its own
+                if s.failures >= 2 && score >= 2 && observedRate >= 2 * rate { raised.insert(p) }
             }
-            let expected = rate * Double(s.attempts)
-            let score = Stats.poissonTailScore(Double(s.failures), expected: expected)
-            let observedRate = Double(s.failures) / Double(s.attempts)
-            // with little history the normal rate is unknown: only a blatant one counts
-            let coldStart = (past.providerAttempts[p] ?? 0) < 100
-            let minRate = coldStart ? max(4 * cfg.minFailureRate, 3 * rate) : max(cfg.minFailureRate, 3 * rate)
-            if Int(s.failures) >= cfg.minFailures && observedRate >= minRate && score >= config.general.minScore {
-                failing.append((p, s, expected, score))
-            }
-            // a degrading provider (failures clearly above its own expectation: tail below 1%)
-            // is no fallback even before it crosses the threshold of a finding of its own
-            if s.failures >= 2 && score >= 2 && observedRate >= 2 * rate { raised.insert(p) }
         }
         guard !failing.isEmpty else { return }
-        for (p, _, _, _) in failing { mark(m, cfg.windowMinutes) { $0.providers.insert(p) } }
+        for (p, _, _, _) in failing { mark(m, failingWindow[p] ?? cfg.windowMinutes) { $0.providers.insert(p) } }
         if Set(failing.map(\.0)).isSuperset(of: known) {
             let f = failing.reduce(0) { $0 + Int($1.1.failures) }, a = failing.reduce(0) { $0 + Int($1.1.attempts) }
             let e = failing.reduce(0.0) { $0 + $1.2 }
-            emit(&out, m, end, cfg.windowMinutes, .paymentProviderFailure, .p0, Subject(),
+            let w = failingWindow.values.max() ?? cfg.windowMinutes
+            emit(&out, m, end, w, .paymentProviderFailure, .p0, Subject(),
                  Evidence(observed: Double(f), expected: e, score: failing.map(\.3).max() ?? 0,
                           counts: [("attempts", Double(a)), ("providers", Double(known.count))]),
-                 nil, "every payment provider is failing: \(f) of \(a) attempts failed in \(cfg.windowMinutes) min; nowhere to switch")
+                 nil, "every payment provider is failing: \(f) of \(a) attempts failed in \(w) min; nowhere to switch")
             return
         }
         // a switch only helps if some other provider is healthy right now
@@ -500,12 +518,13 @@ public final class Detector {
         }
         for (p, s, expected, score) in failing {
             let name = providers.string(p)
-            emit(&out, m, end, cfg.windowMinutes, .paymentProviderFailure, .p1, Subject(provider: name),
+            let w = failingWindow[p] ?? cfg.windowMinutes
+            emit(&out, m, end, w, .paymentProviderFailure, .p1, Subject(provider: name),
                  Evidence(observed: Double(s.failures), expected: expected, score: score,
                           counts: [("attempts", Double(s.attempts)), ("failure_rate", Double(s.failures) / Double(s.attempts)),
                                    ("healthy_fallbacks", Double(healthy.count))]),
                  healthy.isEmpty ? nil : ProposedAction(kind: .disableProvider, target: name),
-                 "\(name): \(s.failures) of \(s.attempts) payment attempts failed on the provider side in \(cfg.windowMinutes) min (expected \(fmt(expected)))")
+                 "\(name): \(s.failures) of \(s.attempts) payment attempts failed on the provider side in \(w) min (expected \(fmt(expected)))")
         }
     }
 

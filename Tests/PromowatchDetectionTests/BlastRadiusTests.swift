@@ -79,3 +79,25 @@ extension DetectorTests {
         XCTAssertTrue(f.allSatisfy { $0.action == nil }, f.map(\.summary).joined(separator: "\n"))
     }
 }
+
+extension DetectorTests {
+    /// A small shop: a dozen provider-side failures over a quarter hour (~12% against a quiet
+    /// baseline) never fill a five-minute window, and must still be found; five failures in a
+    /// quarter hour stay quiet.
+    func testSmallShopSustainedDegradationIsFoundOverALongerWindow() {
+        func run(failures: Int) -> [Finding] {
+            coupons = SymbolTable(); providers = SymbolTable()
+            let d = detector()
+            for m in 0..<120 {
+                // 10 payments a minute: 6 paypal, 4 stripe
+                for k in 0..<10 { pay(d, minute(m, k * 5), k < 6 ? "paypal" : "stripe", .paymentSucceeded, card: "c\(m)-\(k)") }
+            }
+            for i in 0..<failures { pay(d, minute(100 + i * 15 / failures, 50), "paypal", .paymentProviderFailure, card: "f\(i)") }
+            return d.finish().filter { $0.category == .paymentProviderFailure }
+        }
+        let found = run(failures: 12)
+        XCTAssertEqual(found.first?.subject.provider, "paypal", found.map(\.summary).joined(separator: "\n"))
+        XCTAssertEqual(found.first.map { ($0.windowEnd - $0.windowStart) / 60_000_000_000 }, 15)
+        XCTAssertTrue(run(failures: 5).isEmpty)
+    }
+}
