@@ -364,14 +364,19 @@ public final class Detector {
             let code = coupons.string(v.p.coupon)
             let who = name(v.p.name, v.p.identity)
             let subject = v.p.kind == .user ? Subject(coupon: code, user: who) : Subject(coupon: code, ip: who)
-            // blast radius: blocking a code one account reuses breaks it for everyone else using it
+            // blast radius: blocking a code one account reuses breaks it for everyone else using it.
+            // A public code (more than a handful of accounts in its history) is never blocked for
+            // the reuse of a few: the finding names them. A code the reuser alone redeems is.
             let total = max(Double(redemptions[v.p.coupon]?.applied ?? 0), Double(v.count))
             let share = Double(v.count) / total
-            let dominant = share >= config.general.abuseDominanceShare
-            let note = dominant ? "" : "; not blocked: \(Int(total) - Int(v.count)) other redemptions of \(code) in the window"
+            let pastAccounts = past.couponAccounts[v.p.coupon]?.estimate ?? 0
+            let dominant = share >= config.general.abuseDominanceShare && pastAccounts <= 3
+            let note = dominant ? ""
+                : pastAccounts > 3 ? "; not blocked: \(code) is public (\(Int(pastAccounts.rounded())) accounts redeemed it before)"
+                : "; not blocked: \(Int(total) - Int(v.count)) other redemptions of \(code) in the window"
             emit(&out, m, end, cfg.windowMinutes, .couponReuse, dominant ? .p1 : .p2, subject,
                  Evidence(observed: Double(v.count), expected: 1, score: Stats.poissonTailScore(Double(v.count), expected: 1),
-                          counts: [("code_redemptions", total), ("abuse_share", share)]),
+                          counts: [("code_redemptions", total), ("abuse_share", share), ("past_accounts", pastAccounts.rounded())]),
                  dominant ? ProposedAction(kind: .blacklistCoupon, target: code) : nil,
                  "\(v.p.kind == .user ? "user" : "ip") \(who) applied \(code) \(v.count) times in \(cfg.windowMinutes) min\(note)")
         }
@@ -427,8 +432,11 @@ public final class Detector {
                 // blast radius: a code whose redemptions are mostly free orders is blocked; a code
                 // where a few orders stacked discounts points at the stacking, not at the code
                 let stackedShare = Double(s.stacked) / Double(max(s.applied, s.stacked))
-                let dominant = stackedShare >= config.general.abuseDominanceShare
-                let note = dominant ? "" : "; not blocked: \(Int(s.applied) - Int(s.stacked)) ordinary redemptions of it in the window"
+                let pastAccounts = past.couponAccounts[c]?.estimate ?? 0
+                let dominant = stackedShare >= config.general.abuseDominanceShare && pastAccounts <= 3
+                let note = dominant ? ""
+                    : pastAccounts > 3 ? "; not blocked: \(code) is public (\(Int(pastAccounts.rounded())) accounts redeemed it before), the stacking needs a fix"
+                    : "; not blocked: \(Int(s.applied) - Int(s.stacked)) ordinary redemptions of it in the window"
                 emit(&out, m, end, cfg.windowMinutes, .discountStacking, .p1, Subject(coupon: code),
                      Evidence(observed: Double(s.stacked), expected: 0, score: Stats.poissonTailScore(Double(s.stacked), expected: 0.01),
                               counts: [("redemptions", Double(s.applied)), ("discount_share", share), ("abuse_share", stackedShare)]),
