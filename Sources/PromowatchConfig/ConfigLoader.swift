@@ -107,6 +107,7 @@ public enum ConfigLoader {
         ("payment_provider_failure.min_failures", int(1) { $0.providerFailure.minFailures = $1 }),
         ("payment_provider_failure.min_failure_rate", num(0, 1) { $0.providerFailure.minFailureRate = $1 }),
         ("payment_provider_failure.baseline_failure_rate", num(0, 1) { $0.providerFailure.baselineFailureRate = $1 }),
+        ("payment_provider_failure.confirm_minutes", int(0) { $0.providerFailure.confirmMinutes = $1 }),
         ("card_testing.window_minutes", int(1) { $0.cardTesting.windowMinutes = $1 }),
         ("card_testing.min_distinct_cards", int(2) { $0.cardTesting.minDistinctCards = $1 }),
         ("card_testing.min_decline_surge", int(1) { $0.cardTesting.minDeclineSurge = $1 }),

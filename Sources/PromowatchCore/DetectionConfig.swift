@@ -51,6 +51,10 @@ public struct DetectionConfig: Sendable, Equatable {
         public var minFailureRate = 0.05
         /// Assumed provider-side failure rate before there is history.
         public var baselineFailureRate = 0.01
+        /// Minutes a provider must keep failing, with its fallback healthy all along, before the
+        /// switch is proposed (the finding itself is raised at once). A second provider whose
+        /// failures start a minute later is then seen before traffic is moved onto it.
+        public var confirmMinutes = 2
     }
     public struct CardTesting: Sendable, Equatable {
         public var windowMinutes = 10

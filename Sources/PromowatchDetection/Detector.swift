@@ -23,6 +23,8 @@ public final class Detector {
     var past = PastTotals()
     var pastUpTo = Int.min
     var episodes: [String: Int] = [:]
+    /// Failing streak per provider (first and last minute), for the confirmation before a switch.
+    var streaks: [Int32: (start: Int, last: Int)] = [:]
     private let allow: Set<String>
     private let campaigns: Set<String>
     var evaluatedThrough = Int.min
@@ -249,8 +251,9 @@ public final class Detector {
     }
 
     private func emit(_ out: inout [Finding], _ m: Int, _ end: Int64, _ w: Int, _ cat: Category, _ sev: Severity, _ subject: Subject,
-                      _ ev: Evidence, _ action: ProposedAction?, _ summary: String) {
-        let key = [cat.rawValue, subject.coupon ?? "", subject.user ?? "", subject.ip ?? "", subject.provider ?? ""].joined(separator: "\u{1F}")
+                      _ ev: Evidence, _ action: ProposedAction?, _ summary: String, episode: String = "") {
+        let key = [cat.rawValue, subject.coupon ?? "", subject.user ?? "", subject.ip ?? "", subject.provider ?? "", episode]
+            .joined(separator: "\u{1F}")
         guard fires(key, m) else { return }
         var act = action
         if sev > config.general.minActionSeverity { act = nil }
@@ -481,6 +484,9 @@ public final class Detector {
         for w in windows {
             let ws = providerStats(m, w)
             if w == cfg.windowMinutes { stats = ws }
+            // the long window finds slow burns that are still burning: the provider's failures must
+            // be raised in the short window too, or a past burst would keep a finding alive
+            let raisedNow = raised
             for (p, s) in ws.sorted(by: { $0.key < $1.key }) where s.attempts > 0 {
                 known.insert(p)
                 var rate = ((past.providerFailures[p] ?? 0) + cfg.baselineFailureRate * 20) / ((past.providerAttempts[p] ?? 0) + 20)
@@ -495,7 +501,8 @@ public final class Detector {
                 // with little history the normal rate is unknown: only a blatant one counts
                 let coldStart = (past.providerAttempts[p] ?? 0) < 100
                 let minRate = coldStart ? max(4 * cfg.minFailureRate, 3 * rate) : max(cfg.minFailureRate, 3 * rate)
-                if failingWindow[p] == nil && Int(s.failures) >= cfg.minFailures && observedRate >= minRate && score >= config.general.minScore {
+                if failingWindow[p] == nil && (w == cfg.windowMinutes || raisedNow.contains(p))
+                    && Int(s.failures) >= cfg.minFailures && observedRate >= minRate && score >= config.general.minScore {
                     failing.append((p, s, expected, score))
                     failingWindow[p] = w
                 }
@@ -527,13 +534,32 @@ public final class Detector {
         for (p, s, expected, score) in failing {
             let name = providers.string(p)
             let w = failingWindow[p] ?? cfg.windowMinutes
-            emit(&out, m, end, w, .paymentProviderFailure, .p1, Subject(provider: name),
-                 Evidence(observed: Double(s.failures), expected: expected, score: score,
-                          counts: [("attempts", Double(s.attempts)), ("failure_rate", Double(s.failures) / Double(s.attempts)),
-                                   ("healthy_fallbacks", Double(healthy.count))]),
-                 healthy.isEmpty ? nil : ProposedAction(kind: .disableProvider, target: name),
-                 "\(name): \(s.failures) of \(s.attempts) payment attempts failed on the provider side in \(w) min (expected \(fmt(expected)))")
+            // a switch is proposed once the outage has lasted `confirmMinutes` with a healthy
+            // fallback all along (the finding is raised at once, without it)
+            let streak = providerStreak(p, m, fallbackHealthy: !healthy.isEmpty)
+            let confirmed = !healthy.isEmpty && streak >= cfg.confirmMinutes
+            let evidence = Evidence(observed: Double(s.failures), expected: expected, score: score,
+                                    counts: [("attempts", Double(s.attempts)), ("failure_rate", Double(s.failures) / Double(s.attempts)),
+                                             ("healthy_fallbacks", Double(healthy.count)), ("failing_minutes", Double(streak + 1))])
+            let summary = "\(name): \(s.failures) of \(s.attempts) payment attempts failed on the provider side in \(w) min (expected \(fmt(expected)))"
+            emit(&out, m, end, w, .paymentProviderFailure, .p1, Subject(provider: name), evidence, nil, summary)
+            if confirmed {
+                emit(&out, m, end, w, .paymentProviderFailure, .p1, Subject(provider: name), evidence,
+                     ProposedAction(kind: .disableProvider, target: name),
+                     summary + "; failing for \(streak + 1) min with a healthy fallback all along: switch", episode: "switch")
+            }
         }
+    }
+
+    /// Minutes provider `p` has been failing without a break before minute `m` (0 = it starts
+    /// now), counting only minutes in which a healthy fallback was there too. Evaluating one minute
+    /// again (streaming re-evaluates the filling minute) does not extend it.
+    private func providerStreak(_ p: Int32, _ m: Int, fallbackHealthy: Bool) -> Int {
+        var s = streaks[p] ?? (start: m, last: m)
+        if m > s.last + 1 || m < s.start || !fallbackHealthy { s = (start: m, last: m) }
+        s.last = max(s.last, m)
+        streaks[p] = s
+        return m - s.start
     }
 
     /// Provider-side failures per provider in the `minutes` before minute `m` (inclusive).

@@ -143,10 +143,16 @@ final class DetectionCLITests: XCTestCase {
     }
 
     func testFindingJSONHasTheContractKeys() throws {
-        let healthy = (0..<20).map { k in #"{"ts":"2026-11-20T10:00:\#(String(format: "%02d", k))Z","msg":"payment captured","provider":"paypal","amount":20}"# }
-        let r = try CLI.run(["analyze", "--format", "json"], stdin: Data((healthy.joined(separator: "\n") + "\n" + outageLines(count: 20)).utf8))
+        // stripe failing for three minutes beside a healthy paypal: raised at once, switch confirmed
+        var input = ""
+        for minute in 0..<3 {
+            input += (0..<20).map { k in #"{"ts":"2026-11-20T10:0\#(minute):\#(String(format: "%02d", k))Z","msg":"payment captured","provider":"paypal","amount":20}"# }
+                .joined(separator: "\n") + "\n"
+            input += outageLines(count: 20).replacingOccurrences(of: "10:00:", with: "10:0\(minute):")
+        }
+        let r = try CLI.run(["analyze", "--format", "json"], stdin: Data(input.utf8))
         let lines = r.stdout.split(separator: "\n").map(String.init)
-        let finding = try XCTUnwrap(lines.first { $0.contains("\"category\"") })
+        let finding = try XCTUnwrap(lines.first { $0.contains("\"category\"") && $0.contains("\"kind\"") })
         let obj = try JSONSerialization.jsonObject(with: Data(finding.utf8)) as! [String: Any]
         for key in ["time", "category", "severity", "subject", "window", "evidence", "action"] { XCTAssertNotNil(obj[key], key) }
         XCTAssertEqual((obj["subject"] as? [String: String])?["provider"], "stripe")

@@ -53,7 +53,8 @@ extension DetectorTests {
             background(next, minutes: m..<(m + 1))
             for k in 0..<6 { pay(next, minute(m, 20 + k), "stripe", .paymentProviderFailure) }
         }
-        XCTAssertTrue(next.finish().filter { $0.category == .paymentProviderFailure }.isEmpty, "the same episode goes on: no new finding")
+        // the same episode goes on: not raised again (once confirmed, the switch may be proposed)
+        XCTAssertTrue(next.finish().filter { $0.category == .paymentProviderFailure && $0.action == nil }.isEmpty)
     }
 
     func testDamagedSnapshotsAreRefusedNeverCrash() throws {

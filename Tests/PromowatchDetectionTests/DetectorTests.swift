@@ -131,9 +131,12 @@ final class DetectorTests: XCTestCase {
         }
         let f = d.finish().filter { $0.category == .paymentProviderFailure }
         XCTAssertEqual(f.first?.subject.provider, "stripe")
-        XCTAssertEqual(f.first?.action?.kind, .disableProvider)
-        XCTAssertEqual(f.first?.action?.target, "stripe")
-        XCTAssertEqual(f.first?.severity, .p1)
+        XCTAssertNil(f.first?.action, "raised at once; the switch waits for confirmation")
+        let switched = f.first { $0.action != nil }
+        XCTAssertEqual(switched?.action?.kind, .disableProvider)
+        XCTAssertEqual(switched?.action?.target, "stripe")
+        XCTAssertEqual(switched?.severity, .p1)
+        XCTAssertEqual(switched.map { ($0.time - f.first!.time) / 60_000_000_000 }, 2, "two more minutes of failures, fallback healthy")
 
         // both failing: P0, no provider in the subject, nowhere to switch
         coupons = SymbolTable(); providers = SymbolTable()

@@ -7,6 +7,8 @@ import Glibc
 //   loggen [--records N | --bytes N[K|M|G]] [--seed S] [--format json,logfmt,kratos]
 //          [--framing plain,prefix,timestamps,prefixTimestamps,timestampsPrefix,cri,docker]
 //          [--exotic-coupons] [--truth FILE] [-o FILE]
+//   loggen --adversarial --seed S [--labels FILE] [--format LIST] [--framing LIST] [-o FILE]
+//          a day drawn at random (benchmarks/scenarios.sh), labels with right and wrong actions
 //   loggen --scenario [--hours H] [--peak N] [--no-incidents] [--no-legit] [--pod-order] [--attack-distinct N]
 //          [--labels FILE] [--format LIST] [--framing LIST] [--truth FILE] [-o FILE]
 // Formats and framings given as lists are mixed line by line. --scenario writes a day of traffic
@@ -37,6 +39,7 @@ var truthPath: String? = nil
 var scenario: ScenarioConfig? = nil
 var labelsPath: String? = nil
 var podOrder = false
+var adversarial = false
 var outPath: String? = nil
 var args = Array(CommandLine.arguments.dropFirst())
 while !args.isEmpty {
@@ -59,6 +62,7 @@ while !args.isEmpty {
     case "--labels": labelsPath = value()
     case "--attack-distinct": guard let n = Int(value()) else { usage() }; scenario = scenario ?? ScenarioConfig(); scenario!.attackDistinct = n
     case "--pod-order": podOrder = true
+    case "--adversarial": adversarial = true
     case "-o": outPath = value()
     default: usage()
     }
@@ -72,7 +76,28 @@ let renderers = formats.flatMap { f in framings.map { Renderer(format: f, framin
 var buffer: [UInt8] = []
 buffer.reserveCapacity(1 << 20)
 var written = 0
-if var sc = scenario {
+func flush() {
+    if buffer.count >= 1 << 20 {
+        buffer.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, out) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+if adversarial {
+    var day = AdversarialDay(seed: config.seed)
+    day.generate { record in
+        let r = renderers.count == 1 ? renderers[0] : renderers[pick.int(renderers.count)]
+        let before = buffer.count
+        truth.add(record, lines: r.render(record, rng: &pick, into: &buffer))
+        written += buffer.count - before
+        flush()
+    }
+    if let p = labelsPath, let f = fopen(p, "w") {
+        let params = day.parameters.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ")
+        fputs("{\"seed\": \(config.seed), \"parameters\": {\(params)}, \"labels\": [\n"
+              + day.labels.map { "  " + $0.json() }.joined(separator: ",\n") + "\n]}\n", f)
+        fclose(f)
+    }
+} else if var sc = scenario {
     sc.seed = config.seed
     var sg = ScenarioGenerator(config: sc)
     var perPod = [[UInt8]](repeating: [], count: sc.pods)
