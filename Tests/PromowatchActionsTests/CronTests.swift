@@ -314,9 +314,10 @@ final class CronTests: XCTestCase {
     func testProviderHoldSpansRuns() throws {
         let s = try FakeAPIServer(configMap: ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "true"])
         let env = ["KUBECONFIG": try RemediationEndToEndTests.kubeconfig(s)]
+        // three minutes of failures beside a healthy provider: long enough to confirm a switch
         func outage(_ failing: String, _ healthy: String, minute: Int) -> String {
-            (0..<24).map { k -> String in
-                let ts = String(format: "2026-11-20T11:%02d:%02dZ", minute, k * 2)
+            (0..<72).map { k -> String in
+                let ts = String(format: "2026-11-20T11:%02d:%02dZ", minute + k / 24, (k % 24) * 2)
                 let provider = k % 2 == 0 ? failing : healthy
                 let msg = k % 2 == 0 ? "payment authorization failed\",\"error_code\":\"gateway_unavailable" : "payment captured"
                 return "{\"ts\":\"\(ts)\",\"msg\":\"\(msg)\",\"provider\":\"\(provider)\",\"amount\":20}"
