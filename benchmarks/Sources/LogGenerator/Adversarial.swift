@@ -20,13 +20,8 @@ public struct AdversarialLabel: Sendable {
     public var wrongActions: [String]
 
     public func json() -> String {
-        func q(_ s: String) -> String { var o: [UInt8] = []; Renderer.jsonString(s, into: &o); return String(decoding: o, as: UTF8.self) }
-        var s: [String] = []
-        if let c = subject.coupon { s.append("\"coupon\": \(q(c))") }
-        if let u = subject.user { s.append("\"user\": \(q(u))") }
-        if let i = subject.ip { s.append("\"ip\": \(q(i))") }
-        if let p = subject.provider { s.append("\"provider\": \(q(p))") }
-        return "{\"name\": \(q(name)), \"category\": \(category.map { q($0.rawValue) } ?? "null"), \"subject\": {\(s.joined(separator: ", "))}, "
+        let q = labelQuoted
+        return "{\"name\": \(q(name)), \"category\": \(category.map { q($0.rawValue) } ?? "null"), \"subject\": \(labelJSON(subject)), "
             + "\"start\": \(q(EventTime.rfc3339(start))), \"end\": \(q(EventTime.rfc3339(end))), \"find_within_s\": \(findWithinSeconds), "
             + "\"right_action\": \(rightAction.map(q) ?? "null"), \"wrong_actions\": [\(wrongActions.map(q).joined(separator: ", "))]}"
     }
