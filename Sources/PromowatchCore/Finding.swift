@@ -39,6 +39,16 @@ public struct Subject: Sendable, Hashable {
         self.coupon = coupon; self.user = user; self.ip = ip; self.provider = provider
     }
     public var isEmpty: Bool { coupon == nil && user == nil && ip == nil && provider == nil }
+
+    /// The subject as a JSON object (`{"coupon": "X", "user": "u"}`), every value quoted safely.
+    public var json: String {
+        var parts: [String] = []
+        if let c = coupon { parts.append("\"coupon\": \(JSONString.quoted(c))") }
+        if let u = user { parts.append("\"user\": \(JSONString.quoted(u))") }
+        if let i = ip { parts.append("\"ip\": \(JSONString.quoted(i))") }
+        if let p = provider { parts.append("\"provider\": \(JSONString.quoted(p))") }
+        return "{" + parts.joined(separator: ", ") + "}"
+    }
 }
 
 /// A remediation the finding proposes (contract: `blacklist_coupon` or `disable_provider`).

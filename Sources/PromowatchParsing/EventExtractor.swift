@@ -128,12 +128,7 @@ public final class EventExtractor {
         case .plain, .bare:
             return s.length > 0 ? (base + Int(s.start), Int(s.length)) : nil
         case .escaped:
-            let n = Int(s.length)
-            guard used + n <= scratchCapacity else { return nil }
-            let out = scratch + used
-            let m = unescapeString(base + Int(s.start), n, into: out)
-            used += m
-            return m > 0 ? (UnsafePointer(out), m) : nil
+            return decoded(base + Int(s.start), Int(s.length))
         case .absent, .compound, .null:
             return nil
         }
@@ -264,6 +259,12 @@ public final class EventExtractor {
         let (p, n) = v
         guard n > 0 else { return nil }
         guard Bytes.find(0x5C, p, from: 0, end: n) != nil else { return v }
+        return decoded(p, n)
+    }
+
+    /// `p[0..<n]` with its escapes decoded into the per-line scratch; nil when empty or out of room.
+    @inline(__always)
+    private func decoded(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UnsafePointer<UInt8>, Int)? {
         guard used + n <= scratchCapacity else { return nil }
         let out = scratch + used
         let m = unescapeString(p, n, into: out)

@@ -4,7 +4,7 @@ import PromowatchCore
 public enum FindingReport {
     public static func json(_ f: Finding) -> String {
         var o = "{\"time\": \(JSONText.quoted(EventTime.rfc3339(f.time))), \"category\": \"\(f.category.rawValue)\", \"severity\": \"\(f.severity.name)\""
-        o += ", \"subject\": " + subjectJSON(f.subject)
+        o += ", \"subject\": " + f.subject.json
         o += ", \"window\": {\"start\": \(JSONText.quoted(EventTime.rfc3339(f.windowStart))), \"end\": \(JSONText.quoted(EventTime.rfc3339(f.windowEnd)))}"
         o += ", \"evidence\": {\"observed\": \(JSONText.number(f.evidence.observed)), \"expected\": \(JSONText.number(f.evidence.expected)), \"score\": \(JSONText.number((f.evidence.score * 10).rounded() / 10))"
         for (k, v) in f.evidence.counts { o += ", \(JSONText.quoted(k)): \(JSONText.number(v))" }
@@ -20,14 +20,6 @@ public enum FindingReport {
         return o
     }
 
-    static func subjectJSON(_ s: Subject) -> String {
-        var parts: [String] = []
-        if let c = s.coupon { parts.append("\"coupon\": \(JSONText.quoted(c))") }
-        if let u = s.user { parts.append("\"user\": \(JSONText.quoted(u))") }
-        if let i = s.ip { parts.append("\"ip\": \(JSONText.quoted(i))") }
-        if let p = s.provider { parts.append("\"provider\": \(JSONText.quoted(p))") }
-        return "{" + parts.joined(separator: ", ") + "}"
-    }
 
     /// `2026-11-20T08:15:00Z  P0  coupon_abuse  coupon=CART20-120  <summary>  -> blacklist_coupon CART20-120 (proposed)`
     public static func text(_ f: Finding) -> String {

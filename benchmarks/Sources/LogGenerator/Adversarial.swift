@@ -21,7 +21,7 @@ public struct AdversarialLabel: Sendable {
 
     public func json() -> String {
         let q = labelQuoted
-        return "{\"name\": \(q(name)), \"category\": \(category.map { q($0.rawValue) } ?? "null"), \"subject\": \(labelJSON(subject)), "
+        return "{\"name\": \(q(name)), \"category\": \(category.map { q($0.rawValue) } ?? "null"), \"subject\": \(subject.json), "
             + "\"start\": \(q(EventTime.rfc3339(start))), \"end\": \(q(EventTime.rfc3339(end))), \"find_within_s\": \(findWithinSeconds), "
             + "\"right_action\": \(rightAction.map(q) ?? "null"), \"wrong_actions\": [\(wrongActions.map(q).joined(separator: ", "))]}"
     }

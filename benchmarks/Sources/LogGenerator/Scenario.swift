@@ -11,23 +11,13 @@ public struct ScenarioLabel: Sendable {
     public var legit: Bool { category == nil }
 
     public func json() -> String {
-        "{\"name\": \(labelQuoted(name)), \"category\": \(category.map { labelQuoted($0.rawValue) } ?? "null"), \"subject\": \(labelJSON(subject)), "
+        "{\"name\": \(labelQuoted(name)), \"category\": \(category.map { labelQuoted($0.rawValue) } ?? "null"), \"subject\": \(subject.json), "
             + "\"start\": \(labelQuoted(EventTime.rfc3339(start))), \"end\": \(labelQuoted(EventTime.rfc3339(end))), \"legit\": \(legit)}"
     }
 }
 
 /// A string as a JSON literal, for label files.
-func labelQuoted(_ s: String) -> String { var o: [UInt8] = []; Renderer.jsonString(s, into: &o); return String(decoding: o, as: UTF8.self) }
-
-/// A finding subject as the JSON object label files use.
-func labelJSON(_ subject: Subject) -> String {
-    var s: [String] = []
-    if let c = subject.coupon { s.append("\"coupon\": \(labelQuoted(c))") }
-    if let u = subject.user { s.append("\"user\": \(labelQuoted(u))") }
-    if let i = subject.ip { s.append("\"ip\": \(labelQuoted(i))") }
-    if let p = subject.provider { s.append("\"provider\": \(labelQuoted(p))") }
-    return "{" + s.joined(separator: ", ") + "}"
-}
+func labelQuoted(_ s: String) -> String { JSONString.quoted(s) }
 
 /// A day of checkout traffic with incidents and legitimate spikes injected, and their labels.
 ///
