@@ -1,13 +1,19 @@
 // swift-tools-version:6.0
 // promowatch — watches a checkout service's logs for promotion abuse and payment failures.
 //
-// Module list = architecture (dependencies point downwards only):
-//   promowatch (CLI, argument parsing only)
-//     -> PromowatchEngine (ties input, parsing and aggregation together; knows no output format)
-//     -> PromowatchReport (renders summaries/findings as JSON or text; knows no input)
-//     -> PromowatchInput (files, stdin, gzip via CZlib, line splitting)
-//     -> PromowatchParsing (framing, JSON/logfmt byte scanners, event extraction)
-//     -> PromowatchCore (plain value types, no I/O)
+// Module list = architecture; dependencies point downwards only (docs/architecture.md):
+//   promowatch            the CLI: option parsing and wiring only
+//   PromowatchRuntime     the run loops: analyze, watch, cron, shared watch, history, rollback
+//   PromowatchActions     carries proposed actions out through the Kubernetes API (PromowatchKube)
+//   PromowatchStore       state: PostgreSQL (CLibPQ) or the embedded store
+//   PromowatchReport      findings and summaries as JSON or text
+//   PromowatchConfig      YAML configuration
+//   PromowatchDecision    findings in, proposed actions out: blast radius, allowlist, guardrails
+//   PromowatchEngine      input -> parsing -> detection for one stream of bytes
+//   PromowatchDetection   minute buckets and the detectors
+//   PromowatchInput       files, stdin, gzip (CZlib), block reading
+//   PromowatchParsing     framing, JSON/logfmt byte scanners, event extraction
+//   PromowatchCore        plain value types, no I/O
 import PackageDescription
 
 // Hot-path modules skip Swift's dynamic exclusivity bookkeeping in release builds (static
@@ -49,16 +55,23 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .target(name: "PromowatchActions", dependencies: ["PromowatchCore", "PromowatchKube"]),
+        .target(name: "PromowatchDecision", dependencies: ["PromowatchCore"]),
+        .target(name: "PromowatchActions", dependencies: ["PromowatchCore", "PromowatchDecision", "PromowatchKube"]),
         .target(name: "PromowatchStore", dependencies: ["PromowatchCore", "CLibPQ"]),
         .target(name: "PromowatchReport", dependencies: ["PromowatchCore"]),
         .target(name: "PromowatchConfig", dependencies: ["PromowatchCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "PromowatchEngine", dependencies: ["PromowatchCore", "PromowatchParsing", "PromowatchInput", "PromowatchDetection", "CByteSearch"], swiftSettings: hotPath),
+        .target(
+            name: "PromowatchRuntime",
+            dependencies: [
+                "PromowatchCore", "PromowatchEngine", "PromowatchReport", "PromowatchInput", "PromowatchConfig", "PromowatchDetection",
+                "PromowatchDecision", "PromowatchActions", "PromowatchKube", "PromowatchStore", "PromowatchParsing",
+            ]
+        ),
         .executableTarget(
             name: "promowatch",
             dependencies: [
-                "PromowatchCore", "PromowatchEngine", "PromowatchReport", "PromowatchInput", "PromowatchConfig", "PromowatchDetection",
-                "PromowatchActions", "PromowatchKube", "PromowatchStore",
+                "PromowatchCore", "PromowatchRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,17 +80,22 @@ let package = Package(
         .target(name: "LogGenerator", dependencies: ["PromowatchCore"], path: "benchmarks/Sources/LogGenerator"),
         .executableTarget(name: "loggen", dependencies: ["LogGenerator"], path: "benchmarks/Sources/loggen"),
 
+        // What end-to-end tests share: the binary runner, the test API server, PostgreSQL, seeds.
+        .target(name: "PromowatchTestSupport", dependencies: ["PromowatchKube"], path: "Tests/PromowatchTestSupport"),
+
         .testTarget(name: "PromowatchCoreTests", dependencies: ["PromowatchCore"]),
+        .testTarget(name: "PromowatchKubeTests", dependencies: ["PromowatchKube", "PromowatchTestSupport"]),
         .testTarget(name: "PromowatchParsingTests", dependencies: ["PromowatchParsing", "PromowatchCore", "CByteSearch"]),
-        .testTarget(name: "PromowatchInputTests", dependencies: ["PromowatchInput", "PromowatchCore"]),
-        .testTarget(name: "PromowatchDetectionTests", dependencies: ["PromowatchDetection", "PromowatchCore"]),
+        .testTarget(name: "PromowatchInputTests", dependencies: ["PromowatchInput", "PromowatchCore", "PromowatchTestSupport"]),
+        .testTarget(name: "PromowatchDetectionTests", dependencies: ["PromowatchDetection", "PromowatchDecision", "PromowatchCore", "PromowatchTestSupport"]),
+        .testTarget(name: "PromowatchDecisionTests", dependencies: ["PromowatchDecision", "PromowatchCore"]),
         .testTarget(name: "PromowatchConfigTests", dependencies: ["PromowatchConfig", "PromowatchCore"]),
-        .testTarget(name: "PromowatchActionsTests", dependencies: ["PromowatchActions", "PromowatchKube", "PromowatchCore", "PromowatchStore", "LogGenerator", "promowatch", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "PromowatchStoreTests", dependencies: ["PromowatchStore", "PromowatchCore"]),
+        .testTarget(name: "PromowatchActionsTests", dependencies: ["PromowatchActions", "PromowatchDecision", "PromowatchKube", "PromowatchCore", "PromowatchStore", "LogGenerator", "promowatch", "PromowatchTestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "PromowatchStoreTests", dependencies: ["PromowatchStore", "PromowatchCore", "PromowatchTestSupport"]),
         .testTarget(name: "PromowatchReportTests", dependencies: ["PromowatchReport", "PromowatchCore"]),
-        .testTarget(name: "PromowatchEngineTests", dependencies: ["PromowatchEngine", "PromowatchCore", "LogGenerator"]),
+        .testTarget(name: "PromowatchEngineTests", dependencies: ["PromowatchEngine", "PromowatchDetection", "PromowatchDecision", "PromowatchCore", "LogGenerator", "PromowatchTestSupport"]),
         .testTarget(name: "LogGeneratorTests", dependencies: ["LogGenerator", "PromowatchEngine", "PromowatchCore"]),
-        .testTarget(name: "PromowatchCLITests", dependencies: ["promowatch"]),
+        .testTarget(name: "PromowatchCLITests", dependencies: ["promowatch", "PromowatchTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,16 +1,5 @@
 import PromowatchCore
 
-/// Coupon codes come from users: only `[A-Z0-9_-]{1,64}` after upper-casing may be written
-/// anywhere (ConfigMap, SQL, terminal). Anything else is reported, never written.
-public enum CouponCode {
-    public static func sanitized(_ raw: String) -> String? {
-        let up = raw.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 32 : $0 }
-        guard (1...64).contains(up.count) else { return nil }
-        for b in up where !((b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x5F || b == 0x2D) { return nil }
-        return String(decoding: up, as: UTF8.self)
-    }
-}
-
 /// Why an edit is not made.
 public enum EditRefusal: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidCoupon
@@ -73,13 +62,19 @@ public enum ConfigMapEdits {
     /// A JSON merge patch setting `changes` in `data`, conditional on `resourceVersion`: the API
     /// server rejects it with 409 Conflict if the ConfigMap changed since it was read.
     public static func mergePatch(_ changes: [String: String], resourceVersion: String?) -> String {
-        var o = "{"
-        if let rv = resourceVersion { o += "\"metadata\":{\"resourceVersion\":\(jsonString(rv))}," }
-        o += "\"data\":{" + changes.keys.sorted().map { "\(jsonString($0)):\(jsonString(changes[$0]!))" }.joined(separator: ",") + "}}"
-        return o
+        mergePatch(setting: changes.mapValues { Optional($0) }, resourceVersion: resourceVersion)
     }
 
-    static func jsonString(_ s: String) -> String { JSONString.quoted(s) }
+    /// As above; a nil value removes the key (JSON merge patch `null`), as a rollback of a key
+    /// that did not exist before does.
+    public static func mergePatch(setting changes: [String: String?], resourceVersion: String?) -> String {
+        var o = "{"
+        if let rv = resourceVersion { o += "\"metadata\":{\"resourceVersion\":\(JSONString.quoted(rv))}," }
+        o += "\"data\":{"
+        o += changes.keys.sorted().map { k in JSONString.quoted(k) + ":" + (changes[k]!.map(JSONString.quoted) ?? "null") }
+            .joined(separator: ",")
+        return o + "}}"
+    }
 }
 
 extension StringProtocol {

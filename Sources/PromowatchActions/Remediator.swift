@@ -1,10 +1,10 @@
 import PromowatchCore
+import PromowatchDecision
 import PromowatchKube
 
 /// Carries out findings' proposed actions through the Kubernetes API, guarded: dry run unless
 /// told to apply, conditional writes on the resourceVersion read (re-read and retry on 409), and
-/// every attempt's outcome written back into the finding (`applied`, `dry_run: ...`,
-/// `skipped: <reason>`, `failed: <Status reason>: <message>`).
+/// every attempt's outcome (`ActionOutcome`) written back into the finding.
 public final class Remediator {
     public enum Mode: Sendable { case dryRun, serverDryRun, apply }
 
@@ -24,12 +24,19 @@ public final class Remediator {
     private var current = 0
 
     /// `client` nil: nothing is read or written; a dry run says what it would do.
-    public init(config: ActionsConfig, allowlist: [String], mode: Mode, client: KubeClient?) {
+    public init(config: ActionsConfig, guardrails: Guardrails, mode: Mode, client: KubeClient?) {
         self.config = config
         self.mode = mode
         self.client = client
-        guardrails = Guardrails(config: config, allowlist: allowlist)
+        self.guardrails = guardrails
     }
+
+    /// With fresh guardrails under `decision`'s limits.
+    public convenience init(config: ActionsConfig, decision: DecisionConfig = DecisionConfig(), mode: Mode, client: KubeClient?) {
+        self.init(config: config, guardrails: Guardrails(config: decision), mode: mode, client: client)
+    }
+
+    private var holdMinutes: Int { guardrails.config.providerHoldMinutes }
 
     /// Handles each finding's action in time order. A provider is never switched to while it is
     /// unhealthy at that finding's time: it had a provider-failure finding in the hour before
@@ -44,11 +51,7 @@ public final class Remediator {
 
     /// Providers with a provider-failure finding in the provider hold (an hour by default) up to `t`.
     public func failingProviders(at t: Int64, in findings: [Finding]) -> Set<String> {
-        let hold = Int64(config.providerHoldMinutes) * 60 * EventTime.nanosPerSecond
-        return Set(findings.compactMap { f -> String? in
-            guard f.category == .paymentProviderFailure, f.time <= t, t - f.time <= hold else { return nil }
-            return f.subject.provider?.lowercased()
-        })
+        ProviderHealth.failing(at: t, in: findings, holdMinutes: holdMinutes)
     }
 
     /// Providers this remediator switched off, and when: unhealthy for the provider hold after.
@@ -59,7 +62,7 @@ public final class Remediator {
     public func handle(_ f: inout Finding, index: Int, failingProviders: Set<String>, recovering: Bool = false) {
         guard var action = f.action else { return }
         current = index
-        let hold = Int64(config.providerHoldMinutes) * 60 * EventTime.nanosPerSecond
+        let hold = Int64(holdMinutes) * 60 * EventTime.nanosPerSecond
         let recent = Set(switchedOff.filter { f.time >= $0.value && f.time - $0.value <= hold }.keys)
         let outcome = attempt(f, &action, unhealthy: failingProviders.union(recent), recovering: recovering)
         action.outcome = outcome
@@ -67,27 +70,27 @@ public final class Remediator {
         if action.kind == .disableProvider { switchedOff[action.target.lowercased()] = f.time }
     }
 
-    private func attempt(_ f: Finding, _ action: inout ProposedAction, unhealthy: Set<String>, recovering: Bool = false) -> String {
+    private func attempt(_ f: Finding, _ action: inout ProposedAction, unhealthy: Set<String>, recovering: Bool = false) -> ActionOutcome {
         switch guardrails.decide(f, now: f.time) {
-        case .skip(let why): return "skipped: " + why
+        case .skip(let why): return .skipped(why)
         case .act: break
         }
         guard let client else {
             guardrails.record(f, now: f.time)
             switch action.kind {
             case .blacklistCoupon:
-                return "dry_run: would add \(CouponCode.sanitized(action.target) ?? "?") to \(config.blacklistKey) in \(config.namespace)/\(config.configMap)"
+                return .dryRun("would add \(CouponCode.sanitized(action.target) ?? "?") to \(config.blacklistKey) in \(config.namespace)/\(config.configMap)")
             case .disableProvider:
-                return "dry_run: would set \(config.providerKeys[action.target.lowercased()] ?? "?")=false and enable a healthy fallback in \(config.namespace)/\(config.configMap)"
+                return .dryRun("would set \(config.providerKeys[action.target.lowercased()] ?? "?")=false and enable a healthy fallback in \(config.namespace)/\(config.configMap)")
             }
         }
         var tries = 0
         while true {
             tries += 1
             let cm: KubeClient.ConfigMap
-            do { cm = try client.getConfigMap(namespace: config.namespace, name: config.configMap) } catch let e as KubeError {
-                return "failed: \(e)"
-            } catch { return "failed: \(error)" }
+            do { cm = try client.getConfigMap(namespace: config.namespace, name: config.configMap) } catch {
+                return .failed("\(error)")
+            }
             let changes: [String: String]
             do {
                 switch action.kind {
@@ -102,15 +105,15 @@ public final class Remediator {
                     // the crashed run made this change before it could record it
                     guardrails.record(f, now: f.time)
                     action.applied = true
-                    return "applied: recovered after an interrupted run (the change was already in place)"
+                    return .applied("recovered after an interrupted run (the change was already in place)")
                 }
-                return "skipped: \(r)"
-            } catch { return "failed: \(error)" }
+                return .skipped("\(r)")
+            } catch { return .failed("\(error)") }
             let change = changes.keys.sorted().map { "\($0)=\(changes[$0]!)" }.joined(separator: " ")
             let audit = changes.keys.sorted().map { Change(finding: current, key: $0, before: cm.data[$0], after: changes[$0]) }
             if mode == .dryRun {
                 guardrails.record(f, now: f.time)
-                return "dry_run: would set \(change) (resourceVersion \(cm.resourceVersion))"
+                return .dryRun("would set \(change) (resourceVersion \(cm.resourceVersion))")
             }
             do {
                 try client.patchConfigMap(namespace: config.namespace, name: config.configMap,
@@ -118,10 +121,10 @@ public final class Remediator {
                                           dryRun: mode == .serverDryRun)
             } catch let e as KubeError {
                 if e.isConflict && tries <= config.conflictRetries { continue }  // someone wrote in between: read again
-                return "failed: \(e)"
-            } catch { return "failed: \(error)" }
+                return .failed("\(e)")
+            } catch { return .failed("\(error)") }
             guardrails.record(f, now: f.time)
-            if mode == .serverDryRun { return "dry_run: server accepted \(change)" }
+            if mode == .serverDryRun { return .dryRun("server accepted \(change)") }
             action.applied = true
             self.changes += audit
             var restarted: [String] = []
@@ -129,11 +132,11 @@ public final class Remediator {
                 do {
                     try client.restartDeployment(namespace: config.namespace, name: d, at: EventTime.rfc3339(f.time))
                     restarted.append(d)
-                } catch let e as KubeError {
-                    return "applied: \(change); restart of \(d) failed: \(e)"
-                } catch { return "applied: \(change); restart of \(d) failed: \(error)" }
+                } catch {
+                    return .applied("\(change); restart of \(d) failed: \(error)")
+                }
             }
-            return "applied: \(change)" + (restarted.isEmpty ? "" : "; restarted \(restarted.joined(separator: ", "))")
+            return .applied(change + (restarted.isEmpty ? "" : "; restarted \(restarted.joined(separator: ", "))"))
         }
     }
 }

@@ -1,14 +1,6 @@
 import PromowatchCore
 import Yams
 
-/// A configuration problem, naming the key (`coupon_abuse.min_redemptions`) and the file.
-public struct ConfigError: Error, CustomStringConvertible, Equatable {
-    public var file: String
-    public var key: String
-    public var message: String
-    public var description: String { "\(file): \(key.isEmpty ? "" : "'\(key)': ")\(message)" }
-}
-
 /// Loads `config/promowatch.yaml`-shaped YAML over the built-in defaults.
 /// Every key is optional; an unknown key or a value of the wrong kind is an error.
 public enum ConfigLoader {
@@ -85,8 +77,6 @@ public enum ConfigLoader {
         ("general.warmup_minutes", int(0) { $0.general.warmupMinutes = $1 }),
         ("general.min_score", num(0) { $0.general.minScore = $1 }),
         ("general.cooldown_minutes", int(0) { $0.general.cooldownMinutes = $1 }),
-        ("general.min_action_severity", severity { $0.general.minActionSeverity = $1 }),
-        ("general.abuse_dominance_share", num(0, 1) { $0.general.abuseDominanceShare = $1 }),
         ("coupon_abuse.window_minutes", int(1) { $0.couponAbuse.windowMinutes = $1 }),
         ("coupon_abuse.min_redemptions", int(1) { $0.couponAbuse.minRedemptions = $1 }),
         ("coupon_abuse.min_new_accounts", int(0) { $0.couponAbuse.minNewAccounts = $1 }),
@@ -128,17 +118,31 @@ public enum ConfigLoader {
         ("actions.blacklist_key", text { $0.actions.blacklistKey = $1 }),
         ("actions.provider_keys", stringMap { $0.actions.providerKeys = $1 }),
         ("actions.restart", strings { $0.actions.restart = $1 }),
-        ("actions.min_severity", severity { $0.actions.minSeverity = $1 }),
-        ("actions.max_per_run", int(0) { $0.actions.maxPerRun = $1 }),
-        ("actions.max_per_hour", int(0) { $0.actions.maxPerHour = $1 }),
-        ("actions.cooldown_minutes", int(0) { $0.actions.cooldownMinutes = $1 }),
-        ("actions.provider_hold_minutes", int(0) { $0.actions.providerHoldMinutes = $1 }),
         ("actions.conflict_retries", int(0) { $0.actions.conflictRetries = $1 }),
-        ("allowlist", strings { $0.allowlist = $1 }),
-        ("campaigns", strings { $0.campaigns = $1 }),
+        ("decision.allowlist", strings { $0.decision.allowlist = $1 }),
+        ("decision.campaigns", strings { $0.decision.campaigns = $1 }),
+        ("decision.min_severity", severity { $0.decision.minSeverity = $1 }),
+        ("decision.abuse_dominance_share", num(0, 1) { $0.decision.abuseDominanceShare = $1 }),
+        ("decision.public_code_accounts", int(0) { $0.decision.publicCodeAccounts = $1 }),
+        ("decision.max_per_run", int(0) { $0.decision.maxPerRun = $1 }),
+        ("decision.max_per_hour", int(0) { $0.decision.maxPerHour = $1 }),
+        ("decision.cooldown_minutes", int(0) { $0.decision.cooldownMinutes = $1 }),
+        ("decision.provider_hold_minutes", int(0) { $0.decision.providerHoldMinutes = $1 }),
     ]
 
-    public static var knownKeys: [String] { settings.map(\.0) + ["aliases.<field>"] }
+    /// Keys of earlier versions that now live in the `decision:` section: named in the error.
+    static let moved: [String: String] = [
+        "general.min_action_severity": "decision.min_severity", "actions.min_severity": "decision.min_severity",
+        "general.abuse_dominance_share": "decision.abuse_dominance_share", "actions.max_per_run": "decision.max_per_run",
+        "actions.max_per_hour": "decision.max_per_hour", "actions.cooldown_minutes": "decision.cooldown_minutes",
+        "actions.provider_hold_minutes": "decision.provider_hold_minutes", "allowlist": "decision.allowlist",
+        "campaigns": "decision.campaigns",
+    ]
+
+    static func unknown(_ key: String) -> ConfigError {
+        if let to = moved[key] { return ConfigError(file: "", key: key, message: "moved: set \(to) instead") }
+        return ConfigError(file: "", key: key, message: "unknown key")
+    }
 
     static let aliasFields = ["name", "ts", "coupon", "outcome", "discount", "subtotal", "user", "ip", "provider",
                               "error_code", "error_text", "amount", "card", "latency_ms", "latency"]
@@ -159,13 +163,13 @@ public enum ConfigLoader {
                 guard let key = k.scalar?.string else { throw ConfigError(file: file, key: "", message: "keys must be strings") }
                 if let set = table[key] { try set(&config, v, key); continue }
                 if key == "aliases" { try aliases(v, into: &config); continue }
-                guard sections.contains(key) else { throw ConfigError(file: file, key: key, message: "unknown key") }
+                guard sections.contains(key) else { throw unknown(key) }
                 if case .scalar(let s) = v, s.string.isEmpty || s.string == "~" || s.string == "null" { continue }  // empty section
                 guard let inner = v.mapping else { throw ConfigError(file: file, key: key, message: "expected a mapping, got \(describe(v))") }
                 for (ik, iv) in inner {
                     guard let name = ik.scalar?.string else { throw ConfigError(file: file, key: key, message: "keys must be strings") }
                     let full = key + "." + name
-                    guard let set = table[full] else { throw ConfigError(file: file, key: full, message: "unknown key") }
+                    guard let set = table[full] else { throw unknown(full) }
                     try set(&config, iv, full)
                 }
             }

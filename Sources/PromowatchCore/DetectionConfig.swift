@@ -1,4 +1,4 @@
-/// Every detection setting, with the built-in defaults (`config/promowatch.yaml` documents each
+/// Every setting (detection, decision, actions), with the built-in defaults (`config/promowatch.yaml` documents each
 /// key and must equal these). Plain values: loading YAML lives in `PromowatchConfig`.
 public struct DetectionConfig: Sendable, Equatable {
     public struct General: Sendable, Equatable {
@@ -8,12 +8,6 @@ public struct DetectionConfig: Sendable, Equatable {
         public var minScore = 8.0
         /// Quiet minutes before the same category and subject can fire again.
         public var cooldownMinutes = 15
-        /// Minimum severity that gets a proposed action (less severe findings propose none).
-        public var minActionSeverity = Severity.p1
-        /// Blast radius: a code is blacklisted only when the abuse explains at least this share of
-        /// its redemptions in the window; below it, blocking would break the code for more
-        /// legitimate customers than abusers, so the finding names the abusers and acts on nothing.
-        public var abuseDominanceShare = 0.8
     }
     public struct CouponAbuse: Sendable, Equatable {
         public var windowMinutes = 5
@@ -89,10 +83,6 @@ public struct DetectionConfig: Sendable, Equatable {
     public var compensationFailure = CompensationFailure()
     public var latency = Latency()
     public var dbSaturation = DBSaturation()
-    /// Coupon codes (upper-case) that must never be blacklisted.
-    public var allowlist: [String] = []
-    /// Known campaign codes (upper-case): their volume spikes are expected, never coupon abuse.
-    public var campaigns: [String] = []
     /// Extra log keys per logical field (`coupon`, `user`, ...), added to the contract's.
     public var aliases: [String: [String]] = [:]
     /// Which event times are trusted (contract §2; an outlier must not move a window).
@@ -103,7 +93,9 @@ public struct DetectionConfig: Sendable, Equatable {
         public var maxFutureSkewSeconds = 86_400
     }
     public var input = Input()
-    /// Remediation settings.
+    /// Whether and how to act on findings (the decision stage; detection never reads it).
+    public var decision = DecisionConfig()
+    /// How actions reach the cluster.
     public var actions = ActionsConfig()
 
     public init() {}

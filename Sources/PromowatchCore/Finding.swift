@@ -51,18 +51,89 @@ public struct Subject: Sendable, Hashable {
     }
 }
 
-/// A remediation the finding proposes (contract: `blacklist_coupon` or `disable_provider`).
+/// What became of a proposed action: the outcome written back into the finding and the audit.
+public enum ActionOutcome: Sendable, Hashable, CustomStringConvertible {
+    /// Carried out; the detail says what changed.
+    case applied(String)
+    /// What would have been done (`--apply` not given, or the server validated and stored nothing).
+    case dryRun(String)
+    /// Not attempted, and why (a guardrail, an edit refused).
+    case skipped(String)
+    /// Attempted and failed: the error.
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .applied(let d): return "applied: " + d
+        case .dryRun(let d): return "dry_run: " + d
+        case .skipped(let d): return "skipped: " + d
+        case .failed(let d): return "failed: " + d
+        }
+    }
+
+    /// Reads an outcome back from the audit (`description`'s text); nil for anything else.
+    public init?(text: String) {
+        let cases: [(String, (String) -> ActionOutcome)] = [
+            ("applied: ", ActionOutcome.applied), ("dry_run: ", ActionOutcome.dryRun),
+            ("skipped: ", ActionOutcome.skipped), ("failed: ", ActionOutcome.failed),
+        ]
+        for (prefix, make) in cases where text.hasPrefix(prefix) {
+            self = make(String(text.dropFirst(prefix.count)))
+            return
+        }
+        return nil
+    }
+
+    public var isApplied: Bool {
+        if case .applied = self { return true }
+        return false
+    }
+}
+
+/// A remediation the decision stage proposes (contract: `blacklist_coupon` or `disable_provider`).
 public struct ProposedAction: Sendable, Hashable {
     public enum Kind: String, Sendable { case blacklistCoupon = "blacklist_coupon", disableProvider = "disable_provider" }
     public var kind: Kind
     public var target: String
     /// Whether it was carried out.
     public var applied: Bool
-    /// `dry_run`, `applied`, `skipped: <reason>`, `failed: <reason>`; nil until remediation ran.
-    public var outcome: String?
-    public init(kind: Kind, target: String, applied: Bool = false, outcome: String? = nil) {
-        self.kind = kind; self.target = target; self.applied = applied; self.outcome = outcome
+    /// Nil until remediation ran.
+    public var outcome: ActionOutcome?
+    public init(kind: Kind, target: String, applied: Bool = false, outcome: ActionOutcome? = nil) {
+        self.kind = kind
+        self.target = target
+        self.applied = applied
+        self.outcome = outcome
     }
+}
+
+/// What else a coupon block would hit: the facts detection measured about the code's other use.
+public struct BlastRadius: Sendable, Hashable {
+    /// The share of the code's redemptions in the window the abuse explains (0...1).
+    public var abuseShare: Double
+    /// Distinct accounts that redeemed the code before the window.
+    public var pastAccounts: Double
+    /// Redemptions of the code in the window that are not the abuse.
+    public var otherRedemptions: Int
+    /// Of those, per minute.
+    public var legitPerMinute: Double
+    public init(abuseShare: Double, pastAccounts: Double, otherRedemptions: Int = 0, legitPerMinute: Double = 0) {
+        self.abuseShare = abuseShare
+        self.pastAccounts = pastAccounts
+        self.otherRedemptions = otherRedemptions
+        self.legitPerMinute = legitPerMinute
+    }
+}
+
+/// The mitigation that would address what a finding reports, with the facts that decide whether
+/// it is safe. Detection says what it sees; the decision stage decides whether to propose it.
+/// Not part of the finding's JSON.
+public enum Remedy: Sendable, Hashable {
+    /// Blacklisting the code stops the abuse; `blast` nil: nothing measured speaks against it.
+    case blockCoupon(String, blast: BlastRadius?)
+    /// Switching the provider off moves payments to another; `confirmed`: it has kept failing for
+    /// the confirmation time with a healthy fallback all along.
+    case switchProvider(String, confirmed: Bool)
 }
 
 /// The numbers behind a finding.
@@ -96,12 +167,15 @@ public struct Finding: Sendable, Hashable {
     public var action: ProposedAction?
     /// One line for people.
     public var summary: String
+    /// What would mitigate it (detection's view; the decision stage turns it into `action`).
+    public var remedy: Remedy?
 
     public init(time: Int64, category: Category, severity: Severity, subject: Subject, windowStart: Int64, windowEnd: Int64,
-                evidence: Evidence, action: ProposedAction?, summary: String) {
+                evidence: Evidence, action: ProposedAction? = nil, summary: String, remedy: Remedy? = nil) {
         self.time = time; self.category = category; self.severity = severity; self.subject = subject
         self.windowStart = windowStart; self.windowEnd = windowEnd; self.evidence = evidence; self.action = action
         self.summary = summary
+        self.remedy = remedy
     }
 
     /// Stable identity of the incident a finding belongs to: category, subject and window start.

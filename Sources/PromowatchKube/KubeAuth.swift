@@ -42,10 +42,6 @@ public struct KubeAuth: Sendable {
                             .trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    public struct ConfigError: Error, CustomStringConvertible {
-        public var description: String
-    }
-
     /// From a kubeconfig: its current context's cluster, user and namespace. `paths` is
     /// `$KUBECONFIG` split on `:` (the first file naming the current context wins) or `~/.kube/config`.
     public static func kubeconfig(paths: [String]) throws -> KubeAuth {
@@ -54,9 +50,9 @@ public struct KubeAuth: Sendable {
             let text = try String(contentsOfFile: p, encoding: .utf8)
             if let d = try Yams.load(yaml: text) as? [String: Any] { docs.append(d) }
         }
-        guard !docs.isEmpty else { throw ConfigError(description: "no kubeconfig found at \(paths.joined(separator: ":"))") }
+        guard !docs.isEmpty else { throw ConfigError(message: "no kubeconfig found at \(paths.joined(separator: ":"))") }
         guard let current = docs.compactMap({ $0["current-context"] as? String }).first(where: { !$0.isEmpty }) else {
-            throw ConfigError(description: "kubeconfig has no current-context")
+            throw ConfigError(message: "kubeconfig has no current-context")
         }
         func named(_ list: String, _ name: String) -> [String: Any]? {
             for d in docs {
@@ -68,13 +64,13 @@ public struct KubeAuth: Sendable {
               let clusterName = ctx["cluster"] as? String,
               let cluster = named("clusters", clusterName)?["cluster"] as? [String: Any],
               let server = cluster["server"] as? String else {
-            throw ConfigError(description: "kubeconfig context '\(current)' has no usable cluster")
+            throw ConfigError(message: "kubeconfig context '\(current)' has no usable cluster")
         }
         let user = (ctx["user"] as? String).flatMap { named("users", $0)?["user"] as? [String: Any] } ?? [:]
         func data(_ m: [String: Any], _ key: String, _ fileKey: String) throws -> String? {
             if let b64 = m[key] as? String {
                 guard let d = Data(base64Encoded: b64.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                    throw ConfigError(description: "kubeconfig \(key) is not base64")
+                    throw ConfigError(message: "kubeconfig \(key) is not base64")
                 }
                 return String(decoding: d, as: UTF8.self)
             }

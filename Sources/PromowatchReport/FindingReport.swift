@@ -3,20 +3,20 @@ import PromowatchCore
 /// Renders findings: one JSON object per line (contract section 4) or a readable timeline line.
 public enum FindingReport {
     public static func json(_ f: Finding) -> String {
-        var o = "{\"time\": \(JSONText.quoted(EventTime.rfc3339(f.time))), \"category\": \"\(f.category.rawValue)\", \"severity\": \"\(f.severity.name)\""
+        var o = "{\"time\": \(JSONString.quoted(EventTime.rfc3339(f.time))), \"category\": \"\(f.category.rawValue)\", \"severity\": \"\(f.severity.name)\""
         o += ", \"subject\": " + f.subject.json
-        o += ", \"window\": {\"start\": \(JSONText.quoted(EventTime.rfc3339(f.windowStart))), \"end\": \(JSONText.quoted(EventTime.rfc3339(f.windowEnd)))}"
+        o += ", \"window\": {\"start\": \(JSONString.quoted(EventTime.rfc3339(f.windowStart))), \"end\": \(JSONString.quoted(EventTime.rfc3339(f.windowEnd)))}"
         o += ", \"evidence\": {\"observed\": \(JSONText.number(f.evidence.observed)), \"expected\": \(JSONText.number(f.evidence.expected)), \"score\": \(JSONText.number((f.evidence.score * 10).rounded() / 10))"
-        for (k, v) in f.evidence.counts { o += ", \(JSONText.quoted(k)): \(JSONText.number(v))" }
+        for (k, v) in f.evidence.counts { o += ", \(JSONString.quoted(k)): \(JSONText.number(v))" }
         o += "}, \"action\": "
         if let a = f.action {
-            o += "{\"kind\": \"\(a.kind.rawValue)\", \"target\": \(JSONText.quoted(a.target)), \"applied\": \(a.applied)"
-            if let out = a.outcome { o += ", \"outcome\": \(JSONText.quoted(out))" }
+            o += "{\"kind\": \"\(a.kind.rawValue)\", \"target\": \(JSONString.quoted(a.target)), \"applied\": \(a.applied)"
+            if let out = a.outcome { o += ", \"outcome\": \(JSONString.quoted(out.description))" }
             o += "}"
         } else {
             o += "null"
         }
-        o += ", \"summary\": \(JSONText.quoted(f.summary)), \"fingerprint\": \(JSONText.quoted(f.fingerprint))}"
+        o += ", \"summary\": \(JSONString.quoted(f.summary)), \"fingerprint\": \(JSONString.quoted(f.fingerprint))}"
         return o
     }
 
@@ -32,7 +32,7 @@ public enum FindingReport {
         if !subject.isEmpty { o += "  " + subject.joined(separator: " ") }
         o += "\n    " + TerminalText.safe(f.summary, maxLength: 300)
         if let a = f.action {
-            let state = a.outcome ?? (a.applied ? "applied" : "proposed")
+            let state = a.outcome?.description ?? (a.applied ? "applied" : "proposed")
             o += "\n    -> \(a.kind.rawValue) \(TerminalText.safe(a.target, maxLength: 64)) (\(TerminalText.safe(state, maxLength: 200)))"
         }
         return o

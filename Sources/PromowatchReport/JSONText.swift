@@ -1,14 +1,8 @@
 import PromowatchCore
 
-/// Appends JSON text. Strings are escaped per RFC 8259; invalid UTF-8 becomes U+FFFD, so no
-/// attacker-controlled byte sequence can break the line or the object.
-public struct JSONText {
-    public private(set) var text = ""
-
-    public init() {}
-
-    public static func quoted(_ s: String) -> String { JSONString.quoted(s) }
-
+/// JSON values as text. Strings are quoted by `JSONString.quoted` (RFC 8259; no byte sequence
+/// from a log can break the line or the object).
+public enum JSONText {
     /// A finite number as JSON (integers without a fraction; NaN/inf as null).
     public static func number(_ v: Double) -> String {
         guard v.isFinite else { return "null" }
@@ -16,6 +10,19 @@ public struct JSONText {
         let r = (v * 1000).rounded() / 1000
         return r == r.rounded() && abs(r) < 1e15 ? String(Int64(r)) : String(r)
     }
+}
+
+/// A JSON object built key by key, in the order added (`{"id": 3, "kind": "x"}`).
+public struct JSONObject {
+    private var parts: [String] = []
+    public init() {}
+
+    public mutating func add(_ key: String, _ value: String?) { parts.append(JSONString.quoted(key) + ": " + (value.map(JSONString.quoted) ?? "null")) }
+    public mutating func add(_ key: String, _ value: Double) { parts.append(JSONString.quoted(key) + ": " + JSONText.number(value)) }
+    public mutating func add(_ key: String, _ value: Int64) { parts.append(JSONString.quoted(key) + ": " + String(value)) }
+    public mutating func add(_ key: String, _ value: Bool) { parts.append(JSONString.quoted(key) + ": " + (value ? "true" : "false")) }
+
+    public var text: String { "{" + parts.joined(separator: ", ") + "}" }
 }
 
 /// Makes a value safe to print on a terminal: control characters (ESC, CR, newline, ...)

@@ -10,16 +10,16 @@ public enum SummaryReport {
         o += "}, \"oversized_lines\": \(s.oversizedLines)"
         let coupons = top > 0 ? Array(s.coupons.prefix(top)) : s.coupons
         o += ", \"coupons\": [" + coupons.map { c in
-            "{\"coupon\": \(JSONText.quoted(c.code)), \"applied\": \(c.applied), \"rejected\": \(c.rejected), \"discount\": \(JSONText.number(c.discount))}"
+            "{\"coupon\": \(JSONString.quoted(c.code)), \"applied\": \(c.applied), \"rejected\": \(c.rejected), \"discount\": \(JSONText.number(c.discount))}"
         }.joined(separator: ", ") + "]"
         o += ", \"coupons_total\": \(s.coupons.count), \"untracked_coupon_events\": \(s.untrackedCouponEvents)"
         let providers = top > 0 ? Array(s.providers.prefix(top)) : s.providers
         o += ", \"providers\": [" + providers.map { p in
-            "{\"provider\": \(JSONText.quoted(p.provider)), \"succeeded\": \(p.succeeded), \"declined\": \(p.declined), \"provider_failures\": \(p.providerFailures)}"
+            "{\"provider\": \(JSONString.quoted(p.provider)), \"succeeded\": \(p.succeeded), \"declined\": \(p.declined), \"provider_failures\": \(p.providerFailures)}"
         }.joined(separator: ", ") + "]"
-        o += ", \"input_errors\": [" + s.inputErrors.map(JSONText.quoted).joined(separator: ", ") + "]"
+        o += ", \"input_errors\": [" + s.inputErrors.map(JSONString.quoted).joined(separator: ", ") + "]"
         o += ", \"input_warnings\": \(s.inputWarnings), \"input_warning_samples\": ["
-            + s.inputWarningSamples.map(JSONText.quoted).joined(separator: ", ") + "]"
+            + s.inputWarningSamples.map(JSONString.quoted).joined(separator: ", ") + "]"
         o += ", \"untrusted_timestamps\": \(s.untrustedTimestamps)"
         o += ", \"duplicate_promotion_lines\": \(s.duplicatePromotionLines)"
         return o + "}}"

@@ -18,7 +18,7 @@ public final class EmbeddedStore: StateStore {
     public init(directory: String) throws {
         self.directory = directory
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw StoreError("cannot create state directory \(directory): \(error)")
+            throw StoreError.failed("cannot create state directory \(directory): \(error)")
         }
     }
 
@@ -40,7 +40,7 @@ public final class EmbeddedStore: StateStore {
     private func load() throws -> State {
         guard let data = FileManager.default.contents(atPath: stateFile) else { return State() }
         guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw StoreError("state file \(stateFile) is unreadable")
+            throw StoreError.corruptState("state file \(stateFile) is unreadable")
         }
         var s = State()
         s.version = o["version"] as? Int ?? 0
@@ -68,7 +68,7 @@ public final class EmbeddedStore: StateStore {
     private func writeDurably(_ path: String, _ data: Data) throws {
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreError("cannot write \(tmp): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw StoreError.failed("cannot write \(tmp): \(String(cString: strerror(errno)))") }
         var ok = data.withUnsafeBytes { b -> Bool in
             var off = 0
             while off < b.count {
@@ -82,7 +82,7 @@ public final class EmbeddedStore: StateStore {
         close(fd)
         guard ok, rename(tmp, path) == 0 else {
             unlink(tmp)
-            throw StoreError("cannot write \(path): \(String(cString: strerror(errno)))")
+            throw StoreError.failed("cannot write \(path): \(String(cString: strerror(errno)))")
         }
         let dfd = open(directory, O_RDONLY | O_DIRECTORY)
         if dfd >= 0 { fsync(dfd); close(dfd) }
@@ -91,7 +91,7 @@ public final class EmbeddedStore: StateStore {
     /// Read-modify-write under an exclusive lock, so two processes never lose each other's update.
     private func update<T>(_ body: (inout State) throws -> T, after: ((State) -> Void)? = nil) throws -> T {
         let fd = open(directory + "/.state.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreError("cannot lock \(directory)") }
+        guard fd >= 0 else { throw StoreError.failed("cannot lock \(directory)") }
         defer { close(fd) }
         flock(fd, LOCK_EX)
         var s = try load()
@@ -189,7 +189,7 @@ public final class EmbeddedStore: StateStore {
     public func detectorState(_ name: String) throws -> [UInt8]? {
         guard let file = try load().detectorStates[name] else { return nil }
         guard let data = FileManager.default.contents(atPath: directory + "/" + file) else {
-            throw StoreError("detector state \(file) named by \(stateFile) is missing")
+            throw StoreError.corruptState("detector state \(file) named by \(stateFile) is missing")
         }
         return [UInt8](data)
     }
@@ -258,7 +258,7 @@ public final class EmbeddedStore: StateStore {
         if lockFDs[name] != nil { return false }
         let safe = EmbeddedStore.safeName(name)
         let fd = open(directory + "/.lock-" + safe, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreError("cannot lock \(directory)") }
+        guard fd >= 0 else { throw StoreError.failed("cannot lock \(directory)") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 { close(fd); return false }
         lockFDs[name] = fd
         return true

@@ -16,7 +16,7 @@ public final class PostgresStore: SharedStore {
             let msg = conn.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
             if let c = conn { PQfinish(c) }
             conn = nil
-            throw StoreError("cannot connect to PostgreSQL (\(redactedTarget)): \(redactPassword(msg.trimmingCharacters(in: .whitespacesAndNewlines)))")
+            throw StoreError.connectionLost("cannot connect to PostgreSQL (\(redactedTarget)): \(redactPassword(msg.trimmingCharacters(in: .whitespacesAndNewlines)))")
         }
     }
 
@@ -36,7 +36,7 @@ public final class PostgresStore: SharedStore {
 
     @discardableResult
     func exec(_ sql: String, params: [Param]) throws -> [[String?]] {
-        guard let c = conn else { throw StoreError("not connected") }
+        guard let c = conn else { throw StoreError.connectionLost("not connected to PostgreSQL") }
         var values: [UnsafeMutablePointer<CChar>?] = []
         var lengths: [Int32] = [], formats: [Int32] = []
         for p in params {
@@ -55,13 +55,10 @@ public final class PostgresStore: SharedStore {
                 PQexecParams(c, sql, Int32(params.count), nil, v.baseAddress, lengths, formats, 0)
             }
         }
-        guard let r = result else { throw StoreError("PostgreSQL: \(String(cString: PQerrorMessage(c)))") }
+        guard let r = result else { throw PostgresStore.error(c, nil) }
         defer { PQclear(r) }
         let st = PQresultStatus(r)
-        guard st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK else {
-            let msg = String(cString: PQresultErrorMessage(r)).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw StoreError("PostgreSQL: \(redactPassword(msg))")
-        }
+        guard st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK else { throw PostgresStore.error(c, r) }
         var rows: [[String?]] = []
         let n = PQntuples(r), f = PQnfields(r)
         for i in 0..<n {
@@ -72,15 +69,27 @@ public final class PostgresStore: SharedStore {
         return rows
     }
 
+    /// The error of a failed command, classified by the connection's state and the SQLSTATE:
+    /// no SQLSTATE (libpq's own error: the server closed the connection, a broken socket), class
+    /// 08 or an operator intervention (57P): connection lost; 23 and 40: constraint or serialization.
+    static func error(_ c: OpaquePointer, _ r: OpaquePointer?) -> StoreError {
+        let raw = r.map { String(cString: PQresultErrorMessage($0)) } ?? String(cString: PQerrorMessage(c))
+        let msg = "PostgreSQL: " + redactPassword(raw.trimmingCharacters(in: .whitespacesAndNewlines))
+        let state = r.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) } ?? ""
+        if PQstatus(c) == CONNECTION_BAD || state.isEmpty || state.hasPrefix("08") || state.hasPrefix("57P") {
+            return .connectionLost(msg)
+        }
+        if state.hasPrefix("23") || state.hasPrefix("40") { return .constraint(msg) }
+        return .failed(msg)
+    }
+
     /// A fixed, parameterless script of several statements (migrations only): `PQexec`.
     func execScript(_ sql: String) throws {
-        guard let c = conn else { throw StoreError("not connected") }
-        guard let r = PQexec(c, sql) else { throw StoreError("PostgreSQL: \(String(cString: PQerrorMessage(c)))") }
+        guard let c = conn else { throw StoreError.connectionLost("not connected to PostgreSQL") }
+        guard let r = PQexec(c, sql) else { throw PostgresStore.error(c, nil) }
         defer { PQclear(r) }
         let st = PQresultStatus(r)
-        guard st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK else {
-            throw StoreError("PostgreSQL: \(String(cString: PQresultErrorMessage(r)).trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
+        guard st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK else { throw PostgresStore.error(c, r) }
     }
 
     private func transaction<T>(_ body: () throws -> T) throws -> T {
@@ -275,10 +284,10 @@ public final class PostgresStore: SharedStore {
     }
 
     public func reconnect() throws {
-        guard let c = conn else { throw StoreError("not connected") }
+        guard let c = conn else { throw StoreError.connectionLost("not connected to PostgreSQL") }
         PQreset(c)
         guard PQstatus(c) == CONNECTION_OK else {
-            throw StoreError("cannot reconnect to PostgreSQL (\(redactedTarget)): \(redactPassword(String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)))")
+            throw StoreError.connectionLost("cannot reconnect to PostgreSQL (\(redactedTarget)): \(redactPassword(String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)))")
         }
     }
 

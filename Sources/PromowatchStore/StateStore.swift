@@ -53,11 +53,27 @@ public struct RunCommit: Sendable {
     public init(runID: Int64) { self.runID = runID }
 }
 
-/// Problems with the store. Messages never contain a password.
-public struct StoreError: Error, CustomStringConvertible, Equatable {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+/// Problems with the store, by what a caller can do about them. Messages never contain a password.
+public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The server cannot be reached or the connection broke: retry after reconnecting.
+    case connectionLost(String)
+    /// A constraint or a concurrent transaction refused the write: nothing was changed.
+    case constraint(String)
+    /// Stored state is unreadable or inconsistent (a damaged file, a missing snapshot).
+    case corruptState(String)
+    /// Anything else the store reported (a local file that cannot be written, an SQL error).
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .connectionLost(let m), .constraint(let m), .corruptState(let m), .failed(let m): return m
+        }
+    }
+
+    public var isConnectionLost: Bool {
+        if case .connectionLost = self { return true }
+        return false
+    }
 }
 
 /// The seam between promowatch and its state: PostgreSQL (`PostgresStore`) or a local

@@ -1,4 +1,5 @@
 import XCTest
+import PromowatchTestSupport
 import Foundation
 import PromowatchCore
 import LogGenerator
@@ -11,20 +12,8 @@ final class CronTests: XCTestCase {
     override func setUp() { stateDir = NSTemporaryDirectory() + "pw-cron-\(UUID().uuidString)" }
     override func tearDown() { try? FileManager.default.removeItem(atPath: stateDir) }
 
-    struct Run { var status: Int32; var stdout: String; var stderr: String }
-
-    func promowatch(_ args: [String], input: String = "", env: [String: String] = [:]) throws -> Run {
-        let p = Process()
-        p.executableURL = RemediationEndToEndTests.binary
-        p.arguments = args
-        p.environment = ["HOME": stateDir].merging(env) { $1 }
-        let inp = Pipe(), out = Pipe(), err = Pipe()
-        p.standardInput = inp; p.standardOutput = out; p.standardError = err
-        try p.run()
-        inp.fileHandleForWriting.write(Data(input.utf8)); try inp.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    func promowatch(_ args: [String], input: String = "", env: [String: String] = [:]) throws -> Binary.Result {
+        try Binary.run(args, stdin: Data(input.utf8), environment: ["HOME": stateDir].merging(env) { $1 })
     }
 
     /// One user applying one code again and again, from two pods (kubectl --prefix --timestamps).
@@ -209,7 +198,7 @@ final class CronTests: XCTestCase {
     func killLoop(rounds: Int, _ storeFor: (Int) throws -> (args: [String], store: () throws -> StateStore)) throws {
         let (codes, logFile) = try threeCodesLog()
         defer { try? FileManager.default.removeItem(atPath: logFile) }
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom.forTest("killLoop")
         for round in 0..<rounds {
             let (storeArgs, store) = try storeFor(round)
             let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
@@ -217,12 +206,7 @@ final class CronTests: XCTestCase {
             let env = ["KUBECONFIG": try RemediationEndToEndTests.kubeconfig(s), "HOME": stateDir]
             let args = ["cron", "--from", logFile, "--apply", "--format", "json"] + storeArgs
             // a run killed at a random moment
-            let p = Process()
-            p.executableURL = RemediationEndToEndTests.binary
-            p.arguments = args
-            p.environment = env
-            p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
-            try p.run()
+            let p = try Binary.start(args, environment: env)
             Thread.sleep(forTimeInterval: Double.random(in: 0.05...1.6, using: &generator))
             if p.isRunning { kill(p.processIdentifier, SIGKILL) }
             p.waitUntilExit()
@@ -262,13 +246,7 @@ final class CronTests: XCTestCase {
         let errFile = NSTemporaryDirectory() + "pw-stopped-\(UUID().uuidString).err"
         FileManager.default.createFile(atPath: errFile, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: errFile) }
-        let p = Process()
-        p.executableURL = RemediationEndToEndTests.binary
-        p.arguments = args
-        p.environment = env
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
-        try p.run()
+        let p = try Binary.start(args, environment: env, stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: errFile)))
         // the moment the first ConfigMap write arrives, the database goes away
         let deadline = Date().addingTimeInterval(30)
         func patched() throws -> Bool { (try s.control()["requests"] as? [[String: Any]] ?? []).contains { $0["verb"] as? String == "PATCH" } }
@@ -376,9 +354,7 @@ extension PostgresStore {
     /// Test helper: a fresh schema on the server scripts/test.sh started (skips without one);
     /// `scoped` is the URL that works in it (search_path through libpq's options).
     static func freshTestSchema(_ prefix: String) throws -> (url: String, scoped: String, schema: String) {
-        guard let url = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] else {
-            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
-        }
+        let url = try TestDependency.databaseURL()
         let schema = prefix + "_" + UUID().uuidString.prefix(8).lowercased()
         try PostgresStore(conninfo: url).exec("CREATE SCHEMA \(schema)")
         return (url, url + "&options=-csearch_path%3D\(schema)", schema)

@@ -1,4 +1,5 @@
 import XCTest
+import PromowatchTestSupport
 import Foundation
 import Yams
 import PromowatchCore
@@ -11,7 +12,7 @@ final class KubectlOracleTests: XCTestCase {
 
     func kubectl(_ args: [String]) throws -> (Int32, String, String) {
         guard let path = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("kubectl is not installed (it comes with this project's machine image)")
+            throw TestDependency.missing("kubectl is not installed (it comes with this project's machine image)")
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
@@ -26,7 +27,7 @@ final class KubectlOracleTests: XCTestCase {
     }
 
     func configMap(_ data: [String: String], rv: String = "7") -> String {
-        let d = data.keys.sorted().map { "\(ConfigMapEdits.jsonString($0)):\(ConfigMapEdits.jsonString(data[$0]!))" }.joined(separator: ",")
+        let d = data.keys.sorted().map { "\(JSONString.quoted($0)):\(JSONString.quoted(data[$0]!))" }.joined(separator: ",")
         return #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"checkout-config","namespace":"microservices","resourceVersion":"\#(rv)"},"data":{\#(d)}}"#
     }
 

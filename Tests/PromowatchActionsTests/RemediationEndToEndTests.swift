@@ -1,4 +1,5 @@
 import XCTest
+import PromowatchTestSupport
 import Foundation
 import PromowatchCore
 import LogGenerator
@@ -6,14 +7,7 @@ import LogGenerator
 /// The built binary against the fake API server, configured through a kubeconfig.
 final class RemediationEndToEndTests: XCTestCase {
 
-    static var binary: URL {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        if dir.lastPathComponent.hasSuffix(".xctest") { dir = dir.deletingLastPathComponent() }
-        for c in [dir, dir.deletingLastPathComponent()] where FileManager.default.isExecutableFile(atPath: c.appendingPathComponent("promowatch").path) {
-            return c.appendingPathComponent("promowatch")
-        }
-        return FakeAPIServer.root.appendingPathComponent(".build/debug/promowatch")
-    }
+    static var binary: URL { Binary.url() }
 
     func kubeconfig(_ s: FakeAPIServer) throws -> String { try RemediationEndToEndTests.kubeconfig(s) }
 
@@ -31,13 +25,8 @@ final class RemediationEndToEndTests: XCTestCase {
     }
 
     func start(_ args: [String], input: Data, env: [String: String]) throws -> (Process, Pipe) {
-        let p = Process()
-        p.executableURL = RemediationEndToEndTests.binary
-        p.arguments = args
-        p.environment = env
         let inp = Pipe(), out = Pipe()
-        p.standardInput = inp; p.standardOutput = out; p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try Binary.start(args, environment: env, stdin: inp, stdout: out)
         inp.fileHandleForWriting.write(input)
         try inp.fileHandleForWriting.close()
         return (p, out)

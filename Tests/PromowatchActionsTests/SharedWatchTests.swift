@@ -1,4 +1,5 @@
 import XCTest
+import PromowatchTestSupport
 import Foundation
 import PromowatchCore
 import LogGenerator
@@ -38,22 +39,19 @@ final class SharedWatchTests: XCTestCase {
     }()
 
     final class Instance {
-        let process = Process()
+        let process: Process
         let input = Pipe()
         let out: String, err: String
         init(_ args: [String], dir: String, name: String) throws {
+            signal(SIGPIPE, SIG_IGN)  // an instance that died fails the test below, not the runner
             out = dir + "/\(name).out"; err = dir + "/\(name).err"
             FileManager.default.createFile(atPath: out, contents: nil)
             FileManager.default.createFile(atPath: err, contents: nil)
-            process.executableURL = RemediationEndToEndTests.binary
-            process.arguments = args + ["--instance", name]
-            process.environment = ["HOME": dir]
-            process.standardInput = input
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-            try process.run()
+            process = try Binary.start(args + ["--instance", name], environment: ["HOME": dir], stdin: input,
+                                       stdout: try FileHandle(forWritingTo: URL(fileURLWithPath: out)),
+                                       stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: err)))
         }
-        func write(_ bytes: ArraySlice<UInt8>) { input.fileHandleForWriting.write(Data(bytes)) }
+        func write(_ bytes: ArraySlice<UInt8>) { try? input.fileHandleForWriting.write(contentsOf: Data(bytes)) }  // a dead instance fails below, not here
         func close() throws { try input.fileHandleForWriting.close() }
         var stdout: String { (try? String(contentsOfFile: out, encoding: .utf8)) ?? "" }
         var stderr: String { (try? String(contentsOfFile: err, encoding: .utf8)) ?? "" }
@@ -69,15 +67,7 @@ final class SharedWatchTests: XCTestCase {
     /// What one instance reading everything finds.
     func single() throws -> Set<String> {
         try Data(SharedWatchTests.day.whole).write(to: URL(fileURLWithPath: dir + "/day.log"))
-        let p = Process()
-        p.executableURL = RemediationEndToEndTests.binary
-        p.arguments = ["watch", "--format", "json", dir + "/day.log"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return fingerprints(String(decoding: data, as: UTF8.self))
+        return fingerprints(try Binary.run(["watch", "--format", "json", dir + "/day.log"]).stdout)
     }
 
     func waitFor(_ what: String, timeout: Double = 60, _ condition: () throws -> Bool) throws {
@@ -181,17 +171,9 @@ final class SharedWatchTests: XCTestCase {
     }
 
     func testSharedNeedsPostgreSQL() throws {
-        let p = Process()
-        p.executableURL = RemediationEndToEndTests.binary
-        p.arguments = ["watch", "--shared", "--state-dir", dir + "/state"]
-        p.environment = ["HOME": dir]
-        let err = Pipe()
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertNotEqual(p.terminationStatus, 0)
-        XCTAssertTrue(text.contains("--shared needs PostgreSQL"), text)
+        let r = try Binary.run(["watch", "--shared", "--state-dir", dir + "/state"], stdin: Data(), environment: ["HOME": dir])
+        XCTAssertEqual(r.status, 1, "a runtime failure, not a usage error")
+        XCTAssertEqual(r.stderr, "promowatch: --shared needs PostgreSQL: give --database-url or set PROMOWATCH_DATABASE_URL\n",
+                       "one line, no usage text")
     }
 }

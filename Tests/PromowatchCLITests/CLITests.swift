@@ -1,38 +1,15 @@
 import XCTest
+import PromowatchTestSupport
 import Foundation
 
-/// Runs the built `promowatch` binary like a user would.
+/// The built `promowatch` binary, run like a user would (PromowatchTestSupport's runner).
 enum CLI {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static var binary: URL {
-        // the test bundle lives next to the built products
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        if dir.lastPathComponent.hasSuffix(".xctest") { dir = dir.deletingLastPathComponent() }
-        for candidate in [dir, dir.deletingLastPathComponent()] {
-            let u = candidate.appendingPathComponent("promowatch")
-            if FileManager.default.isExecutableFile(atPath: u.path) { return u }
-        }
-        return root.appendingPathComponent(".build/debug/promowatch")
-    }
-
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
+    static let root = Repository.root
+    static var binary: URL { Binary.url() }
+    typealias Result = Binary.Result
 
     static func run(_ args: [String], stdin: Data? = nil, environment: [String: String]? = nil) throws -> Result {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        p.currentDirectoryURL = root
-        if let environment { p.environment = environment }
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        p.standardOutput = out; p.standardError = err; p.standardInput = inp
-        try p.run()
-        if let d = stdin { inp.fileHandleForWriting.write(d) }
-        try inp.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try Binary.run(args, stdin: stdin, environment: environment)
     }
 }
 

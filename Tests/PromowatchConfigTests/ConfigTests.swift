@@ -27,28 +27,29 @@ final class ConfigTests: XCTestCase {
         let c = try ConfigLoader.load(yaml: """
         general:
           min_score: 6.5
-          min_action_severity: P0
         coupon_abuse:
           min_redemptions: 40
-        allowlist: [VIP25, welcome10]
-        campaigns:
-          - WINTER30
+        decision:
+          min_severity: P0
+          allowlist: [VIP25, welcome10]
+          campaigns:
+            - WINTER30
         aliases:
           coupon: [voucher]
           latency_ms: [elapsed_ms]
         """, file: "x")
         XCTAssertEqual(c.general.minScore, 6.5)
-        XCTAssertEqual(c.general.minActionSeverity, .p0)
+        XCTAssertEqual(c.decision.minSeverity, .p0)
         XCTAssertEqual(c.couponAbuse.minRedemptions, 40)
         XCTAssertEqual(c.couponAbuse.windowMinutes, 5, "untouched keys keep their default")
-        XCTAssertEqual(c.allowlist, ["VIP25", "welcome10"])
-        XCTAssertEqual(c.campaigns, ["WINTER30"])
+        XCTAssertEqual(c.decision.allowlist, ["VIP25", "welcome10"])
+        XCTAssertEqual(c.decision.campaigns, ["WINTER30"])
         XCTAssertEqual(c.aliases["coupon"], ["voucher"])
         XCTAssertEqual(c.aliases["latency_ms"], ["elapsed_ms"])
-        let a = try ConfigLoader.load(yaml: "actions:\n  namespace: shop\n  provider_keys: {Adyen: ENABLE_ADYEN}\n  max_per_run: 2\n", file: "x")
+        let a = try ConfigLoader.load(yaml: "actions:\n  namespace: shop\n  provider_keys: {Adyen: ENABLE_ADYEN}\ndecision:\n  max_per_run: 2\n", file: "x")
         XCTAssertEqual(a.actions.namespace, "shop")
         XCTAssertEqual(a.actions.providerKeys, ["adyen": "ENABLE_ADYEN"])
-        XCTAssertEqual(a.actions.maxPerRun, 2)
+        XCTAssertEqual(a.decision.maxPerRun, 2)
         XCTAssertEqual(a.actions.configMap, "checkout-config")
     }
 
@@ -63,8 +64,12 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(error("general:\n  min_score: high\n")!.description.contains("'high'"))
         XCTAssertEqual(error("latency:\n  window_minutes: 0\n")?.key, "latency.window_minutes")
         XCTAssertEqual(error("latency:\n  window_minutes: 2.5\n")?.key, "latency.window_minutes")
-        XCTAssertEqual(error("general:\n  min_action_severity: P9\n")?.key, "general.min_action_severity")
-        XCTAssertEqual(error("allowlist: VIP25\n")?.key, "allowlist")
+        XCTAssertEqual(error("decision:\n  min_severity: P9\n")?.key, "decision.min_severity")
+        XCTAssertEqual(error("decision:\n  allowlist: VIP25\n")?.key, "decision.allowlist")
+        // keys that moved to the decision section say where they went
+        XCTAssertEqual(error("allowlist: [VIP25]\n")?.message, "moved: set decision.allowlist instead")
+        XCTAssertEqual(error("general:\n  min_action_severity: P0\n")?.message, "moved: set decision.min_severity instead")
+        XCTAssertEqual(error("actions:\n  max_per_run: 1\n")?.message, "moved: set decision.max_per_run instead")
         XCTAssertEqual(error("aliases:\n  voucher: [v]\n")?.key, "aliases.voucher")
         XCTAssertEqual(error("coupon_abuse: 3\n")?.key, "coupon_abuse")
         XCTAssertEqual(error("actions:\n  provider_keys: [a]\n")?.key, "actions.provider_keys")

@@ -14,7 +14,7 @@ extension DetectorTests {
             background(d, minutes: m..<(m + 1), scale: 3)
             promo(d, minute(m, 50), "WELCOME10", user: "u-777", ip: "192.0.2.77")
         }
-        let f = d.finish().filter { $0.category == .couponReuse }
+        let f = d.decided().filter { $0.category == .couponReuse }
         XCTAssertEqual(f.first?.subject.user, "u-777")
         XCTAssertEqual(f.first?.subject.coupon, "WELCOME10")
         XCTAssertTrue(f.allSatisfy { $0.action == nil }, f.map(\.summary).joined(separator: "\n"))
@@ -26,7 +26,7 @@ extension DetectorTests {
         let d = detector()
         background(d, minutes: 0..<60)
         for m in 60..<75 { promo(d, minute(m, 50), "FRIEND-U9", user: "u-9", ip: "192.0.2.9") }
-        let f = d.finish().filter { $0.category == .couponReuse }
+        let f = d.decided().filter { $0.category == .couponReuse }
         XCTAssertEqual(f.first?.action?.kind, .blacklistCoupon)
     }
 
@@ -42,7 +42,7 @@ extension DetectorTests {
                 promo(d, minute(m, k), "WINTER30", user: user, ip: "10.2.\(m).\(k)", discount: 9, subtotal: 30)
             }
         }
-        let f = d.finish().filter { $0.category == .couponAbuse }
+        let f = d.decided().filter { $0.category == .couponAbuse }
         XCTAssertTrue(f.allSatisfy { $0.action == nil && $0.severity == .p2 }, f.map(\.summary).joined(separator: "\n"))
     }
 
@@ -51,7 +51,7 @@ extension DetectorTests {
         let d = detector()
         background(d, minutes: 0..<60, scale: 3)
         for m in 60..<64 { promo(d, minute(m, 55), "WELCOME10", user: "u-\(m)", discount: 60, subtotal: 50) }
-        let f = d.finish().filter { $0.category == .discountStacking }
+        let f = d.decided().filter { $0.category == .discountStacking }
         XCTAssertFalse(f.isEmpty)
         XCTAssertTrue(f.allSatisfy { $0.action == nil })
         // a code that makes every order free is blocked
@@ -59,7 +59,7 @@ extension DetectorTests {
         let e = detector()
         background(e, minutes: 0..<60)
         for m in 60..<64 { promo(e, minute(m, 55), "FREEBIE", user: "x-\(m)", discount: 60, subtotal: 50) }
-        XCTAssertEqual(e.finish().first { $0.category == .discountStacking }?.action?.kind, .blacklistCoupon)
+        XCTAssertEqual(e.decided().first { $0.category == .discountStacking }?.action?.kind, .blacklistCoupon)
     }
 
     /// Both providers degrading, stripe crossing the threshold first: no switch to paypal, whose
@@ -74,7 +74,7 @@ extension DetectorTests {
             // far above its own baseline of none
             pay(d, minute(m, 40), "paypal", .paymentProviderFailure)
         }
-        let f = d.finish().filter { $0.category == .paymentProviderFailure }
+        let f = d.decided().filter { $0.category == .paymentProviderFailure }
         XCTAssertEqual(f.first?.subject.provider, "stripe")
         XCTAssertTrue(f.allSatisfy { $0.action == nil }, f.map(\.summary).joined(separator: "\n"))
     }
@@ -93,7 +93,7 @@ extension DetectorTests {
                 for k in 0..<10 { pay(d, minute(m, k * 5), k < 6 ? "paypal" : "stripe", .paymentSucceeded, card: "c\(m)-\(k)") }
             }
             for i in 0..<failures { pay(d, minute(100 + i * 15 / failures, 50), "paypal", .paymentProviderFailure, card: "f\(i)") }
-            return d.finish().filter { $0.category == .paymentProviderFailure }
+            return d.decided().filter { $0.category == .paymentProviderFailure }
         }
         let found = run(failures: 12)
         XCTAssertEqual(found.first?.subject.provider, "paypal", found.map(\.summary).joined(separator: "\n"))

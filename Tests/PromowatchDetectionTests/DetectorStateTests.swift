@@ -1,4 +1,5 @@
 import XCTest
+import PromowatchTestSupport
 import PromowatchCore
 @testable import PromowatchDetection
 
@@ -25,7 +26,7 @@ extension DetectorTests {
             background(next, minutes: m..<(m + 1))
             for k in 0..<30 { promo(next, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m).\(k)", discount: 40, subtotal: 80) }
         }
-        let f = next.finish().filter { $0.category == .couponAbuse }
+        let f = next.decided().filter { $0.category == .couponAbuse }
         XCTAssertEqual(f.map(\.subject.coupon), ["STAFF50"])
 
         // without the snapshot the same run has no warm-up and knows no account: it cannot judge
@@ -35,7 +36,7 @@ extension DetectorTests {
             background(cold, minutes: m..<(m + 1))
             for k in 0..<30 { promo(cold, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m).\(k)", discount: 40, subtotal: 80) }
         }
-        XCTAssertTrue(cold.finish().filter { $0.category == .couponAbuse }.isEmpty)
+        XCTAssertTrue(cold.decided().filter { $0.category == .couponAbuse }.isEmpty)
     }
 
     func testAFindingIsNotRepeatedByTheNextRun() throws {
@@ -45,7 +46,7 @@ extension DetectorTests {
             background(d, minutes: m..<(m + 1))
             for k in 0..<6 { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure) }
         }
-        XCTAssertEqual(d.finish().filter { $0.category == .paymentProviderFailure }.count, 1)
+        XCTAssertEqual(d.decided().filter { $0.category == .paymentProviderFailure }.count, 1)
         let blob = d.snapshot()
         let next = detector()
         try next.restore(blob)
@@ -54,20 +55,20 @@ extension DetectorTests {
             for k in 0..<6 { pay(next, minute(m, 20 + k), "stripe", .paymentProviderFailure) }
         }
         // the same episode goes on: not raised again (once confirmed, the switch may be proposed)
-        XCTAssertTrue(next.finish().filter { $0.category == .paymentProviderFailure && $0.action == nil }.isEmpty)
+        XCTAssertTrue(next.decided().filter { $0.category == .paymentProviderFailure && $0.action == nil }.isEmpty)
     }
 
     func testDamagedSnapshotsAreRefusedNeverCrash() throws {
         let d = detector()
         background(d, minutes: 0..<40)
         for k in 0..<6 { pay(d, minute(40, k), "stripe", .paymentProviderFailure) }
-        _ = d.finish()
+        _ = d.decided()
         let blob = d.snapshot()
         XCTAssertNoThrow(try detector().restore(blob))
         for n in stride(from: 0, to: blob.count, by: max(1, blob.count / 300)) {
             XCTAssertThrowsError(try detector().restore(Array(blob[0..<n])), "prefix of \(n) bytes")
         }
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom.forTest("corrupted snapshot")
         for _ in 0..<200 {
             var bad = blob
             let i = Int.random(in: 0..<bad.count, using: &rng)
@@ -147,7 +148,7 @@ extension DetectorTests {
                 }
             }
             // as cron would: a new process each day, history through the snapshot
-            let found = d.finish().filter { $0.category == .paymentProviderFailure }
+            let found = d.decided().filter { $0.category == .paymentProviderFailure }
             firing += found.map { Int(($0.time - t0) / 60_000_000_000) }
         }
         let nights = Set(firing.filter { ($0 % 1440) / 60 == 3 }.map { $0 / 1440 })

@@ -63,7 +63,7 @@ final class DetectorTests: XCTestCase {
             background(d, minutes: m..<(m + 1))
             for k in 0..<30 { promo(d, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m).\(k)", discount: 40, subtotal: 80) }
         }
-        let f = d.finish().filter { $0.category == .couponAbuse }
+        let f = d.decided().filter { $0.category == .couponAbuse }
         XCTAssertEqual(f.count, 1, "one finding per episode")
         XCTAssertEqual(f.first?.subject.coupon, "STAFF50")
         XCTAssertEqual(f.first?.action?.kind, .blacklistCoupon)
@@ -73,27 +73,27 @@ final class DetectorTests: XCTestCase {
 
     func testAllowlistedCodeProposesNoActionAndCampaignsAreQuiet() {
         var c = DetectionConfig()
-        c.allowlist = ["staff50"]
+        c.decision.allowlist = ["staff50"]
         let d = detector(c)
         background(d, minutes: 0..<90)
         for m in 90..<100 { for k in 0..<30 { promo(d, minute(m, k), "STAFF50", user: "new-\(m)-\(k)") } }
-        let f = d.finish().filter { $0.category == .couponAbuse }
+        let f = d.decided().filter { $0.category == .couponAbuse }
         XCTAssertEqual(f.count, 1)
         XCTAssertNil(f.first?.action, "allowlisted: found, never blacklisted")
 
         var c2 = DetectionConfig()
-        c2.campaigns = ["STAFF50"]
+        c2.decision.campaigns = ["STAFF50"]
         let d2 = detector(c2)
         background(d2, minutes: 0..<90)
         for m in 90..<100 { for k in 0..<30 { promo(d2, minute(m, k), "STAFF50", user: "new-\(m)-\(k)") } }
-        XCTAssertTrue(d2.finish().filter { $0.category == .couponAbuse }.isEmpty)
+        XCTAssertTrue(d2.decided().filter { $0.category == .couponAbuse }.isEmpty)
     }
 
     func testSharedIPIsNotReuse() {
         let d = detector()
         for k in 0..<40 { promo(d, minute(10, k), "WELCOME10", user: "office-\(k)", ip: "198.18.0.1") }
         for k in 0..<40 { promo(d, minute(20, k), "WELCOME10", user: "same-person", ip: "198.18.0.2") }
-        let f = d.finish().filter { $0.category == .couponReuse }
+        let f = d.decided().filter { $0.category == .couponReuse }
         XCTAssertFalse(f.contains { $0.subject.ip == "198.18.0.1" }, "many accounts behind one ip: shared, not reuse")
         XCTAssertTrue(f.contains { $0.subject.ip == "198.18.0.2" })
         XCTAssertTrue(f.contains { $0.subject.user == "same-person" })
@@ -103,7 +103,7 @@ final class DetectorTests: XCTestCase {
         let d = detector()
         background(d, minutes: 0..<90)
         background(d, minutes: 90..<150, scale: 8)  // Black Friday: everything x8
-        XCTAssertEqual(d.finish().map(\.summary), [])
+        XCTAssertEqual(d.decided().map(\.summary), [])
     }
 
     func testOrderDoesNotMatter() {
@@ -115,7 +115,7 @@ final class DetectorTests: XCTestCase {
             for m in 90..<100 { plan.append { [self] in for k in 0..<30 { promo(d, minute(m, k), "LEAK", user: "n-\(m)-\(k)") } } }
             for m in 100..<110 { plan.append { [self] in for k in 0..<10 { pay(d, minute(m, k), "stripe", .paymentProviderFailure) } } }
             for step in reversed ? plan.reversed() : plan { step() }
-            return d.finish().map { "\($0.category.rawValue) \($0.subject.coupon ?? $0.subject.provider ?? "") \($0.time)" }
+            return d.decided().map { "\($0.category.rawValue) \($0.subject.coupon ?? $0.subject.provider ?? "") \($0.time)" }
         }
         let forward = run(false)
         XCTAssertFalse(forward.isEmpty)
@@ -129,7 +129,7 @@ final class DetectorTests: XCTestCase {
             background(d, minutes: m..<(m + 1))
             for k in 0..<6 { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure) }
         }
-        let f = d.finish().filter { $0.category == .paymentProviderFailure }
+        let f = d.decided().filter { $0.category == .paymentProviderFailure }
         XCTAssertEqual(f.first?.subject.provider, "stripe")
         XCTAssertNil(f.first?.action, "raised at once; the switch waits for confirmation")
         let switched = f.first { $0.action != nil }
@@ -148,7 +148,7 @@ final class DetectorTests: XCTestCase {
                 pay(both, minute(m, 30 + k), "paypal", .paymentProviderFailure)
             }
         }
-        let g = both.finish().filter { $0.category == .paymentProviderFailure }
+        let g = both.decided().filter { $0.category == .paymentProviderFailure }
         XCTAssertTrue(g.contains { $0.severity == .p0 && $0.subject.provider == nil && $0.action == nil })
         XCTAssertTrue(g.allSatisfy { $0.action == nil }, "no switch while every provider fails")
     }
@@ -160,7 +160,7 @@ final class DetectorTests: XCTestCase {
             background(d, minutes: m..<(m + 1))
             for k in 0..<8 { pay(d, minute(m, 20 + k), "stripe", .paymentDeclined, card: "test-\(m)-\(k)", ip: "198.51.100.9", amount: 1) }
         }
-        let f = d.finish()
+        let f = d.decided()
         XCTAssertFalse(f.contains { $0.category == .paymentProviderFailure })
         XCTAssertTrue(f.contains { $0.category == .cardTesting && $0.subject.ip == "198.51.100.9" })
         XCTAssertTrue(f.filter { $0.category == .cardTesting }.allSatisfy { $0.action == nil })
@@ -175,7 +175,7 @@ final class DetectorTests: XCTestCase {
         for k in 0..<12 { var e = Event(); e.kinds = .compensationFailure; e.time = minute(90, k); d.add(e, text: names) }
         for k in 0..<80 { var e = Event(); e.kinds = .request; e.time = minute(100, k % 60); e.latencyMs = k < 10 ? 3500 : 90; d.add(e, text: names) }
         var db = Event(); db.kinds = .dbSaturation; db.time = minute(110); d.add(db, text: names)
-        let f = d.finish()
+        let f = d.decided()
         let cats = Set(f.map(\.category))
         XCTAssertTrue(f.contains { $0.category == .couponReuse && $0.subject.user == "u-greedy" && $0.subject.coupon == "WELCOME10" })
         XCTAssertTrue(f.contains { $0.category == .couponEnumeration && $0.subject.ip == "203.0.113.5" })
@@ -190,7 +190,7 @@ final class DetectorTests: XCTestCase {
         let d = detector()
         for m in 0..<60 { pay(d, minute(m), "stripe", .paymentSucceeded) }
         for k in 0..<4 { pay(d, minute(61, k), "stripe", .paymentProviderFailure) }
-        XCTAssertTrue(d.finish().isEmpty)
+        XCTAssertTrue(d.decided().isEmpty)
     }
 
     func testStreamingEmitsAsSoonAsTheWindowTrips() {

@@ -1,4 +1,5 @@
 import XCTest
+import PromowatchTestSupport
 @testable import PromowatchDetection
 
 final class StatisticsTests: XCTestCase {
@@ -26,7 +27,7 @@ final class StatisticsTests: XCTestCase {
 
 final class SketchTests: XCTestCase {
     func testBottomKIsOrderIndependentAndEstimates() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom.forTest("sketch accuracy")
         let values = (0..<5000).map { _ in UInt64.random(in: 1...UInt64.max, using: &rng) }
         var a = BottomK(k: 32), b = BottomK(k: 32)
         for v in values { a.insert(v) }

@@ -1,4 +1,5 @@
 import XCTest
+import PromowatchTestSupport
 import Foundation
 import PromowatchCore
 import PromowatchEngine
@@ -11,9 +12,8 @@ import LogGenerator
 /// printed; `PROMOWATCH_TEST_SEED` replays one.
 final class MutatedInputTests: XCTestCase {
     func testMutatedRealLinesNeverTrapAndCountEveryLine() throws {
-        let seed = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
-        print("MutatedInputTests seed: \(seed) (PROMOWATCH_TEST_SEED=\(seed) replays it)")
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom.forTest("MutatedInputTests")
+        let seed = rng.seed
         let dir = RealFixtureTests.dir
         var lines: [[UInt8]] = []
         for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name.hasSuffix(".log") {

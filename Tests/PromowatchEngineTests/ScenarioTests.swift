@@ -40,7 +40,7 @@ final class ScenarioTests: XCTestCase {
         a.enableDetection(DetectionConfig())
         a.feed(bytes)
         a.finish()
-        return a.detector!.finish()
+        return a.detector!.decided()
     }
 
     func check(_ found: [Finding], _ labels: [ScenarioLabel], _ label: String, file: StaticString = #filePath, line: UInt = #line) {
@@ -130,7 +130,7 @@ final class ScenarioTests: XCTestCase {
             if let s = snapshot { try a.detector!.restore(s) }
             slice.withUnsafeBufferPointer { a.process($0) }
             a.finish()
-            sliced += a.detector!.finish()
+            sliced += a.detector!.decided()
             snapshot = a.detector!.snapshot()
         }
         XCTAssertGreaterThan(slices.count, 50)

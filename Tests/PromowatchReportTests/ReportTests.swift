@@ -6,7 +6,7 @@ import PromowatchCore
 final class ReportTests: XCTestCase {
     func testJSONQuotingSurvivesHostileStrings() throws {
         for s in ["A\"B", "x\\y", "new\nline", "\u{1b}[2J", "tab\t", "\u{2028}", "café", "A,B=C"] {
-            let q = JSONText.quoted(s)
+            let q = JSONString.quoted(s)
             XCTAssertFalse(q.contains("\n"))
             let back = try JSONSerialization.jsonObject(with: Data("[\(q)]".utf8)) as! [String]
             XCTAssertEqual(back, [s])

@@ -1,4 +1,5 @@
 import XCTest
+import PromowatchTestSupport
 import Foundation
 import PromowatchCore
 @testable import PromowatchStore
@@ -144,7 +145,7 @@ final class PostgresStoreTests: XCTestCase {
     var schema = ""
 
     override func setUpWithError() throws {
-        guard !url.isEmpty else { throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one") }
+        _ = try TestDependency.databaseURL()  // without one: skip, or fail in CI
         // a fresh schema per test, through libpq's options (search_path)
         schema = "t_" + UUID().uuidString.prefix(8).lowercased()
         let admin = try PostgresStore(conninfo: url)

@@ -1,12 +1,11 @@
 import PromowatchCore
 
-/// Decides whether a finding's proposed action may be carried out, the way a careful SRE would:
-/// severity high enough, never an allowlisted coupon, never on card testing, caps per run and per
-/// hour, a cooldown per target, and a switched-off provider held off. State is in memory here;
-/// `cron` keeps it in the store.
+/// Decides whether a proposed action may be carried out now: caps per run and per hour, a
+/// cooldown per target, a switched-off provider held off, and only codes that can be written
+/// safely. State is in memory; `cron` and the shared watch rebuild it from the store's audit
+/// (`remember`), so the limits span runs and leaders.
 public final class Guardrails {
-    public let config: ActionsConfig
-    public let allowlist: Set<String>
+    public let config: DecisionConfig
     private var actedThisRun = 0
     /// Event times (ns) of the actions taken, for the hourly cap.
     private var recent: [Int64] = []
@@ -20,27 +19,24 @@ public final class Guardrails {
         case skip(String)
     }
 
-    public init(config: ActionsConfig, allowlist: [String]) {
+    public init(config: DecisionConfig) {
         self.config = config
-        self.allowlist = Set(allowlist.compactMap { CouponCode.sanitized($0) ?? $0.uppercased() })
     }
 
     static let minute: Int64 = 60_000_000_000
 
     public func decide(_ f: Finding, now: Int64) -> Decision {
         guard let a = f.action else { return .skip("no action proposed") }
-        if f.category == .cardTesting { return .skip("card testing never switches providers") }
-        if f.severity > config.minSeverity { return .skip("severity \(f.severity.name) below the minimum \(config.minSeverity.name)") }
         let target: String
         switch a.kind {
         case .blacklistCoupon:
             guard let code = CouponCode.sanitized(a.target) else { return .skip("coupon code is not [A-Z0-9_-]{1,64}; not written") }
-            if allowlist.contains(code) { return .skip("coupon \(code) is allowlisted") }
             target = "coupon:" + code
         case .disableProvider:
-            target = "provider:" + a.target.lowercased()
-            if let since = heldOff[a.target.lowercased()], now - since < Int64(config.providerHoldMinutes) * Guardrails.minute {
-                return .skip("provider \(a.target.lowercased()) is held off since an earlier switch")
+            let p = a.target.lowercased()
+            target = "provider:" + p
+            if let since = heldOff[p], now - since < Int64(config.providerHoldMinutes) * Guardrails.minute {
+                return .skip("provider \(p) is held off since an earlier switch")
             }
         }
         if let last = lastAction[target], now - last < Int64(config.cooldownMinutes) * Guardrails.minute {
@@ -48,7 +44,9 @@ public final class Guardrails {
         }
         if actedThisRun >= config.maxPerRun { return .skip("cap: \(config.maxPerRun) actions per run reached") }
         let hourAgo = now - 60 * Guardrails.minute
-        if recent.filter({ $0 > hourAgo }).count >= config.maxPerHour { return .skip("cap: \(config.maxPerHour) actions per hour reached") }
+        if recent.filter({ $0 > hourAgo }).count >= config.maxPerHour {
+            return .skip("cap: \(config.maxPerHour) actions per hour reached")
+        }
         return .act
     }
 
@@ -62,13 +60,10 @@ public final class Guardrails {
     /// the cooldown of its target and a provider's hold, not toward this run's cap.
     public func remember(kind: ProposedAction.Kind, target: String, at time: Int64) {
         recent.append(time)
-        switch kind {
-        case .blacklistCoupon:
-            let key = "coupon:" + (CouponCode.sanitized(target) ?? target)
-            lastAction[key] = max(lastAction[key] ?? Int64.min, time)
-        case .disableProvider:
+        let key = Guardrails.key(kind, target)
+        lastAction[key] = max(lastAction[key] ?? Int64.min, time)
+        if kind == .disableProvider {
             let p = target.lowercased()
-            lastAction["provider:" + p] = max(lastAction["provider:" + p] ?? Int64.min, time)
             heldOff[p] = max(heldOff[p] ?? Int64.min, time)
         }
     }
@@ -79,11 +74,14 @@ public final class Guardrails {
         actedThisRun += 1
         recent.append(now)
         recent.removeAll { $0 <= now - 60 * Guardrails.minute }
-        switch a.kind {
-        case .blacklistCoupon: lastAction["coupon:" + (CouponCode.sanitized(a.target) ?? a.target)] = now
-        case .disableProvider:
-            lastAction["provider:" + a.target.lowercased()] = now
-            heldOff[a.target.lowercased()] = now
+        lastAction[Guardrails.key(a.kind, a.target)] = now
+        if a.kind == .disableProvider { heldOff[a.target.lowercased()] = now }
+    }
+
+    private static func key(_ kind: ProposedAction.Kind, _ target: String) -> String {
+        switch kind {
+        case .blacklistCoupon: return "coupon:" + (CouponCode.sanitized(target) ?? target)
+        case .disableProvider: return "provider:" + target.lowercased()
         }
     }
 }

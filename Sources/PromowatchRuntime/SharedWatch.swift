@@ -1,7 +1,7 @@
-import ArgumentParser
 import Foundation
 import PromowatchActions
 import PromowatchCore
+import PromowatchDecision
 import PromowatchDetection
 import PromowatchEngine
 import PromowatchStore
@@ -18,6 +18,7 @@ final class SharedWatch {
     let instance: String
     let config: DetectionConfig
     let aggregator: Detector
+    let decision: DecisionStage
     let remediator: Remediator
     let out: Output
     /// The merged detector, while this instance leads.
@@ -34,7 +35,10 @@ final class SharedWatch {
 
     init(store: SharedStore, group: String, instance: String, config: DetectionConfig, aggregator: Detector, remediator: Remediator, out: Output) throws {
         self.store = store; self.group = group; self.instance = instance; self.config = config
-        self.aggregator = aggregator; self.remediator = remediator; self.out = out
+        self.aggregator = aggregator
+        self.decision = DecisionStage(config: config.decision)
+        self.remediator = remediator
+        self.out = out
         aggregator.trackPartials()
         try store.publish(group: group, instance: instance, partials: [], watermark: Int64.min, done: false)  // registers
         try lead(final: false)  // the first instance leads from the start
@@ -81,7 +85,7 @@ final class SharedWatch {
             unsent.removeAll()
             try lead(final: false)
             if failingSince != nil { Stderr.write("promowatch watch --shared: PostgreSQL is back\n"); failingSince = nil }
-        } catch {
+        } catch let error as StoreError where error.isConnectionLost {
             let now = SharedWatch.seconds()
             if failingSince == nil {
                 failingSince = now
@@ -117,8 +121,7 @@ final class SharedWatch {
         // everything up to the watermarks read is among the partials taken after
         let gate = final ? nil : SharedMember.gate(try store.members(group: group))
         for p in try store.takePartials(group: group, includingTaken: false) { try absorb(d, p) }
-        var found = gate == Int64.min ? [] : d.evaluateLatest(upTo: gate)
-        act(&found)
+        act(gate == Int64.min ? [] : d.evaluateLatest(upTo: gate))
         if final || SharedWatch.seconds() - lastSnapshot >= SharedWatch.snapshotEvery { try save(final: final) }
     }
 
@@ -128,7 +131,8 @@ final class SharedWatch {
         }
     }
 
-    private func act(_ found: inout [Finding]) {
+    private func act(_ raised: [Finding]) {
+        var found = decision.review(raised)
         guard !found.isEmpty else { return }
         let before = remediator.changes.count
         remediator.handle(&found)
@@ -137,8 +141,7 @@ final class SharedWatch {
             out.finding(f)
             guard let a = f.action else { continue }
             let change = changes.first { $0.finding == i }
-            audit.append(ActionRecord(time: f.time, kind: a.kind.rawValue, target: a.target, key: change?.key ?? "", before: change?.before,
-                                      after: change?.after, dryRun: !a.applied, outcome: a.outcome ?? "", findingFingerprint: f.fingerprint, runID: runID))
+            audit.append(ActionRecord(finding: f, action: a, change: change, runID: runID))
         }
         fflush(stdout)
         unrecorded += found
@@ -163,31 +166,36 @@ final class SharedWatch {
     }
 }
 
-extension Watch {
-    func runShared(_ config: DetectionConfig) throws {
-        guard let st = try store.open() as? SharedStore else {
-            throw ValidationError("--shared needs PostgreSQL: give --database-url or set PROMOWATCH_DATABASE_URL")
+/// `promowatch watch --shared`: this instance reads its inputs and publishes; whichever instance
+/// holds the group's lock detects and acts for all.
+public enum SharedWatchRun {
+    public static func run(_ settings: RunSettings, inputs: [String], store location: StoreLocation,
+                           group: String, instance: String?) throws -> RunResult {
+        let config = try settings.loadConfig()
+        guard let st = try location.open() as? SharedStore else {
+            throw RuntimeError("--shared needs PostgreSQL: give --database-url or set PROMOWATCH_DATABASE_URL")
         }
-        let analyzer = Analyzer(options: options.analyzerOptions(config))
+        let analyzer = Analyzer(options: settings.analyzerOptions(config))
         analyzer.enableDetection(config)
         analyzer.orderIndependent = false  // partials are published as they fill: decide the trace rule at once
-        let out = Output(format: options.resolvedFormat, top: options.top)
+        let out = settings.output
         let name = instance ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         let coordinator = try SharedWatch(store: st, group: group, instance: name, config: config, aggregator: analyzer.detector!,
-                                          remediator: try options.remediator(config), out: out)
+                                          remediator: try settings.remediator(config), out: out)
         let tick = {
             do { try coordinator.tick() } catch {
-                // PostgreSQL has been away for a minute: stop (a supervisor restarts the instance)
+                // PostgreSQL has been away for a minute, or failed otherwise: stop (a supervisor restarts the instance)
                 Stderr.write("promowatch watch --shared: giving up: \(error)\n")
-                Glibc.exit(1)
+                exit(ExitStatus.failure)
             }
         }
         analyzer.afterBlock = tick
         analyzer.onIdle(every: 200, tick)
-        let failed = readAll(files.isEmpty ? ["-"] : files, into: analyzer)
+        var result = RunResult()
+        result.inputsFailed = readAll(inputs.isEmpty ? ["-"] : inputs, into: analyzer)
         analyzer.finish()
         try coordinator.finish()
         out.summary(analyzer.summary())
-        if failed { throw ExitCode(1) }
+        return result
     }
 }

@@ -8,7 +8,7 @@ extension XCTestCase {
     /// waitpid: Foundation's Process did not notice this script's exit (runuser, then a daemon
     /// left running) and waited forever.
     @discardableResult
-    func pgServer(_ args: [String]) throws -> String {
+    public func pgServer(_ args: [String]) throws -> String {
         let out = NSTemporaryDirectory() + "pw-pgserver-\(UUID().uuidString).out"
         defer { try? FileManager.default.removeItem(atPath: out) }
         var actions = posix_spawn_file_actions_t()
@@ -17,7 +17,7 @@ extension XCTestCase {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv = ["/bin/bash", FakeAPIServer.root.appendingPathComponent("scripts/postgres-test-server.sh").path] + args
+        let argv = ["/bin/bash", Repository.path("scripts/postgres-test-server.sh")] + args
         let cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for a in cargs { free(a) } }
         var pid: pid_t = 0
@@ -28,11 +28,9 @@ extension XCTestCase {
         return (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
     }
 
-    /// Starts a server (`stop` it with `pgServer(["stop", dir])`); skips without PostgreSQL.
-    func startOwnPostgres() throws -> (url: String, dir: String) {
-        guard ProcessInfo.processInfo.environment["PROMOWATCH_TEST_DATABASE_URL"] != nil else {
-            throw XCTSkip("no PostgreSQL: run the suite through scripts/test.sh, which starts one")
-        }
+    /// Starts a server (`stop` it with `pgServer(["stop", dir])`); without PostgreSQL: skip, or fail in CI.
+    public func startOwnPostgres() throws -> (url: String, dir: String) {
+        _ = try TestDependency.databaseURL()
         let started = try pgServer(["start"])
         func value(_ name: String) -> String? {
             started.split(separator: "\n").first { $0.hasPrefix("export \(name)=") }

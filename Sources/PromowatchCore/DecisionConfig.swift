@@ -1,0 +1,26 @@
+/// Everything that decides whether and how to act on a finding (`decision:` in
+/// `config/promowatch.yaml`), with the built-in defaults. Detection never reads it.
+public struct DecisionConfig: Sendable, Equatable {
+    /// Coupon codes that must never be blacklisted (compared upper-case).
+    public var allowlist: [String] = []
+    /// Known campaign codes: their volume spikes are expected, never coupon abuse.
+    public var campaigns: [String] = []
+    /// Least severe finding that may propose an action.
+    public var minSeverity = Severity.p1
+    /// Blast radius: a code is blacklisted only when the abuse explains at least this share of
+    /// its redemptions in the window; below it, blocking would break the code for more
+    /// legitimate customers than abusers, so the finding names the abusers and acts on nothing.
+    public var abuseDominanceShare = 0.8
+    /// A code more than this many accounts redeemed before the window is public: the reuse or
+    /// stacking of a few is never a reason to block it for everyone.
+    public var publicCodeAccounts = 3
+    public var maxPerRun = 5
+    public var maxPerHour = 10
+    /// Minutes before the same target can be acted on again.
+    public var cooldownMinutes = 30
+    /// Minutes a provider switched off (or failing) stays off limits: never a fallback, never
+    /// switched back automatically.
+    public var providerHoldMinutes = 60
+
+    public init() {}
+}

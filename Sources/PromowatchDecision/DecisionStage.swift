@@ -1,0 +1,80 @@
+import PromowatchCore
+
+/// Turns findings into proposed actions, the way a careful on-call engineer would: detection says
+/// what it saw and which remedy would address it (`Finding.remedy`); this stage decides whether
+/// that remedy is safe to propose. Stateless: one finding at a time, so batch, watch and cron
+/// decide alike. What may then actually run (caps, cooldowns, holds) is `Guardrails`'.
+///
+/// Rules, in order:
+/// 1. A known campaign's volume is expected: its coupon-abuse finding is dropped.
+/// 2. Blast radius: a coupon is blocked only when the abuse explains most of its use
+///    (`abuse_dominance_share`) and, for reuse and stacking, the code is not public (more than
+///    `public_code_accounts` accounts redeemed it before). Otherwise the finding says why it is
+///    not blocked, and abuse and reuse findings are P2 (the code keeps working for the rest).
+/// 3. A provider is switched off only once its outage is confirmed with a healthy fallback.
+/// 4. Nothing less severe than `min_severity` proposes an action; an allowlisted code never does.
+public struct DecisionStage: Sendable {
+    public let config: DecisionConfig
+    let allowlist: Set<String>
+    let campaigns: Set<String>
+
+    public init(config: DecisionConfig) {
+        self.config = config
+        allowlist = Set(config.allowlist.map(ASCII.uppercased))
+        campaigns = Set(config.campaigns.map(ASCII.uppercased))
+    }
+
+    /// Every finding reviewed, in order; dropped ones (a known campaign's spike) left out.
+    public func review(_ findings: [Finding]) -> [Finding] {
+        findings.compactMap(review)
+    }
+
+    /// One finding with its proposed action (or the reason there is none); nil if dropped.
+    public func review(_ finding: Finding) -> Finding? {
+        var f = finding
+        guard let remedy = f.remedy else { return f }
+        switch remedy {
+        case .blockCoupon(let code, let blast):
+            if f.category == .couponAbuse && campaigns.contains(ASCII.uppercased(code)) { return nil }
+            if let blast, let reason = notBlocked(f.category, code: code, blast) {
+                if f.category == .couponAbuse || f.category == .couponReuse, f.severity < .p2 { f.severity = .p2 }
+                f.summary += "; not blocked: " + reason
+                return f
+            }
+            propose(&f, ProposedAction(kind: .blacklistCoupon, target: code))
+        case .switchProvider(let name, let confirmed):
+            guard confirmed else { return f }
+            propose(&f, ProposedAction(kind: .disableProvider, target: name))
+        }
+        return f
+    }
+
+    private func propose(_ f: inout Finding, _ action: ProposedAction) {
+        if f.severity > config.minSeverity { return }
+        if action.kind == .blacklistCoupon && allowlist.contains(ASCII.uppercased(action.target)) { return }
+        f.action = action
+    }
+
+    /// Why blocking `code` would do more harm than good, or nil when it would not.
+    func notBlocked(_ category: Category, code: String, _ b: BlastRadius) -> String? {
+        let dominant = b.abuseShare >= config.abuseDominanceShare
+        let isPublic = b.pastAccounts > Double(config.publicCodeAccounts)
+        let accounts = Int(b.pastAccounts.rounded())
+        switch category {
+        case .couponAbuse:
+            if dominant { return nil }
+            return "abuse explains \(NumberText.percent(b.abuseShare)) of its redemptions, "
+                + "\(NumberText.short(b.legitPerMinute))/min look legitimate (a campaign or a popular code needs a look)"
+        case .couponReuse:
+            if dominant && !isPublic { return nil }
+            return isPublic ? "\(code) is public (\(accounts) accounts redeemed it before)"
+                : "\(b.otherRedemptions) other redemptions of \(code) in the window"
+        case .discountStacking:
+            if dominant && !isPublic { return nil }
+            return isPublic ? "\(code) is public (\(accounts) accounts redeemed it before), the stacking needs a fix"
+                : "\(b.otherRedemptions) ordinary redemptions of it in the window"
+        default:
+            return dominant ? nil : "abuse explains \(NumberText.percent(b.abuseShare)) of its uses"
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import PromowatchCore
+
+// Coupon detectors: abuse (a code suddenly redeemed by many new accounts), reuse (one account or
+// ip applying a code again and again), enumeration (guessing codes) and discount stacking.
+extension Detector {
+    func mergedCoupons(_ bs: [MinuteBucket]) -> (total: Int, stats: [Int32: CouponStat]) {
+        var total = 0
+        var stats: [Int32: CouponStat] = [:]
+        for b in bs {
+            total += Int(b.applied)
+            for (c, s) in b.coupons { stats[c, default: CouponStat()].merge(s) }
+        }
+        return (total, stats)
+    }
+
+    func couponAbuse(_ m: Int, _ end: Int64, _ history: Int, _ out: inout [Finding]) {
+        let cfg = config.couponAbuse
+        guard history >= config.general.warmupMinutes else { return }
+        let bs = window(m, cfg.windowMinutes)
+        let (total, stats) = mergedCoupons(bs)
+        // checkout traffic now, and coupon redemptions per unit of it in the past
+        var reference = bs.reduce(0) { $0 + $1.reference }
+        var pastReference = past.reference
+        var hourReference = past.hours.reference
+        if pastReference < 100 || reference == 0 {  // no checkout logs
+            reference = total; pastReference = past.applied; hourReference = past.hours.applied
+        }
+        let hour = HourProfile.hour(m)
+        let ws = m - cfg.windowMinutes + 1
+        func isNew(_ h: UInt64) -> Bool { firstSeen.firstSeen(h) >= Int32(clamping: ws - 10) }
+        // how new the shop's other redeeming accounts are right now (all coupons but the one judged)
+        func shopNewShare(excluding c: Int32) -> Double {
+            var all = BottomK(k: 64)
+            for (o, s) in stats where o != c { all.merge(s.accounts) }
+            return all.values.isEmpty ? 0 : Double(all.values.filter(isNew).count) / Double(all.values.count)
+        }
+        for (c, s) in stats.sorted(by: { $0.key < $1.key }) where Int(s.applied) >= cfg.minRedemptions {
+            let code = coupons.string(c)
+            var expected = Double(reference) * ((past.couponApplied[c] ?? 0) + 0.5) / (pastReference + 1)
+            // a code busy at this hour every day (a lunch-time offer) is expected to be busy now
+            if past.hours.known(hour), let daily = past.hours.coupons[c], hourReference[hour] >= 100 {
+                expected = max(expected, Double(reference) * (daily[hour] + 0.5) / (hourReference[hour] + 1))
+            }
+            let score = Stats.poissonTailScore(Double(s.applied), expected: expected)
+            guard score >= config.general.minScore else { continue }
+            let shopNew = shopNewShare(excluding: c)
+            let sample = s.accounts.values
+            let newShare = sample.isEmpty ? 0 : Double(sample.filter(isNew).count) / Double(sample.count)
+            let distinct = s.accounts.estimate
+            let newAccounts = distinct * newShare
+            // a code that belonged to a handful of accounts for a long time (at least an hour),
+            // now redeemed by many: leaked. A new campaign's first redemptions are not that.
+            let pastAccounts = past.couponAccounts[c]?.estimate ?? 0
+            let privateSince = past.couponFirstMinute[c].map { ws - $0 } ?? 0
+            let wasPrivate = privateSince >= 60 && pastAccounts <= 3 && distinct >= Double(cfg.minNewAccounts)
+            let novel = newShare >= max(cfg.newAccountShare, shopNew + 0.25) && newAccounts >= Double(cfg.minNewAccounts)
+            let dshare = s.sharedSubtotal > 0 ? s.sharedDiscount / s.sharedSubtotal : 0
+            let abnormalDiscount = Int(s.sharedCount) * 2 >= cfg.minRedemptions && dshare >= cfg.abnormalDiscountShare
+            guard novel || wasPrivate || abnormalDiscount else { continue }
+            mark(m, cfg.windowMinutes) { $0.coupons.insert(c) }
+            let excess = s.discount * max(0, 1 - expected / Double(s.applied))
+            // blast radius: the share of the code's redemptions the abuse explains. A private code
+            // now used by many: all but its owners'. A discount no one should get: all. New
+            // accounts: their share (a campaign among returning customers is not dominated by them).
+            let abuseShare = abnormalDiscount ? 1
+                : wasPrivate ? max(0, 1 - pastAccounts / max(distinct, 1)) : newShare
+            let legitPerMinute = Double(s.applied) * (1 - abuseShare) / Double(cfg.windowMinutes)
+            let sev: Severity = excess >= cfg.p0Discount ? .p0 : .p1
+            let why = wasPrivate ? "a code of \(Int(pastAccounts)) account(s) now used by \(Int(distinct.rounded()))"
+                : novel ? "\(Int(newAccounts.rounded())) new accounts (\(pct(newShare)) vs \(pct(shopNew)) shop-wide)"
+                : "discount share \(pct(dshare))"
+            let evidence = Evidence(
+                observed: Double(s.applied), expected: expected, score: score,
+                counts: [("accounts", distinct.rounded()), ("new_accounts", newAccounts.rounded()), ("new_share", newShare),
+                         ("shop_new_share", shopNew), ("past_accounts", pastAccounts.rounded()), ("discount", s.discount),
+                         ("discount_share", dshare), ("excess_discount", excess), ("abuse_share", abuseShare),
+                         ("legit_per_minute", legitPerMinute)])
+            let blast = BlastRadius(abuseShare: abuseShare, pastAccounts: pastAccounts,
+                                    otherRedemptions: Int((Double(s.applied) * (1 - abuseShare)).rounded()), legitPerMinute: legitPerMinute)
+            let summary = "coupon \(code) redeemed \(s.applied) times in \(cfg.windowMinutes) min (expected \(fmt(expected))): \(why)"
+            emit(FindingDraft(category: .couponAbuse, severity: sev, subject: Subject(coupon: code), windowMinutes: cfg.windowMinutes,
+                              evidence: evidence, summary: summary, remedy: .blockCoupon(code, blast: blast)), m, end, into: &out)
+        }
+    }
+
+    func couponReuse(_ m: Int, _ end: Int64, _ out: inout [Finding]) {
+        let cfg = config.couponReuse
+        let bs = window(m, cfg.windowMinutes)
+        let merged = mergedHitters(bs, \.reuse) { $0.accounts.merge($1.accounts) }
+        // only the few over a threshold are sorted (for a stable output order)
+        let over = merged.filter { Int($0.value.count) >= ($0.value.p.kind == .user ? cfg.minPerUser : cfg.minPerIP) }
+        let redemptions = over.isEmpty ? [:] : mergedCoupons(bs).stats
+        for (_, v) in over.sorted(by: { $0.key < $1.key }) {
+            // an ip behind which many accounts redeem is shared (office, carrier NAT): not one person
+            if v.p.kind == .ip && v.p.accounts.estimate > 2 { continue }
+            let code = coupons.string(v.p.coupon)
+            let who = name(v.p.name, v.p.identity)
+            let subject = v.p.kind == .user ? Subject(coupon: code, user: who) : Subject(coupon: code, ip: who)
+            // blast radius: blocking a code one account reuses breaks it for everyone else using it.
+            // A public code (more than a handful of accounts in its history) is never blocked for
+            // the reuse of a few: the finding names them. A code the reuser alone redeems is.
+            let total = max(Double(redemptions[v.p.coupon]?.applied ?? 0), Double(v.count))
+            let share = Double(v.count) / total
+            let pastAccounts = past.couponAccounts[v.p.coupon]?.estimate ?? 0
+            let blast = BlastRadius(abuseShare: share, pastAccounts: pastAccounts, otherRedemptions: Int(total) - Int(v.count))
+            let evidence = Evidence(
+                observed: Double(v.count), expected: 1, score: Stats.poissonTailScore(Double(v.count), expected: 1),
+                counts: [("code_redemptions", total), ("abuse_share", share), ("past_accounts", pastAccounts.rounded())])
+            let summary = "\(v.p.kind == .user ? "user" : "ip") \(who) applied \(code) \(v.count) times in \(cfg.windowMinutes) min"
+            emit(FindingDraft(category: .couponReuse, severity: .p1, subject: subject, windowMinutes: cfg.windowMinutes,
+                              evidence: evidence, summary: summary, remedy: .blockCoupon(code, blast: blast)), m, end, into: &out)
+        }
+    }
+
+    func couponEnumeration(_ m: Int, _ end: Int64, _ history: Int, _ out: inout [Finding]) {
+        let cfg = config.couponEnumeration
+        let bs = window(m, cfg.windowMinutes)
+        let rejected = bs.reduce(0) { $0 + Int($1.rejected) }
+        let applied = bs.reduce(0) { $0 + Int($1.applied) }
+        let merged = mergedHitters(bs, \.rejectors) { $0.distinct.merge($1.distinct) }
+        let tried = merged.filter { Int($0.value.count) >= cfg.minDistinctCodes }
+        for (_, v) in tried.sorted(by: { $0.key < $1.key }) {
+            let distinct = v.p.distinct.estimate
+            guard distinct >= Double(cfg.minDistinctCodes) else { continue }
+            let who = name(v.p.name, v.p.identity)
+            let subject = v.p.kind == .user ? Subject(user: who) : Subject(ip: who)
+            emit(FindingDraft(category: .couponEnumeration, severity: .p2, subject: subject, windowMinutes: cfg.windowMinutes,
+                              evidence: Evidence(observed: distinct.rounded(), expected: 1,
+                                                 score: Stats.poissonTailScore(distinct.rounded(), expected: 1),
+                                                 counts: [("rejected", Double(v.count))]),
+                              summary: "\(v.p.kind == .user ? "user" : "ip") \(who) tried \(Int(distinct.rounded())) distinct invalid codes in \(cfg.windowMinutes) min"),
+                 m, end, into: &out)
+        }
+        // a surge of rejected attempts overall, relative to redemption traffic
+        guard rejected >= cfg.minRejectedSurge else { return }
+        let ratio = (past.rejected + 1) / (past.applied + past.rejected + 10)
+        let expected = ratio * Double(applied + rejected)
+        let score = Stats.poissonTailScore(Double(rejected), expected: expected)
+        if score >= config.general.minScore && (history >= config.general.warmupMinutes || ratio * 3 < Double(rejected) / Double(applied + rejected)) {
+            mark(m, cfg.windowMinutes) { $0.rejected = true }
+            emit(FindingDraft(category: .couponEnumeration, severity: .p2, subject: Subject(), windowMinutes: cfg.windowMinutes,
+                              evidence: Evidence(observed: Double(rejected), expected: expected, score: score,
+                                                 counts: [("applied", Double(applied))]),
+                              summary: "\(rejected) rejected coupon attempts in \(cfg.windowMinutes) min (expected \(fmt(expected)))"),
+                 m, end, into: &out)
+        }
+    }
+
+    func discountStacking(_ m: Int, _ end: Int64, _ out: inout [Finding]) {
+        let cfg = config.discountStacking
+        let (_, stats) = mergedCoupons(window(m, cfg.windowMinutes))
+        for (c, s) in stats.sorted(by: { $0.key < $1.key }) {
+            let code = coupons.string(c)
+            let share = s.sharedSubtotal > 0 ? s.sharedDiscount / s.sharedSubtotal : 0
+            let pastCount = past.couponSharedCount[c] ?? 0
+            let pastShare = (past.couponSharedSubtotal[c] ?? 0) > 0 ? (past.couponSharedDiscount[c] ?? 0) / past.couponSharedSubtotal[c]! : 0
+            if Int(s.stacked) >= cfg.minEvents {
+                // blast radius: a code whose redemptions are mostly free orders is blocked; a code
+                // where a few orders stacked discounts points at the stacking, not at the code
+                let stackedShare = Double(s.stacked) / Double(max(s.applied, s.stacked))
+                let pastAccounts = past.couponAccounts[c]?.estimate ?? 0
+                let blast = BlastRadius(abuseShare: stackedShare, pastAccounts: pastAccounts,
+                                        otherRedemptions: Int(s.applied) - Int(s.stacked))
+                let evidence = Evidence(
+                    observed: Double(s.stacked), expected: 0, score: Stats.poissonTailScore(Double(s.stacked), expected: 0.01),
+                    counts: [("redemptions", Double(s.applied)), ("discount_share", share), ("abuse_share", stackedShare)])
+                emit(FindingDraft(category: .discountStacking, severity: .p1, subject: Subject(coupon: code),
+                                  windowMinutes: cfg.windowMinutes, evidence: evidence,
+                                  summary: "coupon \(code): \(s.stacked) redemptions with discount >= subtotal in \(cfg.windowMinutes) min",
+                                  remedy: .blockCoupon(code, blast: blast)), m, end, into: &out)
+            } else if Int(s.sharedCount) >= cfg.minRedemptions && pastCount >= Double(cfg.minRedemptions) && share - pastShare >= cfg.shareJump {
+                emit(FindingDraft(category: .discountStacking, severity: .p1, subject: Subject(coupon: code),
+                                  windowMinutes: cfg.windowMinutes,
+                                  evidence: Evidence(observed: share, expected: pastShare, score: (share - pastShare) * 10,
+                                                     counts: [("redemptions", Double(s.applied))]),
+                                  summary: "coupon \(code): discount share jumped from \(pct(pastShare)) to \(pct(share))",
+                                  remedy: .blockCoupon(code, blast: nil)), m, end, into: &out)
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import PromowatchCore
+
+// Ingest: each event goes into the bucket of its minute (a late one, in streaming, straight into
+// the baseline).
+extension Detector {
+    func bucket(_ m: Int) -> MinuteBucket {
+        if let (lm, lb) = lastBucket, lm == m { return lb }  // consecutive events share a minute
+        if let b = buckets[m] { lastBucket = (m, b); return b }
+        let b = MinuteBucket()
+        buckets[m] = b
+        lastBucket = (m, b)
+        if m < firstMinute { firstMinute = m }
+        if m > lastMinute { lastMinute = m }
+        return b
+    }
+
+    private func text(_ kind: IdentityKind, _ source: EventTextSource) -> String? {
+        kind == .user ? source.userText() : source.ipText()
+    }
+
+    /// Adds one event.
+    public func add(_ e: Event, text: EventTextSource) {
+        let k = e.kinds
+        if k.isEmpty { return }
+        let m = Detector.minute(e.time)
+        if e.time > watermark { watermark = e.time }
+        // (streaming) an event older than the baseline horizon: its minute was folded into the
+        // baseline already, so fold this event the same way through a throwaway bucket
+        let late = m < pastUpTo
+        let b = late ? MinuteBucket() : bucket(m)
+        if !k.isDisjoint(with: .promotion) { promotion(e, b, m, text) }
+        if !k.isDisjoint(with: .payment) { payment(e, b, m, text) }
+        if k.contains(.compensationFailure) { b.compensation += 1 }
+        if k.contains(.request) {
+            b.requests += 1
+            if e.latencyMs.isFinite { b.latency.add(e.latencyMs) }
+        }
+        if k.contains(.timeout) { b.timeouts += 1 }
+        if k.contains(.dbSaturation) { b.dbSaturation += 1 }
+        if late { past.add(b, minute: m, wholeMinute: false) }
+    }
+
+    private func promotion(_ e: Event, _ b: MinuteBucket, _ m: Int, _ text: EventTextSource) {
+        let account = e.userHash != 0 ? e.userHash : e.ipHash
+        if e.kinds.contains(.promotionApplied) {
+            b.applied += 1
+            if account != 0 { firstSeen.note(account, minute: Int32(clamping: m)) }
+            if e.coupon >= 0 {
+                // mutated in place: copying the stat out would copy its account sketch each time
+                b.coupons[e.coupon, default: CouponStat()].add(e, account: account)
+                if e.userHash != 0 {
+                    b.reuse.add(pairKey(e.userHash, .user, couponHash: e.couponHash)) { ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon, name: text.userText()) }
+                }
+                if e.ipHash != 0 {
+                    if let i = b.reuse.add(pairKey(e.ipHash, .ip, couponHash: e.couponHash), fresh: { ReusePayload(kind: .ip, identity: e.ipHash, coupon: e.coupon, name: text.ipText()) }),
+                       e.userHash != 0 { b.reuse.payloads[i].accounts.insert(e.userHash) }
+                }
+            }
+        } else {
+            b.rejected += 1
+            rejecting(e.userHash, .user, e, b, text)
+            rejecting(e.ipHash, .ip, e, b, text)
+        }
+    }
+
+    private func rejecting(_ h: UInt64, _ kind: IdentityKind, _ e: Event, _ b: MinuteBucket, _ text: EventTextSource) {
+        guard h != 0, let i = b.rejectors.add(identityKey(h, kind), fresh: { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 32), name: self.text(kind, text)) }) else { return }
+        if e.couponHash != 0 { b.rejectors.payloads[i].distinct.insert(e.couponHash) }
+    }
+
+    private func declining(_ h: UInt64, _ kind: IdentityKind, _ small: Bool, _ e: Event, _ b: MinuteBucket, _ text: EventTextSource) {
+        guard h != 0, let i = b.decliners.add(identityKey(h, kind), fresh: { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 16), name: self.text(kind, text)) }) else { return }
+        if e.cardHash != 0 { b.decliners.payloads[i].distinct.insert(e.cardHash) }
+        if small { b.decliners.payloads[i].small += 1 }
+    }
+
+    private func payment(_ e: Event, _ b: MinuteBucket, _ m: Int, _ text: EventTextSource) {
+        b.attempts += 1
+        var s = b.providers[e.provider, default: ProviderStat()]
+        s.attempts += 1
+        let account = e.userHash != 0 ? e.userHash : e.ipHash
+        if e.kinds.contains(.paymentSucceeded) {
+            s.succeeded += 1
+            if account != 0 { firstSeen.note(account, minute: Int32(clamping: m)) }
+        } else if e.kinds.contains(.paymentDeclined) {
+            s.declined += 1
+            b.declines += 1
+            let small = e.amount.isFinite && e.amount <= config.cardTesting.smallAmount
+            if small { b.smallDeclines += 1 }
+            if e.cardHash != 0 { b.declineCards.insert(e.cardHash) }
+            declining(e.userHash, .user, small, e, b, text)
+            declining(e.ipHash, .ip, small, e, b, text)
+        } else if e.kinds.contains(.paymentProviderFailure) {
+            s.failures += 1
+        }
+        b.providers[e.provider] = s
+    }
+}

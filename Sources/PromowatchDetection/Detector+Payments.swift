@@ -1,0 +1,177 @@
+import PromowatchCore
+
+// Payment detectors: provider-side failures (with the confirmation a switch waits for) and card
+// testing. Customer declines are never a provider's failure.
+extension Detector {
+    /// A provider over the failure threshold in the evaluated minute.
+    struct FailingProvider {
+        var provider: Int32
+        var stat: ProviderStat
+        var expected: Double
+        var score: Double
+    }
+
+    func providerStats(_ m: Int, _ w: Int) -> [Int32: ProviderStat] {
+        var stats: [Int32: ProviderStat] = [:]
+        for b in window(m, w) {
+            for (p, s) in b.providers where p >= 0 {
+                var t = stats[p] ?? ProviderStat()
+                t.attempts += s.attempts; t.failures += s.failures; t.succeeded += s.succeeded; t.declined += s.declined
+                stats[p] = t
+            }
+        }
+        return stats
+    }
+
+    func providerFailure(_ m: Int, _ end: Int64, _ out: inout [Finding]) {
+        let cfg = config.providerFailure
+        let hour = HourProfile.hour(m)
+        // Adaptive window: a small shop's sustained degradation (a dozen failures over a quarter
+        // hour) never fills the short window; the same evidence thresholds over a window three
+        // times as long find it, while a few failures in a quarter hour stay quiet.
+        let longWindow = min(3 * cfg.windowMinutes, longest)
+        let windows = longWindow > cfg.windowMinutes ? [cfg.windowMinutes, longWindow] : [cfg.windowMinutes]
+        var stats: [Int32: ProviderStat] = [:]
+        var failing: [FailingProvider] = []
+        var failingWindow: [Int32: Int] = [:]
+        var raised = Set<Int32>()  // failing more than its own baseline now, threshold crossed or not
+        var known = Set<Int32>()
+        for (p, a) in past.providerAttempts where p >= 0 && a > 0 { known.insert(p) }
+        for w in windows {
+            let ws = providerStats(m, w)
+            if w == cfg.windowMinutes { stats = ws }
+            // the long window finds slow burns that are still burning: the provider's failures must
+            // be raised in the short window too, or a past burst would keep a finding alive
+            let raisedNow = raised
+            for (p, s) in ws.sorted(by: { $0.key < $1.key }) where s.attempts > 0 {
+                known.insert(p)
+                var rate = ((past.providerFailures[p] ?? 0) + cfg.baselineFailureRate * 20) / ((past.providerAttempts[p] ?? 0) + 20)
+                // failures that recur at this hour every day (a nightly maintenance) are expected now
+                if past.hours.known(hour), let attempts = past.hours.providerAttempts[p]?[hour], attempts >= 100 {
+                    let failures = past.hours.providerFailures[p]?[hour] ?? 0
+                    rate = max(rate, (failures + cfg.baselineFailureRate * 20) / (attempts + 20))
+                }
+                let expected = rate * Double(s.attempts)
+                let score = Stats.poissonTailScore(Double(s.failures), expected: expected)
+                let observedRate = Double(s.failures) / Double(s.attempts)
+                // with little history the normal rate is unknown: only a blatant one counts
+                let coldStart = (past.providerAttempts[p] ?? 0) < 100
+                let minRate = coldStart ? max(4 * cfg.minFailureRate, 3 * rate) : max(cfg.minFailureRate, 3 * rate)
+                if failingWindow[p] == nil && (w == cfg.windowMinutes || raisedNow.contains(p))
+                    && Int(s.failures) >= cfg.minFailures && observedRate >= minRate && score >= config.general.minScore {
+                    failing.append(FailingProvider(provider: p, stat: s, expected: expected, score: score))
+                    failingWindow[p] = w
+                }
+                // a degrading provider (failures clearly above its own expectation: tail below 1%)
+                // is no fallback even before it crosses the threshold of a finding of its own
+                if s.failures >= 2 && score >= 2 && observedRate >= 2 * rate { raised.insert(p) }
+            }
+        }
+        guard !failing.isEmpty else { return }
+        for p in failing.map(\.provider) { mark(m, failingWindow[p] ?? cfg.windowMinutes) { $0.providers.insert(p) } }
+        if Set(failing.map(\.provider)).isSuperset(of: known) {
+            let f = failing.reduce(0) { $0 + Int($1.stat.failures) }
+            let a = failing.reduce(0) { $0 + Int($1.stat.attempts) }
+            let e = failing.reduce(0.0) { $0 + $1.expected }
+            let w = failingWindow.values.max() ?? cfg.windowMinutes
+            emit(FindingDraft(category: .paymentProviderFailure, severity: .p0, subject: Subject(), windowMinutes: w,
+                              evidence: Evidence(observed: Double(f), expected: e, score: failing.map(\.score).max() ?? 0,
+                                                 counts: [("attempts", Double(a)), ("providers", Double(known.count))]),
+                              summary: "every payment provider is failing: \(f) of \(a) attempts failed in \(w) min; nowhere to switch"),
+                 m, end, into: &out)
+            return
+        }
+        // a switch only helps if some other provider is healthy right now
+        let failingSet = Set(failing.map(\.provider))
+        let standbyFailures = recentFailures(m, minutes: 30)
+        let healthy = known.subtracting(failingSet).filter { p in
+            // a standby (switched off, no traffic now) only when nothing recent speaks against it
+            guard let s = stats[p], s.attempts > 0 else { return (standbyFailures[p] ?? 0) == 0 }
+            return !raised.contains(p) && Double(s.failures) / Double(s.attempts) < cfg.minFailureRate
+        }
+        for f in failing {
+            let (p, s, expected, score) = (f.provider, f.stat, f.expected, f.score)
+            let name = providers.string(p)
+            let w = failingWindow[p] ?? cfg.windowMinutes
+            // a switch is proposed once the outage has lasted `confirmMinutes` with a healthy
+            // fallback all along (the finding is raised at once, without it)
+            let streak = providerStreak(p, m, fallbackHealthy: !healthy.isEmpty)
+            let confirmed = !healthy.isEmpty && streak >= cfg.confirmMinutes
+            let evidence = Evidence(observed: Double(s.failures), expected: expected, score: score,
+                                    counts: [("attempts", Double(s.attempts)), ("failure_rate", Double(s.failures) / Double(s.attempts)),
+                                             ("healthy_fallbacks", Double(healthy.count)), ("failing_minutes", Double(streak + 1))])
+            let summary = "\(name): \(s.failures) of \(s.attempts) payment attempts failed on the provider side in \(w) min (expected \(fmt(expected)))"
+            var draft = FindingDraft(category: .paymentProviderFailure, severity: .p1, subject: Subject(provider: name), windowMinutes: w,
+                                     evidence: evidence, summary: summary, remedy: .switchProvider(name, confirmed: false))
+            emit(draft, m, end, into: &out)
+            if confirmed {
+                draft.summary += "; failing for \(streak + 1) min with a healthy fallback all along: switch"
+                draft.remedy = .switchProvider(name, confirmed: true)
+                draft.episode = "switch"
+                emit(draft, m, end, into: &out)
+            }
+        }
+    }
+
+    /// Minutes provider `p` has been failing without a break before minute `m` (0 = it starts
+    /// now), counting only minutes in which a healthy fallback was there too. Evaluating one minute
+    /// again (streaming re-evaluates the filling minute) does not extend it.
+    func providerStreak(_ p: Int32, _ m: Int, fallbackHealthy: Bool) -> Int {
+        var s = streaks[p] ?? (start: m, last: m)
+        if m > s.last + 1 || m < s.start || !fallbackHealthy { s = (start: m, last: m) }
+        s.last = max(s.last, m)
+        streaks[p] = s
+        return m - s.start
+    }
+
+    /// Provider-side failures per provider in the `minutes` before minute `m` (inclusive).
+    func recentFailures(_ m: Int, minutes: Int) -> [Int32: Int] {
+        var out: [Int32: Int] = [:]
+        for b in window(m, minutes) { for (p, s) in b.providers where p >= 0 && s.failures > 0 { out[p, default: 0] += Int(s.failures) } }
+        return out
+    }
+
+    func cardTesting(_ m: Int, _ end: Int64, _ history: Int, _ out: inout [Finding]) {
+        let cfg = config.cardTesting
+        let bs = window(m, cfg.windowMinutes)
+        var declines = 0, attempts = 0, small = 0
+        var cards = BottomK(k: 64)
+        for b in bs {
+            declines += Int(b.declines)
+            attempts += Int(b.attempts)
+            small += Int(b.smallDeclines)
+            cards.merge(b.declineCards)
+        }
+        let merged = mergedHitters(bs, \.decliners) { a, b in
+            a.distinct.merge(b.distinct)
+            a.small += b.small
+        }
+        let declining = merged.filter { Int($0.value.count) >= cfg.minDistinctCards }
+        for (_, v) in declining.sorted(by: { $0.key < $1.key }) {
+            let distinct = v.p.distinct.estimate
+            guard distinct >= Double(cfg.minDistinctCards) else { continue }
+            let who = name(v.p.name, v.p.identity)
+            let evidence = Evidence(
+                observed: distinct.rounded(), expected: 1, score: Stats.poissonTailScore(distinct.rounded(), expected: 1),
+                counts: [("declines", Double(v.count)), ("small_amounts", Double(v.p.small))])
+            let summary = "\(v.p.kind == .user ? "user" : "ip") \(who): \(v.count) declines over \(Int(distinct.rounded())) cards in \(cfg.windowMinutes) min"
+            emit(FindingDraft(category: .cardTesting, severity: .p2, subject: v.p.kind == .user ? Subject(user: who) : Subject(ip: who),
+                              windowMinutes: cfg.windowMinutes, evidence: evidence, summary: summary), m, end, into: &out)
+        }
+        guard declines >= cfg.minDeclineSurge else { return }
+        let rate = (past.declines + 1) / (past.attempts + 20)
+        let expected = rate * Double(attempts)
+        let score = Stats.poissonTailScore(Double(declines), expected: expected)
+        let distinctCards = cards.estimate
+        if score >= config.general.minScore && distinctCards >= 0.5 * Double(declines) && Double(small) >= 0.5 * Double(declines) {
+            mark(m, cfg.windowMinutes) { $0.declines = true }
+            let evidence = Evidence(
+                observed: Double(declines), expected: expected, score: score,
+                counts: [("cards", distinctCards.rounded()), ("small_amounts", Double(small)), ("attempts", Double(attempts))])
+            emit(FindingDraft(category: .cardTesting, severity: .p2, subject: Subject(), windowMinutes: cfg.windowMinutes,
+                              evidence: evidence,
+                              summary: "\(declines) card declines in \(cfg.windowMinutes) min (expected \(fmt(expected))), mostly small amounts on many cards"),
+                 m, end, into: &out)
+        }
+    }
+}

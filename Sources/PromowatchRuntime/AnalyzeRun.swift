@@ -1,0 +1,63 @@
+import PromowatchCore
+import PromowatchDecision
+import PromowatchEngine
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `promowatch analyze`: read everything, then evaluate every minute in time order (results do
+/// not depend on line order), decide, act (dry run unless told), print findings and the summary.
+public enum AnalyzeRun {
+    public static func run(_ settings: RunSettings, inputs: [String]) throws -> RunResult {
+        let config = try settings.loadConfig()
+        let analyzer = Analyzer(options: settings.analyzerOptions(config))
+        if settings.detect { analyzer.enableDetection(config) }
+        var result = RunResult()
+        result.inputsFailed = readAll(inputs.isEmpty ? ["-"] : inputs, into: analyzer)
+        analyzer.finish()
+        let out = settings.output
+        if let d = analyzer.detector {
+            if out.format == .text { print("findings") }
+            let found = d.finish().sorted { ($0.time, $0.category.rawValue) < ($1.time, $1.category.rawValue) }
+            var findings = DecisionStage(config: config.decision).review(found)
+            try settings.remediator(config).handle(&findings)
+            for f in findings { out.finding(f) }
+            if out.format == .text && findings.isEmpty { print("  (none)") }
+            result.note(findings)
+        }
+        out.summary(analyzer.summary())
+        return result
+    }
+}
+
+/// `promowatch watch`: follow a stream; each finding is printed within a second of the line that
+/// raised it, and windows are still evaluated while input is idle.
+public enum WatchRun {
+    public static func run(_ settings: RunSettings, inputs: [String]) throws -> RunResult {
+        let config = try settings.loadConfig()
+        let analyzer = Analyzer(options: settings.analyzerOptions(config))
+        analyzer.enableDetection(config, streaming: true)
+        let out = settings.output
+        let detector = analyzer.detector!
+        let decision = DecisionStage(config: config.decision)
+        let remediator = try settings.remediator(config)
+        var result = RunResult()
+        var lastEval = Analyzer.now()
+        let flush = {
+            var found = decision.review(detector.evaluateLatest())
+            remediator.handle(&found)
+            for f in found { out.finding(f) }
+            result.note(found)
+            fflush(stdout)
+            lastEval = Analyzer.now()
+        }
+        analyzer.afterBlock = { if Analyzer.now() - lastEval >= 100_000_000 { flush() } }
+        analyzer.onIdle(every: 200, flush)
+        result.inputsFailed = readAll(inputs.isEmpty ? ["-"] : inputs, into: analyzer)
+        analyzer.finish()
+        flush()
+        out.summary(analyzer.summary())
+        return result
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import PromowatchActions
+import PromowatchCore
+import PromowatchEngine
+import PromowatchKube
+import PromowatchReport
+import PromowatchStore
+
+/// `promowatch history`: recent findings and actions (or the hour-of-day baselines) from the store.
+public enum HistoryRun {
+    public static func run(store location: StoreLocation, limit: Int, format: OutputFormat?, baselines: Bool) throws {
+        let st = try location.open()
+        let json = OutputFormat.resolve(format) == .json
+        if baselines {
+            if !json { print("baselines by hour of day (UTC): count / traffic summed over the days seen") }
+            for r in try st.baselines(limit: 1_000_000) { print(json ? HistoryReport.json(r) : HistoryReport.text(r)) }
+            return
+        }
+        let findings = try st.findings(limit: limit)
+        let actions = try st.actions(limit: limit)
+        if json {
+            for f in findings { print(HistoryReport.json(f)) }
+            for a in actions { print(HistoryReport.json(a)) }
+            return
+        }
+        print("findings (newest first)")
+        for f in findings { print(HistoryReport.text(f)) }
+        print("\nactions (newest first)")
+        for a in actions { print(HistoryReport.text(a)) }
+    }
+}
+
+/// Stored findings, actions and baselines as JSON lines or text; every value from a log escaped.
+enum HistoryReport {
+    static func json(_ f: StoredFinding) -> String {
+        var o = JSONObject()
+        o.add("time", EventTime.rfc3339(f.time))
+        o.add("category", f.category)
+        o.add("severity", f.severity)
+        o.add("subject", f.subject)
+        o.add("summary", f.summary)
+        o.add("fingerprint", f.fingerprint)
+        o.add("run", f.runID)
+        return "{\"finding\": \(o.text)}"
+    }
+
+    static func json(_ a: ActionRecord) -> String {
+        var o = JSONObject()
+        o.add("id", a.id)
+        o.add("time", EventTime.rfc3339(a.time))
+        o.add("kind", a.kind)
+        o.add("target", a.target)
+        o.add("key", a.key)
+        o.add("before", a.before)
+        o.add("after", a.after)
+        o.add("dry_run", a.dryRun)
+        o.add("outcome", a.outcome)
+        o.add("run", a.runID)
+        o.add("actor", a.actor)
+        return "{\"action\": \(o.text)}"
+    }
+
+    static func json(_ r: BaselineRow) -> String {
+        var o = JSONObject()
+        o.add("scope", r.scope)
+        o.add("name", r.name)
+        o.add("hour", hour(r))
+        o.add("count", r.count)
+        o.add("traffic", r.traffic)
+        o.add("rate", rate(r))
+        return "{\"baseline\": \(o.text)}"
+    }
+
+    static func text(_ f: StoredFinding) -> String {
+        "  " + EventTime.rfc3339(f.time) + "  " + f.severity + "  " + f.category + "  " + TerminalText.safe(f.subject, maxLength: 100)
+            + "\n      " + TerminalText.safe(f.summary, maxLength: 200)
+    }
+
+    static func text(_ a: ActionRecord) -> String {
+        var o = "  #\(a.id)  " + EventTime.rfc3339(a.time) + "  " + a.kind + " " + TerminalText.safe(a.target, maxLength: 64) + "  "
+            + TerminalText.safe(a.outcome, maxLength: 200)
+            + "  (run \(a.runID)" + (a.actor.isEmpty ? "" : ", " + TerminalText.safe(a.actor, maxLength: 100)) + ")"
+        if let b = a.before {
+            o += "\n      \(TerminalText.safe(a.key, maxLength: 64)): \(TerminalText.safe(b, maxLength: 200)) -> "
+                + TerminalText.safe(a.after ?? "", maxLength: 200)
+        }
+        return o
+    }
+
+    static func text(_ r: BaselineRow) -> String {
+        "  \(r.scope)  \(TerminalText.safe(r.name, maxLength: 64))  \(hour(r))  \(Int(r.count)) / \(Int(r.traffic))  "
+            + "(\(String(format: "%.4f", rate(r))))"
+    }
+
+    private static func hour(_ r: BaselineRow) -> String { String(format: "%02d:%02d", r.minuteOfDay / 60, r.minuteOfDay % 60) }
+    private static func rate(_ r: BaselineRow) -> Double { r.traffic > 0 ? r.count / r.traffic : 0 }
+}
+
+/// `promowatch rollback ID`: restores the value an audited action replaced, unless someone
+/// changed it since; the rollback is audited too.
+public enum RollbackRun {
+    public static func run(_ settings: RunSettings, actionID id: Int64, store location: StoreLocation) throws {
+        let st = try location.open()
+        guard let a = try st.action(id: id) else { throw RuntimeError("no action #\(id) in the store") }
+        guard !a.key.isEmpty, let after = a.after, !a.dryRun else { throw RuntimeError("action #\(id) changed nothing: nothing to roll back") }
+        let config = try settings.loadConfig()
+        let client = try settings.kubeClient()
+        let ns = config.actions.namespace, name = config.actions.configMap
+        let cm = try client.getConfigMap(namespace: ns, name: name)
+        guard cm.data[a.key] == after else {
+            throw RuntimeError("refusing: \(a.key) changed since action #\(id) (now \(TerminalText.safe(cm.data[a.key] ?? "<unset>", maxLength: 200)))")
+        }
+        let restore = a.before ?? ""
+        guard settings.actionMode == .apply else {
+            print("dry run: would restore \(a.key) to \(TerminalText.safe(restore, maxLength: 200)) (use --apply)")
+            return
+        }
+        try client.patchConfigMap(namespace: ns, name: name,
+                                  mergePatch: ConfigMapEdits.mergePatch(setting: [a.key: a.before], resourceVersion: cm.resourceVersion))
+        let run = try st.beginRun(startedAt: Analyzer.now(), actor: actor("rollback"))
+        var c = RunCommit(runID: run)
+        c.actions = [ActionRecord(time: Analyzer.now(), kind: "rollback", target: "#\(id)", key: a.key, before: after, after: a.before,
+                                  dryRun: false, outcome: ActionOutcome.applied("restored").description,
+                                  findingFingerprint: a.findingFingerprint, runID: run)]
+        try st.commit(c)
+        try st.finishRun(run, finishedAt: Analyzer.now(), status: "ok")
+        print("restored \(a.key) to \(TerminalText.safe(restore, maxLength: 200))")
+    }
+}

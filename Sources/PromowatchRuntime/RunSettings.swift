@@ -1,0 +1,152 @@
+import Foundation
+import PromowatchActions
+import PromowatchConfig
+import PromowatchCore
+import PromowatchDecision
+import PromowatchEngine
+import PromowatchKube
+import PromowatchParsing
+import PromowatchReport
+import PromowatchStore
+
+/// What the command line decided for one run; every run loop starts from it.
+public struct RunSettings: Sendable {
+    /// Flags that override single configuration values (applied after the file).
+    public struct Overrides: Sendable {
+        public var minScore: Double?
+        public var warmupMinutes: Int?
+        public var cooldownMinutes: Int?
+        /// Added to `decision.allowlist` and `decision.campaigns`.
+        public var allow: [String] = []
+        public var campaigns: [String] = []
+        public init() {}
+    }
+
+    /// Whether proposed actions are carried out.
+    public enum ActionMode: Sendable {
+        /// Say what would change (the default).
+        case dryRun
+        /// Send the changes with dryRun=All: the API server validates, nothing is stored.
+        case serverDryRun
+        case apply
+    }
+
+    /// Configuration file; nil: `$PROMOWATCH_CONFIG`, else the built-in defaults.
+    public var configFile: String?
+    public var overrides = Overrides()
+    /// Nil: text on a terminal, JSON otherwise.
+    public var format: OutputFormat?
+    /// Coupons and providers listed in the summary (0 = all).
+    public var top = 20
+    /// False: only count events.
+    public var detect = true
+    public var actionMode = ActionMode.dryRun
+    /// The Kubernetes API: a URL without credentials (e.g. `kubectl proxy`), else a kubeconfig,
+    /// else in-cluster / `$KUBECONFIG` / `~/.kube/config`.
+    public var kubeURL: String?
+    public var kubeconfig: String?
+
+    public init() {}
+
+    var output: Output { Output(format: OutputFormat.resolve(format), top: top) }
+
+    /// Built-in defaults, then the file, then flags.
+    public func loadConfig() throws -> DetectionConfig {
+        var c = DetectionConfig()
+        let path = configFile ?? ProcessInfo.processInfo.environment["PROMOWATCH_CONFIG"]
+        if let path, !path.isEmpty {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw RuntimeError("cannot read configuration file \(path)")
+            }
+            c = try ConfigLoader.load(yaml: String(decoding: data, as: UTF8.self), file: path)
+        }
+        if let s = overrides.minScore { c.general.minScore = s }
+        if let w = overrides.warmupMinutes { c.general.warmupMinutes = w }
+        if let d = overrides.cooldownMinutes { c.general.cooldownMinutes = d }
+        c.decision.allowlist += overrides.allow
+        c.decision.campaigns += overrides.campaigns
+        return c
+    }
+
+    func analyzerOptions(_ c: DetectionConfig) -> Analyzer.Options {
+        var o = Analyzer.Options()
+        let extra: [(Field, [String])] = c.aliases.compactMap { k, v in Field(configName: k).map { ($0, v) } }
+        o.keys = KeyTable(extraAliases: extra)
+        o.earliestTime = Int64(EventTime.daysFromCivil(year: c.input.earliestYear, month: 1, day: 1)) * 86_400 * EventTime.nanosPerSecond
+        o.maxFutureSkew = Int64(c.input.maxFutureSkewSeconds) * EventTime.nanosPerSecond
+        return o
+    }
+
+    func kubeAuth() throws -> KubeAuth {
+        if let u = kubeURL { return KubeAuth(server: u) }
+        if let k = kubeconfig { return try KubeAuth.kubeconfig(paths: [k]) }
+        return try KubeAuth.discover()
+    }
+
+    func kubeClient() throws -> KubeClient {
+        do { return try KubeClient(auth: kubeAuth()) } catch {
+            throw RuntimeError("cannot reach the Kubernetes API: \(error)")
+        }
+    }
+
+    /// Remediation for this run: guarded, dry run unless `apply`. Kubernetes is contacted only
+    /// when acting, server-dry-running, or given an API URL or kubeconfig.
+    func remediator(_ c: DetectionConfig) throws -> Remediator {
+        let mode: Remediator.Mode
+        switch actionMode {
+        case .dryRun: mode = .dryRun
+        case .serverDryRun: mode = .serverDryRun
+        case .apply: mode = .apply
+        }
+        let client = actionMode != .dryRun || kubeURL != nil || kubeconfig != nil ? try kubeClient() : nil
+        return Remediator(config: c.actions, decision: c.decision, mode: mode, client: client)
+    }
+}
+
+/// Where state lives: PostgreSQL (a URL, or `$PROMOWATCH_DATABASE_URL`) or the embedded default,
+/// a local directory (`$PROMOWATCH_STATE_DIR`, else `~/.local/state/promowatch`).
+public struct StoreLocation: Sendable {
+    public var databaseURL: String?
+    public var stateDirectory: String?
+    public init(databaseURL: String? = nil, stateDirectory: String? = nil) {
+        self.databaseURL = databaseURL
+        self.stateDirectory = stateDirectory
+    }
+
+    func open() throws -> StateStore {
+        let env = ProcessInfo.processInfo.environment
+        let url = databaseURL ?? env["PROMOWATCH_DATABASE_URL"]
+        let dir = stateDirectory ?? env["PROMOWATCH_STATE_DIR"] ?? ((env["HOME"] ?? NSHomeDirectory()) + "/.local/state/promowatch")
+        let store = try openStore(databaseURL: url, stateDirectory: dir)
+        try store.migrate()
+        return store
+    }
+}
+
+/// Reads every input in turn; a failing one is reported and the rest still read.
+/// Returns whether any failed.
+func readAll(_ paths: [String], into analyzer: Analyzer) -> Bool {
+    var failed = false
+    for path in paths {
+        do { try analyzer.run(path: path) } catch {
+            failed = true
+            Stderr.write("promowatch: \(TerminalText.safe(String(describing: error), maxLength: 500))\n")
+        }
+    }
+    return failed
+}
+
+/// Who a run is, for the audit: the command and the host (in Kubernetes, the pod's name).
+func actor(_ command: String) -> String {
+    "\(command)@\(ProcessInfo.processInfo.hostName)"
+}
+
+extension Remediator {
+    /// The guardrails remember what earlier runs applied (from the audit), so caps, cooldowns and
+    /// provider holds span runs and leaders.
+    func remember(from st: StateStore) throws {
+        for a in try st.actions(limit: 1000) where !a.dryRun && ActionOutcome(text: a.outcome)?.isApplied == true {
+            if let kind = ProposedAction.Kind(rawValue: a.kind) { guardrails.remember(kind: kind, target: a.target, at: a.time) }
+        }
+    }
+}
