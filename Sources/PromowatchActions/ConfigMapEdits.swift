@@ -27,7 +27,7 @@ public enum ConfigMapEdits {
         guard let code = CouponCode.sanitized(raw) else { throw EditRefusal.invalidCoupon }
         let existing = current ?? ""
         let entries = existing.split(separator: ",", omittingEmptySubsequences: false)
-            .map { $0.trimmingSpaces.uppercasedASCII }
+            .map { ASCII.uppercased($0.trimmingSpaces) }
         if entries.contains(code) { throw EditRefusal.alreadyBlacklisted }
         if existing.trimmingSpaces.isEmpty { return code }
         return existing.hasSuffix(",") ? existing + code : existing + "," + code
@@ -84,5 +84,4 @@ extension StringProtocol {
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
         return String(s)
     }
-    var uppercasedASCII: String { String(decoding: utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 32 : $0 }, as: UTF8.self) }
 }

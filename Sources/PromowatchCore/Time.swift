@@ -45,11 +45,6 @@ public enum EventTime {
         return s + "Z"
     }
 
-    /// Seconds of the day (0..<86400) in UTC.
-    @inlinable public static func secondOfDay(_ nanos: Int64) -> Int {
-        let s = Int((nanos / nanosPerSecond) % 86400)
-        return s < 0 ? s + 86400 : s
-    }
 
     private static func pad(_ v: Int, _ width: Int) -> String {
         let s = String(v)

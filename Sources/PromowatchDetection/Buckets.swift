@@ -1,7 +1,7 @@
 import PromowatchCore
 
 /// Identity kinds kept apart in the per-identity tables.
-public enum IdentityKind: UInt8, Sendable { case user = 1, ip = 2 }
+enum IdentityKind: UInt8, Sendable { case user = 1, ip = 2 }
 
 @inline(__always) func identityKey(_ h: UInt64, _ kind: IdentityKind) -> UInt64 {
     h ^ (UInt64(kind.rawValue) &* 0xA24B_AED4_963E_E407)
@@ -13,17 +13,17 @@ public enum IdentityKind: UInt8, Sendable { case user = 1, ip = 2 }
     ByteHash.finalize(identityKey(h, kind) ^ (couponHash &* 0x9FB2_1C65_1E98_DF25))
 }
 
-public struct CouponStat: Sendable {
-    public var applied: Int32 = 0
-    public var discount = 0.0
+struct CouponStat: Sendable {
+    var applied: Int32 = 0
+    var discount = 0.0
     /// Discount and subtotal summed over redemptions that carry both (for the discount share).
-    public var sharedDiscount = 0.0
-    public var sharedSubtotal = 0.0
-    public var sharedCount: Int32 = 0
+    var sharedDiscount = 0.0
+    var sharedSubtotal = 0.0
+    var sharedCount: Int32 = 0
     /// Redemptions with discount >= subtotal > 0.
-    public var stacked: Int32 = 0
+    var stacked: Int32 = 0
     /// Accounts (user, else ip) that redeemed it.
-    public var accounts = BottomK(k: 24)
+    var accounts = BottomK(k: 24)
 
     mutating func add(_ e: Event, account: UInt64) {
         applied += 1
@@ -44,14 +44,14 @@ public struct CouponStat: Sendable {
     }
 }
 
-public struct ProviderStat: Sendable {
-    public var attempts: Int32 = 0
-    public var succeeded: Int32 = 0
-    public var declined: Int32 = 0
-    public var failures: Int32 = 0
+struct ProviderStat: Sendable {
+    var attempts: Int32 = 0
+    var succeeded: Int32 = 0
+    var declined: Int32 = 0
+    var failures: Int32 = 0
 }
 
-public struct ReusePayload: Sendable {
+struct ReusePayload: Sendable {
     var kind: IdentityKind
     var identity: UInt64
     var coupon: Int32
@@ -61,7 +61,7 @@ public struct ReusePayload: Sendable {
     var accounts = BottomK(k: 4)
 }
 
-public struct IdentityPayload: Sendable {
+struct IdentityPayload: Sendable {
     var kind: IdentityKind
     var identity: UInt64
     /// Distinct codes tried (enumeration) or cards declined (card testing).
@@ -90,69 +90,69 @@ extension IdentityPayload {
 /// Everything detection needs about one minute of event time. Sums, minimums and bounded
 /// sketches only, so the order in which events arrive does not change it (apart from which
 /// keys a full space-saving table keeps, which only lowers reported counts).
-public final class MinuteBucket {
-    public var applied: Int32 = 0
-    public var rejected: Int32 = 0
-    public var coupons: [Int32: CouponStat] = [:]
-    public var reuse = TopK<ReusePayload>(capacity: 64)
-    public var rejectors = TopK<IdentityPayload>(capacity: 32)
-    public var decliners = TopK<IdentityPayload>(capacity: 32)
-    public var providers: [Int32: ProviderStat] = [:]
-    public var attempts: Int32 = 0
-    public var declines: Int32 = 0
-    public var smallDeclines: Int32 = 0
-    public var declineCards = BottomK(k: 64)
-    public var compensation: Int32 = 0
-    public var requests: Int32 = 0
-    public var timeouts: Int32 = 0
-    public var dbSaturation: Int32 = 0
-    public var latency = LatencyHistogram()
+final class MinuteBucket {
+    var applied: Int32 = 0
+    var rejected: Int32 = 0
+    var coupons: [Int32: CouponStat] = [:]
+    var reuse = TopK<ReusePayload>(capacity: 64)
+    var rejectors = TopK<IdentityPayload>(capacity: 32)
+    var decliners = TopK<IdentityPayload>(capacity: 32)
+    var providers: [Int32: ProviderStat] = [:]
+    var attempts: Int32 = 0
+    var declines: Int32 = 0
+    var smallDeclines: Int32 = 0
+    var declineCards = BottomK(k: 64)
+    var compensation: Int32 = 0
+    var requests: Int32 = 0
+    var timeouts: Int32 = 0
+    var dbSaturation: Int32 = 0
+    var latency = LatencyHistogram()
     /// What detectors found anomalous in windows covering this minute: left out of the
     /// baseline when the minute is folded, so an incident does not teach it what is normal.
-    public var anomalous = Anomalies()
+    var anomalous = Anomalies()
 
-    public init() {}
+    init() {}
 
     /// Shop traffic this minute: what rates of rarer events are scaled by.
-    public var traffic: Int { Int(applied) + Int(rejected) + Int(attempts) + Int(requests) }
+    var traffic: Int { Int(applied) + Int(rejected) + Int(attempts) + Int(requests) }
     /// Checkout traffic that promotions do not drive (payment attempts and requests): what a
     /// coupon's redemptions are scaled by, so one campaign's spike cannot skew the others.
-    public var reference: Int { Int(attempts) + Int(requests) }
+    var reference: Int { Int(attempts) + Int(requests) }
 }
 
-public struct Anomalies: Sendable {
-    public var coupons: Set<Int32> = []
-    public var providers: Set<Int32> = []
-    public var rejected = false
-    public var declines = false
-    public var compensation = false
-    public var timeouts = false
+struct Anomalies: Sendable {
+    var coupons: Set<Int32> = []
+    var providers: Set<Int32> = []
+    var rejected = false
+    var declines = false
+    var compensation = false
+    var timeouts = false
 }
 
 /// Cumulative totals of all minutes before the current baseline horizon.
-public struct PastTotals: Sendable {
-    public var minutes = 0
-    public var applied = 0.0
-    public var rejected = 0.0
-    public var couponApplied: [Int32: Double] = [:]
+struct PastTotals: Sendable {
+    var minutes = 0
+    var applied = 0.0
+    var rejected = 0.0
+    var couponApplied: [Int32: Double] = [:]
     /// Accounts that redeemed each coupon so far (a code that belonged to few accounts).
-    public var couponAccounts: [Int32: BottomK] = [:]
+    var couponAccounts: [Int32: BottomK] = [:]
     /// Minute each coupon was first redeemed.
-    public var couponFirstMinute: [Int32: Int] = [:]
-    public var reference = 0.0
-    public var couponSharedDiscount: [Int32: Double] = [:]
-    public var couponSharedSubtotal: [Int32: Double] = [:]
-    public var couponSharedCount: [Int32: Double] = [:]
-    public var providerAttempts: [Int32: Double] = [:]
-    public var providerFailures: [Int32: Double] = [:]
-    public var attempts = 0.0
-    public var declines = 0.0
-    public var compensation = 0.0
-    public var traffic = 0.0
-    public var requests = 0.0
-    public var timeouts = 0.0
+    var couponFirstMinute: [Int32: Int] = [:]
+    var reference = 0.0
+    var couponSharedDiscount: [Int32: Double] = [:]
+    var couponSharedSubtotal: [Int32: Double] = [:]
+    var couponSharedCount: [Int32: Double] = [:]
+    var providerAttempts: [Int32: Double] = [:]
+    var providerFailures: [Int32: Double] = [:]
+    var attempts = 0.0
+    var declines = 0.0
+    var compensation = 0.0
+    var traffic = 0.0
+    var requests = 0.0
+    var timeouts = 0.0
     /// The same by hour of day (UTC), for what recurs daily.
-    public var hours = HourProfile()
+    var hours = HourProfile()
 
     /// `wholeMinute` false: late events of a minute already folded (adds counts, not a minute).
     mutating func add(_ b: MinuteBucket, minute: Int, wholeMinute: Bool = true) {
@@ -187,18 +187,18 @@ public struct PastTotals: Sendable {
 /// (a lunch-time code, a nightly provider maintenance) is learned after a few days, while a
 /// one-off incident weighs 1/days in its hour. Used as a second expectation beside the all-day
 /// one once an hour has `minDays` days of history; the larger of the two counts.
-public struct HourProfile: Sendable {
-    public static let minDays = 3.0
+struct HourProfile: Sendable {
+    static let minDays = 3.0
     /// Coupons with an hourly profile at most (the busiest keep theirs; memory stays bounded).
-    public static let maxCoupons = 4096
-    public var minutes = [Double](repeating: 0, count: 24)
-    public var reference = [Double](repeating: 0, count: 24)
-    public var applied = [Double](repeating: 0, count: 24)
-    public var coupons: [Int32: [Double]] = [:]
-    public var providerAttempts: [Int32: [Double]] = [:]
-    public var providerFailures: [Int32: [Double]] = [:]
+    static let maxCoupons = 4096
+    var minutes = [Double](repeating: 0, count: 24)
+    var reference = [Double](repeating: 0, count: 24)
+    var applied = [Double](repeating: 0, count: 24)
+    var coupons: [Int32: [Double]] = [:]
+    var providerAttempts: [Int32: [Double]] = [:]
+    var providerFailures: [Int32: [Double]] = [:]
 
-    @inline(__always) public static func hour(_ minute: Int) -> Int { ((minute % 1440 + 1440) % 1440) / 60 }
+    @inline(__always) static func hour(_ minute: Int) -> Int { ((minute % 1440 + 1440) % 1440) / 60 }
 
     mutating func add(_ b: MinuteBucket, minute: Int, wholeMinute: Bool) {
         let h = HourProfile.hour(minute)
@@ -216,5 +216,5 @@ public struct HourProfile: Sendable {
     }
 
     /// Whether hour `h` has enough days of history to judge by.
-    public func known(_ h: Int) -> Bool { minutes[h] >= HourProfile.minDays * 60 }
+    func known(_ h: Int) -> Bool { minutes[h] >= HourProfile.minDays * 60 }
 }

@@ -20,8 +20,8 @@ public final class Detector {
     let coupons: SymbolTable
     let providers: SymbolTable
     var buckets: [Int: MinuteBucket] = [:]
-    public internal(set) var firstMinute = Int.max
-    public internal(set) var lastMinute = Int.min
+    var firstMinute = Int.max
+    var lastMinute = Int.min
     /// Newest event time seen (ns).
     public internal(set) var watermark = Int64.min
     let firstSeen = FirstSeenSketch()

@@ -7,7 +7,7 @@ extension Detector {
     static let snapshotMagic: [UInt8] = Array("PWS1".utf8)
     static let partialMagic: [UInt8] = Array("PWP1".utf8)
     /// Accounts not seen for this long count as new again (keeps the first-seen table from filling).
-    public static let firstSeenRetentionMinutes = 90 * 1440
+    static let firstSeenRetentionMinutes = 90 * 1440
 
     /// The detector's state as bytes, after folding minutes no window needs into the baseline.
     /// The newest minute is marked unevaluated, so the next run judges it again with the lines
@@ -139,7 +139,7 @@ extension Detector {
 
 extension MinuteBucket {
     /// Adds another bucket of the same minute (partial aggregates from another instance).
-    public func merge(_ o: MinuteBucket) {
+    func merge(_ o: MinuteBucket) {
         applied += o.applied; rejected += o.rejected; attempts += o.attempts; declines += o.declines
         smallDeclines += o.smallDeclines; compensation += o.compensation; requests += o.requests; timeouts += o.timeouts
         dbSaturation += o.dbSaturation

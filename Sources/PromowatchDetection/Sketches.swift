@@ -9,13 +9,13 @@ import CByteSearch
 
 /// The `k` smallest distinct 64-bit hashes seen: the exact distinct count while it has fewer than
 /// `k`, an estimate (k-1)/h_k * 2^64 beyond. The same set whatever the input order.
-public struct BottomK: Sendable, Equatable {
-    public let k: Int
-    public private(set) var values: [UInt64] = []
+struct BottomK: Sendable, Equatable {
+    let k: Int
+    private(set) var values: [UInt64] = []
 
-    public init(k: Int) { self.k = k }
+    init(k: Int) { self.k = k }
 
-    public mutating func insert(_ h: UInt64) {
+    mutating func insert(_ h: UInt64) {
         if values.count == k, let last = values.last, h >= last { return }
         var lo = 0, hi = values.count
         while lo < hi { let mid = (lo + hi) / 2; if values[mid] < h { lo = mid + 1 } else { hi = mid } }
@@ -24,10 +24,10 @@ public struct BottomK: Sendable, Equatable {
         if values.count > k { values.removeLast() }
     }
 
-    public mutating func merge(_ o: BottomK) { for v in o.values { insert(v) } }
+    mutating func merge(_ o: BottomK) { for v in o.values { insert(v) } }
 
     /// Estimated number of distinct values.
-    public var estimate: Double {
+    var estimate: Double {
         guard values.count >= k, let last = values.last else { return Double(values.count) }
         return Double(k - 1) / (Double(last) / 18_446_744_073_709_551_616.0)
     }
@@ -41,12 +41,12 @@ public struct BottomK: Sendable, Equatable {
 /// replace the smallest counter only when the sketch says it has been seen more often than that
 /// counter. A flood of one-off keys then churns among itself while a key that keeps coming back
 /// (one ip trying code after code) gets in after a few attempts and stays.
-public struct TopK<Payload: Sendable>: Sendable {
-    public let capacity: Int
-    public private(set) var keys: [UInt64] = []
-    public private(set) var counts: [Int32] = []
-    public private(set) var errors: [Int32] = []
-    public var payloads: [Payload] = []
+struct TopK<Payload: Sendable>: Sendable {
+    let capacity: Int
+    private(set) var keys: [UInt64] = []
+    private(set) var counts: [Int32] = []
+    private(set) var errors: [Int32] = []
+    var payloads: [Payload] = []
     private var sketch: [Int32] = []
     /// Slot of the smallest counter, or -1 when it may have changed (found again lazily: a flood
     /// of newcomers that are turned away then costs no scan at all).
@@ -54,9 +54,9 @@ public struct TopK<Payload: Sendable>: Sendable {
     static var sketchWidth: Int { 1024 }
     static var sketchRows: Int { 3 }
 
-    public init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int) { self.capacity = capacity }
 
-    public var count: Int { keys.count }
+    var count: Int { keys.count }
 
     /// Counts `key` in the sketch (when there is one) and returns its estimate.
     private mutating func estimate(_ key: UInt64, _ by: Int32) -> Int32 {
@@ -74,7 +74,7 @@ public struct TopK<Payload: Sendable>: Sendable {
     /// Adds `by` to `key`; returns its slot, or nil when the key was not admitted.
     /// `fresh` makes the payload of a new or replaced slot.
     @discardableResult
-    public mutating func add(_ key: UInt64, by: Int32 = 1, fresh: () -> Payload) -> Int? {
+    mutating func add(_ key: UInt64, by: Int32 = 1, fresh: () -> Payload) -> Int? {
         let est = estimate(key, by)
         let found = keys.withUnsafeBufferPointer { ks -> Int in
             var i = 0
@@ -108,7 +108,7 @@ public struct TopK<Payload: Sendable>: Sendable {
         return m
     }
 
-    public func lowerBound(_ i: Int) -> Int32 { counts[i] - errors[i] }
+    func lowerBound(_ i: Int) -> Int32 { counts[i] - errors[i] }
 
     /// Appends a counter as it was saved (state restore; the caller keeps within capacity).
     mutating func restore(key: UInt64, count: Int32, error: Int32, payload: Payload) {
@@ -119,7 +119,7 @@ public struct TopK<Payload: Sendable>: Sendable {
     /// Adds another table's counters (partial aggregates of the same minute from several
     /// instances): counts and errors of a shared key add up, `combine` merges its payloads; when
     /// more keys than `capacity` result, the largest counts stay. Exact while nothing is evicted.
-    public mutating func merge(_ o: TopK, combine: (inout Payload, Payload) -> Void) {
+    mutating func merge(_ o: TopK, combine: (inout Payload, Payload) -> Void) {
         var index: [UInt64: Int] = [:]
         for i in 0..<keys.count { index[keys[i]] = i }
         for j in 0..<o.count {
@@ -144,13 +144,13 @@ public struct TopK<Payload: Sendable>: Sendable {
 /// (one cache miss per update). The estimate (the largest of its 4 cells) never exceeds the true
 /// first-seen minute except where all 4 cells are shared with earlier identities, which stays
 /// rare while the table is far from full. Order-independent: min is commutative.
-public final class FirstSeenSketch {
+final class FirstSeenSketch {
     private var cells: [Int32]
     private let blockMask: Int
-    public static let never = Int32.max
+    static let never = Int32.max
 
     /// `log2Cells` 21 = 2 Mi cells = 8 MB: room for some 500,000 identities a run before judgements blur.
-    public init(log2Cells: Int = 21) {
+    init(log2Cells: Int = 21) {
         cells = [Int32](repeating: FirstSeenSketch.never, count: 1 << log2Cells)
         blockMask = (1 << (log2Cells - 4)) - 1
     }
@@ -166,7 +166,7 @@ public final class FirstSeenSketch {
 
     /// Records that `h` was seen at `minute`. The write lands one call later: this call only asks
     /// the CPU to fetch the block, so its cache miss overlaps with the work until the next event.
-    public func note(_ h: UInt64, minute: Int32) {
+    func note(_ h: UInt64, minute: Int32) {
         let (a, _, _, _) = slots(h)
         cells.withUnsafeBufferPointer { promowatch_prefetch($0.baseAddress! + (a & ~15)) }
         if pendingHash != 0 { apply(pendingHash, pendingMinute) }
@@ -239,12 +239,12 @@ public final class FirstSeenSketch {
     }
 
     /// Applies the last pending note (queries do this themselves).
-    public func flush() {
+    func flush() {
         if pendingHash != 0 { apply(pendingHash, pendingMinute); pendingHash = 0 }
     }
 
     /// Estimated first minute the identity was seen (`never` if not at all).
-    public func firstSeen(_ h: UInt64) -> Int32 {
+    func firstSeen(_ h: UInt64) -> Int32 {
         flush()
         let (a, b, c, d) = slots(h)
         return max(max(cells[a], cells[b]), max(cells[c], cells[d]))
@@ -252,12 +252,12 @@ public final class FirstSeenSketch {
 }
 
 /// Request latencies in logarithmic bins (about 19% wide) from 0.1 ms to ~100 s.
-public struct LatencyHistogram: Sendable {
-    public static let bins = 80
-    public private(set) var counts = [Int32](repeating: 0, count: LatencyHistogram.bins)
-    public private(set) var total = 0
+struct LatencyHistogram: Sendable {
+    static let bins = 80
+    private(set) var counts = [Int32](repeating: 0, count: LatencyHistogram.bins)
+    private(set) var total = 0
 
-    public init() {}
+    init() {}
 
     /// Bin of a latency: 4 bins per doubling, read straight from the float's exponent and its two
     /// top mantissa bits (edges at 1, 1.25, 1.5, 1.75 times a power of two, times 0.1 ms).
@@ -277,17 +277,17 @@ public struct LatencyHistogram: Sendable {
         return Double(sign: .plus, exponent: k / 4, significand: 1 + Double(k % 4 + 1) / 4) / 10
     }
 
-    public mutating func add(_ ms: Double) { counts[LatencyHistogram.bin(ms)] += 1; total += 1 }
+    mutating func add(_ ms: Double) { counts[LatencyHistogram.bin(ms)] += 1; total += 1 }
 
     mutating func add(bin: Int, count: Int32) { counts[bin] += count; total += Int(count) }
 
-    public mutating func merge(_ o: LatencyHistogram) {
+    mutating func merge(_ o: LatencyHistogram) {
         for i in 0..<LatencyHistogram.bins { counts[i] += o.counts[i] }
         total += o.total
     }
 
     /// The latency below which a fraction `q` of requests fall (bin upper edge).
-    public func quantile(_ q: Double) -> Double {
+    func quantile(_ q: Double) -> Double {
         guard total > 0 else { return 0 }
         let target = Int((Double(total) * q).rounded(.up))
         var acc = 0
@@ -299,7 +299,7 @@ public struct LatencyHistogram: Sendable {
     }
 
     /// Requests slower than `ms` (counting whole bins above it).
-    public func above(_ ms: Double) -> Int {
+    func above(_ ms: Double) -> Int {
         let b0 = LatencyHistogram.bin(ms)
         var n = 0
         for b in (b0 + 1)..<LatencyHistogram.bins { n += Int(counts[b]) }

@@ -7,10 +7,10 @@ import PromowatchCore
 /// Integers are LEB128 varints (signed ones zig-zagged), doubles their IEEE bits. Coupon and
 /// provider ids are local to a process (interned as they are met), so they are written as indexes
 /// into name tables carried in the same blob and interned again on reading.
-public struct StateCodecError: Error, CustomStringConvertible, Equatable {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { "detector state: \(message)" }
+struct StateCodecError: Error, CustomStringConvertible, Equatable {
+    var message: String
+    init(_ message: String) { self.message = message }
+    var description: String { "detector state: \(message)" }
 }
 
 struct ByteWriter {

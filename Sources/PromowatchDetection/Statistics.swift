@@ -6,11 +6,11 @@ import Darwin
 
 /// Tail probabilities for counts. A count is judged by how unlikely it is given an expected rate
 /// that already accounts for current traffic — not by a fixed ratio.
-public enum Stats {
+enum Stats {
     /// -log10 P(X >= k) for X ~ Poisson(lambda): 0 when k <= lambda, larger = stranger.
     /// Uses the regularized lower incomplete gamma function P(k, lambda) = P(X >= k), summed as
     /// the series x^a e^-x / Γ(a+1) · Σ x^n / ((a+1)...(a+n)), which converges for x < a.
-    public static func poissonTailScore(_ k: Double, expected lambda0: Double) -> Double {
+    static func poissonTailScore(_ k: Double, expected lambda0: Double) -> Double {
         let lambda = max(lambda0, 1e-9)
         guard k > lambda, k >= 1 else { return 0 }
         let a = k.rounded(.down)

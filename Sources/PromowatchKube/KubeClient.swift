@@ -76,15 +76,25 @@ public final class KubeClient {
     public struct ConfigMap: Sendable {
         public var data: [String: String]
         public var resourceVersion: String
+
+        public init(data: [String: String], resourceVersion: String) {
+            self.data = data
+            self.resourceVersion = resourceVersion
+        }
+
+        /// From a response body; a body that is no ConfigMap is a `BadResponse` error.
+        init(decoding r: Response) throws {
+            guard let obj = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any],
+                  let meta = obj["metadata"] as? [String: Any], let rv = meta["resourceVersion"] as? String else {
+                throw KubeError(code: r.status, reason: "BadResponse", message: "not a ConfigMap")
+            }
+            data = obj["data"] as? [String: String] ?? [:]
+            resourceVersion = rv
+        }
     }
 
     public func getConfigMap(namespace: String, name: String) throws -> ConfigMap {
-        let r = try call(.GET, "/api/v1/namespaces/\(KubeClient.escape(namespace))/configmaps/\(KubeClient.escape(name))")
-        guard let obj = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any],
-              let meta = obj["metadata"] as? [String: Any], let rv = meta["resourceVersion"] as? String else {
-            throw KubeError(code: r.status, reason: "BadResponse", message: "not a ConfigMap")
-        }
-        return ConfigMap(data: obj["data"] as? [String: String] ?? [:], resourceVersion: rv)
+        try ConfigMap(decoding: call(.GET, "/api/v1/namespaces/\(KubeClient.escape(namespace))/configmaps/\(KubeClient.escape(name))"))
     }
 
     /// JSON merge patch; `dryRun` asks the server to validate without storing (`dryRun=All`).
@@ -92,11 +102,7 @@ public final class KubeClient {
     public func patchConfigMap(namespace: String, name: String, mergePatch: String, dryRun: Bool = false) throws -> ConfigMap {
         let r = try call(.PATCH, "/api/v1/namespaces/\(KubeClient.escape(namespace))/configmaps/\(KubeClient.escape(name))" + (dryRun ? "?dryRun=All" : ""),
                          body: mergePatch, contentType: "application/merge-patch+json")
-        guard let obj = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any],
-              let meta = obj["metadata"] as? [String: Any], let rv = meta["resourceVersion"] as? String else {
-            throw KubeError(code: r.status, reason: "BadResponse", message: "not a ConfigMap")
-        }
-        return ConfigMap(data: obj["data"] as? [String: String] ?? [:], resourceVersion: rv)
+        return try ConfigMap(decoding: r)
     }
 
     public struct Pod: Sendable, Equatable {

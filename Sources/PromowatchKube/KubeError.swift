@@ -1,4 +1,5 @@
-/// A failed Kubernetes API call. `status` carries the API's `Status` body when there was one.
+/// A failed Kubernetes API call: the HTTP code, and the `reason` and `message` of the API's
+/// `Status` body when there was one (else the transport problem).
 public struct KubeError: Error, CustomStringConvertible, Equatable, Sendable {
     public var code: Int
     /// The Status `reason` (`Conflict`, `Forbidden`, `NotFound`, ...) or a transport problem.

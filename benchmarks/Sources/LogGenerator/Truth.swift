@@ -14,7 +14,7 @@ public struct Truth: Sendable, Equatable {
 
     /// ASCII-only upper-casing, as the contract's case-insensitive coupon matching does.
     public static func upper(_ s: String) -> String {
-        String(decoding: s.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 32 : $0 }, as: UTF8.self)
+        ASCII.uppercased(s)
     }
 
     public mutating func add(_ r: Record, lines n: Int) {
