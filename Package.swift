@@ -47,24 +47,32 @@ let package = Package(
         .target(name: "CByteSearch"),
         .target(name: "PromowatchCore", swiftSettings: hotPath),
         .target(name: "PromowatchParsing", dependencies: ["PromowatchCore", "CByteSearch"], swiftSettings: hotPath),
-        .target(name: "PromowatchInput", dependencies: ["PromowatchCore", "CZlib", "CByteSearch"], swiftSettings: hotPath),
+        .target(
+            name: "PromowatchInput", dependencies: ["PromowatchCore", "CZlib", "CByteSearch"], swiftSettings: hotPath),
         .target(name: "PromowatchDetection", dependencies: ["PromowatchCore", "CByteSearch"], swiftSettings: hotPath),
-        .target(name: "PromowatchKube", dependencies: [
-            "PromowatchCore", .product(name: "Yams", package: "Yams"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
-        ]),
+        .target(
+            name: "PromowatchKube",
+            dependencies: [
+                "PromowatchCore", .product(name: "Yams", package: "Yams"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         .target(name: "PromowatchDecision", dependencies: ["PromowatchCore"]),
         .target(name: "PromowatchActions", dependencies: ["PromowatchCore", "PromowatchDecision", "PromowatchKube"]),
         .target(name: "PromowatchStore", dependencies: ["PromowatchCore", "CLibPQ"]),
         .target(name: "PromowatchReport", dependencies: ["PromowatchCore"]),
         .target(name: "PromowatchConfig", dependencies: ["PromowatchCore", .product(name: "Yams", package: "Yams")]),
-        .target(name: "PromowatchEngine", dependencies: ["PromowatchCore", "PromowatchParsing", "PromowatchInput", "PromowatchDetection", "CByteSearch"], swiftSettings: hotPath),
+        .target(
+            name: "PromowatchEngine",
+            dependencies: [
+                "PromowatchCore", "PromowatchParsing", "PromowatchInput", "PromowatchDetection", "CByteSearch",
+            ], swiftSettings: hotPath),
         .target(
             name: "PromowatchRuntime",
             dependencies: [
-                "PromowatchCore", "PromowatchEngine", "PromowatchReport", "PromowatchInput", "PromowatchConfig", "PromowatchDetection",
+                "PromowatchCore", "PromowatchEngine", "PromowatchReport", "PromowatchInput", "PromowatchConfig",
+                "PromowatchDetection",
                 "PromowatchDecision", "PromowatchActions", "PromowatchKube", "PromowatchStore", "PromowatchParsing",
             ]
         ),
@@ -85,15 +93,30 @@ let package = Package(
 
         .testTarget(name: "PromowatchCoreTests", dependencies: ["PromowatchCore"]),
         .testTarget(name: "PromowatchKubeTests", dependencies: ["PromowatchKube", "PromowatchTestSupport"]),
-        .testTarget(name: "PromowatchParsingTests", dependencies: ["PromowatchParsing", "PromowatchCore", "CByteSearch"]),
-        .testTarget(name: "PromowatchInputTests", dependencies: ["PromowatchInput", "PromowatchCore", "PromowatchTestSupport"]),
-        .testTarget(name: "PromowatchDetectionTests", dependencies: ["PromowatchDetection", "PromowatchDecision", "PromowatchCore", "PromowatchTestSupport"]),
+        .testTarget(
+            name: "PromowatchParsingTests", dependencies: ["PromowatchParsing", "PromowatchCore", "CByteSearch"]),
+        .testTarget(
+            name: "PromowatchInputTests", dependencies: ["PromowatchInput", "PromowatchCore", "PromowatchTestSupport"]),
+        .testTarget(
+            name: "PromowatchDetectionTests",
+            dependencies: ["PromowatchDetection", "PromowatchDecision", "PromowatchCore", "PromowatchTestSupport"]),
         .testTarget(name: "PromowatchDecisionTests", dependencies: ["PromowatchDecision", "PromowatchCore"]),
         .testTarget(name: "PromowatchConfigTests", dependencies: ["PromowatchConfig", "PromowatchCore"]),
-        .testTarget(name: "PromowatchActionsTests", dependencies: ["PromowatchActions", "PromowatchDecision", "PromowatchKube", "PromowatchCore", "PromowatchStore", "LogGenerator", "promowatch", "PromowatchTestSupport", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "PromowatchStoreTests", dependencies: ["PromowatchStore", "PromowatchCore", "PromowatchTestSupport"]),
+        .testTarget(
+            name: "PromowatchActionsTests",
+            dependencies: [
+                "PromowatchActions", "PromowatchDecision", "PromowatchKube", "PromowatchCore", "PromowatchStore",
+                "LogGenerator", "promowatch", "PromowatchTestSupport", .product(name: "Yams", package: "Yams"),
+            ]),
+        .testTarget(
+            name: "PromowatchStoreTests", dependencies: ["PromowatchStore", "PromowatchCore", "PromowatchTestSupport"]),
         .testTarget(name: "PromowatchReportTests", dependencies: ["PromowatchReport", "PromowatchCore"]),
-        .testTarget(name: "PromowatchEngineTests", dependencies: ["PromowatchEngine", "PromowatchDetection", "PromowatchDecision", "PromowatchCore", "LogGenerator", "PromowatchTestSupport"]),
+        .testTarget(
+            name: "PromowatchEngineTests",
+            dependencies: [
+                "PromowatchEngine", "PromowatchDetection", "PromowatchDecision", "PromowatchCore", "LogGenerator",
+                "PromowatchTestSupport",
+            ]),
         .testTarget(name: "LogGeneratorTests", dependencies: ["LogGenerator", "PromowatchEngine", "PromowatchCore"]),
         .testTarget(name: "PromowatchCLITests", dependencies: ["promowatch", "PromowatchTestSupport"]),
     ],

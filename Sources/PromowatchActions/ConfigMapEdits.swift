@@ -13,7 +13,8 @@ public enum EditRefusal: Error, Equatable, CustomStringConvertible, Sendable {
         case .invalidCoupon: return "coupon code is not [A-Z0-9_-]{1,64}; not written"
         case .alreadyBlacklisted: return "already blacklisted"
         case .unknownProvider(let p): return "no flag configured for provider '\(p)'"
-        case .noHealthyFallback: return "no healthy provider to fall back to; the last enabled provider is never disabled"
+        case .noHealthyFallback:
+            return "no healthy provider to fall back to; the last enabled provider is never disabled"
         case .alreadyDisabled: return "already disabled"
         }
     }
@@ -43,8 +44,10 @@ public enum ConfigMapEdits {
     /// provider's flag `false`, the fallback's `true`. A provider that is already enabled is the
     /// preferred fallback. Refused when no other configured provider is healthy, so the last
     /// enabled provider is never disabled.
-    public static func disableProvider(_ failing: String, data: [String: String], config: ActionsConfig,
-                                       unhealthy: Set<String> = []) throws -> [String: String] {
+    public static func disableProvider(
+        _ failing: String, data: [String: String], config: ActionsConfig,
+        unhealthy: Set<String> = []
+    ) throws -> [String: String] {
         let p = failing.lowercased()
         guard let key = config.providerKeys[p] else { throw EditRefusal.unknownProvider(p) }
         let others = config.providerKeys.keys.filter { $0 != p && !unhealthy.contains($0) }.sorted()
@@ -71,8 +74,10 @@ public enum ConfigMapEdits {
         var o = "{"
         if let rv = resourceVersion { o += "\"metadata\":{\"resourceVersion\":\(JSONString.quoted(rv))}," }
         o += "\"data\":{"
-        o += changes.keys.sorted().map { k in JSONString.quoted(k) + ":" + (changes[k]!.map(JSONString.quoted) ?? "null") }
-            .joined(separator: ",")
+        o += changes.keys.sorted().map { k in
+            JSONString.quoted(k) + ":" + (changes[k]!.map(JSONString.quoted) ?? "null")
+        }
+        .joined(separator: ",")
         return o + "}}"
     }
 }

@@ -32,7 +32,9 @@ public final class Remediator {
     }
 
     /// With fresh guardrails under `decision`'s limits.
-    public convenience init(config: ActionsConfig, decision: DecisionConfig = DecisionConfig(), mode: Mode, client: KubeClient?) {
+    public convenience init(
+        config: ActionsConfig, decision: DecisionConfig = DecisionConfig(), mode: Mode, client: KubeClient?
+    ) {
         self.init(config: config, guardrails: Guardrails(config: decision), mode: mode, client: client)
     }
 
@@ -70,7 +72,9 @@ public final class Remediator {
         if action.kind == .disableProvider { switchedOff[action.target.lowercased()] = f.time }
     }
 
-    private func attempt(_ f: Finding, _ action: inout ProposedAction, unhealthy: Set<String>, recovering: Bool = false) -> ActionOutcome {
+    private func attempt(_ f: Finding, _ action: inout ProposedAction, unhealthy: Set<String>, recovering: Bool = false)
+        -> ActionOutcome
+    {
         switch guardrails.decide(f, now: f.time) {
         case .skip(let why): return .skipped(why)
         case .act: break
@@ -79,9 +83,13 @@ public final class Remediator {
             guardrails.record(f, now: f.time)
             switch action.kind {
             case .blacklistCoupon:
-                return .dryRun("would add \(CouponCode.sanitized(action.target) ?? "?") to \(config.blacklistKey) in \(config.namespace)/\(config.configMap)")
+                return .dryRun(
+                    "would add \(CouponCode.sanitized(action.target) ?? "?") to \(config.blacklistKey) in \(config.namespace)/\(config.configMap)"
+                )
             case .disableProvider:
-                return .dryRun("would set \(config.providerKeys[action.target.lowercased()] ?? "?")=false and enable a healthy fallback in \(config.namespace)/\(config.configMap)")
+                return .dryRun(
+                    "would set \(config.providerKeys[action.target.lowercased()] ?? "?")=false and enable a healthy fallback in \(config.namespace)/\(config.configMap)"
+                )
             }
         }
         var tries = 0
@@ -95,10 +103,16 @@ public final class Remediator {
             do {
                 switch action.kind {
                 case .blacklistCoupon:
-                    changes = [config.blacklistKey: try ConfigMapEdits.blacklist(cm.data[config.blacklistKey], add: action.target)]
+                    changes = [
+                        config.blacklistKey: try ConfigMapEdits.blacklist(
+                            cm.data[config.blacklistKey], add: action.target)
+                    ]
                 case .disableProvider:
-                    let avoid = unhealthy.union(guardrails.heldOffProviders(now: f.time)).subtracting([action.target.lowercased()])
-                    changes = try ConfigMapEdits.disableProvider(action.target, data: cm.data, config: config, unhealthy: avoid)
+                    let avoid = unhealthy.union(guardrails.heldOffProviders(now: f.time)).subtracting([
+                        action.target.lowercased()
+                    ])
+                    changes = try ConfigMapEdits.disableProvider(
+                        action.target, data: cm.data, config: config, unhealthy: avoid)
                 }
             } catch let r as EditRefusal {
                 if recovering && mode == .apply && (r == .alreadyBlacklisted || r == .alreadyDisabled) {
@@ -110,15 +124,18 @@ public final class Remediator {
                 return .skipped("\(r)")
             } catch { return .failed("\(error)") }
             let change = changes.keys.sorted().map { "\($0)=\(changes[$0]!)" }.joined(separator: " ")
-            let audit = changes.keys.sorted().map { Change(finding: current, key: $0, before: cm.data[$0], after: changes[$0]) }
+            let audit = changes.keys.sorted().map {
+                Change(finding: current, key: $0, before: cm.data[$0], after: changes[$0])
+            }
             if mode == .dryRun {
                 guardrails.record(f, now: f.time)
                 return .dryRun("would set \(change) (resourceVersion \(cm.resourceVersion))")
             }
             do {
-                try client.patchConfigMap(namespace: config.namespace, name: config.configMap,
-                                          mergePatch: ConfigMapEdits.mergePatch(changes, resourceVersion: cm.resourceVersion),
-                                          dryRun: mode == .serverDryRun)
+                try client.patchConfigMap(
+                    namespace: config.namespace, name: config.configMap,
+                    mergePatch: ConfigMapEdits.mergePatch(changes, resourceVersion: cm.resourceVersion),
+                    dryRun: mode == .serverDryRun)
             } catch let e as KubeError {
                 if e.isConflict && tries <= config.conflictRetries { continue }  // someone wrote in between: read again
                 return .failed("\(e)")

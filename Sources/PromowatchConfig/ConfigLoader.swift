@@ -14,10 +14,13 @@ public enum ConfigLoader {
             set(&c, v)
         }
     }
-    static func num(_ min: Double, _ max: Double = .infinity, _ set: @escaping (inout DetectionConfig, Double) -> Void) -> Setter {
+    static func num(_ min: Double, _ max: Double = .infinity, _ set: @escaping (inout DetectionConfig, Double) -> Void)
+        -> Setter
+    {
         { c, n, key in
             guard let s = n.scalar, let v = Double(s.string), v.isFinite, v >= min, v <= max else {
-                throw ConfigError(file: "", key: key, message: "expected a number from \(min) to \(max), got \(describe(n))")
+                throw ConfigError(
+                    file: "", key: key, message: "expected a number from \(min) to \(max), got \(describe(n))")
             }
             set(&c, v)
         }
@@ -40,11 +43,14 @@ public enum ConfigLoader {
     }
     static func stringMap(_ set: @escaping (inout DetectionConfig, [String: String]) -> Void) -> Setter {
         { c, n, key in
-            guard let m = n.mapping else { throw ConfigError(file: "", key: key, message: "expected a mapping of name: key, got \(describe(n))") }
+            guard let m = n.mapping else {
+                throw ConfigError(file: "", key: key, message: "expected a mapping of name: key, got \(describe(n))")
+            }
             var out: [String: String] = [:]
             for (k, v) in m {
                 guard let name = k.scalar?.string, let value = v.scalar?.string, !name.isEmpty, !value.isEmpty else {
-                    throw ConfigError(file: "", key: key, message: "expected a mapping of name: key, got \(describe(v))")
+                    throw ConfigError(
+                        file: "", key: key, message: "expected a mapping of name: key, got \(describe(v))")
                 }
                 out[name.lowercased()] = value
             }
@@ -53,10 +59,14 @@ public enum ConfigLoader {
     }
     static func strings(_ set: @escaping (inout DetectionConfig, [String]) -> Void) -> Setter {
         { c, n, key in
-            guard let seq = n.sequence else { throw ConfigError(file: "", key: key, message: "expected a list of strings, got \(describe(n))") }
+            guard let seq = n.sequence else {
+                throw ConfigError(file: "", key: key, message: "expected a list of strings, got \(describe(n))")
+            }
             var out: [String] = []
             for item in seq {
-                guard let s = item.scalar, !s.string.isEmpty else { throw ConfigError(file: "", key: key, message: "expected a list of strings, got \(describe(item))") }
+                guard let s = item.scalar, !s.string.isEmpty else {
+                    throw ConfigError(file: "", key: key, message: "expected a list of strings, got \(describe(item))")
+                }
                 out.append(s.string)
             }
             set(&c, out)
@@ -133,7 +143,8 @@ public enum ConfigLoader {
     /// Keys of earlier versions that now live in the `decision:` section: named in the error.
     static let moved: [String: String] = [
         "general.min_action_severity": "decision.min_severity", "actions.min_severity": "decision.min_severity",
-        "general.abuse_dominance_share": "decision.abuse_dominance_share", "actions.max_per_run": "decision.max_per_run",
+        "general.abuse_dominance_share": "decision.abuse_dominance_share",
+        "actions.max_per_run": "decision.max_per_run",
         "actions.max_per_hour": "decision.max_per_hour", "actions.cooldown_minutes": "decision.cooldown_minutes",
         "actions.provider_hold_minutes": "decision.provider_hold_minutes", "allowlist": "decision.allowlist",
         "campaigns": "decision.campaigns",
@@ -144,30 +155,49 @@ public enum ConfigLoader {
         return ConfigError(file: "", key: key, message: "unknown key")
     }
 
-    static let aliasFields = ["name", "ts", "coupon", "outcome", "discount", "subtotal", "user", "ip", "provider",
-                              "error_code", "error_text", "amount", "card", "latency_ms", "latency"]
+    static let aliasFields = [
+        "name", "ts", "coupon", "outcome", "discount", "subtotal", "user", "ip", "provider",
+        "error_code", "error_text", "amount", "card", "latency_ms", "latency",
+    ]
 
     /// Parses YAML text over `base`. `file` names the source in errors.
-    public static func load(yaml: String, file: String, over base: DetectionConfig = DetectionConfig()) throws -> DetectionConfig {
+    public static func load(yaml: String, file: String, over base: DetectionConfig = DetectionConfig()) throws
+        -> DetectionConfig
+    {
         var config = base
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch {
             throw ConfigError(file: file, key: "", message: "not valid YAML: \(error)")
         }
         guard let root else { return config }  // empty file: defaults
-        guard let top = root.mapping else { throw ConfigError(file: file, key: "", message: "expected a mapping at the top level") }
+        guard let top = root.mapping else {
+            throw ConfigError(file: file, key: "", message: "expected a mapping at the top level")
+        }
         let table = Dictionary(uniqueKeysWithValues: settings)
         let sections = Set(settings.compactMap { $0.0.contains(".") ? String($0.0.split(separator: ".")[0]) : nil })
         do {
             for (k, v) in top {
-                guard let key = k.scalar?.string else { throw ConfigError(file: file, key: "", message: "keys must be strings") }
-                if let set = table[key] { try set(&config, v, key); continue }
-                if key == "aliases" { try aliases(v, into: &config); continue }
+                guard let key = k.scalar?.string else {
+                    throw ConfigError(file: file, key: "", message: "keys must be strings")
+                }
+                if let set = table[key] {
+                    try set(&config, v, key)
+                    continue
+                }
+                if key == "aliases" {
+                    try aliases(v, into: &config)
+                    continue
+                }
                 guard sections.contains(key) else { throw unknown(key) }
-                if case .scalar(let s) = v, s.string.isEmpty || s.string == "~" || s.string == "null" { continue }  // empty section
-                guard let inner = v.mapping else { throw ConfigError(file: file, key: key, message: "expected a mapping, got \(describe(v))") }
+                // an empty section
+                if case .scalar(let s) = v, s.string.isEmpty || s.string == "~" || s.string == "null" { continue }
+                guard let inner = v.mapping else {
+                    throw ConfigError(file: file, key: key, message: "expected a mapping, got \(describe(v))")
+                }
                 for (ik, iv) in inner {
-                    guard let name = ik.scalar?.string else { throw ConfigError(file: file, key: key, message: "keys must be strings") }
+                    guard let name = ik.scalar?.string else {
+                        throw ConfigError(file: file, key: key, message: "keys must be strings")
+                    }
                     let full = key + "." + name
                     guard let set = table[full] else { throw unknown(full) }
                     try set(&config, iv, full)
@@ -181,17 +211,29 @@ public enum ConfigLoader {
     }
 
     static func aliases(_ v: Node, into config: inout DetectionConfig) throws {
-        if case .scalar(let s) = v, s.string.isEmpty || s.string == "~" || s.string == "null" || s.string == "{}" { return }
-        guard let m = v.mapping else { throw ConfigError(file: "", key: "aliases", message: "expected a mapping of field: [keys], got \(describe(v))") }
+        if case .scalar(let s) = v, s.string.isEmpty || s.string == "~" || s.string == "null" || s.string == "{}" {
+            return
+        }
+        guard let m = v.mapping else {
+            throw ConfigError(
+                file: "", key: "aliases", message: "expected a mapping of field: [keys], got \(describe(v))")
+        }
         for (k, list) in m {
             guard let field = k.scalar?.string, aliasFields.contains(field) else {
-                throw ConfigError(file: "", key: "aliases.\(k.scalar?.string ?? "?")", message: "unknown field (one of \(aliasFields.joined(separator: ", ")))")
+                throw ConfigError(
+                    file: "", key: "aliases.\(k.scalar?.string ?? "?")",
+                    message: "unknown field (one of \(aliasFields.joined(separator: ", ")))")
             }
-            guard let seq = list.sequence else { throw ConfigError(file: "", key: "aliases.\(field)", message: "expected a list of keys, got \(describe(list))") }
+            guard let seq = list.sequence else {
+                throw ConfigError(
+                    file: "", key: "aliases.\(field)", message: "expected a list of keys, got \(describe(list))")
+            }
             var keys: [String] = []
             for item in seq {
                 guard let s = item.scalar?.string, !s.isEmpty, s.utf8.count <= 32 else {
-                    throw ConfigError(file: "", key: "aliases.\(field)", message: "keys must be non-empty strings of at most 32 bytes, got \(describe(item))")
+                    throw ConfigError(
+                        file: "", key: "aliases.\(field)",
+                        message: "keys must be non-empty strings of at most 32 bytes, got \(describe(item))")
                 }
                 keys.append(s)
             }

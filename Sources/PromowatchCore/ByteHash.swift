@@ -14,7 +14,11 @@ public enum ByteHash {
         if i < n {
             var w: UInt64 = 0
             var shift: UInt64 = 0
-            while i < n { w |= UInt64(p[i]) << shift; shift += 8; i += 1 }
+            while i < n {
+                w |= UInt64(p[i]) << shift
+                shift += 8
+                i += 1
+            }
             h = mix(h ^ w ^ 0xA5)
         }
         return finalize(h)
@@ -27,8 +31,10 @@ public enum ByteHash {
 
     @inlinable public static func finalize(_ x0: UInt64) -> UInt64 {
         var x = x0
-        x ^= x >> 33; x = x &* 0xFF51_AFD7_ED55_8CCD
-        x ^= x >> 33; x = x &* 0xC4CE_B9FE_1A85_EC53
+        x ^= x >> 33
+        x = x &* 0xFF51_AFD7_ED55_8CCD
+        x ^= x >> 33
+        x = x &* 0xC4CE_B9FE_1A85_EC53
         x ^= x >> 33
         return x == 0 ? 1 : x
     }

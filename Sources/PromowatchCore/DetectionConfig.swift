@@ -102,7 +102,11 @@ public struct DetectionConfig: Sendable, Equatable {
 
     /// The longest window any detector looks at, in minutes.
     public var longestWindowMinutes: Int {
-        [couponAbuse.windowMinutes, couponReuse.windowMinutes, couponEnumeration.windowMinutes, discountStacking.windowMinutes,
-         providerFailure.windowMinutes, cardTesting.windowMinutes, compensationFailure.windowMinutes, latency.windowMinutes].max() ?? 15
+        [
+            couponAbuse.windowMinutes, couponReuse.windowMinutes, couponEnumeration.windowMinutes,
+            discountStacking.windowMinutes,
+            providerFailure.windowMinutes, cardTesting.windowMinutes, compensationFailure.windowMinutes,
+            latency.windowMinutes,
+        ].max() ?? 15
     }
 }

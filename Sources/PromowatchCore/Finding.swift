@@ -36,7 +36,10 @@ public struct Subject: Sendable, Hashable {
     public var ip: String?
     public var provider: String?
     public init(coupon: String? = nil, user: String? = nil, ip: String? = nil, provider: String? = nil) {
-        self.coupon = coupon; self.user = user; self.ip = ip; self.provider = provider
+        self.coupon = coupon
+        self.user = user
+        self.ip = ip
+        self.provider = provider
     }
     public var isEmpty: Bool { coupon == nil && user == nil && ip == nil && provider == nil }
 
@@ -92,7 +95,9 @@ public enum ActionOutcome: Sendable, Hashable, CustomStringConvertible {
 
 /// A remediation the decision stage proposes (contract: `blacklist_coupon` or `disable_provider`).
 public struct ProposedAction: Sendable, Hashable {
-    public enum Kind: String, Sendable { case blacklistCoupon = "blacklist_coupon", disableProvider = "disable_provider" }
+    public enum Kind: String, Sendable {
+        case blacklistCoupon = "blacklist_coupon", disableProvider = "disable_provider"
+    }
     public var kind: Kind
     public var target: String
     /// Whether it was carried out.
@@ -145,13 +150,20 @@ public struct Evidence: Sendable, Hashable {
     /// Further named counts (distinct users, failure rate, p99 ms, ...), in a stable order.
     public var counts: [(String, Double)]
     public init(observed: Double, expected: Double, score: Double, counts: [(String, Double)] = []) {
-        self.observed = observed; self.expected = expected; self.score = score; self.counts = counts
+        self.observed = observed
+        self.expected = expected
+        self.score = score
+        self.counts = counts
     }
     public static func == (a: Evidence, b: Evidence) -> Bool {
         a.observed == b.observed && a.expected == b.expected && a.score == b.score
             && a.counts.map(\.0) == b.counts.map(\.0) && a.counts.map(\.1) == b.counts.map(\.1)
     }
-    public func hash(into h: inout Hasher) { h.combine(observed); h.combine(expected); h.combine(score) }
+    public func hash(into h: inout Hasher) {
+        h.combine(observed)
+        h.combine(expected)
+        h.combine(score)
+    }
 }
 
 /// One finding (contract section 4).
@@ -170,18 +182,28 @@ public struct Finding: Sendable, Hashable {
     /// What would mitigate it (detection's view; the decision stage turns it into `action`).
     public var remedy: Remedy?
 
-    public init(time: Int64, category: Category, severity: Severity, subject: Subject, windowStart: Int64, windowEnd: Int64,
-                evidence: Evidence, action: ProposedAction? = nil, summary: String, remedy: Remedy? = nil) {
-        self.time = time; self.category = category; self.severity = severity; self.subject = subject
-        self.windowStart = windowStart; self.windowEnd = windowEnd; self.evidence = evidence; self.action = action
+    public init(
+        time: Int64, category: Category, severity: Severity, subject: Subject, windowStart: Int64, windowEnd: Int64,
+        evidence: Evidence, action: ProposedAction? = nil, summary: String, remedy: Remedy? = nil
+    ) {
+        self.time = time
+        self.category = category
+        self.severity = severity
+        self.subject = subject
+        self.windowStart = windowStart
+        self.windowEnd = windowEnd
+        self.evidence = evidence
+        self.action = action
         self.summary = summary
         self.remedy = remedy
     }
 
     /// Stable identity of the incident a finding belongs to: category, subject and window start.
     public var fingerprint: String {
-        [category.rawValue, subject.coupon ?? "", subject.user ?? "", subject.ip ?? "", subject.provider ?? "",
-         String(windowStart / EventTime.nanosPerSecond)].joined(separator: "|")
+        [
+            category.rawValue, subject.coupon ?? "", subject.user ?? "", subject.ip ?? "", subject.provider ?? "",
+            String(windowStart / EventTime.nanosPerSecond),
+        ].joined(separator: "|")
     }
 }
 
@@ -195,6 +217,10 @@ public struct BaselineRow: Sendable, Equatable {
     public var count: Double
     public var traffic: Double
     public init(scope: String, name: String, minuteOfDay: Int, count: Double, traffic: Double) {
-        self.scope = scope; self.name = name; self.minuteOfDay = minuteOfDay; self.count = count; self.traffic = traffic
+        self.scope = scope
+        self.name = name
+        self.minuteOfDay = minuteOfDay
+        self.count = count
+        self.traffic = traffic
     }
 }

@@ -6,7 +6,10 @@ public struct CouponTotal: Sendable, Equatable {
     /// Sum of the discount of applied redemptions (currency units).
     public var discount: Double
     public init(code: String, applied: Int = 0, rejected: Int = 0, discount: Double = 0) {
-        self.code = code; self.applied = applied; self.rejected = rejected; self.discount = discount
+        self.code = code
+        self.applied = applied
+        self.rejected = rejected
+        self.discount = discount
     }
 }
 
@@ -17,7 +20,10 @@ public struct ProviderTotal: Sendable, Equatable {
     public var declined: Int
     public var providerFailures: Int
     public init(provider: String, succeeded: Int = 0, declined: Int = 0, providerFailures: Int = 0) {
-        self.provider = provider; self.succeeded = succeeded; self.declined = declined; self.providerFailures = providerFailures
+        self.provider = provider
+        self.succeeded = succeeded
+        self.declined = declined
+        self.providerFailures = providerFailures
     }
 }
 

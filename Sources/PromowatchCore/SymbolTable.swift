@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Interns byte strings to small integer ids, with a hard cap on entries and bytes so that
@@ -14,8 +14,8 @@ import Darwin
 public final class SymbolTable {
     public let maxEntries: Int
     public let maxBytes: Int
-    private var slots: [Int32]          // -1 empty, else entry index
-    private var hashes: [UInt64] = []   // per entry
+    private var slots: [Int32]  // -1 empty, else entry index
+    private var hashes: [UInt64] = []  // per entry
     private var offsets: [Int32] = [0]  // entry i = arena[offsets[i]..<offsets[i+1]]
     private var arena: [UInt8] = []
     private var mask: Int
@@ -94,9 +94,9 @@ public final class SymbolTable {
         String(decoding: bytes(id), as: UTF8.self)
     }
 
-
     private func equal(_ e: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-        let s = Int(offsets[e]), t = Int(offsets[e + 1])
+        let s = Int(offsets[e])
+        let t = Int(offsets[e + 1])
         if t - s != n { return false }
         if n == 0 { return true }
         return arena.withUnsafeBufferPointer { a in memcmp(a.baseAddress! + s, p, n) == 0 }

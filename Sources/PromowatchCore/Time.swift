@@ -31,10 +31,16 @@ public enum EventTime {
     public static func rfc3339(_ nanos: Int64, fractionDigits: Int = 0) -> String {
         var secs = nanos / nanosPerSecond
         var frac = nanos % nanosPerSecond
-        if frac < 0 { frac += nanosPerSecond; secs -= 1 }
+        if frac < 0 {
+            frac += nanosPerSecond
+            secs -= 1
+        }
         var days = Int(secs / 86400)
         var rem = Int(secs % 86400)
-        if rem < 0 { rem += 86400; days -= 1 }
+        if rem < 0 {
+            rem += 86400
+            days -= 1
+        }
         let (y, m, d) = civilFromDays(days)
         var s = pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T"
         s += pad(rem / 3600, 2) + ":" + pad(rem / 60 % 60, 2) + ":" + pad(rem % 60, 2)
@@ -44,7 +50,6 @@ public enum EventTime {
         }
         return s + "Z"
     }
-
 
     private static func pad(_ v: Int, _ width: Int) -> String {
         let s = String(v)

@@ -67,11 +67,13 @@ public struct DecisionStage: Sendable {
                 + "\(NumberText.short(b.legitPerMinute))/min look legitimate (a campaign or a popular code needs a look)"
         case .couponReuse:
             if dominant && !isPublic { return nil }
-            return isPublic ? "\(code) is public (\(accounts) accounts redeemed it before)"
+            return isPublic
+                ? "\(code) is public (\(accounts) accounts redeemed it before)"
                 : "\(b.otherRedemptions) other redemptions of \(code) in the window"
         case .discountStacking:
             if dominant && !isPublic { return nil }
-            return isPublic ? "\(code) is public (\(accounts) accounts redeemed it before), the stacking needs a fix"
+            return isPublic
+                ? "\(code) is public (\(accounts) accounts redeemed it before), the stacking needs a fix"
                 : "\(b.otherRedemptions) ordinary redemptions of it in the window"
         default:
             return dominant ? nil : "abuse explains \(NumberText.percent(b.abuseShare)) of its uses"

@@ -30,7 +30,9 @@ public final class Guardrails {
         let target: String
         switch a.kind {
         case .blacklistCoupon:
-            guard let code = CouponCode.sanitized(a.target) else { return .skip("coupon code is not [A-Z0-9_-]{1,64}; not written") }
+            guard let code = CouponCode.sanitized(a.target) else {
+                return .skip("coupon code is not [A-Z0-9_-]{1,64}; not written")
+            }
             target = "coupon:" + code
         case .disableProvider:
             let p = a.target.lowercased()

@@ -7,9 +7,10 @@ public enum ProviderHealth {
     /// Providers (lower-case) with a provider-failure finding in the `holdMinutes` up to `t`.
     public static func failing(at t: Int64, in findings: [Finding], holdMinutes: Int) -> Set<String> {
         let hold = Int64(holdMinutes) * 60 * EventTime.nanosPerSecond
-        return Set(findings.compactMap { f -> String? in
-            guard f.category == .paymentProviderFailure, f.time <= t, t - f.time <= hold else { return nil }
-            return f.subject.provider?.lowercased()
-        })
+        return Set(
+            findings.compactMap { f -> String? in
+                guard f.category == .paymentProviderFailure, f.time <= t, t - f.time <= hold else { return nil }
+                return f.subject.provider?.lowercased()
+            })
     }
 }

@@ -30,7 +30,9 @@ struct CouponStat: Sendable {
         if e.discount.isFinite {
             discount += e.discount
             if e.subtotal.isFinite && e.subtotal > 0 {
-                sharedDiscount += e.discount; sharedSubtotal += e.subtotal; sharedCount += 1
+                sharedDiscount += e.discount
+                sharedSubtotal += e.subtotal
+                sharedCount += 1
                 if e.discount >= e.subtotal { stacked += 1 }
             }
         }
@@ -38,8 +40,12 @@ struct CouponStat: Sendable {
     }
 
     mutating func merge(_ o: CouponStat) {
-        applied += o.applied; discount += o.discount; sharedDiscount += o.sharedDiscount
-        sharedSubtotal += o.sharedSubtotal; sharedCount += o.sharedCount; stacked += o.stacked
+        applied += o.applied
+        discount += o.discount
+        sharedDiscount += o.sharedDiscount
+        sharedSubtotal += o.sharedSubtotal
+        sharedCount += o.sharedCount
+        stacked += o.stacked
         accounts.merge(o.accounts)
     }
 }
@@ -158,7 +164,9 @@ struct PastTotals: Sendable {
     mutating func add(_ b: MinuteBucket, minute: Int, wholeMinute: Bool = true) {
         if wholeMinute { minutes += 1 }
         hours.add(b, minute: minute, wholeMinute: wholeMinute)
-        for c in b.coupons.keys where couponFirstMinute[c].map({ minute < $0 }) ?? true { couponFirstMinute[c] = minute }
+        for c in b.coupons.keys where couponFirstMinute[c].map({ minute < $0 }) ?? true {
+            couponFirstMinute[c] = minute
+        }
         let a = b.anomalous
         applied += Double(b.applied)
         if !a.rejected { rejected += Double(b.rejected) }
@@ -176,7 +184,8 @@ struct PastTotals: Sendable {
         attempts += Double(b.attempts)
         if !a.declines { declines += Double(b.declines) }
         if !a.compensation { compensation += Double(b.compensation) }
-        traffic += Double(b.traffic); reference += Double(b.reference)
+        traffic += Double(b.traffic)
+        reference += Double(b.reference)
         requests += Double(b.requests)
         if !a.timeouts { timeouts += Double(b.timeouts) }
     }

@@ -23,7 +23,9 @@ extension Detector {
         var pastReference = past.reference
         var hourReference = past.hours.reference
         if pastReference < 100 || reference == 0 {  // no checkout logs
-            reference = total; pastReference = past.applied; hourReference = past.hours.applied
+            reference = total
+            pastReference = past.applied
+            hourReference = past.hours.applied
         }
         let hour = HourProfile.hour(m)
         let ws = m - cfg.windowMinutes + 1
@@ -53,7 +55,8 @@ extension Detector {
             let pastAccounts = past.couponAccounts[c]?.estimate ?? 0
             let privateSince = past.couponFirstMinute[c].map { ws - $0 } ?? 0
             let wasPrivate = privateSince >= 60 && pastAccounts <= 3 && distinct >= Double(cfg.minNewAccounts)
-            let novel = newShare >= max(cfg.newAccountShare, shopNew + 0.25) && newAccounts >= Double(cfg.minNewAccounts)
+            let novel =
+                newShare >= max(cfg.newAccountShare, shopNew + 0.25) && newAccounts >= Double(cfg.minNewAccounts)
             let dshare = s.sharedSubtotal > 0 ? s.sharedDiscount / s.sharedSubtotal : 0
             let abnormalDiscount = Int(s.sharedCount) * 2 >= cfg.minRedemptions && dshare >= cfg.abnormalDiscountShare
             guard novel || wasPrivate || abnormalDiscount else { continue }
@@ -62,24 +65,36 @@ extension Detector {
             // blast radius: the share of the code's redemptions the abuse explains. A private code
             // now used by many: all but its owners'. A discount no one should get: all. New
             // accounts: their share (a campaign among returning customers is not dominated by them).
-            let abuseShare = abnormalDiscount ? 1
+            let abuseShare =
+                abnormalDiscount
+                ? 1
                 : wasPrivate ? max(0, 1 - pastAccounts / max(distinct, 1)) : newShare
             let legitPerMinute = Double(s.applied) * (1 - abuseShare) / Double(cfg.windowMinutes)
             let sev: Severity = excess >= cfg.p0Discount ? .p0 : .p1
-            let why = wasPrivate ? "a code of \(Int(pastAccounts)) account(s) now used by \(Int(distinct.rounded()))"
-                : novel ? "\(Int(newAccounts.rounded())) new accounts (\(pct(newShare)) vs \(pct(shopNew)) shop-wide)"
-                : "discount share \(pct(dshare))"
+            let why =
+                wasPrivate
+                ? "a code of \(Int(pastAccounts)) account(s) now used by \(Int(distinct.rounded()))"
+                : novel
+                    ? "\(Int(newAccounts.rounded())) new accounts (\(pct(newShare)) vs \(pct(shopNew)) shop-wide)"
+                    : "discount share \(pct(dshare))"
             let evidence = Evidence(
                 observed: Double(s.applied), expected: expected, score: score,
-                counts: [("accounts", distinct.rounded()), ("new_accounts", newAccounts.rounded()), ("new_share", newShare),
-                         ("shop_new_share", shopNew), ("past_accounts", pastAccounts.rounded()), ("discount", s.discount),
-                         ("discount_share", dshare), ("excess_discount", excess), ("abuse_share", abuseShare),
-                         ("legit_per_minute", legitPerMinute)])
-            let blast = BlastRadius(abuseShare: abuseShare, pastAccounts: pastAccounts,
-                                    otherRedemptions: Int((Double(s.applied) * (1 - abuseShare)).rounded()), legitPerMinute: legitPerMinute)
-            let summary = "coupon \(code) redeemed \(s.applied) times in \(cfg.windowMinutes) min (expected \(fmt(expected))): \(why)"
-            emit(FindingDraft(category: .couponAbuse, severity: sev, subject: Subject(coupon: code), windowMinutes: cfg.windowMinutes,
-                              evidence: evidence, summary: summary, remedy: .blockCoupon(code, blast: blast)), m, end, into: &out)
+                counts: [
+                    ("accounts", distinct.rounded()), ("new_accounts", newAccounts.rounded()), ("new_share", newShare),
+                    ("shop_new_share", shopNew), ("past_accounts", pastAccounts.rounded()), ("discount", s.discount),
+                    ("discount_share", dshare), ("excess_discount", excess), ("abuse_share", abuseShare),
+                    ("legit_per_minute", legitPerMinute),
+                ])
+            let blast = BlastRadius(
+                abuseShare: abuseShare, pastAccounts: pastAccounts,
+                otherRedemptions: Int((Double(s.applied) * (1 - abuseShare)).rounded()), legitPerMinute: legitPerMinute)
+            let summary =
+                "coupon \(code) redeemed \(s.applied) times in \(cfg.windowMinutes) min (expected \(fmt(expected))): \(why)"
+            emit(
+                FindingDraft(
+                    category: .couponAbuse, severity: sev, subject: Subject(coupon: code),
+                    windowMinutes: cfg.windowMinutes,
+                    evidence: evidence, summary: summary, remedy: .blockCoupon(code, blast: blast)), m, end, into: &out)
         }
     }
 
@@ -102,13 +117,19 @@ extension Detector {
             let total = max(Double(redemptions[v.p.coupon]?.applied ?? 0), Double(v.count))
             let share = Double(v.count) / total
             let pastAccounts = past.couponAccounts[v.p.coupon]?.estimate ?? 0
-            let blast = BlastRadius(abuseShare: share, pastAccounts: pastAccounts, otherRedemptions: Int(total) - Int(v.count))
+            let blast = BlastRadius(
+                abuseShare: share, pastAccounts: pastAccounts, otherRedemptions: Int(total) - Int(v.count))
             let evidence = Evidence(
                 observed: Double(v.count), expected: 1, score: Stats.poissonTailScore(Double(v.count), expected: 1),
-                counts: [("code_redemptions", total), ("abuse_share", share), ("past_accounts", pastAccounts.rounded())])
-            let summary = "\(v.p.kind == .user ? "user" : "ip") \(who) applied \(code) \(v.count) times in \(cfg.windowMinutes) min"
-            emit(FindingDraft(category: .couponReuse, severity: .p1, subject: subject, windowMinutes: cfg.windowMinutes,
-                              evidence: evidence, summary: summary, remedy: .blockCoupon(code, blast: blast)), m, end, into: &out)
+                counts: [
+                    ("code_redemptions", total), ("abuse_share", share), ("past_accounts", pastAccounts.rounded()),
+                ])
+            let summary =
+                "\(v.p.kind == .user ? "user" : "ip") \(who) applied \(code) \(v.count) times in \(cfg.windowMinutes) min"
+            emit(
+                FindingDraft(
+                    category: .couponReuse, severity: .p1, subject: subject, windowMinutes: cfg.windowMinutes,
+                    evidence: evidence, summary: summary, remedy: .blockCoupon(code, blast: blast)), m, end, into: &out)
         }
     }
 
@@ -124,25 +145,36 @@ extension Detector {
             guard distinct >= Double(cfg.minDistinctCodes) else { continue }
             let who = name(v.p.name, v.p.identity)
             let subject = v.p.kind == .user ? Subject(user: who) : Subject(ip: who)
-            emit(FindingDraft(category: .couponEnumeration, severity: .p2, subject: subject, windowMinutes: cfg.windowMinutes,
-                              evidence: Evidence(observed: distinct.rounded(), expected: 1,
-                                                 score: Stats.poissonTailScore(distinct.rounded(), expected: 1),
-                                                 counts: [("rejected", Double(v.count))]),
-                              summary: "\(v.p.kind == .user ? "user" : "ip") \(who) tried \(Int(distinct.rounded())) distinct invalid codes in \(cfg.windowMinutes) min"),
-                 m, end, into: &out)
+            emit(
+                FindingDraft(
+                    category: .couponEnumeration, severity: .p2, subject: subject, windowMinutes: cfg.windowMinutes,
+                    evidence: Evidence(
+                        observed: distinct.rounded(), expected: 1,
+                        score: Stats.poissonTailScore(distinct.rounded(), expected: 1),
+                        counts: [("rejected", Double(v.count))]),
+                    summary:
+                        "\(v.p.kind == .user ? "user" : "ip") \(who) tried \(Int(distinct.rounded())) distinct invalid codes in \(cfg.windowMinutes) min"
+                ),
+                m, end, into: &out)
         }
         // a surge of rejected attempts overall, relative to redemption traffic
         guard rejected >= cfg.minRejectedSurge else { return }
         let ratio = (past.rejected + 1) / (past.applied + past.rejected + 10)
         let expected = ratio * Double(applied + rejected)
         let score = Stats.poissonTailScore(Double(rejected), expected: expected)
-        if score >= config.general.minScore && (history >= config.general.warmupMinutes || ratio * 3 < Double(rejected) / Double(applied + rejected)) {
+        if score >= config.general.minScore
+            && (history >= config.general.warmupMinutes || ratio * 3 < Double(rejected) / Double(applied + rejected))
+        {
             mark(m, cfg.windowMinutes) { $0.rejected = true }
-            emit(FindingDraft(category: .couponEnumeration, severity: .p2, subject: Subject(), windowMinutes: cfg.windowMinutes,
-                              evidence: Evidence(observed: Double(rejected), expected: expected, score: score,
-                                                 counts: [("applied", Double(applied))]),
-                              summary: "\(rejected) rejected coupon attempts in \(cfg.windowMinutes) min (expected \(fmt(expected)))"),
-                 m, end, into: &out)
+            emit(
+                FindingDraft(
+                    category: .couponEnumeration, severity: .p2, subject: Subject(), windowMinutes: cfg.windowMinutes,
+                    evidence: Evidence(
+                        observed: Double(rejected), expected: expected, score: score,
+                        counts: [("applied", Double(applied))]),
+                    summary:
+                        "\(rejected) rejected coupon attempts in \(cfg.windowMinutes) min (expected \(fmt(expected)))"),
+                m, end, into: &out)
         }
     }
 
@@ -153,28 +185,42 @@ extension Detector {
             let code = coupons.string(c)
             let share = s.sharedSubtotal > 0 ? s.sharedDiscount / s.sharedSubtotal : 0
             let pastCount = past.couponSharedCount[c] ?? 0
-            let pastShare = (past.couponSharedSubtotal[c] ?? 0) > 0 ? (past.couponSharedDiscount[c] ?? 0) / past.couponSharedSubtotal[c]! : 0
+            let pastShare =
+                (past.couponSharedSubtotal[c] ?? 0) > 0
+                ? (past.couponSharedDiscount[c] ?? 0) / past.couponSharedSubtotal[c]! : 0
             if Int(s.stacked) >= cfg.minEvents {
                 // blast radius: a code whose redemptions are mostly free orders is blocked; a code
                 // where a few orders stacked discounts points at the stacking, not at the code
                 let stackedShare = Double(s.stacked) / Double(max(s.applied, s.stacked))
                 let pastAccounts = past.couponAccounts[c]?.estimate ?? 0
-                let blast = BlastRadius(abuseShare: stackedShare, pastAccounts: pastAccounts,
-                                        otherRedemptions: Int(s.applied) - Int(s.stacked))
+                let blast = BlastRadius(
+                    abuseShare: stackedShare, pastAccounts: pastAccounts,
+                    otherRedemptions: Int(s.applied) - Int(s.stacked))
                 let evidence = Evidence(
-                    observed: Double(s.stacked), expected: 0, score: Stats.poissonTailScore(Double(s.stacked), expected: 0.01),
-                    counts: [("redemptions", Double(s.applied)), ("discount_share", share), ("abuse_share", stackedShare)])
-                emit(FindingDraft(category: .discountStacking, severity: .p1, subject: Subject(coupon: code),
-                                  windowMinutes: cfg.windowMinutes, evidence: evidence,
-                                  summary: "coupon \(code): \(s.stacked) redemptions with discount >= subtotal in \(cfg.windowMinutes) min",
-                                  remedy: .blockCoupon(code, blast: blast)), m, end, into: &out)
-            } else if Int(s.sharedCount) >= cfg.minRedemptions && pastCount >= Double(cfg.minRedemptions) && share - pastShare >= cfg.shareJump {
-                emit(FindingDraft(category: .discountStacking, severity: .p1, subject: Subject(coupon: code),
-                                  windowMinutes: cfg.windowMinutes,
-                                  evidence: Evidence(observed: share, expected: pastShare, score: (share - pastShare) * 10,
-                                                     counts: [("redemptions", Double(s.applied))]),
-                                  summary: "coupon \(code): discount share jumped from \(pct(pastShare)) to \(pct(share))",
-                                  remedy: .blockCoupon(code, blast: nil)), m, end, into: &out)
+                    observed: Double(s.stacked), expected: 0,
+                    score: Stats.poissonTailScore(Double(s.stacked), expected: 0.01),
+                    counts: [
+                        ("redemptions", Double(s.applied)), ("discount_share", share), ("abuse_share", stackedShare),
+                    ])
+                emit(
+                    FindingDraft(
+                        category: .discountStacking, severity: .p1, subject: Subject(coupon: code),
+                        windowMinutes: cfg.windowMinutes, evidence: evidence,
+                        summary:
+                            "coupon \(code): \(s.stacked) redemptions with discount >= subtotal in \(cfg.windowMinutes) min",
+                        remedy: .blockCoupon(code, blast: blast)), m, end, into: &out)
+            } else if Int(s.sharedCount) >= cfg.minRedemptions && pastCount >= Double(cfg.minRedemptions)
+                && share - pastShare >= cfg.shareJump
+            {
+                emit(
+                    FindingDraft(
+                        category: .discountStacking, severity: .p1, subject: Subject(coupon: code),
+                        windowMinutes: cfg.windowMinutes,
+                        evidence: Evidence(
+                            observed: share, expected: pastShare, score: (share - pastShare) * 10,
+                            counts: [("redemptions", Double(s.applied))]),
+                        summary: "coupon \(code): discount share jumped from \(pct(pastShare)) to \(pct(share))",
+                        remedy: .blockCoupon(code, blast: nil)), m, end, into: &out)
             }
         }
     }

@@ -5,7 +5,10 @@ import PromowatchCore
 extension Detector {
     func bucket(_ m: Int) -> MinuteBucket {
         if let (lm, lb) = lastBucket, lm == m { return lb }  // consecutive events share a minute
-        if let b = buckets[m] { lastBucket = (m, b); return b }
+        if let b = buckets[m] {
+            lastBucket = (m, b)
+            return b
+        }
         let b = MinuteBucket()
         buckets[m] = b
         lastBucket = (m, b)
@@ -49,11 +52,18 @@ extension Detector {
                 // mutated in place: copying the stat out would copy its account sketch each time
                 b.coupons[e.coupon, default: CouponStat()].add(e, account: account)
                 if e.userHash != 0 {
-                    b.reuse.add(pairKey(e.userHash, .user, couponHash: e.couponHash)) { ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon, name: text.userText()) }
+                    b.reuse.add(pairKey(e.userHash, .user, couponHash: e.couponHash)) {
+                        ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon, name: text.userText())
+                    }
                 }
                 if e.ipHash != 0 {
-                    if let i = b.reuse.add(pairKey(e.ipHash, .ip, couponHash: e.couponHash), fresh: { ReusePayload(kind: .ip, identity: e.ipHash, coupon: e.coupon, name: text.ipText()) }),
-                       e.userHash != 0 { b.reuse.payloads[i].accounts.insert(e.userHash) }
+                    if let i = b.reuse.add(
+                        pairKey(e.ipHash, .ip, couponHash: e.couponHash),
+                        fresh: { ReusePayload(kind: .ip, identity: e.ipHash, coupon: e.coupon, name: text.ipText()) }),
+                        e.userHash != 0
+                    {
+                        b.reuse.payloads[i].accounts.insert(e.userHash)
+                    }
                 }
             }
         } else {
@@ -64,12 +74,26 @@ extension Detector {
     }
 
     private func rejecting(_ h: UInt64, _ kind: IdentityKind, _ e: Event, _ b: MinuteBucket, _ text: EventTextSource) {
-        guard h != 0, let i = b.rejectors.add(identityKey(h, kind), fresh: { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 32), name: self.text(kind, text)) }) else { return }
+        guard h != 0,
+            let i = b.rejectors.add(
+                identityKey(h, kind),
+                fresh: {
+                    IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 32), name: self.text(kind, text))
+                })
+        else { return }
         if e.couponHash != 0 { b.rejectors.payloads[i].distinct.insert(e.couponHash) }
     }
 
-    private func declining(_ h: UInt64, _ kind: IdentityKind, _ small: Bool, _ e: Event, _ b: MinuteBucket, _ text: EventTextSource) {
-        guard h != 0, let i = b.decliners.add(identityKey(h, kind), fresh: { IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 16), name: self.text(kind, text)) }) else { return }
+    private func declining(
+        _ h: UInt64, _ kind: IdentityKind, _ small: Bool, _ e: Event, _ b: MinuteBucket, _ text: EventTextSource
+    ) {
+        guard h != 0,
+            let i = b.decliners.add(
+                identityKey(h, kind),
+                fresh: {
+                    IdentityPayload(kind: kind, identity: h, distinct: BottomK(k: 16), name: self.text(kind, text))
+                })
+        else { return }
         if e.cardHash != 0 { b.decliners.payloads[i].distinct.insert(e.cardHash) }
         if small { b.decliners.payloads[i].small += 1 }
     }

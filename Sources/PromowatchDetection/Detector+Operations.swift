@@ -4,26 +4,38 @@ import PromowatchCore
 extension Detector {
     func compensation(_ m: Int, _ end: Int64, _ out: inout [Finding]) {
         let cfg = config.compensationFailure
-        var count = 0, traffic = 0
-        for b in window(m, cfg.windowMinutes) { count += Int(b.compensation); traffic += b.traffic }
+        var count = 0
+        var traffic = 0
+        for b in window(m, cfg.windowMinutes) {
+            count += Int(b.compensation)
+            traffic += b.traffic
+        }
         guard count >= cfg.minFailures else { return }
         let rate = (past.compensation + 0.5) / (past.traffic + 1000)
         let expected = rate * Double(max(traffic, 1))
         let score = Stats.poissonTailScore(Double(count), expected: expected)
         guard score >= config.general.minScore else { return }
         mark(m, cfg.windowMinutes) { $0.compensation = true }
-        emit(FindingDraft(category: .compensationFailure, severity: .p1, subject: Subject(), windowMinutes: cfg.windowMinutes,
-                          evidence: Evidence(observed: Double(count), expected: expected, score: score,
-                                             counts: [("traffic", Double(traffic))]),
-                          summary: "\(count) failed saga compensations in \(cfg.windowMinutes) min (expected \(fmt(expected)))"),
-             m, end, into: &out)
+        emit(
+            FindingDraft(
+                category: .compensationFailure, severity: .p1, subject: Subject(), windowMinutes: cfg.windowMinutes,
+                evidence: Evidence(
+                    observed: Double(count), expected: expected, score: score,
+                    counts: [("traffic", Double(traffic))]),
+                summary: "\(count) failed saga compensations in \(cfg.windowMinutes) min (expected \(fmt(expected)))"),
+            m, end, into: &out)
     }
 
     func latency(_ m: Int, _ end: Int64, _ out: inout [Finding]) {
         let cfg = config.latency
         var h = LatencyHistogram()
-        var timeouts = 0, traffic = 0
-        for b in window(m, cfg.windowMinutes) { h.merge(b.latency); timeouts += Int(b.timeouts); traffic += b.traffic }
+        var timeouts = 0
+        var traffic = 0
+        for b in window(m, cfg.windowMinutes) {
+            h.merge(b.latency)
+            timeouts += Int(b.timeouts)
+            traffic += b.traffic
+        }
         var p99 = 0.0
         var slow = false
         if h.total >= cfg.minRequests {
@@ -40,20 +52,28 @@ extension Detector {
         let above = h.above(cfg.p99Ms)
         let score = slow ? Stats.poissonTailScore(Double(above), expected: 0.01 * Double(h.total)) : tscore
         let evidence = Evidence(
-            observed: slow ? p99 : Double(timeouts), expected: slow ? cfg.p99Ms : expectedTimeouts, score: max(score, tscore),
+            observed: slow ? p99 : Double(timeouts), expected: slow ? cfg.p99Ms : expectedTimeouts,
+            score: max(score, tscore),
             counts: [("p99_ms", p99), ("requests", Double(h.total)), ("timeouts", Double(timeouts))])
-        let summary = slow ? "p99 latency \(Int(p99)) ms over \(h.total) requests in \(cfg.windowMinutes) min; \(timeouts) timeouts"
+        let summary =
+            slow
+            ? "p99 latency \(Int(p99)) ms over \(h.total) requests in \(cfg.windowMinutes) min; \(timeouts) timeouts"
             : "\(timeouts) timeouts in \(cfg.windowMinutes) min (expected \(fmt(expectedTimeouts)))"
-        emit(FindingDraft(category: .latency, severity: sev, subject: Subject(), windowMinutes: cfg.windowMinutes,
-                          evidence: evidence, summary: summary), m, end, into: &out)
+        emit(
+            FindingDraft(
+                category: .latency, severity: sev, subject: Subject(), windowMinutes: cfg.windowMinutes,
+                evidence: evidence, summary: summary), m, end, into: &out)
     }
 
     func dbSaturation(_ m: Int, _ end: Int64, _ out: inout [Finding]) {
         guard let b = buckets[m], Int(b.dbSaturation) >= config.dbSaturation.minEvents else { return }
-        emit(FindingDraft(category: .dbSaturation, severity: .p1, subject: Subject(), windowMinutes: 1,
-                          evidence: Evidence(observed: Double(b.dbSaturation), expected: 0,
-                                             score: Stats.poissonTailScore(Double(b.dbSaturation), expected: 0.01)),
-                          summary: "database connection slots exhausted: \(b.dbSaturation) 'too many clients' errors in 1 min"),
-             m, end, into: &out)
+        emit(
+            FindingDraft(
+                category: .dbSaturation, severity: .p1, subject: Subject(), windowMinutes: 1,
+                evidence: Evidence(
+                    observed: Double(b.dbSaturation), expected: 0,
+                    score: Stats.poissonTailScore(Double(b.dbSaturation), expected: 0.01)),
+                summary: "database connection slots exhausted: \(b.dbSaturation) 'too many clients' errors in 1 min"),
+            m, end, into: &out)
     }
 }

@@ -16,7 +16,10 @@ extension Detector {
         for b in window(m, w) {
             for (p, s) in b.providers where p >= 0 {
                 var t = stats[p] ?? ProviderStat()
-                t.attempts += s.attempts; t.failures += s.failures; t.succeeded += s.succeeded; t.declined += s.declined
+                t.attempts += s.attempts
+                t.failures += s.failures
+                t.succeeded += s.succeeded
+                t.declined += s.declined
                 stats[p] = t
             }
         }
@@ -45,7 +48,9 @@ extension Detector {
             let raisedNow = raised
             for (p, s) in ws.sorted(by: { $0.key < $1.key }) where s.attempts > 0 {
                 known.insert(p)
-                var rate = ((past.providerFailures[p] ?? 0) + cfg.baselineFailureRate * 20) / ((past.providerAttempts[p] ?? 0) + 20)
+                var rate =
+                    ((past.providerFailures[p] ?? 0) + cfg.baselineFailureRate * 20)
+                    / ((past.providerAttempts[p] ?? 0) + 20)
                 // failures that recur at this hour every day (a nightly maintenance) are expected now
                 if past.hours.known(hour), let attempts = past.hours.providerAttempts[p]?[hour], attempts >= 100 {
                     let failures = past.hours.providerFailures[p]?[hour] ?? 0
@@ -58,7 +63,8 @@ extension Detector {
                 let coldStart = (past.providerAttempts[p] ?? 0) < 100
                 let minRate = coldStart ? max(4 * cfg.minFailureRate, 3 * rate) : max(cfg.minFailureRate, 3 * rate)
                 if failingWindow[p] == nil && (w == cfg.windowMinutes || raisedNow.contains(p))
-                    && Int(s.failures) >= cfg.minFailures && observedRate >= minRate && score >= config.general.minScore {
+                    && Int(s.failures) >= cfg.minFailures && observedRate >= minRate && score >= config.general.minScore
+                {
                     failing.append(FailingProvider(provider: p, stat: s, expected: expected, score: score))
                     failingWindow[p] = w
                 }
@@ -74,11 +80,16 @@ extension Detector {
             let a = failing.reduce(0) { $0 + Int($1.stat.attempts) }
             let e = failing.reduce(0.0) { $0 + $1.expected }
             let w = failingWindow.values.max() ?? cfg.windowMinutes
-            emit(FindingDraft(category: .paymentProviderFailure, severity: .p0, subject: Subject(), windowMinutes: w,
-                              evidence: Evidence(observed: Double(f), expected: e, score: failing.map(\.score).max() ?? 0,
-                                                 counts: [("attempts", Double(a)), ("providers", Double(known.count))]),
-                              summary: "every payment provider is failing: \(f) of \(a) attempts failed in \(w) min; nowhere to switch"),
-                 m, end, into: &out)
+            emit(
+                FindingDraft(
+                    category: .paymentProviderFailure, severity: .p0, subject: Subject(), windowMinutes: w,
+                    evidence: Evidence(
+                        observed: Double(f), expected: e, score: failing.map(\.score).max() ?? 0,
+                        counts: [("attempts", Double(a)), ("providers", Double(known.count))]),
+                    summary:
+                        "every payment provider is failing: \(f) of \(a) attempts failed in \(w) min; nowhere to switch"
+                ),
+                m, end, into: &out)
             return
         }
         // a switch only helps if some other provider is healthy right now
@@ -97,12 +108,17 @@ extension Detector {
             // fallback all along (the finding is raised at once, without it)
             let streak = providerStreak(p, m, fallbackHealthy: !healthy.isEmpty)
             let confirmed = !healthy.isEmpty && streak >= cfg.confirmMinutes
-            let evidence = Evidence(observed: Double(s.failures), expected: expected, score: score,
-                                    counts: [("attempts", Double(s.attempts)), ("failure_rate", Double(s.failures) / Double(s.attempts)),
-                                             ("healthy_fallbacks", Double(healthy.count)), ("failing_minutes", Double(streak + 1))])
-            let summary = "\(name): \(s.failures) of \(s.attempts) payment attempts failed on the provider side in \(w) min (expected \(fmt(expected)))"
-            var draft = FindingDraft(category: .paymentProviderFailure, severity: .p1, subject: Subject(provider: name), windowMinutes: w,
-                                     evidence: evidence, summary: summary, remedy: .switchProvider(name, confirmed: false))
+            let evidence = Evidence(
+                observed: Double(s.failures), expected: expected, score: score,
+                counts: [
+                    ("attempts", Double(s.attempts)), ("failure_rate", Double(s.failures) / Double(s.attempts)),
+                    ("healthy_fallbacks", Double(healthy.count)), ("failing_minutes", Double(streak + 1)),
+                ])
+            let summary =
+                "\(name): \(s.failures) of \(s.attempts) payment attempts failed on the provider side in \(w) min (expected \(fmt(expected)))"
+            var draft = FindingDraft(
+                category: .paymentProviderFailure, severity: .p1, subject: Subject(provider: name), windowMinutes: w,
+                evidence: evidence, summary: summary, remedy: .switchProvider(name, confirmed: false))
             emit(draft, m, end, into: &out)
             if confirmed {
                 draft.summary += "; failing for \(streak + 1) min with a healthy fallback all along: switch"
@@ -127,14 +143,18 @@ extension Detector {
     /// Provider-side failures per provider in the `minutes` before minute `m` (inclusive).
     func recentFailures(_ m: Int, minutes: Int) -> [Int32: Int] {
         var out: [Int32: Int] = [:]
-        for b in window(m, minutes) { for (p, s) in b.providers where p >= 0 && s.failures > 0 { out[p, default: 0] += Int(s.failures) } }
+        for b in window(m, minutes) {
+            for (p, s) in b.providers where p >= 0 && s.failures > 0 { out[p, default: 0] += Int(s.failures) }
+        }
         return out
     }
 
     func cardTesting(_ m: Int, _ end: Int64, _ history: Int, _ out: inout [Finding]) {
         let cfg = config.cardTesting
         let bs = window(m, cfg.windowMinutes)
-        var declines = 0, attempts = 0, small = 0
+        var declines = 0
+        var attempts = 0
+        var small = 0
         var cards = BottomK(k: 64)
         for b in bs {
             declines += Int(b.declines)
@@ -152,26 +172,40 @@ extension Detector {
             guard distinct >= Double(cfg.minDistinctCards) else { continue }
             let who = name(v.p.name, v.p.identity)
             let evidence = Evidence(
-                observed: distinct.rounded(), expected: 1, score: Stats.poissonTailScore(distinct.rounded(), expected: 1),
+                observed: distinct.rounded(), expected: 1,
+                score: Stats.poissonTailScore(distinct.rounded(), expected: 1),
                 counts: [("declines", Double(v.count)), ("small_amounts", Double(v.p.small))])
-            let summary = "\(v.p.kind == .user ? "user" : "ip") \(who): \(v.count) declines over \(Int(distinct.rounded())) cards in \(cfg.windowMinutes) min"
-            emit(FindingDraft(category: .cardTesting, severity: .p2, subject: v.p.kind == .user ? Subject(user: who) : Subject(ip: who),
-                              windowMinutes: cfg.windowMinutes, evidence: evidence, summary: summary), m, end, into: &out)
+            let summary =
+                "\(v.p.kind == .user ? "user" : "ip") \(who): \(v.count) declines over \(Int(distinct.rounded())) cards in \(cfg.windowMinutes) min"
+            emit(
+                FindingDraft(
+                    category: .cardTesting, severity: .p2,
+                    subject: v.p.kind == .user ? Subject(user: who) : Subject(ip: who),
+                    windowMinutes: cfg.windowMinutes, evidence: evidence, summary: summary), m, end, into: &out)
         }
         guard declines >= cfg.minDeclineSurge else { return }
         let rate = (past.declines + 1) / (past.attempts + 20)
         let expected = rate * Double(attempts)
         let score = Stats.poissonTailScore(Double(declines), expected: expected)
         let distinctCards = cards.estimate
-        if score >= config.general.minScore && distinctCards >= 0.5 * Double(declines) && Double(small) >= 0.5 * Double(declines) {
+        if score >= config.general.minScore && distinctCards >= 0.5 * Double(declines)
+            && Double(small) >= 0.5 * Double(declines)
+        {
             mark(m, cfg.windowMinutes) { $0.declines = true }
             let evidence = Evidence(
                 observed: Double(declines), expected: expected, score: score,
-                counts: [("cards", distinctCards.rounded()), ("small_amounts", Double(small)), ("attempts", Double(attempts))])
-            emit(FindingDraft(category: .cardTesting, severity: .p2, subject: Subject(), windowMinutes: cfg.windowMinutes,
-                              evidence: evidence,
-                              summary: "\(declines) card declines in \(cfg.windowMinutes) min (expected \(fmt(expected))), mostly small amounts on many cards"),
-                 m, end, into: &out)
+                counts: [
+                    ("cards", distinctCards.rounded()), ("small_amounts", Double(small)),
+                    ("attempts", Double(attempts)),
+                ])
+            emit(
+                FindingDraft(
+                    category: .cardTesting, severity: .p2, subject: Subject(), windowMinutes: cfg.windowMinutes,
+                    evidence: evidence,
+                    summary:
+                        "\(declines) card declines in \(cfg.windowMinutes) min (expected \(fmt(expected))), mostly small amounts on many cards"
+                ),
+                m, end, into: &out)
         }
     }
 }

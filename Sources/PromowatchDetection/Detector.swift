@@ -63,7 +63,9 @@ public final class Detector {
             m += 1
         }
         evaluatedThrough = lastMinute
-        return out.sorted { ($0.time, $0.category.rawValue, $0.fingerprint) < ($1.time, $1.category.rawValue, $1.fingerprint) }
+        return out.sorted {
+            ($0.time, $0.category.rawValue, $0.fingerprint) < ($1.time, $1.category.rawValue, $1.fingerprint)
+        }
     }
 
     /// Streaming: evaluates every minute completed since the last call (input may arrive much
@@ -75,7 +77,10 @@ public final class Detector {
         let m = Detector.minute(now)
         var out: [Finding] = []
         var k = evaluatedThrough == Int.min ? firstMinute : evaluatedThrough + 1
-        while k < m { out += evaluate(k, end: Int64(k + 1) * Detector.minuteNanos); k += 1 }
+        while k < m {
+            out += evaluate(k, end: Int64(k + 1) * Detector.minuteNanos)
+            k += 1
+        }
         evaluatedThrough = max(evaluatedThrough, m - 1)
         out += evaluate(m, end: now)
         if streaming { dropOld(before: m - longest - 1) }
@@ -116,7 +121,10 @@ public final class Detector {
     func window(_ m: Int, _ w: Int) -> [MinuteBucket] {
         var r: [MinuteBucket] = []
         var k = m - w + 1
-        while k <= m { if let b = buckets[k] { r.append(b) }; k += 1 }
+        while k <= m {
+            if let b = buckets[k] { r.append(b) }
+            k += 1
+        }
         return r
     }
 
@@ -136,8 +144,10 @@ public final class Detector {
 
     /// The heavy hitters of one table summed over a window's buckets: per key, the guaranteed
     /// count (the lower bounds added) and the payloads combined.
-    func mergedHitters<P>(_ bs: [MinuteBucket], _ table: KeyPath<MinuteBucket, TopK<P>>,
-                          combine: (inout P, P) -> Void) -> [UInt64: (count: Int32, p: P)] {
+    func mergedHitters<P>(
+        _ bs: [MinuteBucket], _ table: KeyPath<MinuteBucket, TopK<P>>,
+        combine: (inout P, P) -> Void
+    ) -> [UInt64: (count: Int32, p: P)] {
         var merged: [UInt64: (count: Int32, p: P)] = [:]
         merged.reserveCapacity(bs.reduce(0) { $0 + $1[keyPath: table].count })
         for b in bs {
@@ -182,9 +192,11 @@ public final class Detector {
         let key = [draft.category.rawValue, s.coupon ?? "", s.user ?? "", s.ip ?? "", s.provider ?? "", draft.episode]
             .joined(separator: "\u{1F}")
         guard fires(key, m) else { return }
-        out.append(Finding(time: end, category: draft.category, severity: draft.severity, subject: s,
-                           windowStart: Int64(m - draft.windowMinutes + 1) * Detector.minuteNanos, windowEnd: end,
-                           evidence: draft.evidence, summary: draft.summary, remedy: draft.remedy))
+        out.append(
+            Finding(
+                time: end, category: draft.category, severity: draft.severity, subject: s,
+                windowStart: Int64(m - draft.windowMinutes + 1) * Detector.minuteNanos, windowEnd: end,
+                evidence: draft.evidence, summary: draft.summary, remedy: draft.remedy))
     }
 
     func fmt(_ v: Double) -> String { NumberText.short(v) }

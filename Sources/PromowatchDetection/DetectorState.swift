@@ -23,11 +23,17 @@ extension Detector {
         }
         var names = NameWriter(coupons: coupons, providers: providers)
         var w = ByteWriter()
-        w.int(firstMinute); w.int(lastMinute); w.i(watermark); w.int(pastUpTo)
+        w.int(firstMinute)
+        w.int(lastMinute)
+        w.i(watermark)
+        w.int(pastUpTo)
         let newest = watermark == Int64.min ? evaluatedThrough : min(evaluatedThrough, Detector.minute(watermark) - 1)
         w.int(newest)
         w.u(UInt64(episodes.count))
-        for (k, v) in episodes.sorted(by: { $0.key < $1.key }) { w.str(k); w.int(v) }
+        for (k, v) in episodes.sorted(by: { $0.key < $1.key }) {
+            w.str(k)
+            w.int(v)
+        }
         past.encode(&w, &names)
         encodeBuckets(&w, &names)
         firstSeen.encode(&w)
@@ -36,11 +42,19 @@ extension Detector {
 
     /// Continues from a snapshot. Only on a detector that has seen no events yet.
     public func restore(_ bytes: [UInt8]) throws {
-        guard buckets.isEmpty, watermark == Int64.min else { throw StateCodecError("restore into a detector that has data") }
+        guard buckets.isEmpty, watermark == Int64.min else {
+            throw StateCodecError("restore into a detector that has data")
+        }
         var (r, names) = try open(bytes, Detector.snapshotMagic)
-        firstMinute = try r.int(); lastMinute = try r.int(); watermark = try r.i(); pastUpTo = try r.int()
+        firstMinute = try r.int()
+        lastMinute = try r.int()
+        watermark = try r.i()
+        pastUpTo = try r.int()
         evaluatedThrough = try r.int()
-        for _ in 0..<(try r.count()) { let k = try r.str(); episodes[k] = try r.int() }
+        for _ in 0..<(try r.count()) {
+            let k = try r.str()
+            episodes[k] = try r.int()
+        }
         past = try PastTotals.decode(&r, names)
         try mergeBuckets(&r, names)
         try firstSeen.merge(&r)
@@ -53,10 +67,10 @@ extension Detector {
         guard watermark != Int64.min else { return }
         let plausible = 0...(Int(Int32.max))
         guard plausible.contains(firstMinute), plausible.contains(lastMinute), firstMinute <= lastMinute,
-              Detector.minute(watermark) == lastMinute,
-              pastUpTo == Int.min || ((firstMinute - 1440)...(lastMinute + 1)).contains(pastUpTo),
-              evaluatedThrough == Int.min || ((firstMinute - 1)...lastMinute).contains(evaluatedThrough),
-              buckets.keys.allSatisfy({ (firstMinute...lastMinute).contains($0) })
+            Detector.minute(watermark) == lastMinute,
+            pastUpTo == Int.min || ((firstMinute - 1440)...(lastMinute + 1)).contains(pastUpTo),
+            evaluatedThrough == Int.min || ((firstMinute - 1)...lastMinute).contains(evaluatedThrough),
+            buckets.keys.allSatisfy({ (firstMinute...lastMinute).contains($0) })
         else { throw StateCodecError("inconsistent minutes") }
     }
 
@@ -94,7 +108,10 @@ extension Detector {
 
     private func encodeBuckets(_ w: inout ByteWriter, _ names: inout NameWriter) {
         w.u(UInt64(buckets.count))
-        for (m, b) in buckets.sorted(by: { $0.key < $1.key }) { w.int(m); b.encode(&w, &names) }
+        for (m, b) in buckets.sorted(by: { $0.key < $1.key }) {
+            w.int(m)
+            b.encode(&w, &names)
+        }
     }
 
     private func mergeBuckets(_ r: inout ByteReader, _ names: NameReader) throws {
@@ -125,11 +142,15 @@ extension Detector {
     }
 
     private func open(_ blob: [UInt8], _ magic: [UInt8]) throws -> (ByteReader, NameReader) {
-        guard blob.count >= magic.count + 8, Array(blob[0..<magic.count]) == magic else { throw StateCodecError("not a promowatch state blob (or another version)") }
+        guard blob.count >= magic.count + 8, Array(blob[0..<magic.count]) == magic else {
+            throw StateCodecError("not a promowatch state blob (or another version)")
+        }
         let bytes = Array(blob[0..<(blob.count - 8)])
         var stored: UInt64 = 0
         for (i, b) in blob[(blob.count - 8)...].enumerated() { stored |= UInt64(b) << (8 * UInt64(i)) }
-        guard bytes.withUnsafeBufferPointer({ ByteHash.hash($0.baseAddress!, $0.count) }) == stored else { throw StateCodecError("damaged (checksum mismatch)") }
+        guard bytes.withUnsafeBufferPointer({ ByteHash.hash($0.baseAddress!, $0.count) }) == stored else {
+            throw StateCodecError("damaged (checksum mismatch)")
+        }
         var r = ByteReader(bytes)
         r.at = magic.count
         let names = try NameReader(&r, couponTable: coupons, providerTable: providers)
@@ -140,8 +161,14 @@ extension Detector {
 extension MinuteBucket {
     /// Adds another bucket of the same minute (partial aggregates from another instance).
     func merge(_ o: MinuteBucket) {
-        applied += o.applied; rejected += o.rejected; attempts += o.attempts; declines += o.declines
-        smallDeclines += o.smallDeclines; compensation += o.compensation; requests += o.requests; timeouts += o.timeouts
+        applied += o.applied
+        rejected += o.rejected
+        attempts += o.attempts
+        declines += o.declines
+        smallDeclines += o.smallDeclines
+        compensation += o.compensation
+        requests += o.requests
+        timeouts += o.timeouts
         dbSaturation += o.dbSaturation
         for (c, s) in o.coupons { coupons[c, default: CouponStat()].merge(s) }
         reuse.merge(o.reuse) { $0.absorb($1) }
@@ -149,12 +176,16 @@ extension MinuteBucket {
         decliners.merge(o.decliners) { $0.absorb($1) }
         for (p, s) in o.providers {
             var t = providers[p] ?? ProviderStat()
-            t.attempts += s.attempts; t.succeeded += s.succeeded; t.declined += s.declined; t.failures += s.failures
+            t.attempts += s.attempts
+            t.succeeded += s.succeeded
+            t.declined += s.declined
+            t.failures += s.failures
             providers[p] = t
         }
         declineCards.merge(o.declineCards)
         latency.merge(o.latency)
-        anomalous.coupons.formUnion(o.anomalous.coupons); anomalous.providers.formUnion(o.anomalous.providers)
+        anomalous.coupons.formUnion(o.anomalous.coupons)
+        anomalous.providers.formUnion(o.anomalous.providers)
         anomalous.rejected = anomalous.rejected || o.anomalous.rejected
         anomalous.declines = anomalous.declines || o.anomalous.declines
         anomalous.compensation = anomalous.compensation || o.anomalous.compensation
@@ -169,20 +200,25 @@ extension Detector {
         let h = past.hours
         var rows: [BaselineRow] = []
         let useReference = h.reference.reduce(0, +) > 0
-        let busiest = h.coupons.sorted { ($0.value.reduce(0, +), $1.key) > ($1.value.reduce(0, +), $0.key) }.prefix(maxCoupons)
+        let busiest = h.coupons.sorted { ($0.value.reduce(0, +), $1.key) > ($1.value.reduce(0, +), $0.key) }.prefix(
+            maxCoupons)
         for (c, counts) in busiest {
             let name = coupons.string(c)
             for hour in 0..<24 where h.minutes[hour] > 0 {
-                rows.append(BaselineRow(scope: "coupon_redemptions", name: name, minuteOfDay: hour * 60, count: counts[hour],
-                                        traffic: useReference ? h.reference[hour] : h.applied[hour]))
+                rows.append(
+                    BaselineRow(
+                        scope: "coupon_redemptions", name: name, minuteOfDay: hour * 60, count: counts[hour],
+                        traffic: useReference ? h.reference[hour] : h.applied[hour]))
             }
         }
         for (p, attempts) in h.providerAttempts {
             let name = providers.string(p)
             let failures = h.providerFailures[p] ?? []
             for hour in 0..<24 where h.minutes[hour] > 0 {
-                rows.append(BaselineRow(scope: "provider_failures", name: name, minuteOfDay: hour * 60,
-                                        count: failures.isEmpty ? 0 : failures[hour], traffic: attempts[hour]))
+                rows.append(
+                    BaselineRow(
+                        scope: "provider_failures", name: name, minuteOfDay: hour * 60,
+                        count: failures.isEmpty ? 0 : failures[hour], traffic: attempts[hour]))
             }
         }
         return rows.sorted { ($0.scope, $0.name, $0.minuteOfDay) < ($1.scope, $1.name, $1.minuteOfDay) }

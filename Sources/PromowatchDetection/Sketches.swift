@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import CByteSearch
 
@@ -17,8 +17,12 @@ struct BottomK: Sendable, Equatable {
 
     mutating func insert(_ h: UInt64) {
         if values.count == k, let last = values.last, h >= last { return }
-        var lo = 0, hi = values.count
-        while lo < hi { let mid = (lo + hi) / 2; if values[mid] < h { lo = mid + 1 } else { hi = mid } }
+        var lo = 0
+        var hi = values.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if values[mid] < h { lo = mid + 1 } else { hi = mid }
+        }
         if lo < values.count && values[lo] == h { return }
         values.insert(h, at: lo)
         if values.count > k { values.removeLast() }
@@ -78,7 +82,10 @@ struct TopK<Payload: Sendable>: Sendable {
         let est = estimate(key, by)
         let found = keys.withUnsafeBufferPointer { ks -> Int in
             var i = 0
-            while i < ks.count { if ks[i] == key { return i }; i &+= 1 }
+            while i < ks.count {
+                if ks[i] == key { return i }
+                i &+= 1
+            }
             return -1
         }
         if found >= 0 {
@@ -87,7 +94,10 @@ struct TopK<Payload: Sendable>: Sendable {
             return found
         }
         if keys.count < capacity {
-            keys.append(key); counts.append(by); errors.append(0); payloads.append(fresh())
+            keys.append(key)
+            counts.append(by)
+            errors.append(0)
+            payloads.append(fresh())
             minSlot = -1
             return keys.count - 1
         }
@@ -103,7 +113,10 @@ struct TopK<Payload: Sendable>: Sendable {
         }
         let m = minSlot
         guard est > counts[m] else { return nil }
-        keys[m] = key; counts[m] = est; errors[m] = est - by; payloads[m] = fresh()
+        keys[m] = key
+        counts[m] = est
+        errors[m] = est - by
+        payloads[m] = fresh()
         minSlot = -1
         return m
     }
@@ -112,7 +125,10 @@ struct TopK<Payload: Sendable>: Sendable {
 
     /// Appends a counter as it was saved (state restore; the caller keeps within capacity).
     mutating func restore(key: UInt64, count: Int32, error: Int32, payload: Payload) {
-        keys.append(key); counts.append(count); errors.append(error); payloads.append(payload)
+        keys.append(key)
+        counts.append(count)
+        errors.append(error)
+        payloads.append(payload)
         minSlot = -1
     }
 
@@ -124,15 +140,23 @@ struct TopK<Payload: Sendable>: Sendable {
         for i in 0..<keys.count { index[keys[i]] = i }
         for j in 0..<o.count {
             if let i = index[o.keys[j]] {
-                counts[i] += o.counts[j]; errors[i] += o.errors[j]; combine(&payloads[i], o.payloads[j])
+                counts[i] += o.counts[j]
+                errors[i] += o.errors[j]
+                combine(&payloads[i], o.payloads[j])
             } else {
                 index[o.keys[j]] = keys.count
-                keys.append(o.keys[j]); counts.append(o.counts[j]); errors.append(o.errors[j]); payloads.append(o.payloads[j])
+                keys.append(o.keys[j])
+                counts.append(o.counts[j])
+                errors.append(o.errors[j])
+                payloads.append(o.payloads[j])
             }
         }
         if keys.count > capacity {
-            let keep = (0..<keys.count).sorted { (counts[$0], keys[$0]) > (counts[$1], keys[$1]) }.prefix(capacity).sorted()
-            keys = keep.map { keys[$0] }; counts = keep.map { counts[$0] }; errors = keep.map { errors[$0] }
+            let keep = (0..<keys.count).sorted { (counts[$0], keys[$0]) > (counts[$1], keys[$1]) }.prefix(capacity)
+                .sorted()
+            keys = keep.map { keys[$0] }
+            counts = keep.map { counts[$0] }
+            errors = keep.map { errors[$0] }
             payloads = keep.map { payloads[$0] }
         }
         minSlot = -1
@@ -190,16 +214,24 @@ final class FirstSeenSketch {
     /// `watch --shared`: remember which cells changed, to send them to the leader.
     var tracking = false
     private var changed: [Int32] = []
-    var hasChanges: Bool { flush(); return !changed.isEmpty }
+    var hasChanges: Bool {
+        flush()
+        return !changed.isEmpty
+    }
 
     /// Writes the cells changed since the last call (index, minute) and forgets them.
     func encodeChanges(_ w: inout ByteWriter) {
         flush()
         let idx = Array(Set(changed)).sorted()
         changed.removeAll(keepingCapacity: true)
-        w.u(UInt64(cells.count)); w.u(UInt64(idx.count))
+        w.u(UInt64(cells.count))
+        w.u(UInt64(idx.count))
         var prev: Int32 = 0
-        for i in idx { w.u(UInt64(i - prev)); w.i32(cells[Int(i)]); prev = i }
+        for i in idx {
+            w.u(UInt64(i - prev))
+            w.i32(cells[Int(i)])
+            prev = i
+        }
     }
 
     /// Writes every cell that holds an identity (index gaps and minutes as varints).
@@ -207,9 +239,14 @@ final class FirstSeenSketch {
         flush()
         var n = 0
         for v in cells where v != FirstSeenSketch.never { n += 1 }
-        w.u(UInt64(cells.count)); w.u(UInt64(n))
+        w.u(UInt64(cells.count))
+        w.u(UInt64(n))
         var prev = 0
-        for i in 0..<cells.count where cells[i] != FirstSeenSketch.never { w.u(UInt64(i - prev)); w.i32(cells[i]); prev = i }
+        for i in 0..<cells.count where cells[i] != FirstSeenSketch.never {
+            w.u(UInt64(i - prev))
+            w.i32(cells[i])
+            prev = i
+        }
     }
 
     /// Merges cells written by `encode` or `encodeChanges` (the minimum of both: order does not matter).
@@ -240,7 +277,10 @@ final class FirstSeenSketch {
 
     /// Applies the last pending note (queries do this themselves).
     func flush() {
-        if pendingHash != 0 { apply(pendingHash, pendingMinute); pendingHash = 0 }
+        if pendingHash != 0 {
+            apply(pendingHash, pendingMinute)
+            pendingHash = 0
+        }
     }
 
     /// Estimated first minute the identity was seen (`never` if not at all).
@@ -277,9 +317,15 @@ struct LatencyHistogram: Sendable {
         return Double(sign: .plus, exponent: k / 4, significand: 1 + Double(k % 4 + 1) / 4) / 10
     }
 
-    mutating func add(_ ms: Double) { counts[LatencyHistogram.bin(ms)] += 1; total += 1 }
+    mutating func add(_ ms: Double) {
+        counts[LatencyHistogram.bin(ms)] += 1
+        total += 1
+    }
 
-    mutating func add(bin: Int, count: Int32) { counts[bin] += count; total += Int(count) }
+    mutating func add(bin: Int, count: Int32) {
+        counts[bin] += count
+        total += Int(count)
+    }
 
     mutating func merge(_ o: LatencyHistogram) {
         for i in 0..<LatencyHistogram.bins { counts[i] += o.counts[i] }
@@ -306,4 +352,3 @@ struct LatencyHistogram: Sendable {
         return n
     }
 }
-

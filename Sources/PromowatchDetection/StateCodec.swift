@@ -18,7 +18,10 @@ struct ByteWriter {
 
     mutating func u(_ v: UInt64) {
         var x = v
-        while x >= 0x80 { bytes.append(UInt8(x & 0x7F) | 0x80); x >>= 7 }
+        while x >= 0x80 {
+            bytes.append(UInt8(x & 0x7F) | 0x80)
+            x >>= 7
+        }
         bytes.append(UInt8(x))
     }
     mutating func i(_ v: Int64) { u(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
@@ -26,8 +29,15 @@ struct ByteWriter {
     mutating func i32(_ v: Int32) { i(Int64(v)) }
     mutating func d(_ v: Double) { u(v.bitPattern) }
     mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
-    mutating func str(_ s: String) { let b = Array(s.utf8); u(UInt64(b.count)); bytes += b }
-    mutating func optStr(_ s: String?) { bool(s != nil); if let s { str(s) } }
+    mutating func str(_ s: String) {
+        let b = Array(s.utf8)
+        u(UInt64(b.count))
+        bytes += b
+    }
+    mutating func optStr(_ s: String?) {
+        bool(s != nil)
+        if let s { str(s) }
+    }
 }
 
 struct ByteReader {
@@ -38,17 +48,22 @@ struct ByteReader {
     var atEnd: Bool { at >= bytes.count }
 
     mutating func u() throws -> UInt64 {
-        var v: UInt64 = 0, shift: UInt64 = 0
+        var v: UInt64 = 0
+        var shift: UInt64 = 0
         while true {
             guard at < bytes.count else { throw StateCodecError("truncated") }
-            let b = bytes[at]; at += 1
+            let b = bytes[at]
+            at += 1
             guard shift < 64 else { throw StateCodecError("bad varint") }
             v |= UInt64(b & 0x7F) << shift
             if b < 0x80 { return v }
             shift += 7
         }
     }
-    mutating func i() throws -> Int64 { let x = try u(); return Int64(bitPattern: (x >> 1) ^ (0 &- (x & 1))) }
+    mutating func i() throws -> Int64 {
+        let x = try u()
+        return Int64(bitPattern: (x >> 1) ^ (0 &- (x & 1)))
+    }
     mutating func int() throws -> Int { Int(try i()) }
     mutating func i32() throws -> Int32 {
         let v = try i()
@@ -83,12 +98,23 @@ struct NameList {
 
     /// Negative ids (none, overflow) are kept as they are; others become their name's index.
     mutating func write(_ id: Int32, _ w: inout ByteWriter) {
-        guard id >= 0 else { w.i(Int64(id)); return }
-        if let i = index[id] { w.i(Int64(i)); return }
-        index[id] = names.count; w.i(Int64(names.count)); names.append(table.string(id))
+        guard id >= 0 else {
+            w.i(Int64(id))
+            return
+        }
+        if let i = index[id] {
+            w.i(Int64(i))
+            return
+        }
+        index[id] = names.count
+        w.i(Int64(names.count))
+        names.append(table.string(id))
     }
 
-    func writeNames(_ w: inout ByteWriter) { w.u(UInt64(names.count)); for n in names { w.str(n) } }
+    func writeNames(_ w: inout ByteWriter) {
+        w.u(UInt64(names.count))
+        for n in names { w.str(n) }
+    }
 }
 
 /// Writes process-local coupon/provider ids as indexes into name tables.
@@ -96,13 +122,17 @@ struct NameWriter {
     var coupons: NameList
     var providers: NameList
     init(coupons: SymbolTable, providers: SymbolTable) {
-        self.coupons = NameList(table: coupons); self.providers = NameList(table: providers)
+        self.coupons = NameList(table: coupons)
+        self.providers = NameList(table: providers)
     }
 
     mutating func coupon(_ id: Int32, _ w: inout ByteWriter) { coupons.write(id, &w) }
     mutating func provider(_ id: Int32, _ w: inout ByteWriter) { providers.write(id, &w) }
 
-    func tables(_ w: inout ByteWriter) { coupons.writeNames(&w); providers.writeNames(&w) }
+    func tables(_ w: inout ByteWriter) {
+        coupons.writeNames(&w)
+        providers.writeNames(&w)
+    }
 }
 
 /// Maps name-table indexes back to this process's ids (interning the names).
@@ -127,7 +157,11 @@ struct NameReader {
 // MARK: sketches
 
 extension BottomK {
-    func encode(_ w: inout ByteWriter) { w.int(k); w.u(UInt64(values.count)); for v in values { w.u(v) } }
+    func encode(_ w: inout ByteWriter) {
+        w.int(k)
+        w.u(UInt64(values.count))
+        for v in values { w.u(v) }
+    }
     static func decode(_ r: inout ByteReader) throws -> BottomK {
         let k = try r.int()
         guard k > 0 && k <= 1 << 16 else { throw StateCodecError("bad sketch size") }
@@ -148,8 +182,14 @@ extension LatencyHistogram {
 
 extension TopK {
     func encode(_ w: inout ByteWriter, _ payload: (Payload, inout ByteWriter) -> Void) {
-        w.int(capacity); w.u(UInt64(count))
-        for i in 0..<count { w.u(keys[i]); w.i32(counts[i]); w.i32(errors[i]); payload(payloads[i], &w) }
+        w.int(capacity)
+        w.u(UInt64(count))
+        for i in 0..<count {
+            w.u(keys[i])
+            w.i32(counts[i])
+            w.i32(errors[i])
+            payload(payloads[i], &w)
+        }
     }
     static func decode(_ r: inout ByteReader, _ payload: (inout ByteReader) throws -> Payload) throws -> TopK {
         let capacity = try r.int()
@@ -164,10 +204,16 @@ extension TopK {
 
 extension ReusePayload {
     func encode(_ w: inout ByteWriter, _ names: inout NameWriter) {
-        w.u(UInt64(kind.rawValue)); w.u(identity); names.coupon(coupon, &w); w.optStr(name); accounts.encode(&w)
+        w.u(UInt64(kind.rawValue))
+        w.u(identity)
+        names.coupon(coupon, &w)
+        w.optStr(name)
+        accounts.encode(&w)
     }
     static func decode(_ r: inout ByteReader, _ names: NameReader) throws -> ReusePayload {
-        guard let kind = IdentityKind(rawValue: UInt8(truncatingIfNeeded: try r.u())) else { throw StateCodecError("bad identity kind") }
+        guard let kind = IdentityKind(rawValue: UInt8(truncatingIfNeeded: try r.u())) else {
+            throw StateCodecError("bad identity kind")
+        }
         var p = ReusePayload(kind: kind, identity: try r.u(), coupon: try names.coupon(&r), name: try r.optStr())
         p.accounts = try BottomK.decode(&r)
         return p
@@ -175,10 +221,19 @@ extension ReusePayload {
 }
 
 extension IdentityPayload {
-    func encode(_ w: inout ByteWriter) { w.u(UInt64(kind.rawValue)); w.u(identity); distinct.encode(&w); w.i32(small); w.optStr(name) }
+    func encode(_ w: inout ByteWriter) {
+        w.u(UInt64(kind.rawValue))
+        w.u(identity)
+        distinct.encode(&w)
+        w.i32(small)
+        w.optStr(name)
+    }
     static func decode(_ r: inout ByteReader) throws -> IdentityPayload {
-        guard let kind = IdentityKind(rawValue: UInt8(truncatingIfNeeded: try r.u())) else { throw StateCodecError("bad identity kind") }
-        return IdentityPayload(kind: kind, identity: try r.u(), distinct: try BottomK.decode(&r), small: try r.i32(), name: try r.optStr())
+        guard let kind = IdentityKind(rawValue: UInt8(truncatingIfNeeded: try r.u())) else {
+            throw StateCodecError("bad identity kind")
+        }
+        return IdentityPayload(
+            kind: kind, identity: try r.u(), distinct: try BottomK.decode(&r), small: try r.i32(), name: try r.optStr())
     }
 }
 
@@ -186,11 +241,17 @@ extension IdentityPayload {
 
 extension MinuteBucket {
     func encode(_ w: inout ByteWriter, _ names: inout NameWriter) {
-        for v in [applied, rejected, attempts, declines, smallDeclines, compensation, requests, timeouts, dbSaturation] { w.i32(v) }
+        for v in [applied, rejected, attempts, declines, smallDeclines, compensation, requests, timeouts, dbSaturation]
+        { w.i32(v) }
         w.u(UInt64(coupons.count))
         for (c, s) in coupons.sorted(by: { $0.key < $1.key }) {
             names.coupon(c, &w)
-            w.i32(s.applied); w.d(s.discount); w.d(s.sharedDiscount); w.d(s.sharedSubtotal); w.i32(s.sharedCount); w.i32(s.stacked)
+            w.i32(s.applied)
+            w.d(s.discount)
+            w.d(s.sharedDiscount)
+            w.d(s.sharedSubtotal)
+            w.i32(s.sharedCount)
+            w.i32(s.stacked)
             s.accounts.encode(&w)
         }
         var n = names
@@ -200,26 +261,43 @@ extension MinuteBucket {
         decliners.encode(&w) { p, w in p.encode(&w) }
         w.u(UInt64(providers.count))
         for (p, s) in providers.sorted(by: { $0.key < $1.key }) {
-            names.provider(p, &w); w.i32(s.attempts); w.i32(s.succeeded); w.i32(s.declined); w.i32(s.failures)
+            names.provider(p, &w)
+            w.i32(s.attempts)
+            w.i32(s.succeeded)
+            w.i32(s.declined)
+            w.i32(s.failures)
         }
         declineCards.encode(&w)
         latency.encode(&w)
         let a = anomalous
-        w.u(UInt64(a.coupons.count)); for c in a.coupons.sorted() { names.coupon(c, &w) }
-        w.u(UInt64(a.providers.count)); for p in a.providers.sorted() { names.provider(p, &w) }
+        w.u(UInt64(a.coupons.count))
+        for c in a.coupons.sorted() { names.coupon(c, &w) }
+        w.u(UInt64(a.providers.count))
+        for p in a.providers.sorted() { names.provider(p, &w) }
         for f in [a.rejected, a.declines, a.compensation, a.timeouts] { w.bool(f) }
     }
 
     static func decode(_ r: inout ByteReader, _ names: NameReader) throws -> MinuteBucket {
         let b = MinuteBucket()
-        b.applied = try r.i32(); b.rejected = try r.i32(); b.attempts = try r.i32(); b.declines = try r.i32()
-        b.smallDeclines = try r.i32(); b.compensation = try r.i32(); b.requests = try r.i32(); b.timeouts = try r.i32()
+        b.applied = try r.i32()
+        b.rejected = try r.i32()
+        b.attempts = try r.i32()
+        b.declines = try r.i32()
+        b.smallDeclines = try r.i32()
+        b.compensation = try r.i32()
+        b.requests = try r.i32()
+        b.timeouts = try r.i32()
         b.dbSaturation = try r.i32()
         for _ in 0..<(try r.count()) {
             let c = try names.coupon(&r)
             var s = CouponStat()
-            s.applied = try r.i32(); s.discount = try r.d(); s.sharedDiscount = try r.d(); s.sharedSubtotal = try r.d()
-            s.sharedCount = try r.i32(); s.stacked = try r.i32(); s.accounts = try BottomK.decode(&r)
+            s.applied = try r.i32()
+            s.discount = try r.d()
+            s.sharedDiscount = try r.d()
+            s.sharedSubtotal = try r.d()
+            s.sharedCount = try r.i32()
+            s.stacked = try r.i32()
+            s.accounts = try BottomK.decode(&r)
             b.coupons[c, default: CouponStat()].merge(s)
         }
         b.reuse = try TopK.decode(&r) { try ReusePayload.decode(&$0, names) }
@@ -228,15 +306,20 @@ extension MinuteBucket {
         for _ in 0..<(try r.count()) {
             let p = try names.provider(&r)
             var s = b.providers[p] ?? ProviderStat()
-            s.attempts += try r.i32(); s.succeeded += try r.i32(); s.declined += try r.i32(); s.failures += try r.i32()
+            s.attempts += try r.i32()
+            s.succeeded += try r.i32()
+            s.declined += try r.i32()
+            s.failures += try r.i32()
             b.providers[p] = s
         }
         b.declineCards = try BottomK.decode(&r)
         b.latency = try LatencyHistogram.decode(&r)
         for _ in 0..<(try r.count()) { b.anomalous.coupons.insert(try names.coupon(&r)) }
         for _ in 0..<(try r.count()) { b.anomalous.providers.insert(try names.provider(&r)) }
-        b.anomalous.rejected = try r.bool(); b.anomalous.declines = try r.bool()
-        b.anomalous.compensation = try r.bool(); b.anomalous.timeouts = try r.bool()
+        b.anomalous.rejected = try r.bool()
+        b.anomalous.declines = try r.bool()
+        b.anomalous.compensation = try r.bool()
+        b.anomalous.timeouts = try r.bool()
         return b
     }
 }
@@ -245,25 +328,44 @@ extension MinuteBucket {
 
 extension PastTotals {
     private static func doubles(_ m: [Int32: Double], _ w: inout ByteWriter, _ id: (Int32, inout ByteWriter) -> Void) {
-        w.u(UInt64(m.count)); for (k, v) in m.sorted(by: { $0.key < $1.key }) { id(k, &w); w.d(v) }
+        w.u(UInt64(m.count))
+        for (k, v) in m.sorted(by: { $0.key < $1.key }) {
+            id(k, &w)
+            w.d(v)
+        }
     }
-    private static func doubles(_ r: inout ByteReader, _ id: (inout ByteReader) throws -> Int32) throws -> [Int32: Double] {
+    private static func doubles(_ r: inout ByteReader, _ id: (inout ByteReader) throws -> Int32) throws -> [Int32:
+        Double]
+    {
         var m: [Int32: Double] = [:]
-        for _ in 0..<(try r.count()) { let k = try id(&r); m[k, default: 0] += try r.d() }
+        for _ in 0..<(try r.count()) {
+            let k = try id(&r)
+            m[k, default: 0] += try r.d()
+        }
         return m
     }
 
     func encode(_ w: inout ByteWriter, _ names: inout NameWriter) {
         w.int(minutes)
-        for v in [applied, rejected, reference, attempts, declines, compensation, traffic, requests, timeouts] { w.d(v) }
+        for v in [applied, rejected, reference, attempts, declines, compensation, traffic, requests, timeouts] {
+            w.d(v)
+        }
         var n = names
         let c: (Int32, inout ByteWriter) -> Void = { n.coupon($0, &$1) }
         PastTotals.doubles(couponApplied, &w, c)
         PastTotals.doubles(couponSharedDiscount, &w, c)
         PastTotals.doubles(couponSharedSubtotal, &w, c)
         PastTotals.doubles(couponSharedCount, &w, c)
-        w.u(UInt64(couponAccounts.count)); for (k, v) in couponAccounts.sorted(by: { $0.key < $1.key }) { n.coupon(k, &w); v.encode(&w) }
-        w.u(UInt64(couponFirstMinute.count)); for (k, v) in couponFirstMinute.sorted(by: { $0.key < $1.key }) { n.coupon(k, &w); w.int(v) }
+        w.u(UInt64(couponAccounts.count))
+        for (k, v) in couponAccounts.sorted(by: { $0.key < $1.key }) {
+            n.coupon(k, &w)
+            v.encode(&w)
+        }
+        w.u(UInt64(couponFirstMinute.count))
+        for (k, v) in couponFirstMinute.sorted(by: { $0.key < $1.key }) {
+            n.coupon(k, &w)
+            w.int(v)
+        }
         let p: (Int32, inout ByteWriter) -> Void = { n.provider($0, &$1) }
         PastTotals.doubles(providerAttempts, &w, p)
         PastTotals.doubles(providerFailures, &w, p)
@@ -274,16 +376,27 @@ extension PastTotals {
     static func decode(_ r: inout ByteReader, _ names: NameReader) throws -> PastTotals {
         var t = PastTotals()
         t.minutes = try r.int()
-        t.applied = try r.d(); t.rejected = try r.d(); t.reference = try r.d(); t.attempts = try r.d(); t.declines = try r.d()
-        t.compensation = try r.d(); t.traffic = try r.d(); t.requests = try r.d(); t.timeouts = try r.d()
+        t.applied = try r.d()
+        t.rejected = try r.d()
+        t.reference = try r.d()
+        t.attempts = try r.d()
+        t.declines = try r.d()
+        t.compensation = try r.d()
+        t.traffic = try r.d()
+        t.requests = try r.d()
+        t.timeouts = try r.d()
         let c: (inout ByteReader) throws -> Int32 = { try names.coupon(&$0) }
         t.couponApplied = try doubles(&r, c)
         t.couponSharedDiscount = try doubles(&r, c)
         t.couponSharedSubtotal = try doubles(&r, c)
         t.couponSharedCount = try doubles(&r, c)
-        for _ in 0..<(try r.count()) { let k = try names.coupon(&r); t.couponAccounts[k, default: BottomK(k: 8)].merge(try BottomK.decode(&r)) }
         for _ in 0..<(try r.count()) {
-            let k = try names.coupon(&r), v = try r.int()
+            let k = try names.coupon(&r)
+            t.couponAccounts[k, default: BottomK(k: 8)].merge(try BottomK.decode(&r))
+        }
+        for _ in 0..<(try r.count()) {
+            let k = try names.coupon(&r)
+            let v = try r.int()
             t.couponFirstMinute[k] = min(t.couponFirstMinute[k] ?? v, v)
         }
         let p: (inout ByteReader) throws -> Int32 = { try names.provider(&$0) }
@@ -297,18 +410,41 @@ extension PastTotals {
 extension HourProfile {
     func encode(_ w: inout ByteWriter, _ names: inout NameWriter) {
         for a in [minutes, reference, applied] { for v in a { w.d(v) } }
-        w.u(UInt64(coupons.count)); for (k, v) in coupons.sorted(by: { $0.key < $1.key }) { names.coupon(k, &w); for x in v { w.d(x) } }
-        w.u(UInt64(providerAttempts.count)); for (k, v) in providerAttempts.sorted(by: { $0.key < $1.key }) { names.provider(k, &w); for x in v { w.d(x) } }
-        w.u(UInt64(providerFailures.count)); for (k, v) in providerFailures.sorted(by: { $0.key < $1.key }) { names.provider(k, &w); for x in v { w.d(x) } }
+        w.u(UInt64(coupons.count))
+        for (k, v) in coupons.sorted(by: { $0.key < $1.key }) {
+            names.coupon(k, &w)
+            for x in v { w.d(x) }
+        }
+        w.u(UInt64(providerAttempts.count))
+        for (k, v) in providerAttempts.sorted(by: { $0.key < $1.key }) {
+            names.provider(k, &w)
+            for x in v { w.d(x) }
+        }
+        w.u(UInt64(providerFailures.count))
+        for (k, v) in providerFailures.sorted(by: { $0.key < $1.key }) {
+            names.provider(k, &w)
+            for x in v { w.d(x) }
+        }
     }
 
     static func decode(_ r: inout ByteReader, _ names: NameReader) throws -> HourProfile {
         var h = HourProfile()
         func hours(_ r: inout ByteReader) throws -> [Double] { try (0..<24).map { _ in try r.d() } }
-        h.minutes = try hours(&r); h.reference = try hours(&r); h.applied = try hours(&r)
-        for _ in 0..<(try r.count()) { let k = try names.coupon(&r); h.coupons[k] = try hours(&r) }
-        for _ in 0..<(try r.count()) { let k = try names.provider(&r); h.providerAttempts[k] = try hours(&r) }
-        for _ in 0..<(try r.count()) { let k = try names.provider(&r); h.providerFailures[k] = try hours(&r) }
+        h.minutes = try hours(&r)
+        h.reference = try hours(&r)
+        h.applied = try hours(&r)
+        for _ in 0..<(try r.count()) {
+            let k = try names.coupon(&r)
+            h.coupons[k] = try hours(&r)
+        }
+        for _ in 0..<(try r.count()) {
+            let k = try names.provider(&r)
+            h.providerAttempts[k] = try hours(&r)
+        }
+        for _ in 0..<(try r.count()) {
+            let k = try names.provider(&r)
+            h.providerFailures[k] = try hours(&r)
+        }
         return h
     }
 }

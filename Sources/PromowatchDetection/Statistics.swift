@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Tail probabilities for counts. A count is judged by how unlikely it is given an expected rate
@@ -14,7 +14,9 @@ enum Stats {
         let lambda = max(lambda0, 1e-9)
         guard k > lambda, k >= 1 else { return 0 }
         let a = k.rounded(.down)
-        var term = 1.0, sum = 1.0, n = 1.0
+        var term = 1.0
+        var sum = 1.0
+        var n = 1.0
         while n < 100_000 {
             term *= lambda / (a + n)
             sum += term

@@ -4,9 +4,9 @@ import PromowatchParsing
 import PromowatchDetection
 import CByteSearch
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Reads inputs block by block, removes the framing, extracts events and keeps the run totals.
@@ -109,7 +109,10 @@ public final class Analyzer {
                 afterBlock?()
             }
         } catch let e as InputError {
-            if reader.pendingBytes > 0 && e.kind != .utf16 { lines += 1; skipped += 1 }  // the cut-off last line
+            if reader.pendingBytes > 0 && e.kind != .utf16 {
+                lines += 1
+                skipped += 1
+            }  // the cut-off last line
             inputErrors.append(e.description)
             throw e
         }
@@ -121,7 +124,8 @@ public final class Analyzer {
         guard b.count >= 2 else { return false }
         if (b[0] == 0xFF && b[1] == 0xFE) || (b[0] == 0xFE && b[1] == 0xFF) { return true }
         guard b.count >= 8 else { return false }
-        var le = true, be = true
+        var le = true
+        var be = true
         for i in stride(from: 0, to: 8, by: 2) {
             if b[i] == 0 || b[i + 1] != 0 { le = false }
             if b[i] != 0 || b[i + 1] == 0 { be = false }
@@ -186,7 +190,8 @@ public final class Analyzer {
             hi &+= 1
         }
         if len > maxLine {
-            oversized &+= 1; skipped &+= 1
+            oversized &+= 1
+            skipped &+= 1
         } else {
             line(p + i, len, ph, arrival)
         }
@@ -202,7 +207,10 @@ public final class Analyzer {
         case .record(let f):
             // a rebuilt payload (joined partials, Docker) may hold words split across lines
             let marks = f.rebuilt ? marker.marks(f.payload, f.length) : ph
-            if marks.isEmpty { skip(f); return }  // nothing in it can make it an event
+            if marks.isEmpty {
+                skip(f)
+                return
+            }  // nothing in it can make it an event
             record(f, marks, arrival)
         }
     }
@@ -233,11 +241,16 @@ public final class Analyzer {
     @inline(__always)
     private func record(_ f: Frame, _ ph: Phrases, _ arrival: Int64) {
         var ev = extractor.extract(f, phrases: ph, arrival: arrival)
-        if ev.kinds.isEmpty { skip(f); return }
+        if ev.kinds.isEmpty {
+            skip(f)
+            return
+        }
         let trace = extractor.traceHash
         if trace != 0 && !ev.kinds.isDisjoint(with: .promotion) {
             if extractor.promotionFromRequestLine {
-                switch dedupe.requestLine(trace, ev, user: extractor.userText(), ip: extractor.ipText(), hold: orderIndependent) {
+                switch dedupe.requestLine(
+                    trace, ev, user: extractor.userText(), ip: extractor.ipText(), hold: orderIndependent)
+                {
                 case .held:
                     for h in dedupe.overflow() { accept(h) }
                     return
@@ -261,10 +274,17 @@ public final class Analyzer {
 
     @inline(__always)
     private func accept(_ ev: Event, text: EventTextSource) {
-        if ev.kinds.isEmpty { skipped += 1; return }
+        if ev.kinds.isEmpty {
+            skipped += 1
+            return
+        }
         if !checkpoints.isEmpty || trackSources {
             let name = ev.source >= 0 ? extractor.sources.string(ev.source) : ""
-            if let cp = checkpoints[name], ev.time <= cp { alreadySeen += 1; skipped += 1; return }
+            if let cp = checkpoints[name], ev.time <= cp {
+                alreadySeen += 1
+                skipped += 1
+                return
+            }
             if ev.time > latest[name] ?? Int64.min { latest[name] = ev.time }
         }
         counts.add(ev.kinds)
@@ -302,15 +322,23 @@ public final class Analyzer {
         s.untrackedCouponEvents = aggregates.untrackedCouponEvents
         let a = aggregates
         for i in 0..<a.couponApplied.count {
-            s.coupons.append(CouponTotal(code: extractor.coupons.string(Symbol(i)), applied: a.couponApplied[i],
-                                         rejected: a.couponRejected[i], discount: a.couponDiscount[i]))
+            s.coupons.append(
+                CouponTotal(
+                    code: extractor.coupons.string(Symbol(i)), applied: a.couponApplied[i],
+                    rejected: a.couponRejected[i], discount: a.couponDiscount[i]))
         }
         s.coupons.sort { ($0.applied, $0.rejected, $1.code) > ($1.applied, $1.rejected, $0.code) }
         for i in 0..<a.providerSucceeded.count {
-            s.providers.append(ProviderTotal(provider: extractor.providers.string(Symbol(i)), succeeded: a.providerSucceeded[i],
-                                             declined: a.providerDeclined[i], providerFailures: a.providerFailures[i]))
+            s.providers.append(
+                ProviderTotal(
+                    provider: extractor.providers.string(Symbol(i)), succeeded: a.providerSucceeded[i],
+                    declined: a.providerDeclined[i], providerFailures: a.providerFailures[i]))
         }
-        s.providers.sort { ($0.succeeded + $0.declined + $0.providerFailures, $1.provider) > ($1.succeeded + $1.declined + $1.providerFailures, $0.provider) }
+        s.providers.sort {
+            ($0.succeeded + $0.declined + $0.providerFailures, $1.provider) > (
+                $1.succeeded + $1.declined + $1.providerFailures, $0.provider
+            )
+        }
         return s
     }
 }

@@ -61,8 +61,10 @@ struct PromotionDedupe {
     }
 
     /// A request-line promotion with this trace.
-    mutating func requestLine(_ trace: UInt64, _ event: Event, user: @autoclosure () -> String?,
-                              ip: @autoclosure () -> String?, hold: Bool) -> Decision {
+    mutating func requestLine(
+        _ trace: UInt64, _ event: Event, user: @autoclosure () -> String?,
+        ip: @autoclosure () -> String?, hold: Bool
+    ) -> Decision {
         if seenExplicit(trace) {
             duplicates += 1
             return .requestOnly

@@ -1,10 +1,10 @@
 import CByteSearch
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Hands out large blocks that hold only whole lines, each ending in `\n` (a last line without
@@ -48,7 +48,13 @@ public final class BlockReader {
     }
 
     /// Starts a new input (keeps counters).
-    public func reset() { start = 0; end = 0; clean = 0; discarding = false; eof = false }
+    public func reset() {
+        start = 0
+        end = 0
+        clean = 0
+        discarding = false
+        eof = false
+    }
 
     /// Bytes of an unfinished last line left in the buffer (dropped when input fails mid-line).
     public var pendingBytes: Int { end - start }
@@ -60,7 +66,8 @@ public final class BlockReader {
             if start > 0 {
                 let rest = end - start
                 if rest > 0 { memmove(buffer, buffer + start, rest) }
-                end = rest; start = 0
+                end = rest
+                start = 0
             }
             if discarding {
                 if end > 0, let nl = memchr(buffer, 0x0A, end) {
@@ -70,7 +77,8 @@ public final class BlockReader {
                     clean = 0
                     continue
                 }
-                end = 0; clean = 0
+                end = 0
+                clean = 0
             } else if end > clean {
                 if let nl = promowatch_memrchr(buffer + clean, 0x0A, end - clean) {
                     let last = UnsafePointer<UInt8>(nl.assumingMemoryBound(to: UInt8.self)) - UnsafePointer(buffer)
@@ -82,15 +90,21 @@ public final class BlockReader {
                 if end >= maxLineLength {
                     // no newline within the limit: drop this line up to its end
                     discarding = true
-                    end = 0; clean = 0
+                    end = 0
+                    clean = 0
                 }
             }
             if eof {
-                if discarding { discarding = false; oversizedLines += 1; return nil }
+                if discarding {
+                    discarding = false
+                    oversizedLines += 1
+                    return nil
+                }
                 guard end > 0 else { return nil }
                 buffer[end] = 0x0A  // a last line without newline
                 let len = end + 1
-                end = 0; clean = 0
+                end = 0
+                clean = 0
                 return UnsafeBufferPointer(start: UnsafePointer(buffer), count: len)
             }
             if let idle = onIdle { waitReadable(source, idle) }

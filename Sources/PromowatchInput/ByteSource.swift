@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One input: stdin or a file, plain or gzip (detected by the magic bytes `1f 8b`, not by name).
@@ -12,14 +12,18 @@ public enum ByteSource {
     case plain(FileReader, prefix: [UInt8])
     case gzip(GzipReader)
 
-    public var isGzip: Bool { if case .gzip = self { return true }; return false }
+    public var isGzip: Bool {
+        if case .gzip = self { return true }
+        return false
+    }
 
     /// Opens `path` (`-` = stdin) and sniffs its first bytes.
     public static func open(_ path: String) throws -> ByteSource {
         let fd: Int32
         let name: String
         if path == "-" {
-            fd = 0; name = "<stdin>"
+            fd = 0
+            name = "<stdin>"
         } else {
             fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw InputError(input: path, kind: .open(errno: errno), offset: 0) }
@@ -30,7 +34,9 @@ public enum ByteSource {
         var head = [UInt8](repeating: 0, count: 2)
         var got = 0
         while got < 2 {
-            let n = try head.withUnsafeMutableBufferPointer { try file.read(into: $0.baseAddress! + got, capacity: 2 - got) }
+            let n = try head.withUnsafeMutableBufferPointer {
+                try file.read(into: $0.baseAddress! + got, capacity: 2 - got)
+            }
             if n == 0 { break }
             got += n
         }

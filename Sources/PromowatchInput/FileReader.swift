@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Reads a file descriptor with plain `read(2)`, retrying on EINTR.
@@ -12,12 +12,18 @@ public struct FileReader {
     public let name: String
     public private(set) var offset = 0
 
-    public init(fd: Int32, name: String) { self.fd = fd; self.name = name }
+    public init(fd: Int32, name: String) {
+        self.fd = fd
+        self.name = name
+    }
 
     public mutating func read(into p: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int {
         while true {
             let n = Glibc.read(fd, p, capacity)
-            if n >= 0 { offset += n; return n }
+            if n >= 0 {
+                offset += n
+                return n
+            }
             if errno == EINTR { continue }
             throw InputError(input: name, kind: .read(errno: errno), offset: offset)
         }

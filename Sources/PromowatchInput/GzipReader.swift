@@ -1,8 +1,8 @@
 import CZlib
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Inflates a gzip stream (one or more concatenated members, like `gzip -dc`) read from a file
@@ -69,10 +69,14 @@ public final class GzipReader {
             if betweenMembers {
                 // skip zero padding some tools append; anything else must be a new member
                 while stream.avail_in > 0 && stream.next_in.pointee == 0 {
-                    stream.next_in += 1; stream.avail_in -= 1
+                    stream.next_in += 1
+                    stream.avail_in -= 1
                 }
                 if stream.avail_in == 0 {
-                    if inputEOF { finished = true; return 0 }
+                    if inputEOF {
+                        finished = true
+                        return 0
+                    }
                     continue
                 }
                 guard stream.next_in.pointee == 0x1F else { throw fail(.trailingGarbage) }

@@ -15,10 +15,17 @@ public struct KubeAuth: Sendable {
     public var clientKeyPEM: String?
     public var namespace: String?
 
-    public init(server: String, token: String? = nil, tokenFile: String? = nil, caPEM: String? = nil,
-                clientCertPEM: String? = nil, clientKeyPEM: String? = nil, namespace: String? = nil) {
-        self.server = server; self.token = token; self.tokenFile = tokenFile; self.caPEM = caPEM
-        self.clientCertPEM = clientCertPEM; self.clientKeyPEM = clientKeyPEM; self.namespace = namespace
+    public init(
+        server: String, token: String? = nil, tokenFile: String? = nil, caPEM: String? = nil,
+        clientCertPEM: String? = nil, clientKeyPEM: String? = nil, namespace: String? = nil
+    ) {
+        self.server = server
+        self.token = token
+        self.tokenFile = tokenFile
+        self.caPEM = caPEM
+        self.clientCertPEM = clientCertPEM
+        self.clientKeyPEM = clientKeyPEM
+        self.namespace = namespace
     }
 
     /// The current bearer token (re-read from `tokenFile` each time).
@@ -32,14 +39,18 @@ public struct KubeAuth: Sendable {
     public static let serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 
     /// In-cluster: `KUBERNETES_SERVICE_HOST`/`PORT` and the mounted service account.
-    public static func inCluster(directory: String = serviceAccountDir, environment: [String: String] = ProcessInfo.processInfo.environment) -> KubeAuth? {
+    public static func inCluster(
+        directory: String = serviceAccountDir, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> KubeAuth? {
         guard let host = environment["KUBERNETES_SERVICE_HOST"], let port = environment["KUBERNETES_SERVICE_PORT"],
-              FileManager.default.fileExists(atPath: directory + "/token") else { return nil }
+            FileManager.default.fileExists(atPath: directory + "/token")
+        else { return nil }
         let h = host.contains(":") ? "[\(host)]" : host
-        return KubeAuth(server: "https://\(h):\(port)", tokenFile: directory + "/token",
-                        caPEM: try? String(contentsOfFile: directory + "/ca.crt", encoding: .utf8),
-                        namespace: (try? String(contentsOfFile: directory + "/namespace", encoding: .utf8))?
-                            .trimmingCharacters(in: .whitespacesAndNewlines))
+        return KubeAuth(
+            server: "https://\(h):\(port)", tokenFile: directory + "/token",
+            caPEM: try? String(contentsOfFile: directory + "/ca.crt", encoding: .utf8),
+            namespace: (try? String(contentsOfFile: directory + "/namespace", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// From a kubeconfig: its current context's cluster, user and namespace. `paths` is
@@ -50,7 +61,9 @@ public struct KubeAuth: Sendable {
             let text = try String(contentsOfFile: p, encoding: .utf8)
             if let d = try Yams.load(yaml: text) as? [String: Any] { docs.append(d) }
         }
-        guard !docs.isEmpty else { throw ConfigError(message: "no kubeconfig found at \(paths.joined(separator: ":"))") }
+        guard !docs.isEmpty else {
+            throw ConfigError(message: "no kubeconfig found at \(paths.joined(separator: ":"))")
+        }
         guard let current = docs.compactMap({ $0["current-context"] as? String }).first(where: { !$0.isEmpty }) else {
             throw ConfigError(message: "kubeconfig has no current-context")
         }
@@ -61,9 +74,10 @@ public struct KubeAuth: Sendable {
             return nil
         }
         guard let ctx = named("contexts", current)?["context"] as? [String: Any],
-              let clusterName = ctx["cluster"] as? String,
-              let cluster = named("clusters", clusterName)?["cluster"] as? [String: Any],
-              let server = cluster["server"] as? String else {
+            let clusterName = ctx["cluster"] as? String,
+            let cluster = named("clusters", clusterName)?["cluster"] as? [String: Any],
+            let server = cluster["server"] as? String
+        else {
             throw ConfigError(message: "kubeconfig context '\(current)' has no usable cluster")
         }
         let user = (ctx["user"] as? String).flatMap { named("users", $0)?["user"] as? [String: Any] } ?? [:]
@@ -77,17 +91,20 @@ public struct KubeAuth: Sendable {
             if let f = m[fileKey] as? String { return try String(contentsOfFile: f, encoding: .utf8) }
             return nil
         }
-        return KubeAuth(server: server, token: user["token"] as? String, tokenFile: user["tokenFile"] as? String,
-                        caPEM: try data(cluster, "certificate-authority-data", "certificate-authority"),
-                        clientCertPEM: try data(user, "client-certificate-data", "client-certificate"),
-                        clientKeyPEM: try data(user, "client-key-data", "client-key"),
-                        namespace: ctx["namespace"] as? String)
+        return KubeAuth(
+            server: server, token: user["token"] as? String, tokenFile: user["tokenFile"] as? String,
+            caPEM: try data(cluster, "certificate-authority-data", "certificate-authority"),
+            clientCertPEM: try data(user, "client-certificate-data", "client-certificate"),
+            clientKeyPEM: try data(user, "client-key-data", "client-key"),
+            namespace: ctx["namespace"] as? String)
     }
 
     /// The usual order: in-cluster, else `$KUBECONFIG` / `~/.kube/config`.
-    public static func discover(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KubeAuth {
+    public static func discover(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KubeAuth
+    {
         if let a = inCluster(environment: environment) { return a }
-        let paths = environment["KUBECONFIG"].map { $0.split(separator: ":").map(String.init) }
+        let paths =
+            environment["KUBECONFIG"].map { $0.split(separator: ":").map(String.init) }
             ?? [(environment["HOME"] ?? NSHomeDirectory()) + "/.kube/config"]
         return try kubeconfig(paths: paths)
     }

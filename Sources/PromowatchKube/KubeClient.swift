@@ -29,9 +29,14 @@ public final class KubeClient {
 
     deinit { try? http.syncShutdown() }
 
-    public struct Response { public var status: Int; public var body: Data }
+    public struct Response {
+        public var status: Int
+        public var body: Data
+    }
 
-    public func call(_ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String? = nil) throws -> Response {
+    public func call(_ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String? = nil) throws
+        -> Response
+    {
         let url = auth.server.hasSuffix("/") ? String(auth.server.dropLast()) + path : auth.server + path
         var req: HTTPClient.Request
         do { req = try HTTPClient.Request(url: url, method: method) } catch {
@@ -57,20 +62,26 @@ public final class KubeClient {
 
     /// An error from a `Status` body (`reason`, `message`), or from the HTTP status alone.
     static func decodeStatus(_ code: Int, _ data: Data) -> KubeError {
-        if let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any], obj["kind"] as? String == "Status" {
-            return KubeError(code: (obj["code"] as? Int) ?? code, reason: obj["reason"] as? String ?? "Unknown",
-                             message: obj["message"] as? String ?? "")
+        if let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any], obj["kind"] as? String == "Status"
+        {
+            return KubeError(
+                code: (obj["code"] as? Int) ?? code, reason: obj["reason"] as? String ?? "Unknown",
+                message: obj["message"] as? String ?? "")
         }
-        return KubeError(code: code, reason: HTTPResponseStatus(statusCode: code).reasonPhrase, message: String(decoding: data.prefix(300), as: UTF8.self))
+        return KubeError(
+            code: code, reason: HTTPResponseStatus(statusCode: code).reasonPhrase,
+            message: String(decoding: data.prefix(300), as: UTF8.self))
     }
 
     /// Query values: RFC 3986 unreserved characters kept, everything else percent-encoded.
     static func query(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
+        s.addingPercentEncoding(
+            withAllowedCharacters: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
     }
 
     static func escape(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&=#"))) ?? s
+        s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&=#")))
+            ?? s
     }
 
     public struct ConfigMap: Sendable {
@@ -85,7 +96,8 @@ public final class KubeClient {
         /// From a response body; a body that is no ConfigMap is a `BadResponse` error.
         init(decoding r: Response) throws {
             guard let obj = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any],
-                  let meta = obj["metadata"] as? [String: Any], let rv = meta["resourceVersion"] as? String else {
+                let meta = obj["metadata"] as? [String: Any], let rv = meta["resourceVersion"] as? String
+            else {
                 throw KubeError(code: r.status, reason: "BadResponse", message: "not a ConfigMap")
             }
             data = obj["data"] as? [String: String] ?? [:]
@@ -94,14 +106,21 @@ public final class KubeClient {
     }
 
     public func getConfigMap(namespace: String, name: String) throws -> ConfigMap {
-        try ConfigMap(decoding: call(.GET, "/api/v1/namespaces/\(KubeClient.escape(namespace))/configmaps/\(KubeClient.escape(name))"))
+        try ConfigMap(
+            decoding: call(
+                .GET, "/api/v1/namespaces/\(KubeClient.escape(namespace))/configmaps/\(KubeClient.escape(name))"))
     }
 
     /// JSON merge patch; `dryRun` asks the server to validate without storing (`dryRun=All`).
     @discardableResult
-    public func patchConfigMap(namespace: String, name: String, mergePatch: String, dryRun: Bool = false) throws -> ConfigMap {
-        let r = try call(.PATCH, "/api/v1/namespaces/\(KubeClient.escape(namespace))/configmaps/\(KubeClient.escape(name))" + (dryRun ? "?dryRun=All" : ""),
-                         body: mergePatch, contentType: "application/merge-patch+json")
+    public func patchConfigMap(namespace: String, name: String, mergePatch: String, dryRun: Bool = false) throws
+        -> ConfigMap
+    {
+        let r = try call(
+            .PATCH,
+            "/api/v1/namespaces/\(KubeClient.escape(namespace))/configmaps/\(KubeClient.escape(name))"
+                + (dryRun ? "?dryRun=All" : ""),
+            body: mergePatch, contentType: "application/merge-patch+json")
         return try ConfigMap(decoding: r)
     }
 
@@ -114,27 +133,36 @@ public final class KubeClient {
     public func listPods(namespace: String, selector: String) throws -> [Pod] {
         let q = KubeClient.query(selector)
         let r = try call(.GET, "/api/v1/namespaces/\(KubeClient.escape(namespace))/pods?labelSelector=\(q)")
-        guard let obj = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any], let items = obj["items"] as? [[String: Any]] else {
+        guard let obj = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any],
+            let items = obj["items"] as? [[String: Any]]
+        else {
             throw KubeError(code: r.status, reason: "BadResponse", message: "not a PodList")
         }
         return items.compactMap { item in
             guard let name = (item["metadata"] as? [String: Any])?["name"] as? String else { return nil }
-            let containers = ((item["spec"] as? [String: Any])?["containers"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            let containers = ((item["spec"] as? [String: Any])?["containers"] as? [[String: Any]] ?? []).compactMap {
+                $0["name"] as? String
+            }
             return Pod(name: name, containers: containers)
         }
     }
 
     /// A container's log with RFC3339Nano timestamps, from `sinceTime` (whole seconds, as the API takes them).
     public func podLog(namespace: String, pod: String, container: String, sinceTime: String?) throws -> Data {
-        var path = "/api/v1/namespaces/\(KubeClient.escape(namespace))/pods/\(KubeClient.escape(pod))/log?timestamps=true&container=\(KubeClient.escape(container))"
+        var path =
+            "/api/v1/namespaces/\(KubeClient.escape(namespace))/pods/\(KubeClient.escape(pod))/log?timestamps=true&container=\(KubeClient.escape(container))"
         if let s = sinceTime { path += "&sinceTime=" + KubeClient.query(s) }
         return try call(.GET, path).body
     }
 
     /// Restarts a deployment like `kubectl rollout restart`: a new restartedAt annotation on its pod template.
     public func restartDeployment(namespace: String, name: String, at time: String, dryRun: Bool = false) throws {
-        let patch = #"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"\#(time)"}}}}}"#
-        _ = try call(.PATCH, "/apis/apps/v1/namespaces/\(KubeClient.escape(namespace))/deployments/\(KubeClient.escape(name))" + (dryRun ? "?dryRun=All" : ""),
-                     body: patch, contentType: "application/strategic-merge-patch+json")
+        let patch =
+            #"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"\#(time)"}}}}}"#
+        _ = try call(
+            .PATCH,
+            "/apis/apps/v1/namespaces/\(KubeClient.escape(namespace))/deployments/\(KubeClient.escape(name))"
+                + (dryRun ? "?dryRun=All" : ""),
+            body: patch, contentType: "application/strategic-merge-patch+json")
     }
 }

@@ -7,7 +7,9 @@ public struct KubeError: Error, CustomStringConvertible, Equatable, Sendable {
     public var message: String
 
     public init(code: Int, reason: String, message: String) {
-        self.code = code; self.reason = reason; self.message = message
+        self.code = code
+        self.reason = reason
+        self.message = message
     }
 
     public var isConflict: Bool { code == 409 }

@@ -1,10 +1,10 @@
 import CByteSearch
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Small byte-level helpers shared by the scanners. All work on raw pointers owned by the caller.
@@ -100,32 +100,62 @@ enum Bytes {
 /// (an escape is always at least as long as what it decodes to).
 @usableFromInline
 func unescapeString(_ p: UnsafePointer<UInt8>, _ n: Int, into out: UnsafeMutablePointer<UInt8>) -> Int {
-    var i = 0, o = 0
+    var i = 0
+    var o = 0
     while i < n {
         let b = p[i]
-        if b != 0x5C || i + 1 >= n { out[o] = b; o += 1; i += 1; continue }
+        if b != 0x5C || i + 1 >= n {
+            out[o] = b
+            o += 1
+            i += 1
+            continue
+        }
         let e = p[i + 1]
         i += 2
         switch e {
-        case UInt8(ascii: "n"): out[o] = 0x0A; o += 1
-        case UInt8(ascii: "t"): out[o] = 0x09; o += 1
-        case UInt8(ascii: "r"): out[o] = 0x0D; o += 1
-        case UInt8(ascii: "b"): out[o] = 0x08; o += 1
-        case UInt8(ascii: "f"): out[o] = 0x0C; o += 1
+        case UInt8(ascii: "n"):
+            out[o] = 0x0A
+            o += 1
+        case UInt8(ascii: "t"):
+            out[o] = 0x09
+            o += 1
+        case UInt8(ascii: "r"):
+            out[o] = 0x0D
+            o += 1
+        case UInt8(ascii: "b"):
+            out[o] = 0x08
+            o += 1
+        case UInt8(ascii: "f"):
+            out[o] = 0x0C
+            o += 1
         case UInt8(ascii: "x"):
-            if i + 2 <= n, let h = hexValue(p + i, 2) { out[o] = UInt8(h); o += 1; i += 2 } else { out[o] = e; o += 1 }
+            if i + 2 <= n, let h = hexValue(p + i, 2) {
+                out[o] = UInt8(h)
+                o += 1
+                i += 2
+            } else {
+                out[o] = e
+                o += 1
+            }
         case UInt8(ascii: "u"):
-            guard i + 4 <= n, var cp = hexValue(p + i, 4) else { out[o] = e; o += 1; break }
+            guard i + 4 <= n, var cp = hexValue(p + i, 4) else {
+                out[o] = e
+                o += 1
+                break
+            }
             i += 4
             if cp >= 0xD800 && cp < 0xDC00, i + 6 <= n, p[i] == 0x5C, p[i + 1] == UInt8(ascii: "u"),
-               let lo = hexValue(p + i + 2, 4), lo >= 0xDC00 && lo < 0xE000 {
+                let lo = hexValue(p + i + 2, 4), lo >= 0xDC00 && lo < 0xE000
+            {
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
                 i += 6
             } else if cp >= 0xD800 && cp < 0xE000 {
                 cp = 0xFFFD
             }
             o += encodeUTF8(cp, out + o)
-        default: out[o] = e; o += 1  // \" \\ \/ and anything unknown: the character itself
+        default:
+            out[o] = e
+            o += 1  // \" \\ \/ and anything unknown: the character itself
         }
     }
     return o
@@ -151,14 +181,23 @@ func hexValue(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt32? {
 @inline(__always)
 func encodeUTF8(_ cp: UInt32, _ out: UnsafeMutablePointer<UInt8>) -> Int {
     switch cp {
-    case 0..<0x80: out[0] = UInt8(cp); return 1
+    case 0..<0x80:
+        out[0] = UInt8(cp)
+        return 1
     case 0x80..<0x800:
-        out[0] = UInt8(0xC0 | (cp >> 6)); out[1] = UInt8(0x80 | (cp & 0x3F)); return 2
+        out[0] = UInt8(0xC0 | (cp >> 6))
+        out[1] = UInt8(0x80 | (cp & 0x3F))
+        return 2
     case 0x800..<0x10000:
-        out[0] = UInt8(0xE0 | (cp >> 12)); out[1] = UInt8(0x80 | ((cp >> 6) & 0x3F))
-        out[2] = UInt8(0x80 | (cp & 0x3F)); return 3
+        out[0] = UInt8(0xE0 | (cp >> 12))
+        out[1] = UInt8(0x80 | ((cp >> 6) & 0x3F))
+        out[2] = UInt8(0x80 | (cp & 0x3F))
+        return 3
     default:
-        out[0] = UInt8(0xF0 | (cp >> 18)); out[1] = UInt8(0x80 | ((cp >> 12) & 0x3F))
-        out[2] = UInt8(0x80 | ((cp >> 6) & 0x3F)); out[3] = UInt8(0x80 | (cp & 0x3F)); return 4
+        out[0] = UInt8(0xF0 | (cp >> 18))
+        out[1] = UInt8(0x80 | ((cp >> 12) & 0x3F))
+        out[2] = UInt8(0x80 | ((cp >> 6) & 0x3F))
+        out[3] = UInt8(0x80 | (cp & 0x3F))
+        return 4
     }
 }

@@ -23,24 +23,41 @@ public struct Frame {
     /// being a slice of the input line.
     public var rebuilt: Bool
 
-    init(payload: UnsafePointer<UInt8>, length: Int, time: Int64, source: UnsafePointer<UInt8>?, sourceLength: Int, rebuilt: Bool) {
-        self.payload = payload; self.length = length; self.parsedTime = time
-        self.source = source; self.sourceLength = sourceLength; self.rebuilt = rebuilt
+    init(
+        payload: UnsafePointer<UInt8>, length: Int, time: Int64, source: UnsafePointer<UInt8>?, sourceLength: Int,
+        rebuilt: Bool
+    ) {
+        self.payload = payload
+        self.length = length
+        self.parsedTime = time
+        self.source = source
+        self.sourceLength = sourceLength
+        self.rebuilt = rebuilt
     }
 
     /// A rebuilt frame whose timestamp is still the raw bytes at `timeBytes`.
-    init(payload: UnsafePointer<UInt8>, length: Int, timeBytes: UnsafePointer<UInt8>?, timeLength: Int,
-         source: UnsafePointer<UInt8>?, sourceLength: Int, rebuilt: Bool) {
-        self.init(payload: payload, length: length, timeBytes: timeBytes, timeLength: timeLength, source: source,
-                  sourceLength: sourceLength)
+    init(
+        payload: UnsafePointer<UInt8>, length: Int, timeBytes: UnsafePointer<UInt8>?, timeLength: Int,
+        source: UnsafePointer<UInt8>?, sourceLength: Int, rebuilt: Bool
+    ) {
+        self.init(
+            payload: payload, length: length, timeBytes: timeBytes, timeLength: timeLength, source: source,
+            sourceLength: sourceLength)
         self.rebuilt = rebuilt
     }
 
     /// A frame whose timestamp is still the raw bytes at `timeBytes`.
-    init(payload: UnsafePointer<UInt8>, length: Int, timeBytes: UnsafePointer<UInt8>?, timeLength: Int,
-         source: UnsafePointer<UInt8>?, sourceLength: Int) {
-        self.payload = payload; self.length = length; self.timeBytes = timeBytes; self.timeLength = timeLength
-        self.source = source; self.sourceLength = sourceLength; self.rebuilt = false
+    init(
+        payload: UnsafePointer<UInt8>, length: Int, timeBytes: UnsafePointer<UInt8>?, timeLength: Int,
+        source: UnsafePointer<UInt8>?, sourceLength: Int
+    ) {
+        self.payload = payload
+        self.length = length
+        self.timeBytes = timeBytes
+        self.timeLength = timeLength
+        self.source = source
+        self.sourceLength = sourceLength
+        self.rebuilt = false
     }
 }
 
@@ -49,7 +66,8 @@ public struct Frame {
 @inline(__always)
 func rfc3339TokenLength(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int? {
     guard n > 20, Bytes.isDigit(p[0]), Bytes.isDigit(p[3]), p[4] == UInt8(ascii: "-"), p[7] == UInt8(ascii: "-"),
-          p[10] == UInt8(ascii: "T"), p[13] == UInt8(ascii: ":"), p[16] == UInt8(ascii: ":") else { return nil }
+        p[10] == UInt8(ascii: "T"), p[13] == UInt8(ascii: ":"), p[16] == UInt8(ascii: ":")
+    else { return nil }
     var i = 19
     let limit = min(n, 40)
     while i < limit && p[i] != 0x20 { i += 1 }
@@ -61,15 +79,20 @@ func rfc3339TokenLength(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int? {
 /// line, in any combination. Partial lines are joined per source and stream.
 public final class Deframer {
     public let maxRecordLength: Int
-    private let scratch: UnsafeMutablePointer<UInt8>   // Docker-unescaped payload
-    private let joinBuffer: UnsafeMutablePointer<UInt8> // partials joined with their final part
+    private let scratch: UnsafeMutablePointer<UInt8>  // Docker-unescaped payload
+    private let joinBuffer: UnsafeMutablePointer<UInt8>  // partials joined with their final part
     private let sourceBuffer: UnsafeMutablePointer<UInt8>
     private var pending: [UInt64: Pending] = [:]
     public static let maxPendingStreams = 4096
     /// Partial records dropped because they grew past `maxRecordLength` or too many streams were open.
     public private(set) var droppedPartials = 0
 
-    struct Pending { var bytes: [UInt8]; var time: Int64; var source: [UInt8]; var overflow: Bool }
+    struct Pending {
+        var bytes: [UInt8]
+        var time: Int64
+        var source: [UInt8]
+        var overflow: Bool
+    }
 
     public enum Result {
         case record(Frame)
@@ -97,11 +120,16 @@ public final class Deframer {
         sourceBuffer = .allocate(capacity: 512)
     }
 
-    deinit { scratch.deallocate(); joinBuffer.deallocate(); sourceBuffer.deallocate() }
+    deinit {
+        scratch.deallocate()
+        joinBuffer.deallocate()
+        sourceBuffer.deallocate()
+    }
 
     /// Deframes `p[0..<n]` (no trailing newline). The frame's pointers stay valid until the next call.
     public func deframe(_ p0: UnsafePointer<UInt8>, _ n0: Int) -> Result {
-        var p = p0, n = n0
+        var p = p0
+        var n = n0
         // NUL runs (holes left by copytruncate rotation) and a UTF-8 byte order mark are no text;
         // `==> path <==` is a `tail -F` header. One compare of the first byte for every other line.
         // (a hole ends where the writer goes on, so NULs lead a line; trailing ones go with them)
@@ -124,22 +152,29 @@ public final class Deframer {
             layers += 1
             // kubectl --prefix: "[pod/<pod>/<container>] "
             if n > 6 && p[0] == UInt8(ascii: "[") && Bytes.hasPrefix(p + 1, n - 1, "pod/") {
-                if let close = Bytes.find(UInt8(ascii: "]"), p, from: 1, end: min(n, 512)), close + 1 < n || close + 1 == n {
-                    src = p + 1; srcLen = close - 1
+                if let close = Bytes.find(UInt8(ascii: "]"), p, from: 1, end: min(n, 512)),
+                    close + 1 < n || close + 1 == n
+                {
+                    src = p + 1
+                    srcLen = close - 1
                     let skip = close + 1 < n && p[close + 1] == 0x20 ? close + 2 : close + 1
-                    p += skip; n -= skip
+                    p += skip
+                    n -= skip
                     continue
                 }
             }
             // RFC3339 timestamp followed by a space: kubectl --timestamps or CRI
             if let len = rfc3339TokenLength(p, n) {
-                timeBytes = p; timeLength = len
-                p += len + 1; n -= len + 1
+                timeBytes = p
+                timeLength = len
+                p += len + 1
+                n -= len + 1
                 if n0 > Deframer.kubeletChunkLength { afterTimestamp = p }
                 // CRI: "<stdout|stderr> <tags> <payload>", tags a `:`-separated list led by F or P
                 if n >= 8 && (Bytes.hasPrefix(p, n, "stdout ") || Bytes.hasPrefix(p, n, "stderr ")),
-                   p[7] == UInt8(ascii: "F") || p[7] == UInt8(ascii: "P"),
-                   n == 8 || p[8] == 0x20 || p[8] == UInt8(ascii: ":") {
+                    p[7] == UInt8(ascii: "F") || p[7] == UInt8(ascii: "P"),
+                    n == 8 || p[8] == 0x20 || p[8] == UInt8(ascii: ":")
+                {
                     let partial = p[7] == UInt8(ascii: "P")
                     let stream = p[3]  // 'o' or 'e'
                     var tagsEnd = 8
@@ -147,10 +182,14 @@ public final class Deframer {
                     let body = tagsEnd < n ? p + tagsEnd + 1 : p + n
                     let bodyLen = tagsEnd < n ? n - tagsEnd - 1 : 0
                     if !partial && pending.isEmpty {
-                        return .record(Frame(payload: body, length: bodyLen, timeBytes: timeBytes, timeLength: timeLength, source: src, sourceLength: srcLen))
+                        return .record(
+                            Frame(
+                                payload: body, length: bodyLen, timeBytes: timeBytes, timeLength: timeLength,
+                                source: src, sourceLength: srcLen))
                     }
                     let time = ByteNumbers.parseRFC3339(timeBytes!, timeLength)?.nanos ?? 0
-                    return join(body, bodyLen, partial: partial, stream: stream, time: time, source: src, sourceLength: srcLen)
+                    return join(
+                        body, bodyLen, partial: partial, stream: stream, time: time, source: src, sourceLength: srcLen)
                 }
                 continue
             }
@@ -158,17 +197,22 @@ public final class Deframer {
             // (dockerd's own `{"log":"` anywhere; other spellings only on a line of its own, as node
             // files and `tail -F` give them: kubectl never prints Docker framing)
             if n > 9 && p[0] == UInt8(ascii: "{"),
-               Bytes.hasPrefix(p, n, "{\"log\":\"") || (layers == 1 && Deframer.mayBeDocker(p, n)) {
+                Bytes.hasPrefix(p, n, "{\"log\":\"") || (layers == 1 && Deframer.mayBeDocker(p, n))
+            {
                 if let r = docker(p, n, source: src, sourceLength: srcLen) { return r }
             }
             break
         }
         if let after = afterTimestamp, (p + n) - after > Deframer.kubeletChunkLength,
-           let r = withoutKubeletTimestamps(p, n, chunkStart: after, timeBytes: timeBytes, timeLength: timeLength,
-                                            source: src, sourceLength: srcLen) {
+            let r = withoutKubeletTimestamps(
+                p, n, chunkStart: after, timeBytes: timeBytes, timeLength: timeLength,
+                source: src, sourceLength: srcLen)
+        {
             return r
         }
-        return .record(Frame(payload: p, length: n, timeBytes: timeBytes, timeLength: timeLength, source: src, sourceLength: srcLen))
+        return .record(
+            Frame(
+                payload: p, length: n, timeBytes: timeBytes, timeLength: timeLength, source: src, sourceLength: srcLen))
     }
 
     /// Leading and trailing NUL runs and a byte order mark removed: the offset and length left;
@@ -176,10 +220,12 @@ public final class Deframer {
     @inline(never)
     static func trim(_ p: UnsafePointer<UInt8>, _ n0: Int) -> (Int, Int)? {
         if n0 >= 9, Bytes.hasPrefix(p, n0, "==> "), p[n0 - 4] == 0x20, p[n0 - 3] == UInt8(ascii: "<"),
-           p[n0 - 2] == UInt8(ascii: "="), p[n0 - 1] == UInt8(ascii: "=") {
+            p[n0 - 2] == UInt8(ascii: "="), p[n0 - 1] == UInt8(ascii: "=")
+        {
             return nil
         }
-        var s = 0, n = n0
+        var s = 0
+        var n = n0
         while s < n && p[s] == 0 { s += 1 }
         while n > s && p[n - 1] == 0 { n -= 1 }
         if n - s >= 3 && p[s] == 0xEF && p[s + 1] == 0xBB && p[s + 2] == 0xBF { s += 3 }
@@ -191,11 +237,14 @@ public final class Deframer {
     /// copy buffer, kubernetes#113481) past the previous one. Removes them, looking only at those
     /// offsets; nil when the line has none.
     @inline(never)
-    private func withoutKubeletTimestamps(_ p: UnsafePointer<UInt8>, _ n: Int, chunkStart: UnsafePointer<UInt8>,
-                                          timeBytes: UnsafePointer<UInt8>?, timeLength: Int,
-                                          source: UnsafePointer<UInt8>?, sourceLength: Int) -> Result? {
+    private func withoutKubeletTimestamps(
+        _ p: UnsafePointer<UInt8>, _ n: Int, chunkStart: UnsafePointer<UInt8>,
+        timeBytes: UnsafePointer<UInt8>?, timeLength: Int,
+        source: UnsafePointer<UInt8>?, sourceLength: Int
+    ) -> Result? {
         let end = p + n
-        var from = p, w = 0
+        var from = p
+        var w = 0
         var boundary = chunkStart + Deframer.kubeletChunkLength
         while boundary < end {
             guard boundary > from, let len = rfc3339TokenLength(boundary, end - boundary) else {
@@ -212,8 +261,10 @@ public final class Deframer {
         let k = min(end - from, maxRecordLength - w)
         (scratch + w).update(from: from, count: k)
         w += k
-        return .record(Frame(payload: UnsafePointer(scratch), length: w, timeBytes: timeBytes, timeLength: timeLength,
-                             source: source, sourceLength: sourceLength, rebuilt: true))
+        return .record(
+            Frame(
+                payload: UnsafePointer(scratch), length: w, timeBytes: timeBytes, timeLength: timeLength,
+                source: source, sourceLength: sourceLength, rebuilt: true))
     }
 
     /// Whether a JSON line's first key is one of Docker's (`log`, `stream`, `time`, `attrs`): only
@@ -226,8 +277,11 @@ public final class Deframer {
         let c1 = p[1]
         if c1 == 0x22 {
             let c2 = p[2]
-            if c2 == UInt8(ascii: "l") { if p[3] != UInt8(ascii: "o") { return false } }
-            else if c2 != UInt8(ascii: "t") && c2 != UInt8(ascii: "s") && c2 != UInt8(ascii: "a") { return false }
+            if c2 == UInt8(ascii: "l") {
+                if p[3] != UInt8(ascii: "o") { return false }
+            } else if c2 != UInt8(ascii: "t") && c2 != UInt8(ascii: "s") && c2 != UInt8(ascii: "a") {
+                return false
+            }
         } else if !Bytes.isSpace(c1) {
             return false
         }
@@ -242,8 +296,10 @@ public final class Deframer {
         let q = p + (i + 1)
         switch q[0] {
         case UInt8(ascii: "l"): return q[1] == UInt8(ascii: "o") && q[2] == UInt8(ascii: "g") && q[3] == 0x22
-        case UInt8(ascii: "t"): return q[1] == UInt8(ascii: "i") && q[2] == UInt8(ascii: "m") && q[3] == UInt8(ascii: "e") && q[4] == 0x22
-        case UInt8(ascii: "s"): return q[1] == UInt8(ascii: "t") && q[2] == UInt8(ascii: "r") && Bytes.hasPrefix(q, 7, "stream\"")
+        case UInt8(ascii: "t"):
+            return q[1] == UInt8(ascii: "i") && q[2] == UInt8(ascii: "m") && q[3] == UInt8(ascii: "e") && q[4] == 0x22
+        case UInt8(ascii: "s"):
+            return q[1] == UInt8(ascii: "t") && q[2] == UInt8(ascii: "r") && Bytes.hasPrefix(q, 7, "stream\"")
         case UInt8(ascii: "a"): return q[1] == UInt8(ascii: "t") && Bytes.hasPrefix(q, 6, "attrs\"")
         default: return false
         }
@@ -253,15 +309,21 @@ public final class Deframer {
     /// any order with any white space JSON allows. nil when the object has another key or no
     /// `log` string: then it is a payload, not framing.
     @inline(never)
-    private func docker(_ p: UnsafePointer<UInt8>, _ n: Int, source: UnsafePointer<UInt8>?, sourceLength: Int) -> Result? {
-        var logRange: (Int, Int)? = nil, timeRange: (Int, Int)? = nil
+    private func docker(_ p: UnsafePointer<UInt8>, _ n: Int, source: UnsafePointer<UInt8>?, sourceLength: Int)
+        -> Result?
+    {
+        var logRange: (Int, Int)? = nil
+        var timeRange: (Int, Int)? = nil
         var stream: UInt8 = UInt8(ascii: "o")
         var i = 1
         while true {
             while i < n && Bytes.isSpace(p[i]) { i += 1 }
             guard i < n else { return nil }
             if p[i] == UInt8(ascii: "}") { break }
-            if p[i] == UInt8(ascii: ",") { i += 1; continue }
+            if p[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
             guard p[i] == 0x22, let ke = PayloadScanner.stringEnd(p, from: i + 1, end: n) else { return nil }
             let ks = i + 1
             i = ke + 1
@@ -270,15 +332,21 @@ public final class Deframer {
             i += 1
             while i < n && Bytes.isSpace(p[i]) { i += 1 }
             guard i < n else { return nil }
-            let key = p + ks, kn = ke - ks
+            let key = p + ks
+            let kn = ke - ks
             if p[i] == 0x22 {
                 guard let ve = PayloadScanner.stringEnd(p, from: i + 1, end: n) else { return nil }
                 let vs = i + 1
                 i = ve + 1
-                if Bytes.equals(key, kn, "log") { logRange = (vs, ve) }
-                else if Bytes.equals(key, kn, "time") { timeRange = (vs, ve) }
-                else if Bytes.equals(key, kn, "stream") { if Bytes.equals(p + vs, ve - vs, "stderr") { stream = UInt8(ascii: "e") } }
-                else { return nil }
+                if Bytes.equals(key, kn, "log") {
+                    logRange = (vs, ve)
+                } else if Bytes.equals(key, kn, "time") {
+                    timeRange = (vs, ve)
+                } else if Bytes.equals(key, kn, "stream") {
+                    if Bytes.equals(p + vs, ve - vs, "stderr") { stream = UInt8(ascii: "e") }
+                } else {
+                    return nil
+                }
             } else if p[i] == UInt8(ascii: "{") && Bytes.equals(key, kn, "attrs") {
                 guard let e = PayloadScanner.skipCompound(p, n, from: i) else { return nil }
                 i = e
@@ -289,17 +357,25 @@ public final class Deframer {
         guard let (vs, ve) = logRange else { return nil }
         var len = unescapeString(p + vs, min(ve - vs, maxRecordLength), into: scratch)
         var complete = false
-        if len > 0 && scratch[len - 1] == 0x0A { len -= 1; complete = true }
+        if len > 0 && scratch[len - 1] == 0x0A {
+            len -= 1
+            complete = true
+        }
         // dockerd splits only at exactly 16 KiB; an entry of another length without `\n` is whole
         let partial = !complete && len == Deframer.dockerSplitLength
         if len > 0 && scratch[len - 1] == 0x0D { len -= 1 }
-        let tb = timeRange.map { p + $0.0 }, tl = timeRange.map { $0.1 - $0.0 } ?? 0
+        let tb = timeRange.map { p + $0.0 }
+        let tl = timeRange.map { $0.1 - $0.0 } ?? 0
         if !partial && pending.isEmpty {
-            return .record(Frame(payload: UnsafePointer(scratch), length: len, timeBytes: tb, timeLength: tl,
-                                 source: source, sourceLength: sourceLength, rebuilt: true))
+            return .record(
+                Frame(
+                    payload: UnsafePointer(scratch), length: len, timeBytes: tb, timeLength: tl,
+                    source: source, sourceLength: sourceLength, rebuilt: true))
         }
         let time = tb.flatMap { ByteNumbers.parseRFC3339($0, tl)?.nanos } ?? 0
-        return join(UnsafePointer(scratch), len, partial: partial, stream: stream, time: time, source: source, sourceLength: sourceLength, rebuilt: true)
+        return join(
+            UnsafePointer(scratch), len, partial: partial, stream: stream, time: time, source: source,
+            sourceLength: sourceLength, rebuilt: true)
     }
 
     private func key(_ source: UnsafePointer<UInt8>?, _ len: Int, _ stream: UInt8) -> UInt64 {
@@ -307,32 +383,49 @@ public final class Deframer {
         return (h ^ (UInt64(stream) &* 0x9E37_79B9_7F4A_7C15)) ^ (tailFile &* 0xC2B2_AE3D_27D4_EB4F)
     }
 
-    private func join(_ body: UnsafePointer<UInt8>, _ len: Int, partial: Bool, stream: UInt8, time: Int64,
-                      source: UnsafePointer<UInt8>?, sourceLength: Int, rebuilt: Bool = false) -> Result {
+    private func join(
+        _ body: UnsafePointer<UInt8>, _ len: Int, partial: Bool, stream: UInt8, time: Int64,
+        source: UnsafePointer<UInt8>?, sourceLength: Int, rebuilt: Bool = false
+    ) -> Result {
         let k = key(source, sourceLength, stream)
         if partial {
             if var pend = pending[k] {
-                if pend.bytes.count + len > maxRecordLength { pend.overflow = true } else { pend.bytes.append(contentsOf: UnsafeBufferPointer(start: body, count: len)) }
+                if pend.bytes.count + len > maxRecordLength {
+                    pend.overflow = true
+                } else {
+                    pend.bytes.append(contentsOf: UnsafeBufferPointer(start: body, count: len))
+                }
                 pending[k] = pend
             } else if pending.count < Deframer.maxPendingStreams {
                 let src = source.map { Array(UnsafeBufferPointer(start: $0, count: sourceLength)) } ?? []
-                pending[k] = Pending(bytes: Array(UnsafeBufferPointer(start: body, count: min(len, maxRecordLength))), time: time, source: src, overflow: len > maxRecordLength)
+                pending[k] = Pending(
+                    bytes: Array(UnsafeBufferPointer(start: body, count: min(len, maxRecordLength))), time: time,
+                    source: src, overflow: len > maxRecordLength)
             } else {
                 droppedPartials += 1
             }
             return .partial
         }
         guard let pend = pending.removeValue(forKey: k) else {
-            return .record(Frame(payload: body, length: len, time: time, source: source, sourceLength: sourceLength, rebuilt: rebuilt))
+            return .record(
+                Frame(
+                    payload: body, length: len, time: time, source: source, sourceLength: sourceLength, rebuilt: rebuilt
+                ))
         }
         if pend.overflow || pend.bytes.count + len > maxRecordLength {
             droppedPartials += 1
-            return .record(Frame(payload: body, length: 0, time: time, source: source, sourceLength: sourceLength, rebuilt: true))
+            return .record(
+                Frame(payload: body, length: 0, time: time, source: source, sourceLength: sourceLength, rebuilt: true))
         }
         let head = pend.bytes.count
-        pend.bytes.withUnsafeBufferPointer { b in if let base = b.baseAddress { joinBuffer.update(from: base, count: head) } }
+        pend.bytes.withUnsafeBufferPointer { b in
+            if let base = b.baseAddress { joinBuffer.update(from: base, count: head) }
+        }
         (joinBuffer + head).update(from: body, count: len)
-        return .record(Frame(payload: UnsafePointer(joinBuffer), length: head + len, time: time, source: source, sourceLength: sourceLength, rebuilt: true))
+        return .record(
+            Frame(
+                payload: UnsafePointer(joinBuffer), length: head + len, time: time, source: source,
+                sourceLength: sourceLength, rebuilt: true))
     }
 
     /// Ends one input file: partial records still buffered (a `P` line never followed by `F`)
@@ -342,11 +435,18 @@ public final class Deframer {
         let all = pending
         pending.removeAll()
         for (_, pend) in all.sorted(by: { $0.value.time < $1.value.time }) where !pend.overflow {
-            let n = pend.bytes.count, sn = min(pend.source.count, 512)
-            pend.bytes.withUnsafeBufferPointer { b in if let base = b.baseAddress { joinBuffer.update(from: base, count: n) } }
-            pend.source.withUnsafeBufferPointer { b in if let base = b.baseAddress { sourceBuffer.update(from: base, count: sn) } }
-            body(Frame(payload: UnsafePointer(joinBuffer), length: n, time: pend.time,
-                       source: sn > 0 ? UnsafePointer(sourceBuffer) : nil, sourceLength: sn, rebuilt: true))
+            let n = pend.bytes.count
+            let sn = min(pend.source.count, 512)
+            pend.bytes.withUnsafeBufferPointer { b in
+                if let base = b.baseAddress { joinBuffer.update(from: base, count: n) }
+            }
+            pend.source.withUnsafeBufferPointer { b in
+                if let base = b.baseAddress { sourceBuffer.update(from: base, count: sn) }
+            }
+            body(
+                Frame(
+                    payload: UnsafePointer(joinBuffer), length: n, time: pend.time,
+                    source: sn > 0 ? UnsafePointer(sourceBuffer) : nil, sourceLength: sn, rebuilt: true))
         }
     }
 }

@@ -67,7 +67,11 @@ public final class EventExtractor {
         var untrusted = false
         ev.time = 0
         if let (p, n) = scanner.parsed ? value(.ts) : nil {
-            if let t = ByteNumbers.parseTimestamp(p, n), t >= earliestTime && t <= latest { ev.time = t } else { untrusted = true }
+            if let t = ByteNumbers.parseTimestamp(p, n), t >= earliestTime && t <= latest {
+                ev.time = t
+            } else {
+                untrusted = true
+            }
         }
         if ev.time == 0 {
             let ft = frame.time
@@ -112,9 +116,11 @@ public final class EventExtractor {
         }
         if scanner.sawFailedCompensation { ev.kinds.insert(.compensationFailure) }
         if let (p, n) = value(.latencyMs), let v = ByteNumbers.parseDouble(p, n) {
-            ev.latencyMs = v; ev.kinds.insert(.request)
+            ev.latencyMs = v
+            ev.kinds.insert(.request)
         } else if let (p, n) = value(.latency), let v = ByteNumbers.parseDurationMs(p, n) {
-            ev.latencyMs = v; ev.kinds.insert(.request)
+            ev.latencyMs = v
+            ev.kinds.insert(.request)
         }
     }
 
@@ -161,9 +167,12 @@ public final class EventExtractor {
     }
 
     @inline(__always)
-    private func normalize(_ v: (UnsafePointer<UInt8>, Int), cut: UInt8? = nil, _ fold: Case = .asIs) -> (UnsafePointer<UInt8>, Int)? {
+    private func normalize(_ v: (UnsafePointer<UInt8>, Int), cut: UInt8? = nil, _ fold: Case = .asIs) -> (
+        UnsafePointer<UInt8>, Int
+    )? {
         let (p, n0) = v
-        var s = 0, n = n0
+        var s = 0
+        var n = n0
         if let c = cut, let k = Bytes.find(c, p, from: 0, end: n) { n = k }
         while s < n && Bytes.isSpace(p[s]) { s += 1 }
         while n > s && Bytes.isSpace(p[n - 1]) { n -= 1 }
@@ -171,7 +180,11 @@ public final class EventExtractor {
         if fold == .asIs { return (p + s, n - s) }
         guard used + (n - s) <= scratchCapacity else { return nil }
         let out = scratch + used
-        if fold == .upper { for i in s..<n { out[i - s] = Bytes.upper(p[i]) } } else { for i in s..<n { out[i - s] = Bytes.lower(p[i]) } }
+        if fold == .upper {
+            for i in s..<n { out[i - s] = Bytes.upper(p[i]) }
+        } else {
+            for i in s..<n { out[i - s] = Bytes.lower(p[i]) }
+        }
         used += n - s
         return (UnsafePointer(out), n - s)
     }
@@ -180,7 +193,9 @@ public final class EventExtractor {
         intern(normalized(f, fold), into: table, limit: limit)
     }
 
-    private func intern(_ v: (UnsafePointer<UInt8>, Int)?, into table: SymbolTable, limit: Int? = nil) -> (Symbol, UInt64) {
+    private func intern(_ v: (UnsafePointer<UInt8>, Int)?, into table: SymbolTable, limit: Int? = nil) -> (
+        Symbol, UInt64
+    ) {
         guard let (p, n) = v else { return (.none, 0) }
         let h = ByteHash.hash(p, n)
         return (table.intern(p, n, hash: h, limit: limit), h)
@@ -195,7 +210,9 @@ public final class EventExtractor {
     /// users, ips and cards are only hashed, this gives their text when a finding needs it.
     public func text(_ f: Field) -> String? {
         let cut: UInt8? = f == .ip ? UInt8(ascii: ",") : nil
-        guard let (p, n) = normalized(f, cut: cut, f == .coupon ? .upper : (f == .provider ? .lower : .asIs)) else { return nil }
+        guard let (p, n) = normalized(f, cut: cut, f == .coupon ? .upper : (f == .provider ? .lower : .asIs)) else {
+            return nil
+        }
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
 
@@ -212,7 +229,8 @@ public final class EventExtractor {
         traceHash = hash(.traceId)
         // Rejected attempts may fill only half the coupon table: an enumeration attack sending
         // millions of invented codes must not leave no room for real codes redeemed later.
-        (ev.coupon, ev.couponHash) = intern(.coupon, into: coupons, .upper, limit: applied ? nil : coupons.maxEntries / 2)
+        (ev.coupon, ev.couponHash) = intern(
+            .coupon, into: coupons, .upper, limit: applied ? nil : coupons.maxEntries / 2)
         ev.userHash = hash(.user)
         ev.ipHash = hash(.ip, cut: UInt8(ascii: ","))
         ev.discount = number(.discount)
@@ -226,7 +244,11 @@ public final class EventExtractor {
         if let (p, n) = value(.code) {
             // 0 when the handler returned no error; 2xx is success too (an HTTP-component line
             // with `code=200 reason=` is in go-kratos/kratos#3758)
-            if let v = ByteNumbers.parseDouble(p, n) { applied = v == 0 || (v >= 200 && v < 300) } else { applied = EventExtractor.outcome(p, n) ?? false }
+            if let v = ByteNumbers.parseDouble(p, n) {
+                applied = v == 0 || (v >= 200 && v < 300)
+            } else {
+                applied = EventExtractor.outcome(p, n) ?? false
+            }
         } else {
             applied = !present(.errorCode)  // no code: a `reason` says it failed
         }
@@ -280,7 +302,8 @@ public final class EventExtractor {
         guard a > 0, n > a + 2 else { return nil }
         var from = 0
         while from + a < n {
-            guard let k = alias.withUnsafeBufferPointer({ Bytes.firstIndex(p + from, n - from, $0.baseAddress!, a) }) else { return nil }
+            guard let k = alias.withUnsafeBufferPointer({ Bytes.firstIndex(p + from, n - from, $0.baseAddress!, a) })
+            else { return nil }
             let at = from + k
             from = at + 1
             if at > 0 && PayloadScanner.isKeyByte(p[at - 1]) { continue }
@@ -322,9 +345,15 @@ public final class EventExtractor {
     static func paymentOutcome(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool? {
         guard n >= 14, n <= 28, Bytes.lower(p[0]) == UInt8(ascii: "p") else { return nil }
         if Bytes.equalsLower(p, n, "payment authorized") || Bytes.equalsLower(p, n, "payment succeeded")
-            || Bytes.equalsLower(p, n, "payment captured") { return true }
+            || Bytes.equalsLower(p, n, "payment captured")
+        {
+            return true
+        }
         if Bytes.equalsLower(p, n, "payment authorization failed") || Bytes.equalsLower(p, n, "payment failed")
-            || Bytes.equalsLower(p, n, "payment declined") { return false }
+            || Bytes.equalsLower(p, n, "payment declined")
+        {
+            return false
+        }
         return nil
     }
 

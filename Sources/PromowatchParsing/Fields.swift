@@ -54,7 +54,13 @@ public enum Field: UInt8, CaseIterable, Sendable {
 /// Maps key bytes to `(field, rank)` with one hash probe and an exact compare.
 /// Built once from the alias lists (built-ins plus any from configuration).
 public final class KeyTable: @unchecked Sendable {
-    struct Entry { var w0: UInt64; var w1: UInt64; var len: Int32; var field: Field; var rank: UInt8 }
+    struct Entry {
+        var w0: UInt64
+        var w1: UInt64
+        var len: Int32
+        var field: Field
+        var rank: UInt8
+    }
     /// Open-addressed, `len == 0` = empty. One allocation for the table's lifetime.
     private let entries: UnsafeMutablePointer<Entry>
     private let mask: Int
@@ -63,7 +69,9 @@ public final class KeyTable: @unchecked Sendable {
     public init(extraAliases: [(Field, [String])] = []) {
         var byField: [Field: [String]] = [:]
         for (f, keys) in Field.builtinAliases { byField[f, default: []] += keys }
-        for (f, keys) in extraAliases { for k in keys where !(byField[f] ?? []).contains(k) { byField[f, default: []].append(k) } }
+        for (f, keys) in extraAliases {
+            for k in keys where !(byField[f] ?? []).contains(k) { byField[f, default: []].append(k) }
+        }
         let size = 1024
         mask = size - 1
         let entries = UnsafeMutablePointer<Entry>.allocate(capacity: size)
@@ -112,10 +120,17 @@ public final class KeyTable: @unchecked Sendable {
             let r = UnsafeRawPointer(p)
             return (r.loadUnaligned(as: UInt64.self) & lo, r.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & hi)
         }
-        var w0: UInt64 = 0, w1: UInt64 = 0
+        var w0: UInt64 = 0
+        var w1: UInt64 = 0
         var k = 0
-        while k < n && k < 8 { w0 |= UInt64(p[k]) << UInt64(k &* 8); k &+= 1 }
-        while k < n && k < 16 { w1 |= UInt64(p[k]) << UInt64((k &- 8) &* 8); k &+= 1 }
+        while k < n && k < 8 {
+            w0 |= UInt64(p[k]) << UInt64(k &* 8)
+            k &+= 1
+        }
+        while k < n && k < 16 {
+            w1 |= UInt64(p[k]) << UInt64((k &- 8) &* 8)
+            k &+= 1
+        }
         return (w0, w1)
     }
 

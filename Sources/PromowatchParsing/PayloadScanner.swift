@@ -89,7 +89,10 @@ public final class PayloadScanner {
         reset()
         var i = 0
         while i < n && Bytes.isSpace(p[i]) { i += 1 }
-        guard i < n else { parsed = false; return false }
+        guard i < n else {
+            parsed = false
+            return false
+        }
         parsed = p[i] == UInt8(ascii: "{") ? scanJSON(p, n, from: i) : scanLogfmt(p, n, from: i)
         return parsed
     }
@@ -119,7 +122,8 @@ public final class PayloadScanner {
 
     /// Skips a JSON array or object starting at `i` (which holds `[` or `{`); returns the index after it.
     static func skipCompound(_ p: UnsafePointer<UInt8>, _ n: Int, from: Int) -> Int? {
-        var depth = 0, i = from
+        var depth = 0
+        var i = from
         while i < n {
             let c = p[i]
             if c == UInt8(ascii: "\"") {
@@ -127,8 +131,9 @@ public final class PayloadScanner {
                 i = e + 1
                 continue
             }
-            if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") { depth += 1 }
-            else if c == UInt8(ascii: "]") || c == UInt8(ascii: "}") {
+            if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") {
+                depth += 1
+            } else if c == UInt8(ascii: "]") || c == UInt8(ascii: "}") {
                 depth -= 1
                 if depth == 0 { return i + 1 }
             }
@@ -144,9 +149,13 @@ public final class PayloadScanner {
             while i < n && Bytes.isSpace(p[i]) { i += 1 }
             guard i < n else { return false }
             var c = p[i]
-            if c == UInt8(ascii: ",") { i += 1; continue }
+            if c == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
             if c == UInt8(ascii: "}") {
-                depth -= 1; i += 1
+                depth -= 1
+                i += 1
                 if depth == 0 { return true }
                 continue
             }
@@ -160,7 +169,8 @@ public final class PayloadScanner {
             while i < n && Bytes.isSpace(p[i]) { i += 1 }
             guard i < n else { return false }
             let hit = keys.lookup(p + ks, ke &- ks, readable: n &- ks)
-            let rank: UInt8 = hit.map { depth == 1 ? $0.rank : min(255, $0.rank &+ 16 &* UInt8(min(depth - 1, 14))) } ?? 0
+            let rank: UInt8 =
+                hit.map { depth == 1 ? $0.rank : min(255, $0.rank &+ 16 &* UInt8(min(depth - 1, 14))) } ?? 0
             c = p[i]
             if c == UInt8(ascii: "\"") {
                 let vs = i &+ 1
@@ -173,7 +183,8 @@ public final class PayloadScanner {
                 noteValue(p, vs, ve - vs)
             } else if c == UInt8(ascii: "{") {
                 if let (f, _) = hit { record(f, rank: rank, start: i, length: 1, type: .compound) }
-                depth += 1; i += 1
+                depth += 1
+                i += 1
                 continue
             } else if c == UInt8(ascii: "[") {
                 guard let e = PayloadScanner.skipCompound(p, n, from: i) else { return false }
@@ -211,7 +222,8 @@ public final class PayloadScanner {
         // The last unquoted value stays open and is recorded when the next pair starts; every
         // byte is scanned once.
         var openKey: (field: Field, rank: UInt8)? = nil
-        var openStart = -1, openEnd = 0
+        var openStart = -1
+        var openEnd = 0
         while true {
             while i < n && (p[i] == 0x20 || p[i] == 0x09) { i &+= 1 }
             if i >= n { break }
@@ -227,7 +239,9 @@ public final class PayloadScanner {
             }
             if pair {
                 if openStart >= 0 {
-                    if let (f, r) = openKey { record(f, rank: r, start: openStart, length: openEnd &- openStart, type: .bare) }
+                    if let (f, r) = openKey {
+                        record(f, rank: r, start: openStart, length: openEnd &- openStart, type: .bare)
+                    }
                     noteValue(p, openStart, openEnd &- openStart)
                     openStart = -1
                 }
@@ -240,7 +254,9 @@ public final class PayloadScanner {
                         return pairs > 1  // unterminated quote: a fragment; keep what was read before it
                     }
                     i = e &+ 1
-                    if let (f, r) = hit { record(f, rank: r, start: vs, length: e &- vs, type: esc ? .escaped : .plain) }
+                    if let (f, r) = hit {
+                        record(f, rank: r, start: vs, length: e &- vs, type: esc ? .escaped : .plain)
+                    }
                     noteValue(p, vs, e &- vs)
                 } else {
                     openKey = hit
@@ -269,6 +285,5 @@ public final class PayloadScanner {
         }
         return pairs > 0
     }
-
 
 }

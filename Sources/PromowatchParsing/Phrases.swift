@@ -53,7 +53,9 @@ public final class LineMarker {
 
     public init(keys: KeyTable = KeyTable()) {
         var needles: [([UInt8], Bool, Phrases)] = Phrases.eventPhrases.map { (Array($0.0.utf8), false, $0.1) }
-        needles += Phrases.candidateWords(keys: keys).prefix(16 - needles.count).map { (Array($0.utf8), true, Phrases.mayBeEvent) }
+        needles += Phrases.candidateWords(keys: keys).prefix(16 - needles.count).map {
+            (Array($0.utf8), true, Phrases.mayBeEvent)
+        }
         count = needles.count
         marks = needles.map(\.2)
         pointers = .allocate(capacity: count)
@@ -79,8 +81,14 @@ public final class LineMarker {
 
     deinit {
         for k in 0..<count { UnsafeMutablePointer(mutating: pointers[k])?.deallocate() }
-        pointers.deallocate(); lengths.deallocate(); probeA.deallocate(); probeB.deallocate(); fold.deallocate(); window.deallocate()
-        offsets.deallocate(); indices.deallocate()
+        pointers.deallocate()
+        lengths.deallocate()
+        probeA.deallocate()
+        probeB.deallocate()
+        fold.deallocate()
+        window.deallocate()
+        offsets.deallocate()
+        indices.deallocate()
     }
 
     /// Two positions of the needle holding its rarest bytes (by English letter frequency), so
@@ -100,7 +108,9 @@ public final class LineMarker {
         let order = Array("zqxjkvbpygfwmucldrhsnioate ".utf8)
         func rank(_ b: UInt8) -> Int { order.firstIndex(of: Bytes.lower(b)) ?? -1 }
         return (0...(needle.count - 3)).min { a, b in
-            (rank(needle[a]) + rank(needle[a + 1]) + rank(needle[a + 2]), a) < (rank(needle[b]) + rank(needle[b + 1]) + rank(needle[b + 2]), b)
+            (rank(needle[a]) + rank(needle[a + 1]) + rank(needle[a + 2]), a) < (
+                rank(needle[b]) + rank(needle[b + 1]) + rank(needle[b + 2]), b
+            )
         } ?? 0
     }
 
@@ -108,14 +118,17 @@ public final class LineMarker {
     /// its match, so it falls in the line that holds the match.
     public func scan(_ p: UnsafePointer<UInt8>, _ n: Int, into hits: inout [(offset: Int, phrase: Phrases)]) {
         hits.removeAll(keepingCapacity: true)
-        var total = promowatch_find_needles_teddy(p, n, pointers, lengths, count, window, probeA, probeB, fold, offsets, indices, capacity)
+        var total = promowatch_find_needles_teddy(
+            p, n, pointers, lengths, count, window, probeA, probeB, fold, offsets, indices, capacity)
         if total > capacity {
             // very many hits in one block: ask again with room for all of them
-            offsets.deallocate(); indices.deallocate()
+            offsets.deallocate()
+            indices.deallocate()
             capacity = total
             offsets = .allocate(capacity: total)
             indices = .allocate(capacity: total)
-            total = promowatch_find_needles_teddy(p, n, pointers, lengths, count, window, probeA, probeB, fold, offsets, indices, capacity)
+            total = promowatch_find_needles_teddy(
+                p, n, pointers, lengths, count, window, probeA, probeB, fold, offsets, indices, capacity)
         }
         for k in 0..<min(total, capacity) {
             hits.append((offsets[k], marks[Int(indices[k])]))
@@ -135,7 +148,9 @@ public final class LineMarker {
         var r: Phrases = []
         for (needle, flag) in Phrases.eventPhrases {
             var bytes = Array(needle.utf8)
-            if bytes.withUnsafeMutableBufferPointer({ b in promowatch_memmem(p, n, b.baseAddress, b.count) != nil }) { r.insert(flag) }
+            if bytes.withUnsafeMutableBufferPointer({ b in promowatch_memmem(p, n, b.baseAddress, b.count) != nil }) {
+                r.insert(flag)
+            }
         }
         return r
     }

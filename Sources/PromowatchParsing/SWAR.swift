@@ -22,13 +22,19 @@ enum SWAR {
             if m != 0 { return i &+ (m.trailingZeroBitCount >> 3) }
             i &+= 8
         }
-        while i < n { let c = p[i]; if c == a || c == b { return i }; i &+= 1 }
+        while i < n {
+            let c = p[i]
+            if c == a || c == b { return i }
+            i &+= 1
+        }
         return n
     }
 
     /// Index of the first byte in `p[i..<n]` equal to one of `a b c d`, or `n`.
     @inline(__always)
-    static func find(_ p: UnsafePointer<UInt8>, _ i0: Int, _ n: Int, _ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> Int {
+    static func find(_ p: UnsafePointer<UInt8>, _ i0: Int, _ n: Int, _ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8)
+        -> Int
+    {
         var i = i0
         let raw = UnsafeRawPointer(p)
         while i &+ 8 <= n {
@@ -37,7 +43,11 @@ enum SWAR {
             if m != 0 { return i &+ (m.trailingZeroBitCount >> 3) }
             i &+= 8
         }
-        while i < n { let e = p[i]; if e == a || e == b || e == c || e == d { return i }; i &+= 1 }
+        while i < n {
+            let e = p[i]
+            if e == a || e == b || e == c || e == d { return i }
+            i &+= 1
+        }
         return n
     }
 }

@@ -3,14 +3,18 @@ import PromowatchCore
 /// Renders findings: one JSON object per line (contract section 4) or a readable timeline line.
 public enum FindingReport {
     public static func json(_ f: Finding) -> String {
-        var o = "{\"time\": \(JSONString.quoted(EventTime.rfc3339(f.time))), \"category\": \"\(f.category.rawValue)\", \"severity\": \"\(f.severity.name)\""
+        var o =
+            "{\"time\": \(JSONString.quoted(EventTime.rfc3339(f.time))), \"category\": \"\(f.category.rawValue)\", \"severity\": \"\(f.severity.name)\""
         o += ", \"subject\": " + f.subject.json
-        o += ", \"window\": {\"start\": \(JSONString.quoted(EventTime.rfc3339(f.windowStart))), \"end\": \(JSONString.quoted(EventTime.rfc3339(f.windowEnd)))}"
-        o += ", \"evidence\": {\"observed\": \(JSONText.number(f.evidence.observed)), \"expected\": \(JSONText.number(f.evidence.expected)), \"score\": \(JSONText.number((f.evidence.score * 10).rounded() / 10))"
+        o +=
+            ", \"window\": {\"start\": \(JSONString.quoted(EventTime.rfc3339(f.windowStart))), \"end\": \(JSONString.quoted(EventTime.rfc3339(f.windowEnd)))}"
+        o +=
+            ", \"evidence\": {\"observed\": \(JSONText.number(f.evidence.observed)), \"expected\": \(JSONText.number(f.evidence.expected)), \"score\": \(JSONText.number((f.evidence.score * 10).rounded() / 10))"
         for (k, v) in f.evidence.counts { o += ", \(JSONString.quoted(k)): \(JSONText.number(v))" }
         o += "}, \"action\": "
         if let a = f.action {
-            o += "{\"kind\": \"\(a.kind.rawValue)\", \"target\": \(JSONString.quoted(a.target)), \"applied\": \(a.applied)"
+            o +=
+                "{\"kind\": \"\(a.kind.rawValue)\", \"target\": \(JSONString.quoted(a.target)), \"applied\": \(a.applied)"
             if let out = a.outcome { o += ", \"outcome\": \(JSONString.quoted(out.description))" }
             o += "}"
         } else {
@@ -19,7 +23,6 @@ public enum FindingReport {
         o += ", \"summary\": \(JSONString.quoted(f.summary)), \"fingerprint\": \(JSONString.quoted(f.fingerprint))}"
         return o
     }
-
 
     /// `2026-11-20T08:15:00Z  P0  coupon_abuse  coupon=CART20-120  <summary>  -> blacklist_coupon CART20-120 (proposed)`
     public static func text(_ f: Finding) -> String {
@@ -33,7 +36,8 @@ public enum FindingReport {
         o += "\n    " + TerminalText.safe(f.summary, maxLength: 300)
         if let a = f.action {
             let state = a.outcome?.description ?? (a.applied ? "applied" : "proposed")
-            o += "\n    -> \(a.kind.rawValue) \(TerminalText.safe(a.target, maxLength: 64)) (\(TerminalText.safe(state, maxLength: 200)))"
+            o +=
+                "\n    -> \(a.kind.rawValue) \(TerminalText.safe(a.target, maxLength: 64)) (\(TerminalText.safe(state, maxLength: 200)))"
         }
         return o
     }

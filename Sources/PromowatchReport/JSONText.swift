@@ -17,10 +17,18 @@ public struct JSONObject {
     private var parts: [String] = []
     public init() {}
 
-    public mutating func add(_ key: String, _ value: String?) { parts.append(JSONString.quoted(key) + ": " + (value.map(JSONString.quoted) ?? "null")) }
-    public mutating func add(_ key: String, _ value: Double) { parts.append(JSONString.quoted(key) + ": " + JSONText.number(value)) }
-    public mutating func add(_ key: String, _ value: Int64) { parts.append(JSONString.quoted(key) + ": " + String(value)) }
-    public mutating func add(_ key: String, _ value: Bool) { parts.append(JSONString.quoted(key) + ": " + (value ? "true" : "false")) }
+    public mutating func add(_ key: String, _ value: String?) {
+        parts.append(JSONString.quoted(key) + ": " + (value.map(JSONString.quoted) ?? "null"))
+    }
+    public mutating func add(_ key: String, _ value: Double) {
+        parts.append(JSONString.quoted(key) + ": " + JSONText.number(value))
+    }
+    public mutating func add(_ key: String, _ value: Int64) {
+        parts.append(JSONString.quoted(key) + ": " + String(value))
+    }
+    public mutating func add(_ key: String, _ value: Bool) {
+        parts.append(JSONString.quoted(key) + ": " + (value ? "true" : "false"))
+    }
 
     public var text: String { "{" + parts.joined(separator: ", ") + "}" }
 }
@@ -32,7 +40,10 @@ public enum TerminalText {
         var out = ""
         var count = 0
         for u in s.unicodeScalars {
-            if count >= maxLength { out += "…"; break }
+            if count >= maxLength {
+                out += "…"
+                break
+            }
             switch u.value {
             case 0x00..<0x20, 0x7F..<0xA0, 0x200B...0x200F, 0x202A...0x202E, 0x2066...0x2069:
                 out += "\\u{" + String(u.value, radix: 16) + "}"

@@ -5,20 +5,26 @@ public enum SummaryReport {
     /// One line: `{"summary": {...}}` with the contract's required keys first.
     /// `top` limits the coupon and provider lists (0 = all).
     public static func json(_ s: RunSummary, top: Int = 20) -> String {
-        var o = "{\"summary\": {\"lines\": \(s.lines), \"bytes\": \(s.bytes), \"skipped_lines\": \(s.skippedLines), \"events\": {"
+        var o =
+            "{\"summary\": {\"lines\": \(s.lines), \"bytes\": \(s.bytes), \"skipped_lines\": \(s.skippedLines), \"events\": {"
         o += s.events.named.map { "\"\($0.name)\": \($0.count)" }.joined(separator: ", ")
         o += "}, \"oversized_lines\": \(s.oversizedLines)"
         let coupons = top > 0 ? Array(s.coupons.prefix(top)) : s.coupons
-        o += ", \"coupons\": [" + coupons.map { c in
-            "{\"coupon\": \(JSONString.quoted(c.code)), \"applied\": \(c.applied), \"rejected\": \(c.rejected), \"discount\": \(JSONText.number(c.discount))}"
-        }.joined(separator: ", ") + "]"
+        o +=
+            ", \"coupons\": ["
+            + coupons.map { c in
+                "{\"coupon\": \(JSONString.quoted(c.code)), \"applied\": \(c.applied), \"rejected\": \(c.rejected), \"discount\": \(JSONText.number(c.discount))}"
+            }.joined(separator: ", ") + "]"
         o += ", \"coupons_total\": \(s.coupons.count), \"untracked_coupon_events\": \(s.untrackedCouponEvents)"
         let providers = top > 0 ? Array(s.providers.prefix(top)) : s.providers
-        o += ", \"providers\": [" + providers.map { p in
-            "{\"provider\": \(JSONString.quoted(p.provider)), \"succeeded\": \(p.succeeded), \"declined\": \(p.declined), \"provider_failures\": \(p.providerFailures)}"
-        }.joined(separator: ", ") + "]"
+        o +=
+            ", \"providers\": ["
+            + providers.map { p in
+                "{\"provider\": \(JSONString.quoted(p.provider)), \"succeeded\": \(p.succeeded), \"declined\": \(p.declined), \"provider_failures\": \(p.providerFailures)}"
+            }.joined(separator: ", ") + "]"
         o += ", \"input_errors\": [" + s.inputErrors.map(JSONString.quoted).joined(separator: ", ") + "]"
-        o += ", \"input_warnings\": \(s.inputWarnings), \"input_warning_samples\": ["
+        o +=
+            ", \"input_warnings\": \(s.inputWarnings), \"input_warning_samples\": ["
             + s.inputWarningSamples.map(JSONString.quoted).joined(separator: ", ") + "]"
         o += ", \"untrusted_timestamps\": \(s.untrustedTimestamps)"
         o += ", \"duplicate_promotion_lines\": \(s.duplicatePromotionLines)"
@@ -36,29 +42,36 @@ public enum SummaryReport {
             o += "\n  coupons (top \(min(top > 0 ? top : s.coupons.count, s.coupons.count)) of \(s.coupons.count))\n"
             o += "    " + pad("coupon", 34) + pad("applied", 10) + pad("rejected", 10) + "discount\n"
             for c in top > 0 ? Array(s.coupons.prefix(top)) : s.coupons {
-                o += "    " + pad(TerminalText.safe(c.code, maxLength: 32), 34) + pad(String(c.applied), 10)
+                o +=
+                    "    " + pad(TerminalText.safe(c.code, maxLength: 32), 34) + pad(String(c.applied), 10)
                     + pad(String(c.rejected), 10) + JSONText.number(c.discount) + "\n"
             }
         }
-        if s.untrackedCouponEvents > 0 { o += "    (\(s.untrackedCouponEvents) events for codes beyond the tracking limit)\n" }
+        if s.untrackedCouponEvents > 0 {
+            o += "    (\(s.untrackedCouponEvents) events for codes beyond the tracking limit)\n"
+        }
         if !s.providers.isEmpty {
             o += "\n  payment providers\n"
             o += "    " + pad("provider", 18) + pad("succeeded", 11) + pad("declined", 10) + "provider failures\n"
             for p in s.providers {
-                o += "    " + pad(TerminalText.safe(p.provider, maxLength: 16), 18) + pad(String(p.succeeded), 11)
+                o +=
+                    "    " + pad(TerminalText.safe(p.provider, maxLength: 16), 18) + pad(String(p.succeeded), 11)
                     + pad(String(p.declined), 10) + String(p.providerFailures) + "\n"
             }
         }
         for e in s.inputErrors { o += "\n  error: " + TerminalText.safe(e, maxLength: 300) }
         if s.inputWarnings > 0 {
-            o += "\n  warning: \(s.inputWarnings) kubectl error lines in the input, e.g. "
+            o +=
+                "\n  warning: \(s.inputWarnings) kubectl error lines in the input, e.g. "
                 + TerminalText.safe(s.inputWarningSamples.first ?? "", maxLength: 200)
         }
         if s.untrustedTimestamps > 0 {
-            o += "\n  note: \(s.untrustedTimestamps) events had a timestamp that was unreadable or outside the trusted range (framing or arrival time used)"
+            o +=
+                "\n  note: \(s.untrustedTimestamps) events had a timestamp that was unreadable or outside the trusted range (framing or arrival time used)"
         }
         if s.duplicatePromotionLines > 0 {
-            o += "\n  note: \(s.duplicatePromotionLines) request lines of an ApplyPromotion already logged under the same trace id counted as requests only"
+            o +=
+                "\n  note: \(s.duplicatePromotionLines) request lines of an ApplyPromotion already logged under the same trace id counted as requests only"
         }
         return o
     }

@@ -3,7 +3,7 @@ import PromowatchDecision
 import PromowatchEngine
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `promowatch analyze`: read everything, then evaluate every minute in time order (results do

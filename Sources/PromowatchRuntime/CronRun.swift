@@ -16,7 +16,9 @@ public enum CronRun {
     static let lockName = "promowatch-cron"
 
     /// `from` empty: the logs of the pods matching `selector` in `actions.namespace`, through the API.
-    public static func run(_ settings: RunSettings, from: [String], selector: String, store location: StoreLocation) throws -> RunResult {
+    public static func run(_ settings: RunSettings, from: [String], selector: String, store location: StoreLocation)
+        throws -> RunResult
+    {
         let config = try settings.loadConfig()
         let st = try location.open()
         guard try st.tryLock(lockName) else {
@@ -35,8 +37,10 @@ public enum CronRun {
         }
     }
 
-    private static func once(_ settings: RunSettings, _ config: DetectionConfig, from: [String], selector: String,
-                             store st: StateStore, runID: Int64) throws -> RunResult {
+    private static func once(
+        _ settings: RunSettings, _ config: DetectionConfig, from: [String], selector: String,
+        store st: StateStore, runID: Int64
+    ) throws -> RunResult {
         let analyzer = Analyzer(options: settings.analyzerOptions(config))
         analyzer.enableDetection(config)
         let detector = analyzer.detector!
@@ -71,7 +75,9 @@ public enum CronRun {
             var recovering = false
             if acting {
                 // write-ahead: a crash after acting leaves this pending row for the next run
-                if let pending = try st.pendingIntent(fingerprint: fp, kind: proposed.kind.rawValue, target: proposed.target) {
+                if let pending = try st.pendingIntent(
+                    fingerprint: fp, kind: proposed.kind.rawValue, target: proposed.target)
+                {
                     intent = pending.id
                     recovering = true
                 } else {
@@ -81,10 +87,13 @@ public enum CronRun {
                     intent = try st.recordIntent(pending)
                 }
             }
-            remediator.handle(&findings[i], index: i, failingProviders: remediator.failingProviders(at: findings[i].time, in: findings),
-                              recovering: recovering)
-            var record = ActionRecord(finding: findings[i], action: findings[i].action!,
-                                      change: remediator.changes.first { $0.finding == i }, runID: runID)
+            remediator.handle(
+                &findings[i], index: i,
+                failingProviders: remediator.failingProviders(at: findings[i].time, in: findings),
+                recovering: recovering)
+            var record = ActionRecord(
+                finding: findings[i], action: findings[i].action!,
+                change: remediator.changes.first { $0.finding == i }, runID: runID)
             if let id = intent {
                 record.id = id
                 commit.completions.append(record)
@@ -101,20 +110,26 @@ public enum CronRun {
         for f in findings { out.finding(f) }
         out.summary(analyzer.summary())
         result.note(findings)
-        Stderr.write("promowatch cron: run \(runID): \(new) new findings, \(commit.actions.count + commit.completions.count) actions recorded, \(analyzer.alreadySeen) events already seen\n")
+        Stderr.write(
+            "promowatch cron: run \(runID): \(new) new findings, \(commit.actions.count + commit.completions.count) actions recorded, \(analyzer.alreadySeen) events already seen\n"
+        )
         return result
     }
 
     /// Every container of every matching pod, from one second before its checkpoint (the API takes
     /// whole seconds); lines at or before the checkpoint are dropped by the analyzer. Each line is
     /// given the `[pod/<pod>/<container>]` prefix, so checkpoints are kept per source.
-    static func readPodLogs(into analyzer: Analyzer, settings: RunSettings, config: DetectionConfig, selector: String) throws {
+    static func readPodLogs(into analyzer: Analyzer, settings: RunSettings, config: DetectionConfig, selector: String)
+        throws
+    {
         let client = try settings.kubeClient()
         let ns = config.actions.namespace
         for pod in try client.listPods(namespace: ns, selector: selector) {
             for container in pod.containers {
                 let source = "pod/\(pod.name)/\(container)"
-                let since = analyzer.checkpoints[source].map { EventTime.rfc3339(($0 / EventTime.nanosPerSecond - 1) * EventTime.nanosPerSecond) }
+                let since = analyzer.checkpoints[source].map {
+                    EventTime.rfc3339(($0 / EventTime.nanosPerSecond - 1) * EventTime.nanosPerSecond)
+                }
                 let log = try client.podLog(namespace: ns, pod: pod.name, container: container, sinceTime: since)
                 let prefix = Array("[\(source)] ".utf8)
                 var block: [UInt8] = []
@@ -133,8 +148,9 @@ public enum CronRun {
 extension ActionRecord {
     /// The audit row of one action attempt on a finding (`change`: what it wrote, if anything).
     init(finding f: Finding, action a: ProposedAction, change: Remediator.Change?, runID: Int64) {
-        self.init(time: f.time, kind: a.kind.rawValue, target: a.target, key: change?.key ?? "", before: change?.before,
-                  after: change?.after, dryRun: !a.applied, outcome: a.outcome?.description ?? "",
-                  findingFingerprint: f.fingerprint, runID: runID)
+        self.init(
+            time: f.time, kind: a.kind.rawValue, target: a.target, key: change?.key ?? "", before: change?.before,
+            after: change?.after, dryRun: !a.applied, outcome: a.outcome?.description ?? "",
+            findingFingerprint: f.fingerprint, runID: runID)
     }
 }

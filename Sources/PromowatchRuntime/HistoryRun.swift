@@ -72,16 +72,20 @@ enum HistoryReport {
     }
 
     static func text(_ f: StoredFinding) -> String {
-        "  " + EventTime.rfc3339(f.time) + "  " + f.severity + "  " + f.category + "  " + TerminalText.safe(f.subject, maxLength: 100)
+        "  " + EventTime.rfc3339(f.time) + "  " + f.severity + "  " + f.category + "  "
+            + TerminalText.safe(f.subject, maxLength: 100)
             + "\n      " + TerminalText.safe(f.summary, maxLength: 200)
     }
 
     static func text(_ a: ActionRecord) -> String {
-        var o = "  #\(a.id)  " + EventTime.rfc3339(a.time) + "  " + a.kind + " " + TerminalText.safe(a.target, maxLength: 64) + "  "
+        var o =
+            "  #\(a.id)  " + EventTime.rfc3339(a.time) + "  " + a.kind + " "
+            + TerminalText.safe(a.target, maxLength: 64) + "  "
             + TerminalText.safe(a.outcome, maxLength: 200)
             + "  (run \(a.runID)" + (a.actor.isEmpty ? "" : ", " + TerminalText.safe(a.actor, maxLength: 100)) + ")"
         if let b = a.before {
-            o += "\n      \(TerminalText.safe(a.key, maxLength: 64)): \(TerminalText.safe(b, maxLength: 200)) -> "
+            o +=
+                "\n      \(TerminalText.safe(a.key, maxLength: 64)): \(TerminalText.safe(b, maxLength: 200)) -> "
                 + TerminalText.safe(a.after ?? "", maxLength: 200)
         }
         return o
@@ -92,7 +96,9 @@ enum HistoryReport {
             + "(\(String(format: "%.4f", rate(r))))"
     }
 
-    private static func hour(_ r: BaselineRow) -> String { String(format: "%02d:%02d", r.minuteOfDay / 60, r.minuteOfDay % 60) }
+    private static func hour(_ r: BaselineRow) -> String {
+        String(format: "%02d:%02d", r.minuteOfDay / 60, r.minuteOfDay % 60)
+    }
     private static func rate(_ r: BaselineRow) -> Double { r.traffic > 0 ? r.count / r.traffic : 0 }
 }
 
@@ -102,26 +108,35 @@ public enum RollbackRun {
     public static func run(_ settings: RunSettings, actionID id: Int64, store location: StoreLocation) throws {
         let st = try location.open()
         guard let a = try st.action(id: id) else { throw RuntimeError("no action #\(id) in the store") }
-        guard !a.key.isEmpty, let after = a.after, !a.dryRun else { throw RuntimeError("action #\(id) changed nothing: nothing to roll back") }
+        guard !a.key.isEmpty, let after = a.after, !a.dryRun else {
+            throw RuntimeError("action #\(id) changed nothing: nothing to roll back")
+        }
         let config = try settings.loadConfig()
         let client = try settings.kubeClient()
-        let ns = config.actions.namespace, name = config.actions.configMap
+        let ns = config.actions.namespace
+        let name = config.actions.configMap
         let cm = try client.getConfigMap(namespace: ns, name: name)
         guard cm.data[a.key] == after else {
-            throw RuntimeError("refusing: \(a.key) changed since action #\(id) (now \(TerminalText.safe(cm.data[a.key] ?? "<unset>", maxLength: 200)))")
+            throw RuntimeError(
+                "refusing: \(a.key) changed since action #\(id) (now \(TerminalText.safe(cm.data[a.key] ?? "<unset>", maxLength: 200)))"
+            )
         }
         let restore = a.before ?? ""
         guard settings.actionMode == .apply else {
             print("dry run: would restore \(a.key) to \(TerminalText.safe(restore, maxLength: 200)) (use --apply)")
             return
         }
-        try client.patchConfigMap(namespace: ns, name: name,
-                                  mergePatch: ConfigMapEdits.mergePatch(setting: [a.key: a.before], resourceVersion: cm.resourceVersion))
+        try client.patchConfigMap(
+            namespace: ns, name: name,
+            mergePatch: ConfigMapEdits.mergePatch(setting: [a.key: a.before], resourceVersion: cm.resourceVersion))
         let run = try st.beginRun(startedAt: Analyzer.now(), actor: actor("rollback"))
         var c = RunCommit(runID: run)
-        c.actions = [ActionRecord(time: Analyzer.now(), kind: "rollback", target: "#\(id)", key: a.key, before: after, after: a.before,
-                                  dryRun: false, outcome: ActionOutcome.applied("restored").description,
-                                  findingFingerprint: a.findingFingerprint, runID: run)]
+        c.actions = [
+            ActionRecord(
+                time: Analyzer.now(), kind: "rollback", target: "#\(id)", key: a.key, before: after, after: a.before,
+                dryRun: false, outcome: ActionOutcome.applied("restored").description,
+                findingFingerprint: a.findingFingerprint, runID: run)
+        ]
         try st.commit(c)
         try st.finishRun(run, finishedAt: Analyzer.now(), status: "ok")
         print("restored \(a.key) to \(TerminalText.safe(restore, maxLength: 200))")

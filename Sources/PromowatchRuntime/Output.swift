@@ -2,7 +2,7 @@ import PromowatchCore
 import PromowatchReport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public enum OutputFormat: String, CaseIterable, Sendable {

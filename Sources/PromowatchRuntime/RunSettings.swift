@@ -72,7 +72,9 @@ public struct RunSettings: Sendable {
         var o = Analyzer.Options()
         let extra: [(Field, [String])] = c.aliases.compactMap { k, v in Field(configName: k).map { ($0, v) } }
         o.keys = KeyTable(extraAliases: extra)
-        o.earliestTime = Int64(EventTime.daysFromCivil(year: c.input.earliestYear, month: 1, day: 1)) * 86_400 * EventTime.nanosPerSecond
+        o.earliestTime =
+            Int64(EventTime.daysFromCivil(year: c.input.earliestYear, month: 1, day: 1)) * 86_400
+            * EventTime.nanosPerSecond
         o.maxFutureSkew = Int64(c.input.maxFutureSkewSeconds) * EventTime.nanosPerSecond
         return o
     }
@@ -116,7 +118,9 @@ public struct StoreLocation: Sendable {
     func open() throws -> StateStore {
         let env = ProcessInfo.processInfo.environment
         let url = databaseURL ?? env["PROMOWATCH_DATABASE_URL"]
-        let dir = stateDirectory ?? env["PROMOWATCH_STATE_DIR"] ?? ((env["HOME"] ?? NSHomeDirectory()) + "/.local/state/promowatch")
+        let dir =
+            stateDirectory ?? env["PROMOWATCH_STATE_DIR"]
+            ?? ((env["HOME"] ?? NSHomeDirectory()) + "/.local/state/promowatch")
         let store = try openStore(databaseURL: url, stateDirectory: dir)
         try store.migrate()
         return store
@@ -146,7 +150,9 @@ extension Remediator {
     /// provider holds span runs and leaders.
     func remember(from st: StateStore) throws {
         for a in try st.actions(limit: 1000) where !a.dryRun && ActionOutcome(text: a.outcome)?.isApplied == true {
-            if let kind = ProposedAction.Kind(rawValue: a.kind) { guardrails.remember(kind: kind, target: a.target, at: a.time) }
+            if let kind = ProposedAction.Kind(rawValue: a.kind) {
+                guardrails.remember(kind: kind, target: a.target, at: a.time)
+            }
         }
     }
 }

@@ -33,14 +33,21 @@ final class SharedWatch {
     static let publishEvery = 1.0
     static let snapshotEvery = 60.0
 
-    init(store: SharedStore, group: String, instance: String, config: DetectionConfig, aggregator: Detector, remediator: Remediator, out: Output) throws {
-        self.store = store; self.group = group; self.instance = instance; self.config = config
+    init(
+        store: SharedStore, group: String, instance: String, config: DetectionConfig, aggregator: Detector,
+        remediator: Remediator, out: Output
+    ) throws {
+        self.store = store
+        self.group = group
+        self.instance = instance
+        self.config = config
         self.aggregator = aggregator
         self.decision = DecisionStage(config: config.decision)
         self.remediator = remediator
         self.out = out
         aggregator.trackPartials()
-        try store.publish(group: group, instance: instance, partials: [], watermark: Int64.min, done: false)  // registers
+        // registers
+        try store.publish(group: group, instance: instance, partials: [], watermark: Int64.min, done: false)
         try lead(final: false)  // the first instance leads from the start
     }
 
@@ -61,7 +68,9 @@ final class SharedWatch {
             try attempt(done: true)
             if failingSince != nil { Thread.sleep(forTimeInterval: 1) }
         } while failingSince != nil
-        while merged != nil, (try? store.members(group: group)).map({ SharedMember.othersRunning($0, except: instance) }) ?? true {
+        while merged != nil,
+            (try? store.members(group: group)).map({ SharedMember.othersRunning($0, except: instance) }) ?? true
+        {
             Thread.sleep(forTimeInterval: 0.2)
             try attempt(done: true)  // heartbeat, merge, evaluate
         }
@@ -81,10 +90,14 @@ final class SharedWatch {
         if let p = aggregator.takePartial() { unsent.append(p) }
         do {
             if failingSince != nil { try store.reconnect() }
-            try store.publish(group: group, instance: instance, partials: unsent, watermark: aggregator.watermark, done: done)
+            try store.publish(
+                group: group, instance: instance, partials: unsent, watermark: aggregator.watermark, done: done)
             unsent.removeAll()
             try lead(final: false)
-            if failingSince != nil { Stderr.write("promowatch watch --shared: PostgreSQL is back\n"); failingSince = nil }
+            if failingSince != nil {
+                Stderr.write("promowatch watch --shared: PostgreSQL is back\n")
+                failingSince = nil
+            }
         } catch let error as StoreError where error.isConnectionLost {
             let now = SharedWatch.seconds()
             if failingSince == nil {
@@ -92,7 +105,9 @@ final class SharedWatch {
                 Stderr.write("promowatch watch --shared: \(error); retrying for \(Int(SharedWatch.giveUpAfter)) s\n")
             }
             if merged != nil {
-                merged = nil; unrecorded = []; audit = []
+                merged = nil
+                unrecorded = []
+                audit = []
                 try? store.unlock(lockName)
                 Stderr.write("promowatch watch --shared: \(instance) stops leading group \(group)\n")
             }
@@ -106,7 +121,9 @@ final class SharedWatch {
             let d = Detector(config: config, coupons: SymbolTable(), providers: SymbolTable())
             d.streaming = true
             if let state = try store.detectorState(stateName) {
-                do { try d.restore(state) } catch { Stderr.write("promowatch watch --shared: \(error); leading without history\n") }
+                do { try d.restore(state) } catch {
+                    Stderr.write("promowatch watch --shared: \(error); leading without history\n")
+                }
             }
             // partials taken by an earlier leader after its last snapshot count again
             for p in try store.takePartials(group: group, includingTaken: true) { try absorb(d, p) }
@@ -157,7 +174,8 @@ final class SharedWatch {
         c.baselines = d.baselineRows()
         c.consumedPartialsOf = group
         try store.commit(c)
-        unrecorded = []; audit = []
+        unrecorded = []
+        audit = []
         lastSnapshot = SharedWatch.seconds()
         if final {
             try store.finishRun(runID, finishedAt: Analyzer.now(), status: "ok")
@@ -169,8 +187,10 @@ final class SharedWatch {
 /// `promowatch watch --shared`: this instance reads its inputs and publishes; whichever instance
 /// holds the group's lock detects and acts for all.
 public enum SharedWatchRun {
-    public static func run(_ settings: RunSettings, inputs: [String], store location: StoreLocation,
-                           group: String, instance: String?) throws -> RunResult {
+    public static func run(
+        _ settings: RunSettings, inputs: [String], store location: StoreLocation,
+        group: String, instance: String?
+    ) throws -> RunResult {
         let config = try settings.loadConfig()
         guard let st = try location.open() as? SharedStore else {
             throw RuntimeError("--shared needs PostgreSQL: give --database-url or set PROMOWATCH_DATABASE_URL")
@@ -180,8 +200,9 @@ public enum SharedWatchRun {
         analyzer.orderIndependent = false  // partials are published as they fill: decide the trace rule at once
         let out = settings.output
         let name = instance ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
-        let coordinator = try SharedWatch(store: st, group: group, instance: name, config: config, aggregator: analyzer.detector!,
-                                          remediator: try settings.remediator(config), out: out)
+        let coordinator = try SharedWatch(
+            store: st, group: group, instance: name, config: config, aggregator: analyzer.detector!,
+            remediator: try settings.remediator(config), out: out)
         let tick = {
             do { try coordinator.tick() } catch {
                 // PostgreSQL has been away for a minute, or failed otherwise: stop (a supervisor restarts the instance)

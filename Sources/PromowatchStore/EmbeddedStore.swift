@@ -1,7 +1,7 @@
 import Foundation
 import PromowatchCore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// State in a local directory, no server needed (the default). One JSON file, rewritten
@@ -56,9 +56,12 @@ public final class EmbeddedStore: StateStore {
     }
 
     private func save(_ s: State) throws {
-        let o: [String: Any] = ["version": s.version, "next_run": s.nextRun, "next_action": s.nextAction, "runs": s.runs.suffix(keep).map { $0 },
-                                "findings": s.findings.suffix(keep).map { $0 }, "actions": s.actions.suffix(keep).map { $0 },
-                                "checkpoints": s.checkpoints, "detector_states": s.detectorStates, "baselines": s.baselines]
+        let o: [String: Any] = [
+            "version": s.version, "next_run": s.nextRun, "next_action": s.nextAction,
+            "runs": s.runs.suffix(keep).map { $0 },
+            "findings": s.findings.suffix(keep).map { $0 }, "actions": s.actions.suffix(keep).map { $0 },
+            "checkpoints": s.checkpoints, "detector_states": s.detectorStates, "baselines": s.baselines,
+        ]
         let data = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
         try writeDurably(stateFile, data)
     }
@@ -85,7 +88,10 @@ public final class EmbeddedStore: StateStore {
             throw StoreError.failed("cannot write \(path): \(String(cString: strerror(errno)))")
         }
         let dfd = open(directory, O_RDONLY | O_DIRECTORY)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
     }
 
     /// Read-modify-write under an exclusive lock, so two processes never lose each other's update.
@@ -138,32 +144,52 @@ public final class EmbeddedStore: StateStore {
         return try update { s in
             if let (name, _) = c.detectorState, let file = snapshotFile { s.detectorStates[name] = file }
             if !c.baselines.isEmpty {
-                func key(_ scope: String?, _ name: String?, _ minute: Int?) -> String { "\(scope ?? "")\u{1F}\(name ?? "")\u{1F}\(minute ?? -1)" }
+                func key(_ scope: String?, _ name: String?, _ minute: Int?) -> String {
+                    "\(scope ?? "")\u{1F}\(name ?? "")\u{1F}\(minute ?? -1)"
+                }
                 var at: [String: Int] = [:]
-                for (i, r) in s.baselines.enumerated() { at[key(r["scope"] as? String, r["name"] as? String, r["minute_of_day"] as? Int)] = i }
+                for (i, r) in s.baselines.enumerated() {
+                    at[key(r["scope"] as? String, r["name"] as? String, r["minute_of_day"] as? Int)] = i
+                }
                 for b in c.baselines {
-                    let row: [String: Any] = ["scope": b.scope, "name": b.name, "minute_of_day": b.minuteOfDay, "count": b.count, "traffic": b.traffic]
+                    let row: [String: Any] = [
+                        "scope": b.scope, "name": b.name, "minute_of_day": b.minuteOfDay, "count": b.count,
+                        "traffic": b.traffic,
+                    ]
                     let k = key(b.scope, b.name, b.minuteOfDay)
-                    if let i = at[k] { s.baselines[i] = row } else { at[k] = s.baselines.count; s.baselines.append(row) }
+                    if let i = at[k] {
+                        s.baselines[i] = row
+                    } else {
+                        at[k] = s.baselines.count
+                        s.baselines.append(row)
+                    }
                 }
             }
             var known = Set(s.findings.compactMap { $0["fingerprint"] as? String })
             var inserted = 0
             for f in c.findings where known.insert(f.fingerprint).inserted {
-                s.findings.append(["fingerprint": f.fingerprint, "time": f.time, "category": f.category.rawValue, "severity": f.severity.name,
-                                   "subject": f.subject.storageText, "summary": f.summary, "run_id": c.runID])
+                s.findings.append([
+                    "fingerprint": f.fingerprint, "time": f.time, "category": f.category.rawValue,
+                    "severity": f.severity.name,
+                    "subject": f.subject.storageText, "summary": f.summary, "run_id": c.runID,
+                ])
                 inserted += 1
             }
             for a in c.actions {
-                var o: [String: Any] = ["id": s.nextAction, "time": a.time, "kind": a.kind, "target": a.target, "key": a.key,
-                                        "dry_run": a.dryRun, "outcome": a.outcome, "finding_fingerprint": a.findingFingerprint, "run_id": c.runID]
+                var o: [String: Any] = [
+                    "id": s.nextAction, "time": a.time, "kind": a.kind, "target": a.target, "key": a.key,
+                    "dry_run": a.dryRun, "outcome": a.outcome, "finding_fingerprint": a.findingFingerprint,
+                    "run_id": c.runID,
+                ]
                 if let b = a.before { o["before"] = b }
                 if let x = a.after { o["after"] = x }
                 s.actions.append(o)
                 s.nextAction += 1
             }
             for a in c.completions {
-                guard let i = s.actions.firstIndex(where: { ($0["id"] as? NSNumber)?.int64Value == a.id }) else { continue }
+                guard let i = s.actions.firstIndex(where: { ($0["id"] as? NSNumber)?.int64Value == a.id }) else {
+                    continue
+                }
                 s.actions[i]["key"] = a.key
                 s.actions[i]["before"] = a.before
                 s.actions[i]["after"] = a.after
@@ -173,7 +199,9 @@ public final class EmbeddedStore: StateStore {
             }
             for (source, t) in c.checkpoints { s.checkpoints[source] = max(s.checkpoints[source] ?? Int64.min, t) }
             return inserted
-        } after: { s in self.removeUnnamedSnapshots(keeping: Set(s.detectorStates.values)) }
+        } after: { s in
+            self.removeUnnamedSnapshots(keeping: Set(s.detectorStates.values))
+        }
     }
 
     static func safeName(_ name: String) -> String {
@@ -183,7 +211,9 @@ public final class EmbeddedStore: StateStore {
     /// Snapshot files no state names (replaced ones, or left by a crash before their commit).
     private func removeUnnamedSnapshots(keeping: Set<String>) {
         guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-        for f in files where f.hasPrefix("detector-") && f.hasSuffix(".bin") && !keeping.contains(f) { unlink(directory + "/" + f) }
+        for f in files where f.hasPrefix("detector-") && f.hasSuffix(".bin") && !keeping.contains(f) {
+            unlink(directory + "/" + f)
+        }
     }
 
     public func detectorState(_ name: String) throws -> [UInt8]? {
@@ -196,25 +226,32 @@ public final class EmbeddedStore: StateStore {
 
     public func baselines(limit: Int) throws -> [BaselineRow] {
         try load().baselines.map {
-            BaselineRow(scope: $0["scope"] as? String ?? "", name: $0["name"] as? String ?? "", minuteOfDay: $0["minute_of_day"] as? Int ?? 0,
-                        count: ($0["count"] as? NSNumber)?.doubleValue ?? 0, traffic: ($0["traffic"] as? NSNumber)?.doubleValue ?? 0)
+            BaselineRow(
+                scope: $0["scope"] as? String ?? "", name: $0["name"] as? String ?? "",
+                minuteOfDay: $0["minute_of_day"] as? Int ?? 0,
+                count: ($0["count"] as? NSNumber)?.doubleValue ?? 0,
+                traffic: ($0["traffic"] as? NSNumber)?.doubleValue ?? 0)
         }.sorted { ($0.scope, $0.name, $0.minuteOfDay) < ($1.scope, $1.name, $1.minuteOfDay) }.prefix(limit).map { $0 }
     }
 
     public func findings(limit: Int) throws -> [StoredFinding] {
         try load().findings.map {
-            StoredFinding(fingerprint: $0["fingerprint"] as? String ?? "", time: ($0["time"] as? NSNumber)?.int64Value ?? 0,
-                          category: $0["category"] as? String ?? "", severity: $0["severity"] as? String ?? "",
-                          subject: $0["subject"] as? String ?? "", summary: $0["summary"] as? String ?? "",
-                          runID: ($0["run_id"] as? NSNumber)?.int64Value ?? 0)
+            StoredFinding(
+                fingerprint: $0["fingerprint"] as? String ?? "", time: ($0["time"] as? NSNumber)?.int64Value ?? 0,
+                category: $0["category"] as? String ?? "", severity: $0["severity"] as? String ?? "",
+                subject: $0["subject"] as? String ?? "", summary: $0["summary"] as? String ?? "",
+                runID: ($0["run_id"] as? NSNumber)?.int64Value ?? 0)
         }.sorted { ($0.time, $1.fingerprint) > ($1.time, $0.fingerprint) }.prefix(limit).map { $0 }
     }
 
     private func action(_ o: [String: Any]) -> ActionRecord {
-        var a = ActionRecord(time: (o["time"] as? NSNumber)?.int64Value ?? 0, kind: o["kind"] as? String ?? "", target: o["target"] as? String ?? "",
-                             key: o["key"] as? String ?? "", before: o["before"] as? String, after: o["after"] as? String,
-                             dryRun: o["dry_run"] as? Bool ?? false, outcome: o["outcome"] as? String ?? "",
-                             findingFingerprint: o["finding_fingerprint"] as? String ?? "", runID: (o["run_id"] as? NSNumber)?.int64Value ?? 0)
+        var a = ActionRecord(
+            time: (o["time"] as? NSNumber)?.int64Value ?? 0, kind: o["kind"] as? String ?? "",
+            target: o["target"] as? String ?? "",
+            key: o["key"] as? String ?? "", before: o["before"] as? String, after: o["after"] as? String,
+            dryRun: o["dry_run"] as? Bool ?? false, outcome: o["outcome"] as? String ?? "",
+            findingFingerprint: o["finding_fingerprint"] as? String ?? "",
+            runID: (o["run_id"] as? NSNumber)?.int64Value ?? 0)
         a.id = (o["id"] as? NSNumber)?.int64Value ?? 0
         return a
     }
@@ -223,7 +260,11 @@ public final class EmbeddedStore: StateStore {
     private func actions(_ s: State) -> [ActionRecord] {
         var actors: [Int64: String] = [:]
         for r in s.runs { if let id = (r["id"] as? NSNumber)?.int64Value { actors[id] = r["actor"] as? String ?? "" } }
-        return s.actions.map { o in var a = action(o); a.actor = actors[a.runID] ?? ""; return a }
+        return s.actions.map { o in
+            var a = action(o)
+            a.actor = actors[a.runID] ?? ""
+            return a
+        }
     }
 
     public func actions(limit: Int) throws -> [ActionRecord] {
@@ -244,14 +285,18 @@ public final class EmbeddedStore: StateStore {
         try update { s in
             let id = s.nextAction
             s.nextAction += 1
-            s.actions.append(["id": id, "time": a.time, "kind": a.kind, "target": a.target, "key": "", "dry_run": false,
-                              "outcome": "pending", "finding_fingerprint": a.findingFingerprint, "run_id": a.runID])
+            s.actions.append([
+                "id": id, "time": a.time, "kind": a.kind, "target": a.target, "key": "", "dry_run": false,
+                "outcome": "pending", "finding_fingerprint": a.findingFingerprint, "run_id": a.runID,
+            ])
             return id
         }
     }
 
     public func pendingIntent(fingerprint: String, kind: String, target: String) throws -> ActionRecord? {
-        try load().actions.map(action).first { $0.outcome == "pending" && $0.findingFingerprint == fingerprint && $0.kind == kind && $0.target == target }
+        try load().actions.map(action).first {
+            $0.outcome == "pending" && $0.findingFingerprint == fingerprint && $0.kind == kind && $0.target == target
+        }
     }
 
     public func tryLock(_ name: String) throws -> Bool {
@@ -259,13 +304,19 @@ public final class EmbeddedStore: StateStore {
         let safe = EmbeddedStore.safeName(name)
         let fd = open(directory + "/.lock-" + safe, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StoreError.failed("cannot lock \(directory)") }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 { close(fd); return false }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            close(fd)
+            return false
+        }
         lockFDs[name] = fd
         return true
     }
 
     public func unlock(_ name: String) throws {
-        if let fd = lockFDs.removeValue(forKey: name) { flock(fd, LOCK_UN); close(fd) }
+        if let fd = lockFDs.removeValue(forKey: name) {
+            flock(fd, LOCK_UN)
+            close(fd)
+        }
     }
 }
 

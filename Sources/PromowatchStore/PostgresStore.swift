@@ -16,7 +16,9 @@ public final class PostgresStore: SharedStore {
             let msg = conn.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
             if let c = conn { PQfinish(c) }
             conn = nil
-            throw StoreError.connectionLost("cannot connect to PostgreSQL (\(redactedTarget)): \(redactPassword(msg.trimmingCharacters(in: .whitespacesAndNewlines)))")
+            throw StoreError.connectionLost(
+                "cannot connect to PostgreSQL (\(redactedTarget)): \(redactPassword(msg.trimmingCharacters(in: .whitespacesAndNewlines)))"
+            )
         }
     }
 
@@ -38,15 +40,20 @@ public final class PostgresStore: SharedStore {
     func exec(_ sql: String, params: [Param]) throws -> [[String?]] {
         guard let c = conn else { throw StoreError.connectionLost("not connected to PostgreSQL") }
         var values: [UnsafeMutablePointer<CChar>?] = []
-        var lengths: [Int32] = [], formats: [Int32] = []
+        var lengths: [Int32] = []
+        var formats: [Int32] = []
         for p in params {
             switch p {
             case .text(let s):
-                values.append(s.map { strdup($0) } ?? nil); lengths.append(0); formats.append(0)
+                values.append(s.map { strdup($0) } ?? nil)
+                lengths.append(0)
+                formats.append(0)
             case .bytes(let b):
                 let m = malloc(max(1, b.count))!.assumingMemoryBound(to: CChar.self)
                 b.withUnsafeBytes { if let base = $0.baseAddress { memcpy(m, base, b.count) } }
-                values.append(m); lengths.append(Int32(b.count)); formats.append(1)
+                values.append(m)
+                lengths.append(Int32(b.count))
+                formats.append(1)
             }
         }
         defer { for p in values { free(p) } }
@@ -60,7 +67,8 @@ public final class PostgresStore: SharedStore {
         let st = PQresultStatus(r)
         guard st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK else { throw PostgresStore.error(c, r) }
         var rows: [[String?]] = []
-        let n = PQntuples(r), f = PQnfields(r)
+        let n = PQntuples(r)
+        let f = PQnfields(r)
         for i in 0..<n {
             var row: [String?] = []
             for j in 0..<f { row.append(PQgetisnull(r, i, j) == 1 ? nil : String(cString: PQgetvalue(r, i, j))) }
@@ -108,7 +116,9 @@ public final class PostgresStore: SharedStore {
     public func migrate() throws {
         try transaction {
             try exec("SELECT pg_advisory_xact_lock(7365001)")
-            try exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+            try exec(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
             let done = Set(try exec("SELECT version FROM schema_migrations").compactMap { $0[0].flatMap { Int($0) } })
             for m in Schema.migrations where !done.contains(m.version) {
                 try execScript(m.sql)
@@ -122,11 +132,14 @@ public final class PostgresStore: SharedStore {
     }
 
     public func beginRun(startedAt: Int64, actor: String) throws -> Int64 {
-        Int64(try exec("INSERT INTO runs (started_at, actor) VALUES ($1, $2) RETURNING id", [String(startedAt), actor]).first?[0] ?? "") ?? 0
+        Int64(
+            try exec("INSERT INTO runs (started_at, actor) VALUES ($1, $2) RETURNING id", [String(startedAt), actor])
+                .first?[0] ?? "") ?? 0
     }
 
     public func finishRun(_ id: Int64, finishedAt: Int64, status: String) throws {
-        try exec("UPDATE runs SET finished_at = $1, status = $2 WHERE id = $3", [String(finishedAt), status, String(id)])
+        try exec(
+            "UPDATE runs SET finished_at = $1, status = $2 WHERE id = $3", [String(finishedAt), status, String(id)])
     }
 
     @discardableResult
@@ -134,37 +147,53 @@ public final class PostgresStore: SharedStore {
         try transaction {
             var inserted = 0
             for f in c.findings {
-                let rows = try exec("""
+                let rows = try exec(
+                    """
                     INSERT INTO findings (fingerprint, time, category, severity, subject, summary, run_id)
                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (fingerprint) DO NOTHING RETURNING 1
-                    """, [f.fingerprint, String(f.time), f.category.rawValue, f.severity.name, f.subject.storageText, f.summary, String(c.runID)])
+                    """,
+                    [
+                        f.fingerprint, String(f.time), f.category.rawValue, f.severity.name, f.subject.storageText,
+                        f.summary, String(c.runID),
+                    ])
                 inserted += rows.count
             }
             for a in c.actions {
-                try exec("""
+                try exec(
+                    """
                     INSERT INTO actions (time, kind, target, key, before_value, after_value, dry_run, outcome, finding_fingerprint, run_id)
                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                    """, [String(a.time), a.kind, a.target, a.key, a.before, a.after, a.dryRun ? "true" : "false", a.outcome,
-                          a.findingFingerprint, String(c.runID)])
+                    """,
+                    [
+                        String(a.time), a.kind, a.target, a.key, a.before, a.after, a.dryRun ? "true" : "false",
+                        a.outcome,
+                        a.findingFingerprint, String(c.runID),
+                    ])
             }
             for a in c.completions {
-                try exec("""
+                try exec(
+                    """
                     UPDATE actions SET key = $2, before_value = $3, after_value = $4, dry_run = $5, outcome = $6, run_id = $7
                     WHERE id = $1
-                    """, [String(a.id), a.key, a.before, a.after, a.dryRun ? "true" : "false", a.outcome, String(c.runID)])
+                    """,
+                    [String(a.id), a.key, a.before, a.after, a.dryRun ? "true" : "false", a.outcome, String(c.runID)])
             }
             if let (name, bytes) = c.detectorState {
-                try exec("""
+                try exec(
+                    """
                     INSERT INTO detector_state (name, state, run_id, updated_at) VALUES ($1, $2, $3, now())
                     ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, run_id = EXCLUDED.run_id, updated_at = now()
                     """, params: [.text(name), .bytes(bytes), .text(String(c.runID))])
             }
             if !c.baselines.isEmpty {
                 // one statement: the rows travel as one JSON parameter, never as SQL text
-                let json = "[" + c.baselines.map {
-                    "{\"scope\":\(JSONString.quoted($0.scope)),\"name\":\(JSONString.quoted($0.name)),\"minute_of_day\":\($0.minuteOfDay),\"count\":\($0.count),\"traffic\":\($0.traffic)}"
-                }.joined(separator: ",") + "]"
-                try exec("""
+                let json =
+                    "["
+                    + c.baselines.map {
+                        "{\"scope\":\(JSONString.quoted($0.scope)),\"name\":\(JSONString.quoted($0.name)),\"minute_of_day\":\($0.minuteOfDay),\"count\":\($0.count),\"traffic\":\($0.traffic)}"
+                    }.joined(separator: ",") + "]"
+                try exec(
+                    """
                     INSERT INTO baselines (scope, name, minute_of_day, count, traffic)
                     SELECT scope, name, minute_of_day, count, traffic
                     FROM json_to_recordset($1::json) AS x(scope TEXT, name TEXT, minute_of_day INT, count DOUBLE PRECISION, traffic DOUBLE PRECISION)
@@ -177,7 +206,8 @@ public final class PostgresStore: SharedStore {
                 try exec("DELETE FROM shared_members WHERE grp = $1 AND heartbeat < now() - interval '1 day'", [group])
             }
             for (source, t) in c.checkpoints {
-                try exec("""
+                try exec(
+                    """
                     INSERT INTO checkpoints (source, last_time) VALUES ($1, $2)
                     ON CONFLICT (source) DO UPDATE SET last_time = GREATEST(checkpoints.last_time, EXCLUDED.last_time)
                     """, [source, String(t)])
@@ -187,10 +217,13 @@ public final class PostgresStore: SharedStore {
     }
 
     public func findings(limit: Int) throws -> [StoredFinding] {
-        try exec("SELECT fingerprint, time, category, severity, subject, summary, run_id FROM findings ORDER BY time DESC, fingerprint LIMIT $1",
-                 [String(limit)]).map {
-            StoredFinding(fingerprint: $0[0] ?? "", time: Int64($0[1] ?? "") ?? 0, category: $0[2] ?? "", severity: $0[3] ?? "",
-                          subject: $0[4] ?? "", summary: $0[5] ?? "", runID: Int64($0[6] ?? "") ?? 0)
+        try exec(
+            "SELECT fingerprint, time, category, severity, subject, summary, run_id FROM findings ORDER BY time DESC, fingerprint LIMIT $1",
+            [String(limit)]
+        ).map {
+            StoredFinding(
+                fingerprint: $0[0] ?? "", time: Int64($0[1] ?? "") ?? 0, category: $0[2] ?? "", severity: $0[3] ?? "",
+                subject: $0[4] ?? "", summary: $0[5] ?? "", runID: Int64($0[6] ?? "") ?? 0)
         }
     }
 
@@ -199,15 +232,20 @@ public final class PostgresStore: SharedStore {
     }
 
     public func recordIntent(_ a: ActionRecord) throws -> Int64 {
-        Int64(try exec("""
-            INSERT INTO actions (time, kind, target, key, before_value, after_value, dry_run, outcome, finding_fingerprint, run_id)
-            VALUES ($1, $2, $3, '', NULL, NULL, false, 'pending', $4, $5) RETURNING id
-            """, [String(a.time), a.kind, a.target, a.findingFingerprint, String(a.runID)]).first?[0] ?? "") ?? 0
+        Int64(
+            try exec(
+                """
+                INSERT INTO actions (time, kind, target, key, before_value, after_value, dry_run, outcome, finding_fingerprint, run_id)
+                VALUES ($1, $2, $3, '', NULL, NULL, false, 'pending', $4, $5) RETURNING id
+                """, [String(a.time), a.kind, a.target, a.findingFingerprint, String(a.runID)]
+            ).first?[0] ?? "") ?? 0
     }
 
     public func pendingIntent(fingerprint: String, kind: String, target: String) throws -> ActionRecord? {
-        try exec("SELECT \(PostgresStore.actionColumns) FROM actions WHERE outcome = 'pending' AND finding_fingerprint = $1 AND kind = $2 AND target = $3 ORDER BY id LIMIT 1",
-                 [fingerprint, kind, target]).first.map(action)
+        try exec(
+            "SELECT \(PostgresStore.actionColumns) FROM actions WHERE outcome = 'pending' AND finding_fingerprint = $1 AND kind = $2 AND target = $3 ORDER BY id LIMIT 1",
+            [fingerprint, kind, target]
+        ).first.map(action)
     }
 
     private static let actionColumns = """
@@ -216,15 +254,18 @@ public final class PostgresStore: SharedStore {
         """
 
     private func action(_ r: [String?]) -> ActionRecord {
-        var a = ActionRecord(time: Int64(r[1] ?? "") ?? 0, kind: r[2] ?? "", target: r[3] ?? "", key: r[4] ?? "", before: r[5], after: r[6],
-                             dryRun: r[7] == "t", outcome: r[8] ?? "", findingFingerprint: r[9] ?? "", runID: Int64(r[10] ?? "") ?? 0)
+        var a = ActionRecord(
+            time: Int64(r[1] ?? "") ?? 0, kind: r[2] ?? "", target: r[3] ?? "", key: r[4] ?? "", before: r[5],
+            after: r[6],
+            dryRun: r[7] == "t", outcome: r[8] ?? "", findingFingerprint: r[9] ?? "", runID: Int64(r[10] ?? "") ?? 0)
         a.id = Int64(r[0] ?? "") ?? 0
         a.actor = r[11] ?? ""
         return a
     }
 
     public func actions(limit: Int) throws -> [ActionRecord] {
-        try exec("SELECT \(PostgresStore.actionColumns) FROM actions ORDER BY id DESC LIMIT $1", [String(limit)]).map(action)
+        try exec("SELECT \(PostgresStore.actionColumns) FROM actions ORDER BY id DESC LIMIT $1", [String(limit)]).map(
+            action)
     }
 
     public func action(id: Int64) throws -> ActionRecord? {
@@ -233,7 +274,9 @@ public final class PostgresStore: SharedStore {
 
     public func checkpoints() throws -> [String: Int64] {
         var out: [String: Int64] = [:]
-        for r in try exec("SELECT source, last_time FROM checkpoints") { if let s = r[0], let t = r[1].flatMap({ Int64($0) }) { out[s] = t } }
+        for r in try exec("SELECT source, last_time FROM checkpoints") {
+            if let s = r[0], let t = r[1].flatMap({ Int64($0) }) { out[s] = t }
+        }
         return out
     }
 
@@ -242,18 +285,25 @@ public final class PostgresStore: SharedStore {
     }
 
     public func baselines(limit: Int) throws -> [BaselineRow] {
-        try exec("SELECT scope, name, minute_of_day, count, traffic FROM baselines ORDER BY scope, name, minute_of_day LIMIT $1", [String(limit)]).map {
-            BaselineRow(scope: $0[0] ?? "", name: $0[1] ?? "", minuteOfDay: Int($0[2] ?? "") ?? 0,
-                        count: Double($0[3] ?? "") ?? 0, traffic: Double($0[4] ?? "") ?? 0)
+        try exec(
+            "SELECT scope, name, minute_of_day, count, traffic FROM baselines ORDER BY scope, name, minute_of_day LIMIT $1",
+            [String(limit)]
+        ).map {
+            BaselineRow(
+                scope: $0[0] ?? "", name: $0[1] ?? "", minuteOfDay: Int($0[2] ?? "") ?? 0,
+                count: Double($0[3] ?? "") ?? 0, traffic: Double($0[4] ?? "") ?? 0)
         }
     }
 
     public func publish(group: String, instance: String, partials: [[UInt8]], watermark: Int64, done: Bool) throws {
         try transaction {
             for p in partials {
-                try exec("INSERT INTO shared_partials (grp, instance, payload) VALUES ($1, $2, $3)", params: [.text(group), .text(instance), .bytes(p)])
+                try exec(
+                    "INSERT INTO shared_partials (grp, instance, payload) VALUES ($1, $2, $3)",
+                    params: [.text(group), .text(instance), .bytes(p)])
             }
-            try exec("""
+            try exec(
+                """
                 INSERT INTO shared_members (grp, instance, watermark, done) VALUES ($1, $2, $3, $4)
                 ON CONFLICT (grp, instance) DO UPDATE SET
                     last_data = CASE WHEN EXCLUDED.watermark > shared_members.watermark OR EXCLUDED.done <> shared_members.done
@@ -264,7 +314,8 @@ public final class PostgresStore: SharedStore {
     }
 
     public func takePartials(group: String, includingTaken: Bool) throws -> [[UInt8]] {
-        let rows = try exec("""
+        let rows = try exec(
+            """
             UPDATE shared_partials SET consumed = true WHERE grp = $1 AND (NOT consumed OR $2) RETURNING id, payload
             """, [group, includingTaken ? "true" : "false"])
         return rows.compactMap { r -> (Int64, [UInt8])? in
@@ -274,12 +325,16 @@ public final class PostgresStore: SharedStore {
     }
 
     public func members(group: String) throws -> [SharedMember] {
-        try exec("""
+        try exec(
+            """
             SELECT instance, watermark, EXTRACT(EPOCH FROM now() - heartbeat), EXTRACT(EPOCH FROM now() - last_data), done
             FROM shared_members WHERE grp = $1 ORDER BY instance
-            """, [group]).map {
-            SharedMember(instance: $0[0] ?? "", watermark: Int64($0[1] ?? "") ?? Int64.min, heartbeatAge: Double($0[2] ?? "") ?? .infinity,
-                         dataAge: Double($0[3] ?? "") ?? .infinity, done: $0[4] == "t")
+            """, [group]
+        ).map {
+            SharedMember(
+                instance: $0[0] ?? "", watermark: Int64($0[1] ?? "") ?? Int64.min,
+                heartbeatAge: Double($0[2] ?? "") ?? .infinity,
+                dataAge: Double($0[3] ?? "") ?? .infinity, done: $0[4] == "t")
         }
     }
 
@@ -287,7 +342,9 @@ public final class PostgresStore: SharedStore {
         guard let c = conn else { throw StoreError.connectionLost("not connected to PostgreSQL") }
         PQreset(c)
         guard PQstatus(c) == CONNECTION_OK else {
-            throw StoreError.connectionLost("cannot reconnect to PostgreSQL (\(redactedTarget)): \(redactPassword(String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)))")
+            throw StoreError.connectionLost(
+                "cannot reconnect to PostgreSQL (\(redactedTarget)): \(redactPassword(String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)))"
+            )
         }
     }
 
@@ -296,7 +353,12 @@ public final class PostgresStore: SharedStore {
         let u = Array(s.utf8)
         guard u.count >= 2, u[0] == 0x5C, u[1] == 0x78, u.count % 2 == 0 else { return nil }
         func nibble(_ c: UInt8) -> UInt8? {
-            switch c { case 0x30...0x39: return c - 0x30; case 0x61...0x66: return c - 0x57; case 0x41...0x46: return c - 0x37; default: return nil }
+            switch c {
+            case 0x30...0x39: return c - 0x30
+            case 0x61...0x66: return c - 0x57
+            case 0x41...0x46: return c - 0x37
+            default: return nil
+            }
         }
         var out: [UInt8] = []
         out.reserveCapacity(u.count / 2 - 1)

@@ -17,10 +17,20 @@ public struct ActionRecord: Sendable, Equatable {
     /// Who acted: the run's actor (command, host or instance), filled in when read back.
     public var actor = ""
 
-    public init(time: Int64, kind: String, target: String, key: String, before: String?, after: String?, dryRun: Bool,
-                outcome: String, findingFingerprint: String, runID: Int64) {
-        self.time = time; self.kind = kind; self.target = target; self.key = key; self.before = before; self.after = after
-        self.dryRun = dryRun; self.outcome = outcome; self.findingFingerprint = findingFingerprint; self.runID = runID
+    public init(
+        time: Int64, kind: String, target: String, key: String, before: String?, after: String?, dryRun: Bool,
+        outcome: String, findingFingerprint: String, runID: Int64
+    ) {
+        self.time = time
+        self.kind = kind
+        self.target = target
+        self.key = key
+        self.before = before
+        self.after = after
+        self.dryRun = dryRun
+        self.outcome = outcome
+        self.findingFingerprint = findingFingerprint
+        self.runID = runID
     }
 }
 
@@ -110,8 +120,11 @@ public protocol StateStore: AnyObject {
 extension Subject {
     /// A stable text form for storage.
     public var storageText: String {
-        [coupon.map { "coupon=" + $0 }, user.map { "user=" + $0 }, ip.map { "ip=" + $0 }, provider.map { "provider=" + $0 }]
-            .compactMap { $0 }.joined(separator: " ")
+        [
+            coupon.map { "coupon=" + $0 }, user.map { "user=" + $0 }, ip.map { "ip=" + $0 },
+            provider.map { "provider=" + $0 },
+        ]
+        .compactMap { $0 }.joined(separator: " ")
     }
 }
 
@@ -145,7 +158,11 @@ public struct SharedMember: Sendable, Equatable {
     /// Its input has ended and everything is published.
     public var done: Bool
     public init(instance: String, watermark: Int64, heartbeatAge: Double, dataAge: Double, done: Bool) {
-        self.instance = instance; self.watermark = watermark; self.heartbeatAge = heartbeatAge; self.dataAge = dataAge; self.done = done
+        self.instance = instance
+        self.watermark = watermark
+        self.heartbeatAge = heartbeatAge
+        self.dataAge = dataAge
+        self.done = done
     }
 
     /// How far the leader may evaluate: the oldest watermark among instances that are alive (heard

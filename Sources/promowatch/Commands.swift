@@ -3,30 +3,32 @@ import PromowatchCore
 import PromowatchRuntime
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read logs (files, gzip files or stdin) and report findings and totals.",
         discussion: """
-        Inputs may be plain or gzip (detected by content), in any framing of the log contract:
-        plain, kubectl --prefix/--timestamps, CRI node files, Docker json-file; payloads in
-        JSON or logfmt. With no FILE, or FILE '-', reads standard input. Results do not depend
-        on line order (kubectl logs -l prints one pod after another).
+            Inputs may be plain or gzip (detected by content), in any framing of the log contract:
+            plain, kubectl --prefix/--timestamps, CRI node files, Docker json-file; payloads in
+            JSON or logfmt. With no FILE, or FILE '-', reads standard input. Results do not depend
+            on line order (kubectl logs -l prints one pod after another).
 
-        Examples:
-          promowatch analyze fixtures/checkout-sample.log.gz
-          promowatch analyze --format json a.log b.log.gz
-          promowatch analyze --fail-on P1 archive/today.log.gz   # exit 3 on a P0 or P1 finding
-          zcat archive/*.gz | promowatch analyze -
-        """
+            Examples:
+              promowatch analyze fixtures/checkout-sample.log.gz
+              promowatch analyze --format json a.log b.log.gz
+              promowatch analyze --fail-on P1 archive/today.log.gz   # exit 3 on a P0 or P1 finding
+              zcat archive/*.gz | promowatch analyze -
+            """
     )
 
     @Argument(help: "Log files to read ('-' = standard input). Default: standard input.")
     var files: [String] = []
 
-    @Option(name: .customLong("fail-on"), help: "Exit with status 3 when a finding this severe or worse is reported (P0, P1, P2, P3).")
+    @Option(
+        name: .customLong("fail-on"),
+        help: "Exit with status 3 when a finding this severe or worse is reported (P0, P1, P2, P3).")
     var failOn: Severity?
 
     @OptionGroup var options: CommonOptions
@@ -40,19 +42,22 @@ struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Follow a live log stream and report findings as they happen.",
         discussion: """
-        Reads standard input (or FILEs in turn) and prints each finding within a second of the
-        line that triggers it; while input is idle, windows are still evaluated and output flushed.
+            Reads standard input (or FILEs in turn) and prints each finding within a second of the
+            line that triggers it; while input is idle, windows are still evaluated and output flushed.
 
-        Examples:
-          kubectl logs -f -l app=checkout --prefix --timestamps | promowatch watch
-          tail -F /var/log/containers/checkout-*.log | promowatch watch --format json
-        """
+            Examples:
+              kubectl logs -f -l app=checkout --prefix --timestamps | promowatch watch
+              tail -F /var/log/containers/checkout-*.log | promowatch watch --format json
+            """
     )
 
     @Argument(help: "Inputs to follow ('-' = standard input). Default: standard input.")
     var files: [String] = []
 
-    @Flag(help: "Scale out: publish aggregates to PostgreSQL (--database-url); the group's leader detects and acts for all.")
+    @Flag(
+        help:
+            "Scale out: publish aggregates to PostgreSQL (--database-url); the group's leader detects and acts for all."
+    )
     var shared = false
 
     @Option(help: "The --shared group (instances of one group share detection).")
@@ -71,7 +76,8 @@ struct Watch: ParsableCommand {
         }
         if shared {
             try runtime {
-                try SharedWatchRun.run(options.settings, inputs: files, store: store.location, group: group, instance: instance)
+                try SharedWatchRun.run(
+                    options.settings, inputs: files, store: store.location, group: group, instance: instance)
             }
         } else {
             try runtime { try WatchRun.run(options.settings, inputs: files) }
@@ -83,18 +89,20 @@ struct Cron: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "One scheduled run: read logs since the last checkpoint, detect, act, record — once.",
         discussion: """
-        Takes the store's cron lock (an overlapping run exits cleanly), skips events at or before
-        each source's checkpoint, and commits findings, the action audit and new checkpoints in one
-        transaction. Without --from it lists the pods matching --selector in actions.namespace and
-        reads each container's log through the API from one second before its checkpoint.
+            Takes the store's cron lock (an overlapping run exits cleanly), skips events at or before
+            each source's checkpoint, and commits findings, the action audit and new checkpoints in one
+            transaction. Without --from it lists the pods matching --selector in actions.namespace and
+            reads each container's log through the API from one second before its checkpoint.
 
-        Examples:
-          kubectl logs -l app=checkout --prefix --timestamps --since=10m | promowatch cron --from -
-          promowatch cron --from /var/log/checkout.log --database-url postgresql:///promowatch --apply
-        """
+            Examples:
+              kubectl logs -l app=checkout --prefix --timestamps --since=10m | promowatch cron --from -
+              promowatch cron --from /var/log/checkout.log --database-url postgresql:///promowatch --apply
+            """
     )
 
-    @Option(name: .customLong("from"), help: "Log file to read ('-' = standard input). Repeatable. Default: pod logs through the API.")
+    @Option(
+        name: .customLong("from"),
+        help: "Log file to read ('-' = standard input). Repeatable. Default: pod logs through the API.")
     var from: [String] = []
 
     @Option(help: "Label selector of the checkout pods (API mode).")

@@ -3,7 +3,7 @@ import PromowatchCore
 import PromowatchRuntime
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main
@@ -14,22 +14,22 @@ struct Promowatch: ParsableCommand {
         commandName: "promowatch",
         abstract: "Watches checkout logs for promotion abuse and payment-gateway failures.",
         discussion: """
-        With no subcommand and standard input not a terminal, promowatch runs 'watch':
-          kubectl logs -f -l app=checkout --prefix --timestamps | promowatch
+            With no subcommand and standard input not a terminal, promowatch runs 'watch':
+              kubectl logs -f -l app=checkout --prefix --timestamps | promowatch
 
-        Examples:
-          promowatch analyze fixtures/checkout-sample.log.gz
-          promowatch analyze --format json archive/*.log.gz
-          kubectl logs -l app=checkout --prefix --timestamps | promowatch analyze
-          promowatch watch --config config/promowatch.yaml < /var/log/containers/checkout.log
+            Examples:
+              promowatch analyze fixtures/checkout-sample.log.gz
+              promowatch analyze --format json archive/*.log.gz
+              kubectl logs -l app=checkout --prefix --timestamps | promowatch analyze
+              promowatch watch --config config/promowatch.yaml < /var/log/containers/checkout.log
 
-        Exit status:
-          0   done (findings or not)
-          1   a runtime failure: an input that cannot be read (the others are still read), a bad
-              configuration file, the store or the Kubernetes API unreachable; one line on stderr
-          3   analyze --fail-on SEVERITY: a finding at least that severe was reported
-          64  a mistake in the command line (usage printed)
-        """,
+            Exit status:
+              0   done (findings or not)
+              1   a runtime failure: an input that cannot be read (the others are still read), a bad
+                  configuration file, the store or the Kubernetes API unreachable; one line on stderr
+              3   analyze --fail-on SEVERITY: a finding at least that severe was reported
+              64  a mistake in the command line (usage printed)
+            """,
         version: version,
         subcommands: [Analyze.self, Watch.self, Cron.self, History.self, Rollback.self],
         // `watch` is the default; on a terminal with nothing piped in, Watch shows this help instead
@@ -58,10 +58,16 @@ func runtime(failOn: Severity? = nil, _ body: () throws -> RunResult) throws {
 
 /// Options shared by the commands that read logs.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "Output format: json (one object per line; the last is the summary) or text. Default: text on a terminal, json otherwise.")
+    @Option(
+        help:
+            "Output format: json (one object per line; the last is the summary) or text. Default: text on a terminal, json otherwise."
+    )
     var format: OutputFormat?
 
-    @Option(help: "Configuration file (YAML, see config/promowatch.yaml). Default: $PROMOWATCH_CONFIG, else built-in defaults.")
+    @Option(
+        help:
+            "Configuration file (YAML, see config/promowatch.yaml). Default: $PROMOWATCH_CONFIG, else built-in defaults."
+    )
     var config: String?
 
     @Option(help: "How many coupons and providers to list in the summary (0 = all).")
@@ -76,7 +82,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("cooldown-minutes"), help: "Override general.cooldown_minutes.")
     var cooldownMinutes: Int?
 
-    @Option(name: .customLong("allow"), help: "A coupon code that must never be blacklisted (repeatable; added to decision.allowlist).")
+    @Option(
+        name: .customLong("allow"),
+        help: "A coupon code that must never be blacklisted (repeatable; added to decision.allowlist).")
     var allow: [String] = []
 
     @Option(name: .customLong("campaign"), help: "A known campaign code (repeatable; added to decision.campaigns).")
@@ -88,13 +96,19 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "Carry out proposed actions through the Kubernetes API (default: dry run, print what would change).")
     var apply = false
 
-    @Flag(name: .customLong("server-dry-run"), help: "Send the changes with dryRun=All: the API server validates, nothing is stored.")
+    @Flag(
+        name: .customLong("server-dry-run"),
+        help: "Send the changes with dryRun=All: the API server validates, nothing is stored.")
     var serverDryRun = false
 
-    @Option(name: .customLong("kube-url"), help: "Kubernetes API URL without credentials, e.g. http://127.0.0.1:8001 for `kubectl proxy`.")
+    @Option(
+        name: .customLong("kube-url"),
+        help: "Kubernetes API URL without credentials, e.g. http://127.0.0.1:8001 for `kubectl proxy`.")
     var kubeURL: String?
 
-    @Option(name: .customLong("kubeconfig"), help: "kubeconfig file (default: in-cluster service account, else $KUBECONFIG or ~/.kube/config).")
+    @Option(
+        name: .customLong("kubeconfig"),
+        help: "kubeconfig file (default: in-cluster service account, else $KUBECONFIG or ~/.kube/config).")
     var kubeconfig: String?
 
     func validate() throws {
@@ -124,10 +138,14 @@ struct CommonOptions: ParsableArguments {
 
 /// Where state lives.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .customLong("database-url"), help: "PostgreSQL URI or keyword string (default: $PROMOWATCH_DATABASE_URL; none: the embedded store).")
+    @Option(
+        name: .customLong("database-url"),
+        help: "PostgreSQL URI or keyword string (default: $PROMOWATCH_DATABASE_URL; none: the embedded store).")
     var databaseURL: String?
 
-    @Option(name: .customLong("state-dir"), help: "Directory of the embedded store (default: $PROMOWATCH_STATE_DIR, else ~/.local/state/promowatch).")
+    @Option(
+        name: .customLong("state-dir"),
+        help: "Directory of the embedded store (default: $PROMOWATCH_STATE_DIR, else ~/.local/state/promowatch).")
     var stateDir: String?
 
     var location: StoreLocation { StoreLocation(databaseURL: databaseURL, stateDirectory: stateDir) }

@@ -20,7 +20,8 @@ final class CronTests: XCTestCase {
     func reuseLog(_ code: String, minute: Int = 0) -> String {
         (0..<12).map { k in
             let ts = String(format: "2026-11-20T10:%02d:%02dZ", minute, k * 4)
-            return "[pod/checkout-\(k % 2)/checkout] \(ts) {\"msg\":\"ApplyPromotion\",\"coupon\":\"\(code)\",\"user_id\":\"u-greedy\",\"status\":\"applied\"}"
+            return
+                "[pod/checkout-\(k % 2)/checkout] \(ts) {\"msg\":\"ApplyPromotion\",\"coupon\":\"\(code)\",\"user_id\":\"u-greedy\",\"status\":\"applied\"}"
         }.joined(separator: "\n") + "\n"
     }
 
@@ -31,13 +32,15 @@ final class CronTests: XCTestCase {
         XCTAssertTrue(first.stderr.contains("1 new findings, 1 actions recorded, 0 events already seen"), first.stderr)
         let second = try promowatch(["cron", "--from", "-", "--format", "json"] + storeArgs, input: log)
         XCTAssertEqual(second.status, 0, second.stderr)
-        XCTAssertTrue(second.stderr.contains("0 new findings, 0 actions recorded, 12 events already seen"), second.stderr)
+        XCTAssertTrue(
+            second.stderr.contains("0 new findings, 0 actions recorded, 12 events already seen"), second.stderr)
         let history = try promowatch(["history", "--format", "json"] + storeArgs)
         XCTAssertEqual(history.stdout.components(separatedBy: "\"finding\"").count - 1, 1)
         XCTAssertEqual(history.stdout.components(separatedBy: "\"action\"").count - 1, 1)
         XCTAssertTrue(history.stdout.contains("dry_run: would add WELCOME10"), history.stdout)
         let text = try promowatch(["history", "--format", "text"] + storeArgs)
-        XCTAssertTrue(text.stdout.hasPrefix("findings (newest first)"), "the subcommand's --format is its own: \(text.stdout)")
+        XCTAssertTrue(
+            text.stdout.hasPrefix("findings (newest first)"), "the subcommand's --format is its own: \(text.stdout)")
     }
 
     func testCronTwiceRecordsOnceEmbedded() throws {
@@ -82,7 +85,8 @@ final class CronTests: XCTestCase {
             let k = min(11, Int((r.time - records[0].time) / (7200 * 1_000_000_000)))
             var line: [UInt8] = []
             renderer.render(r, rng: &rng, into: &line)
-            slices[k] += line; whole += line
+            slices[k] += line
+            whole += line
         }
         let dir = stateDir + "-slices"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -96,19 +100,23 @@ final class CronTests: XCTestCase {
             XCTAssertFalse(r.stderr.contains("starting without history"), r.stderr)
         }
         func fingerprints(_ json: String) -> Set<String> {
-            Set(json.split(separator: "\n").compactMap { line -> String? in
-                guard let r = line.range(of: "\"fingerprint\": \"") else { return nil }
-                return String(line[r.upperBound...].prefix { $0 != "\"" })
-            })
+            Set(
+                json.split(separator: "\n").compactMap { line -> String? in
+                    guard let r = line.range(of: "\"fingerprint\": \"") else { return nil }
+                    return String(line[r.upperBound...].prefix { $0 != "\"" })
+                })
         }
         let analyzed = try promowatch(["analyze", "--format", "json", dir + "/day.log"])
         let expected = fingerprints(analyzed.stdout)
         XCTAssertGreaterThanOrEqual(expected.count, 10)
         XCTAssertTrue(expected.contains { $0.hasPrefix("coupon_abuse|") }, "the day has a leaked code")
-        let recorded = fingerprints(try promowatch(["history", "--format", "json", "--limit", "1000"] + storeArgs).stdout)
+        let recorded = fingerprints(
+            try promowatch(["history", "--format", "json", "--limit", "1000"] + storeArgs).stdout)
         XCTAssertEqual(recorded, expected)
         let rows = try store.baselines(limit: 100_000)
-        XCTAssertTrue(rows.contains { $0.scope == "provider_failures" && $0.name == "stripe" && $0.traffic > 0 }, "\(rows.prefix(5))")
+        XCTAssertTrue(
+            rows.contains { $0.scope == "provider_failures" && $0.name == "stripe" && $0.traffic > 0 },
+            "\(rows.prefix(5))")
         XCTAssertTrue(rows.contains { $0.scope == "coupon_redemptions" && $0.count > 0 })
         XCTAssertNotNil(try store.detectorState("cron"))
     }
@@ -136,19 +144,32 @@ final class CronTests: XCTestCase {
     func testPodLogsThroughTheAPIFromTheCheckpoint() throws {
         func lines(_ code: String, minute: Int, count: Int) -> [String] {
             (0..<count).map { k in
-                String(format: "2026-11-20T10:%02d:%02d.%09dZ ", minute, k * 4, 5_000 + k) +
-                    "{\"msg\":\"ApplyPromotion\",\"coupon\":\"\(code)\",\"user_id\":\"u-\(code)\",\"status\":\"applied\"}"
+                String(format: "2026-11-20T10:%02d:%02d.%09dZ ", minute, k * 4, 5_000 + k)
+                    + "{\"msg\":\"ApplyPromotion\",\"coupon\":\"\(code)\",\"user_id\":\"u-\(code)\",\"status\":\"applied\"}"
             }
         }
-        let pods: [[String: Any]] = (1...2).map { i in
-            ["metadata": ["name": "checkout-\(i)", "namespace": "microservices", "labels": ["app": "checkout"]],
-             "spec": ["containers": [["name": "checkout"]]]]
-        } + [["metadata": ["name": "other", "namespace": "microservices", "labels": ["app": "cart"]], "spec": ["containers": [["name": "cart"]]]]]
-        let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": ""], extraState: [
-            "pods": pods,
-            "logs": ["microservices/checkout-1/checkout": lines("REUSEA", minute: 0, count: 10),
-                     "microservices/checkout-2/checkout": lines("REUSEB", minute: 1, count: 3),
-                     "microservices/other/cart": lines("NOTMINE", minute: 0, count: 10)]])
+        let pods: [[String: Any]] =
+            (1...2).map { i in
+                [
+                    "metadata": ["name": "checkout-\(i)", "namespace": "microservices", "labels": ["app": "checkout"]],
+                    "spec": ["containers": [["name": "checkout"]]],
+                ]
+            } + [
+                [
+                    "metadata": ["name": "other", "namespace": "microservices", "labels": ["app": "cart"]],
+                    "spec": ["containers": [["name": "cart"]]],
+                ]
+            ]
+        let s = try FakeAPIServer(
+            configMap: ["BLACKLISTED_COUPONS": ""],
+            extraState: [
+                "pods": pods,
+                "logs": [
+                    "microservices/checkout-1/checkout": lines("REUSEA", minute: 0, count: 10),
+                    "microservices/checkout-2/checkout": lines("REUSEB", minute: 1, count: 3),
+                    "microservices/other/cart": lines("NOTMINE", minute: 0, count: 10),
+                ],
+            ])
         let env = ["KUBECONFIG": try RemediationEndToEndTests.kubeconfig(s)]
         let first = try promowatch(["cron", "--state-dir", stateDir, "--format", "json"], env: env)
         XCTAssertEqual(first.status, 0, first.stderr)
@@ -164,7 +185,9 @@ final class CronTests: XCTestCase {
         XCTAssertTrue(second.stdout.contains("REUSEB"), second.stdout)
         XCTAssertTrue(second.stderr.contains("1 new findings"), second.stderr)
         // the API was asked from one second before each checkpoint, in whole seconds
-        let logCalls = (try s.control()["requests"] as! [[String: Any]]).compactMap { $0["query"] as? String }.filter { $0.contains("sinceTime") }
+        let logCalls = (try s.control()["requests"] as! [[String: Any]]).compactMap { $0["query"] as? String }.filter {
+            $0.contains("sinceTime")
+        }
         XCTAssertTrue(logCalls.contains { $0.contains("sinceTime=2026-11-20T10%3A00%3A35Z") }, "\(logCalls)")
         XCTAssertTrue(logCalls.allSatisfy { $0.contains("timestamps=true") })
     }
@@ -172,7 +195,9 @@ final class CronTests: XCTestCase {
     /// Three codes each reused by one user, in the kill and server-stop tests.
     func threeCodesLog() throws -> (codes: [String], file: String) {
         let codes = ["KILLA", "KILLB", "KILLC"]
-        let log = codes.enumerated().map { i, code in reuseLog(code, minute: i * 2).replacingOccurrences(of: "u-greedy", with: "u-\(code)") }.joined()
+        let log = codes.enumerated().map { i, code in
+            reuseLog(code, minute: i * 2).replacingOccurrences(of: "u-greedy", with: "u-\(code)")
+        }.joined()
         let logFile = NSTemporaryDirectory() + "pw-kill-\(UUID().uuidString).log"
         try log.write(toFile: logFile, atomically: true, encoding: .utf8)
         return (codes, logFile)
@@ -180,11 +205,16 @@ final class CronTests: XCTestCase {
 
     /// After the interrupted run and its rerun: each code blacklisted once, one applied audit row
     /// each, nothing pending, checkpoints not ahead of the input; a third run changes nothing.
-    func checkExactlyOnce(_ codes: [String], _ s: FakeAPIServer, _ store: StateStore, _ args: [String], _ env: [String: String], _ label: String) throws {
+    func checkExactlyOnce(
+        _ codes: [String], _ s: FakeAPIServer, _ store: StateStore, _ args: [String], _ env: [String: String],
+        _ label: String
+    ) throws {
         let list = (try s.data()["BLACKLISTED_COUPONS"] ?? "").split(separator: ",").map(String.init)
         XCTAssertEqual(list.sorted(), (["OLD"] + codes).sorted(), "\(label): each code exactly once")
         let actions = try store.actions(limit: 100).filter { $0.kind == "blacklist_coupon" }
-        XCTAssertEqual(actions.map(\.target).sorted(), codes, "\(label): one audit row per action: \(actions.map { "\($0.target) \($0.outcome)" })")
+        XCTAssertEqual(
+            actions.map(\.target).sorted(), codes,
+            "\(label): one audit row per action: \(actions.map { "\($0.target) \($0.outcome)" })")
         XCTAssertTrue(actions.allSatisfy { $0.outcome.hasPrefix("applied") }, "\(label): \(actions.map(\.outcome))")
         let newest = Int64(1_795_168_800 + 4 * 60 + 44) * 1_000_000_000  // 10:04:44, the last line
         XCTAssertTrue(try store.checkpoints().values.allSatisfy { $0 <= newest }, "\(label): checkpoints never ahead")
@@ -246,10 +276,13 @@ final class CronTests: XCTestCase {
         let errFile = NSTemporaryDirectory() + "pw-stopped-\(UUID().uuidString).err"
         FileManager.default.createFile(atPath: errFile, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: errFile) }
-        let p = try Binary.start(args, environment: env, stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: errFile)))
+        let p = try Binary.start(
+            args, environment: env, stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: errFile)))
         // the moment the first ConfigMap write arrives, the database goes away
         let deadline = Date().addingTimeInterval(30)
-        func patched() throws -> Bool { (try s.control()["requests"] as? [[String: Any]] ?? []).contains { $0["verb"] as? String == "PATCH" } }
+        func patched() throws -> Bool {
+            (try s.control()["requests"] as? [[String: Any]] ?? []).contains { $0["verb"] as? String == "PATCH" }
+        }
         while try !patched() && Date() < deadline && p.isRunning { Thread.sleep(forTimeInterval: 0.02) }
         try pgServer(["halt", pgdir])
         p.waitUntilExit()
@@ -273,15 +306,23 @@ final class CronTests: XCTestCase {
     func testPGEnvironmentVariablesAndSSLMode() throws {
         let (_, scopedURL, schema) = try PostgresStore.freshTestSchema("e")
         let dir = try XCTUnwrap(ProcessInfo.processInfo.environment["PROMOWATCH_TEST_PGDIR"])
-        let pg = ["PGHOST": dir, "PGUSER": "promowatch", "PGDATABASE": "promowatch", "PGPASSWORD": "pw-test-secret",
-                  "PGOPTIONS": "-csearch_path=\(schema)"]
+        let pg = [
+            "PGHOST": dir, "PGUSER": "promowatch", "PGDATABASE": "promowatch", "PGPASSWORD": "pw-test-secret",
+            "PGOPTIONS": "-csearch_path=\(schema)",
+        ]
         for conninfo in ["postgresql://?sslmode=disable", "sslmode=prefer", "postgresql://?sslmode=require"] {
-            let r = try promowatch(["cron", "--from", "-"], input: reuseLog("ENVCODE"), env: pg.merging(["PROMOWATCH_DATABASE_URL": conninfo]) { $1 })
+            let r = try promowatch(
+                ["cron", "--from", "-"], input: reuseLog("ENVCODE"),
+                env: pg.merging(["PROMOWATCH_DATABASE_URL": conninfo]) { $1 })
             XCTAssertEqual(r.status, 0, "\(conninfo): \(r.stderr)")
         }
         let scoped = try PostgresStore(conninfo: scopedURL)
-        XCTAssertEqual(try scoped.findings(limit: 10).map(\.subject), ["coupon=ENVCODE user=u-greedy"], "recorded once, in the schema PGOPTIONS chose")
-        let bad = try promowatch(["history"], env: pg.merging(["PROMOWATCH_DATABASE_URL": "sslmode=disable", "PGPASSWORD": "wrong-env-secret-9"]) { $1 })
+        XCTAssertEqual(
+            try scoped.findings(limit: 10).map(\.subject), ["coupon=ENVCODE user=u-greedy"],
+            "recorded once, in the schema PGOPTIONS chose")
+        let bad = try promowatch(
+            ["history"],
+            env: pg.merging(["PROMOWATCH_DATABASE_URL": "sslmode=disable", "PGPASSWORD": "wrong-env-secret-9"]) { $1 })
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("password authentication failed"), bad.stderr)
         XCTAssertFalse(bad.stderr.contains("wrong-env-secret-9"), bad.stderr)
@@ -297,15 +338,21 @@ final class CronTests: XCTestCase {
             (0..<72).map { k -> String in
                 let ts = String(format: "2026-11-20T11:%02d:%02dZ", minute + k / 24, (k % 24) * 2)
                 let provider = k % 2 == 0 ? failing : healthy
-                let msg = k % 2 == 0 ? "payment authorization failed\",\"error_code\":\"gateway_unavailable" : "payment captured"
+                let msg =
+                    k % 2 == 0
+                    ? "payment authorization failed\",\"error_code\":\"gateway_unavailable" : "payment captured"
                 return "{\"ts\":\"\(ts)\",\"msg\":\"\(msg)\",\"provider\":\"\(provider)\",\"amount\":20}"
             }.joined(separator: "\n") + "\n"
         }
-        let first = try promowatch(["cron", "--from", "-", "--apply", "--state-dir", stateDir, "--format", "json"], input: outage("stripe", "paypal", minute: 0), env: env)
+        let first = try promowatch(
+            ["cron", "--from", "-", "--apply", "--state-dir", stateDir, "--format", "json"],
+            input: outage("stripe", "paypal", minute: 0), env: env)
         XCTAssertEqual(first.status, 0, first.stderr)
         XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "false", "ENABLE_PAYPAL": "true"], first.stdout)
         // 20 minutes later (inside the 60-minute hold) paypal fails; stripe must stay off
-        let second = try promowatch(["cron", "--from", "-", "--apply", "--state-dir", stateDir, "--format", "json"], input: outage("paypal", "stripe", minute: 20), env: env)
+        let second = try promowatch(
+            ["cron", "--from", "-", "--apply", "--state-dir", stateDir, "--format", "json"],
+            input: outage("paypal", "stripe", minute: 20), env: env)
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "false", "ENABLE_PAYPAL": "true"], second.stdout)
         XCTAssertTrue(second.stdout.contains("skipped:"), second.stdout)
@@ -315,7 +362,8 @@ final class CronTests: XCTestCase {
         let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
         let kc = try RemediationEndToEndTests.kubeconfig(s)
         let env = ["KUBECONFIG": kc]
-        let r = try promowatch(["cron", "--from", "-", "--apply", "--format", "json"] + storeArgs, input: reuseLog("GREEDY1"), env: env)
+        let r = try promowatch(
+            ["cron", "--from", "-", "--apply", "--format", "json"] + storeArgs, input: reuseLog("GREEDY1"), env: env)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try s.data()["BLACKLISTED_COUPONS"], "OLD,GREEDY1")
         let action = try XCTUnwrap(try store.actions(limit: 5).first)
@@ -330,7 +378,9 @@ final class CronTests: XCTestCase {
         let ok = try promowatch(["rollback", String(action.id), "--apply"] + storeArgs, env: env)
         XCTAssertEqual(ok.status, 0, ok.stderr)
         XCTAssertEqual(try s.data()["BLACKLISTED_COUPONS"], "OLD")
-        XCTAssertTrue(try store.actions(limit: 5).contains { $0.kind == "rollback" && $0.actor.hasPrefix("rollback@") }, "the rollback is audited")
+        XCTAssertTrue(
+            try store.actions(limit: 5).contains { $0.kind == "rollback" && $0.actor.hasPrefix("rollback@") },
+            "the rollback is audited")
         // the key no longer holds the audited value: refuse
         let again = try promowatch(["rollback", String(action.id), "--apply"] + storeArgs, env: env)
         XCTAssertNotEqual(again.status, 0)

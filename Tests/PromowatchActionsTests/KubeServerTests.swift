@@ -6,9 +6,12 @@ import PromowatchKube
 @testable import PromowatchActions
 
 final class KubeServerTests: XCTestCase {
-    func finding(_ kind: ProposedAction.Kind, _ target: String, _ cat: Category = .couponAbuse, t: Int64 = 0) -> Finding {
-        Finding(time: t, category: cat, severity: .p0, subject: Subject(coupon: target), windowStart: 0, windowEnd: t,
-                evidence: Evidence(observed: 1, expected: 0, score: 9), action: ProposedAction(kind: kind, target: target), summary: "")
+    func finding(_ kind: ProposedAction.Kind, _ target: String, _ cat: Category = .couponAbuse, t: Int64 = 0) -> Finding
+    {
+        Finding(
+            time: t, category: cat, severity: .p0, subject: Subject(coupon: target), windowStart: 0, windowEnd: t,
+            evidence: Evidence(observed: 1, expected: 0, score: 9), action: ProposedAction(kind: kind, target: target),
+            summary: "")
     }
 
     func testConflictThenSuccessAndDryRuns() throws {
@@ -22,7 +25,10 @@ final class KubeServerTests: XCTestCase {
         // dry run and server dry run change nothing
         var d = [finding(.blacklistCoupon, "LEAK2")]
         Remediator(config: ActionsConfig(), mode: .dryRun, client: try KubeClient(auth: s.auth())).handle(&d)
-        XCTAssertEqual(d[0].action?.outcome?.description.hasPrefix("dry_run: would set BLACKLISTED_COUPONS=OLD1,old2,LEAK-1,LEAK2"), true, d[0].action?.outcome?.description ?? "")
+        XCTAssertEqual(
+            d[0].action?.outcome?.description.hasPrefix(
+                "dry_run: would set BLACKLISTED_COUPONS=OLD1,old2,LEAK-1,LEAK2"), true,
+            d[0].action?.outcome?.description ?? "")
         var sd = [finding(.blacklistCoupon, "LEAK3")]
         Remediator(config: ActionsConfig(), mode: .serverDryRun, client: try KubeClient(auth: s.auth())).handle(&sd)
         XCTAssertEqual(sd[0].action?.outcome?.description.hasPrefix("dry_run: server accepted"), true)
@@ -33,14 +39,20 @@ final class KubeServerTests: XCTestCase {
 
     func testForbiddenNamesTheRuleAndMaliciousCodesAreNeverWritten() throws {
         let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"], forbid: ["patch:configmaps"])
-        var fs = [finding(.blacklistCoupon, "LEAK"), finding(.blacklistCoupon, "X,Y", t: 1), finding(.blacklistCoupon, "A\"B", t: 2),
-                  finding(.blacklistCoupon, String(repeating: "Z", count: 200), t: 3), finding(.blacklistCoupon, "NEW\nLINE", t: 4)]
+        var fs = [
+            finding(.blacklistCoupon, "LEAK"), finding(.blacklistCoupon, "X,Y", t: 1),
+            finding(.blacklistCoupon, "A\"B", t: 2),
+            finding(.blacklistCoupon, String(repeating: "Z", count: 200), t: 3),
+            finding(.blacklistCoupon, "NEW\nLINE", t: 4),
+        ]
         Remediator(config: ActionsConfig(), mode: .apply, client: try KubeClient(auth: s.auth())).handle(&fs)
         let o = fs[0].action?.outcome?.description ?? ""
         XCTAssertTrue(o.hasPrefix("failed: Forbidden (403)"), o)
         XCTAssertTrue(o.contains(#"cannot patch resource "configmaps""#), o)
         XCTAssertTrue(o.contains("role.yaml"), o)
-        for f in fs.dropFirst() { XCTAssertEqual(f.action?.outcome, .skipped("coupon code is not [A-Z0-9_-]{1,64}; not written")) }
+        for f in fs.dropFirst() {
+            XCTAssertEqual(f.action?.outcome, .skipped("coupon code is not [A-Z0-9_-]{1,64}; not written"))
+        }
         XCTAssertEqual(try s.data(), ["BLACKLISTED_COUPONS": "OLD"])
         let patches = (try s.control()["requests"] as! [[String: Any]]).filter { ($0["verb"] as? String) == "PATCH" }
         XCTAssertEqual(patches.count, 1, "only the valid code was ever sent")
@@ -57,7 +69,9 @@ final class KubeServerTests: XCTestCase {
         var again = [finding(.disableProvider, "paypal", .paymentProviderFailure, t: 40 * 60_000_000_000)]
         r.handle(&again)
         XCTAssertEqual(again[0].action?.applied, false)
-        XCTAssertTrue(again[0].action?.outcome?.description.hasPrefix("skipped:") ?? false, again[0].action?.outcome?.description ?? "")
+        XCTAssertTrue(
+            again[0].action?.outcome?.description.hasPrefix("skipped:") ?? false,
+            again[0].action?.outcome?.description ?? "")
         XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "false", "ENABLE_PAYPAL": "true"])
     }
 
@@ -67,9 +81,11 @@ final class KubeServerTests: XCTestCase {
     func testFallbackHealthIsJudgedAtTheFindingsTime() throws {
         let hour: Int64 = 3_600_000_000_000
         func outage(_ provider: String, at t: Int64, action: Bool) -> Finding {
-            Finding(time: t, category: .paymentProviderFailure, severity: .p1, subject: Subject(provider: provider), windowStart: t, windowEnd: t,
-                    evidence: Evidence(observed: 9, expected: 1, score: 9),
-                    action: action ? ProposedAction(kind: .disableProvider, target: provider) : nil, summary: "")
+            Finding(
+                time: t, category: .paymentProviderFailure, severity: .p1, subject: Subject(provider: provider),
+                windowStart: t, windowEnd: t,
+                evidence: Evidence(observed: 9, expected: 1, score: 9),
+                action: action ? ProposedAction(kind: .disableProvider, target: provider) : nil, summary: "")
         }
         let s = try FakeAPIServer(configMap: ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "true"])
         let r = Remediator(config: ActionsConfig(), mode: .apply, client: try KubeClient(auth: s.auth()))
@@ -80,7 +96,9 @@ final class KubeServerTests: XCTestCase {
         XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "false"])
         // stripe failing within the hour before: no switch to it
         let t = try FakeAPIServer(configMap: ["ENABLE_STRIPE": "false", "ENABLE_PAYPAL": "true"])
-        var gs = [outage("stripe", at: 20 * hour - hour / 4, action: false), outage("paypal", at: 20 * hour, action: true)]
+        var gs = [
+            outage("stripe", at: 20 * hour - hour / 4, action: false), outage("paypal", at: 20 * hour, action: true),
+        ]
         Remediator(config: ActionsConfig(), mode: .apply, client: try KubeClient(auth: t.auth())).handle(&gs)
         XCTAssertEqual(gs[1].action?.applied, false)
         XCTAssertEqual(try t.data(), ["ENABLE_STRIPE": "false", "ENABLE_PAYPAL": "true"])
@@ -94,7 +112,9 @@ final class KubeServerTests: XCTestCase {
         Remediator(config: c, mode: .apply, client: try KubeClient(auth: s.auth())).handle(&fs)
         XCTAssertEqual(fs[0].action?.outcome, .applied("BLACKLISTED_COUPONS=LEAK; restarted checkout"))
         let dep = (try s.control()["deployments"] as! [String: Any])["microservices/checkout"] as! [String: Any]
-        let annotations = ((((dep["spec"] as! [String: Any])["template"] as! [String: Any])["metadata"] as! [String: Any])["annotations"] as! [String: String])
+        let annotations =
+            ((((dep["spec"] as! [String: Any])["template"] as! [String: Any])["metadata"] as! [String: Any])[
+                "annotations"] as! [String: String])
         XCTAssertEqual(annotations["kubectl.kubernetes.io/restartedAt"], "2026-11-20T08:15:00Z")
     }
 
@@ -103,6 +123,8 @@ final class KubeServerTests: XCTestCase {
         try s.control(["fail_next": 1, "fail_code": 503])
         var fs = [finding(.blacklistCoupon, "LEAK")]
         Remediator(config: ActionsConfig(), mode: .apply, client: try KubeClient(auth: s.auth())).handle(&fs)
-        XCTAssertTrue(fs[0].action?.outcome?.description.hasPrefix("failed: ServiceUnavailable (503)") ?? false, fs[0].action?.outcome?.description ?? "")
+        XCTAssertTrue(
+            fs[0].action?.outcome?.description.hasPrefix("failed: ServiceUnavailable (503)") ?? false,
+            fs[0].action?.outcome?.description ?? "")
     }
 }

@@ -8,34 +8,46 @@ import PromowatchCore
 /// `kubectl` as an oracle: the ConfigMap promowatch would end up with equals what
 /// `kubectl patch --local` makes of the same merge patch; and the shipped manifests render.
 final class KubectlOracleTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     func kubectl(_ args: [String]) throws -> (Int32, String, String) {
-        guard let path = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard
+            let path = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else {
             throw TestDependency.missing("kubectl is not installed (it comes with this project's machine image)")
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
         p.currentDirectoryURL = KubectlOracleTests.root
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
         try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
     func configMap(_ data: [String: String], rv: String = "7") -> String {
-        let d = data.keys.sorted().map { "\(JSONString.quoted($0)):\(JSONString.quoted(data[$0]!))" }.joined(separator: ",")
-        return #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"checkout-config","namespace":"microservices","resourceVersion":"\#(rv)"},"data":{\#(d)}}"#
+        let d = data.keys.sorted().map { "\(JSONString.quoted($0)):\(JSONString.quoted(data[$0]!))" }.joined(
+            separator: ",")
+        return
+            #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"checkout-config","namespace":"microservices","resourceVersion":"\#(rv)"},"data":{\#(d)}}"#
     }
 
     func applyWithKubectl(_ cm: String, _ patch: String) throws -> [String: String] {
         let file = NSTemporaryDirectory() + "pw-cm-\(UUID().uuidString).json"
         try cm.write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let (status, out, err) = try kubectl(["patch", "--local", "-f", file, "--type", "merge", "-p", patch, "-o", "json"])
+        let (status, out, err) = try kubectl([
+            "patch", "--local", "-f", file, "--type", "merge", "-p", patch, "-o", "json",
+        ])
         XCTAssertEqual(status, 0, err)
         let obj = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
         return obj["data"] as? [String: String] ?? [:]
@@ -44,7 +56,12 @@ final class KubectlOracleTests: XCTestCase {
     func testOurEditsEqualKubectlPatch() throws {
         let c = ActionsConfig()
         let cases: [([String: String], String)] = [
-            (["BLACKLISTED_COUPONS": "OLD1,old2", "ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "false", "OTHER": "x y"], "LEAK1"),
+            (
+                [
+                    "BLACKLISTED_COUPONS": "OLD1,old2", "ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "false",
+                    "OTHER": "x y",
+                ], "LEAK1"
+            ),
             (["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "true"], "NEW-CODE_2"),
             (["BLACKLISTED_COUPONS": "", "NOTE": "quote \" and \\ and\nnewline"], "X9"),
             (["BLACKLISTED_COUPONS": "A, B ,C,", "ENABLE_STRIPE": "1", "ENABLE_PAYPAL": "no"], "d"),
@@ -60,7 +77,9 @@ final class KubectlOracleTests: XCTestCase {
             if let changes = try? ConfigMapEdits.disableProvider("stripe", data: data, config: c) {
                 var switched = data
                 for (k, v) in changes { switched[k] = v }
-                XCTAssertEqual(try applyWithKubectl(configMap(data), ConfigMapEdits.mergePatch(changes, resourceVersion: "7")), switched)
+                XCTAssertEqual(
+                    try applyWithKubectl(configMap(data), ConfigMapEdits.mergePatch(changes, resourceVersion: "7")),
+                    switched)
                 XCTAssertFalse(ConfigMapEdits.enabled(switched[c.providerKeys["stripe"]!]))
                 XCTAssertTrue(ConfigMapEdits.enabled(switched[c.providerKeys["paypal"]!]), "a provider stays enabled")
             }
@@ -84,8 +103,13 @@ final class KubectlOracleTests: XCTestCase {
             XCTAssertFalse(verbs.contains("*") || resources.contains("*") || groups.contains("*"), "no wildcards")
             for g in groups { for res in resources { for v in verbs { granted.insert("\(g)/\(res)/\(names)/\(v)") } } }
         }
-        XCTAssertEqual(granted, ["/configmaps/checkout-config/get", "/configmaps/checkout-config/patch", "/pods/*/list", "/pods/log/*/get",
-                                 "apps/deployments/checkout/patch"])
+        XCTAssertEqual(
+            granted,
+            [
+                "/configmaps/checkout-config/get", "/configmaps/checkout-config/patch", "/pods/*/list",
+                "/pods/log/*/get",
+                "apps/deployments/checkout/patch",
+            ])
         let cron = try XCTUnwrap(docs.first { $0["kind"] as? String == "CronJob" })
         XCTAssertEqual((cron["spec"] as? [String: Any])?["concurrencyPolicy"] as? String, "Forbid")
         for kind in ["CronJob", "Deployment"] {

@@ -25,7 +25,8 @@ final class RemediationEndToEndTests: XCTestCase {
     }
 
     func start(_ args: [String], input: Data, env: [String: String]) throws -> (Process, Pipe) {
-        let inp = Pipe(), out = Pipe()
+        let inp = Pipe()
+        let out = Pipe()
         let p = try Binary.start(args, environment: env, stdin: inp, stdout: out)
         inp.fileHandleForWriting.write(input)
         try inp.fileHandleForWriting.close()
@@ -33,8 +34,10 @@ final class RemediationEndToEndTests: XCTestCase {
     }
 
     func testApplyBlacklistsTheLeakAndSwitchesStripeOffAndNothingElse() throws {
-        let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLDCODE", "ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "false",
-                                              "UNRELATED": "untouched"])
+        let s = try FakeAPIServer(configMap: [
+            "BLACKLISTED_COUPONS": "OLDCODE", "ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "false",
+            "UNRELATED": "untouched",
+        ])
         var cfg = ScenarioConfig()
         cfg.hours = 14
         cfg.legitSpikes = false
@@ -44,12 +47,18 @@ final class RemediationEndToEndTests: XCTestCase {
         var rng = SplitMix64(seed: 1)
         var log: [UInt8] = []
         sg.generate { r.render($0, rng: &rng, into: &log) }
-        let (p, out) = try start(["analyze", "--apply", "--format", "json"], input: Data(log), env: ["KUBECONFIG": try kubeconfig(s), "HOME": s.dir])
+        let (p, out) = try start(
+            ["analyze", "--apply", "--format", "json"], input: Data(log),
+            env: ["KUBECONFIG": try kubeconfig(s), "HOME": s.dir])
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
-        XCTAssertEqual(try s.data(), ["BLACKLISTED_COUPONS": "OLDCODE,\(ScenarioGenerator.leakedCode)", "ENABLE_STRIPE": "false",
-                                      "ENABLE_PAYPAL": "true", "UNRELATED": "untouched"], text)
+        XCTAssertEqual(
+            try s.data(),
+            [
+                "BLACKLISTED_COUPONS": "OLDCODE,\(ScenarioGenerator.leakedCode)", "ENABLE_STRIPE": "false",
+                "ENABLE_PAYPAL": "true", "UNRELATED": "untouched",
+            ], text)
         XCTAssertTrue(text.contains("\"applied\": true"))
         XCTAssertTrue(text.contains("\"outcome\": \"applied: BLACKLISTED_COUPONS=OLDCODE,STAFF50-ANNA\""), text)
     }
@@ -58,7 +67,10 @@ final class RemediationEndToEndTests: XCTestCase {
         let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
         try s.control(["slow_ms": 300])  // widen the window in which both read the same version
         func reuse(_ code: String) -> Data {
-            Data((0..<10).map { #"{"ts":"2026-11-20T10:00:0\#($0)Z","msg":"ApplyPromotion","coupon":"\#(code)","user_id":"u-\#(code)","status":"applied"}"# }
+            Data(
+                (0..<10).map {
+                    #"{"ts":"2026-11-20T10:00:0\#($0)Z","msg":"ApplyPromotion","coupon":"\#(code)","user_id":"u-\#(code)","status":"applied"}"#
+                }
                 .joined(separator: "\n").utf8 + [0x0A])
         }
         let env = ["KUBECONFIG": try kubeconfig(s), "HOME": s.dir]
@@ -66,10 +78,13 @@ final class RemediationEndToEndTests: XCTestCase {
         let b = try start(["analyze", "--apply", "--format", "json"], input: reuse("CODEB"), env: env)
         let outA = String(decoding: a.1.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let outB = String(decoding: b.1.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        a.0.waitUntilExit(); b.0.waitUntilExit()
+        a.0.waitUntilExit()
+        b.0.waitUntilExit()
         let list = Set((try s.data()["BLACKLISTED_COUPONS"] ?? "").split(separator: ",").map(String.init))
         XCTAssertEqual(list, ["OLD", "CODEA", "CODEB"], "no lost update:\n\(outA)\n\(outB)")
-        let patches = (try s.control()["requests"] as! [[String: Any]]).filter { ($0["verb"] as? String) == "PATCH" }.count
-        XCTAssertGreaterThanOrEqual(patches, 2, "each process wrote (conditionally; a loser of the race re-reads and retries)")
+        let patches = (try s.control()["requests"] as! [[String: Any]]).filter { ($0["verb"] as? String) == "PATCH" }
+            .count
+        XCTAssertGreaterThanOrEqual(
+            patches, 2, "each process wrote (conditionally; a loser of the race re-reads and retries)")
     }
 }

@@ -29,11 +29,13 @@ final class SharedWatchTests: XCTestCase {
         var sg = ScenarioGenerator(config: cfg)
         let renderer = Renderer(format: .json, framing: .prefixTimestamps)
         var rng = SplitMix64(seed: 11)
-        var whole: [UInt8] = [], halves: [[UInt8]] = [[], []]
+        var whole: [UInt8] = []
+        var halves: [[UInt8]] = [[], []]
         sg.generate { r in
             var line: [UInt8] = []
             renderer.render(r, rng: &rng, into: &line)
-            whole += line; halves[r.pod % 2] += line
+            whole += line
+            halves[r.pod % 2] += line
         }
         return (whole, halves)
     }()
@@ -44,24 +46,28 @@ final class SharedWatchTests: XCTestCase {
         let out: String, err: String
         init(_ args: [String], dir: String, name: String) throws {
             signal(SIGPIPE, SIG_IGN)  // an instance that died fails the test below, not the runner
-            out = dir + "/\(name).out"; err = dir + "/\(name).err"
+            out = dir + "/\(name).out"
+            err = dir + "/\(name).err"
             FileManager.default.createFile(atPath: out, contents: nil)
             FileManager.default.createFile(atPath: err, contents: nil)
-            process = try Binary.start(args + ["--instance", name], environment: ["HOME": dir], stdin: input,
-                                       stdout: try FileHandle(forWritingTo: URL(fileURLWithPath: out)),
-                                       stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: err)))
+            process = try Binary.start(
+                args + ["--instance", name], environment: ["HOME": dir], stdin: input,
+                stdout: try FileHandle(forWritingTo: URL(fileURLWithPath: out)),
+                stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: err)))
         }
-        func write(_ bytes: ArraySlice<UInt8>) { try? input.fileHandleForWriting.write(contentsOf: Data(bytes)) }  // a dead instance fails below, not here
+        // a dead instance fails the test below, not here
+        func write(_ bytes: ArraySlice<UInt8>) { try? input.fileHandleForWriting.write(contentsOf: Data(bytes)) }
         func close() throws { try input.fileHandleForWriting.close() }
         var stdout: String { (try? String(contentsOfFile: out, encoding: .utf8)) ?? "" }
         var stderr: String { (try? String(contentsOfFile: err, encoding: .utf8)) ?? "" }
     }
 
     func fingerprints(_ text: String) -> Set<String> {
-        Set(text.split(separator: "\n").compactMap { line -> String? in
-            guard let r = line.range(of: "\"fingerprint\": \"") else { return nil }
-            return String(line[r.upperBound...].prefix { $0 != "\"" })
-        })
+        Set(
+            text.split(separator: "\n").compactMap { line -> String? in
+                guard let r = line.range(of: "\"fingerprint\": \"") else { return nil }
+                return String(line[r.upperBound...].prefix { $0 != "\"" })
+            })
     }
 
     /// What one instance reading everything finds.
@@ -94,12 +100,15 @@ final class SharedWatchTests: XCTestCase {
         let expected = try single()
         XCTAssertGreaterThanOrEqual(expected.count, 10)
         let args = ["watch", "--shared", "--group", "g1", "--database-url", scoped, "--format", "json"]
-        let a = try Instance(args, dir: dir, name: "node-a"), b = try Instance(args, dir: dir, name: "node-b")
+        let a = try Instance(args, dir: dir, name: "node-a")
+        let b = try Instance(args, dir: dir, name: "node-b")
         let store = try PostgresStore(conninfo: scoped)
         try waitFor("both instances to register") { try store.members(group: "g1").count == 2 }
         feed([a, b], chunks: 12, pause: 0.15)
-        try a.close(); try b.close()
-        a.process.waitUntilExit(); b.process.waitUntilExit()
+        try a.close()
+        try b.close()
+        a.process.waitUntilExit()
+        b.process.waitUntilExit()
         XCTAssertEqual(a.process.terminationStatus, 0, a.stderr)
         XCTAssertEqual(b.process.terminationStatus, 0, b.stderr)
         XCTAssertEqual([a, b].filter { $0.stderr.contains("leads group g1") }.count, 1, "one leader")
@@ -130,7 +139,9 @@ final class SharedWatchTests: XCTestCase {
         try waitFor("both instances to register") { try store.members(group: "g2").count == 2 }
         feed([a, b], chunks: 6, pause: 0.15)
         try a.close()
-        try waitFor("the leader to publish its end") { try store.members(group: "g2").first { $0.instance == "node-a" }?.done == true }
+        try waitFor("the leader to publish its end") {
+            try store.members(group: "g2").first { $0.instance == "node-a" }?.done == true
+        }
         kill(a.process.processIdentifier, SIGKILL)
         a.process.waitUntilExit()
         try b.close()
@@ -152,15 +163,18 @@ final class SharedWatchTests: XCTestCase {
         let store = try PostgresStore(conninfo: own)
         try store.migrate()
         let args = ["watch", "--shared", "--group", "g3", "--database-url", own, "--format", "json"]
-        let a = try Instance(args, dir: dir, name: "node-a"), b = try Instance(args, dir: dir, name: "node-b")
+        let a = try Instance(args, dir: dir, name: "node-a")
+        let b = try Instance(args, dir: dir, name: "node-b")
         try waitFor("both instances to register") { try store.members(group: "g3").count == 2 }
         feed([a, b], chunks: 12, pause: 0.15, only: 0..<6)
         try pgServer(["halt", pgdir])
         feed([a, b], chunks: 12, pause: 0.4, only: 6..<9)  // read while the server is away
         try pgServer(["resume", pgdir])
         feed([a, b], chunks: 12, pause: 0.15, only: 9..<12)
-        try a.close(); try b.close()
-        a.process.waitUntilExit(); b.process.waitUntilExit()
+        try a.close()
+        try b.close()
+        a.process.waitUntilExit()
+        b.process.waitUntilExit()
         XCTAssertEqual(a.process.terminationStatus, 0, a.stderr)
         XCTAssertEqual(b.process.terminationStatus, 0, b.stderr)
         XCTAssertTrue(a.stderr.contains("retrying") && a.stderr.contains("PostgreSQL is back"), a.stderr)
@@ -171,9 +185,11 @@ final class SharedWatchTests: XCTestCase {
     }
 
     func testSharedNeedsPostgreSQL() throws {
-        let r = try Binary.run(["watch", "--shared", "--state-dir", dir + "/state"], stdin: Data(), environment: ["HOME": dir])
+        let r = try Binary.run(
+            ["watch", "--shared", "--state-dir", dir + "/state"], stdin: Data(), environment: ["HOME": dir])
         XCTAssertEqual(r.status, 1, "a runtime failure, not a usage error")
-        XCTAssertEqual(r.stderr, "promowatch: --shared needs PostgreSQL: give --database-url or set PROMOWATCH_DATABASE_URL\n",
-                       "one line, no usage text")
+        XCTAssertEqual(
+            r.stderr, "promowatch: --shared needs PostgreSQL: give --database-url or set PROMOWATCH_DATABASE_URL\n",
+            "one line, no usage text")
     }
 }

@@ -30,7 +30,10 @@ final class CLITests: XCTestCase {
         let r = try run(["analyze", "--format", "json", "fixtures/checkout-sample.log.gz"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let s = try summary(r)
-        let truth = try JSONSerialization.jsonObject(with: Data(contentsOf: CLITests.root.appendingPathComponent("fixtures/checkout-sample.truth.json"))) as! [String: Any]
+        let truth =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: CLITests.root.appendingPathComponent("fixtures/checkout-sample.truth.json")))
+            as! [String: Any]
         XCTAssertEqual(s["events"] as? [String: Int], truth["events"] as? [String: Int])
         XCTAssertEqual(s["lines"] as? Int, truth["lines"] as? Int)
         XCTAssertEqual(s["bytes"] as? Int, truth["bytes"] as? Int)
@@ -46,7 +49,10 @@ final class CLITests: XCTestCase {
     }
 
     func testSeveralFilesAndABadOneGoOnAndExitNonZero() throws {
-        let r = try run(["analyze", "--format", "json", "fixtures/truncated.log.gz", "/nonexistent.log", "fixtures/concatenated.log.gz"])
+        let r = try run([
+            "analyze", "--format", "json", "fixtures/truncated.log.gz", "/nonexistent.log",
+            "fixtures/concatenated.log.gz",
+        ])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("fixtures/truncated.log.gz: gzip data is truncated"), r.stderr)
         XCTAssertTrue(r.stderr.contains("offset 25839"), r.stderr)
@@ -54,7 +60,8 @@ final class CLITests: XCTestCase {
         let s = try summary(r)
         XCTAssertEqual((s["input_errors"] as? [String])?.count, 2)
         let concatenated = try summary(try run(["analyze", "--format", "json", "fixtures/concatenated.log.gz"]))
-        XCTAssertGreaterThan(s["lines"] as! Int, concatenated["lines"] as! Int, "lines before the cut were kept, the next file was read")
+        XCTAssertGreaterThan(
+            s["lines"] as! Int, concatenated["lines"] as! Int, "lines before the cut were kept, the next file was read")
     }
 
     func testTextFormatAndVersionAndHelp() throws {
@@ -75,7 +82,8 @@ final class CLITests: XCTestCase {
         let r = try run(["analyze", "--format", "json", "--top", "0"], stdin: Data(line.utf8))
         XCTAssertEqual(r.stdout.split(separator: "\n").count, 1)
         let s = try summary(r)
-        XCTAssertEqual(((s["coupons"] as? [[String: Any]])?.first?["coupon"] as? String), "X\u{1b}]0;OWNED\u{07}\",\"INJECTED\":1")
+        XCTAssertEqual(
+            ((s["coupons"] as? [[String: Any]])?.first?["coupon"] as? String), "X\u{1b}]0;OWNED\u{07}\",\"INJECTED\":1")
         XCTAssertNil(s["injected"])
         let t = try run(["analyze", "--format", "text"], stdin: Data(line.utf8))
         XCTAssertFalse(t.stdout.contains("\u{1b}"))
@@ -109,7 +117,8 @@ final class DetectionCLITests: XCTestCase {
         let defaults = try CLI.run(["analyze", "--format", "json"], stdin: input)
         XCTAssertTrue(defaults.stdout.contains("\"payment_provider_failure\", \"severity\""), defaults.stdout)
         let file = try CLI.run(["analyze", "--format", "json", "--config", path], stdin: input)
-        XCTAssertFalse(file.stdout.contains("\"category\": \"payment_provider_failure\""), "the file raised min_failures to 50")
+        XCTAssertFalse(
+            file.stdout.contains("\"category\": \"payment_provider_failure\""), "the file raised min_failures to 50")
         // PROMOWATCH_CONFIG works like --config
         let env = try CLI.run(["analyze", "--format", "json"], stdin: input, environment: ["PROMOWATCH_CONFIG": path])
         XCTAssertFalse(env.stdout.contains("\"category\": \"payment_provider_failure\""))
@@ -123,7 +132,10 @@ final class DetectionCLITests: XCTestCase {
         // stripe failing for three minutes beside a healthy paypal: raised at once, switch confirmed
         var input = ""
         for minute in 0..<3 {
-            input += (0..<20).map { k in #"{"ts":"2026-11-20T10:0\#(minute):\#(String(format: "%02d", k))Z","msg":"payment captured","provider":"paypal","amount":20}"# }
+            input +=
+                (0..<20).map { k in
+                    #"{"ts":"2026-11-20T10:0\#(minute):\#(String(format: "%02d", k))Z","msg":"payment captured","provider":"paypal","amount":20}"#
+                }
                 .joined(separator: "\n") + "\n"
             input += outageLines(count: 20).replacingOccurrences(of: "10:00:", with: "10:0\(minute):")
         }
@@ -131,7 +143,9 @@ final class DetectionCLITests: XCTestCase {
         let lines = r.stdout.split(separator: "\n").map(String.init)
         let finding = try XCTUnwrap(lines.first { $0.contains("\"category\"") && $0.contains("\"kind\"") })
         let obj = try JSONSerialization.jsonObject(with: Data(finding.utf8)) as! [String: Any]
-        for key in ["time", "category", "severity", "subject", "window", "evidence", "action"] { XCTAssertNotNil(obj[key], key) }
+        for key in ["time", "category", "severity", "subject", "window", "evidence", "action"] {
+            XCTAssertNotNil(obj[key], key)
+        }
         XCTAssertEqual((obj["subject"] as? [String: String])?["provider"], "stripe")
         let action = obj["action"] as? [String: Any]
         XCTAssertEqual(action?["kind"] as? String, "disable_provider")
@@ -149,25 +163,42 @@ final class DetectionCLITests: XCTestCase {
             let p = Process()
             p.executableURL = CLI.binary
             p.arguments = args  // the second: bare `promowatch` = watch when stdin is a pipe
-            let inp = Pipe(), out = Pipe()
-            p.standardInput = inp; p.standardOutput = out; p.standardError = Pipe()
+            let inp = Pipe()
+            let out = Pipe()
+            p.standardInput = inp
+            p.standardOutput = out
+            p.standardError = Pipe()
             try p.run()
             // ordinary traffic first
-            let normal = (0..<30).map { k in
-                #"{"ts":"2026-11-20T09:\#(String(format: "%02d", 30 + k / 2)):00Z","msg":"payment captured","provider":"\#(k % 2 == 0 ? "stripe" : "paypal")","amount":20}"#
-            }.joined(separator: "\n") + "\n"
+            let normal =
+                (0..<30).map { k in
+                    #"{"ts":"2026-11-20T09:\#(String(format: "%02d", 30 + k / 2)):00Z","msg":"payment captured","provider":"\#(k % 2 == 0 ? "stripe" : "paypal")","amount":20}"#
+                }.joined(separator: "\n") + "\n"
             inp.fileHandleForWriting.write(Data(normal.utf8))
             Thread.sleep(forTimeInterval: 0.5)
             let reader = out.fileHandleForReading
-            final class Box: @unchecked Sendable { var data = Data(); let lock = NSLock() }
+            final class Box: @unchecked Sendable {
+                var data = Data()
+                let lock = NSLock()
+            }
             let box = Box()
-            reader.readabilityHandler = { h in let d = h.availableData; box.lock.lock(); box.data.append(d); box.lock.unlock() }
+            reader.readabilityHandler = { h in
+                let d = h.availableData
+                box.lock.lock()
+                box.data.append(d)
+                box.lock.unlock()
+            }
             let sent = Date()
             inp.fileHandleForWriting.write(Data(outageLines(count: 12).utf8))
             var latency: Double? = nil
             while Date().timeIntervalSince(sent) < 5 {
-                box.lock.lock(); let text = String(decoding: box.data, as: UTF8.self); box.lock.unlock()
-                if text.contains("\"category\": \"payment_provider_failure\"") { latency = Date().timeIntervalSince(sent); break }
+                box.lock.lock()
+                let text = String(decoding: box.data, as: UTF8.self)
+                box.lock.unlock()
+                if text.contains("\"category\": \"payment_provider_failure\"") {
+                    latency = Date().timeIntervalSince(sent)
+                    break
+                }
                 Thread.sleep(forTimeInterval: 0.02)
             }
             reader.readabilityHandler = nil

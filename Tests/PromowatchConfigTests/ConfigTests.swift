@@ -4,16 +4,19 @@ import PromowatchCore
 @testable import PromowatchConfig
 
 final class ConfigTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     func testShippedFileEqualsTheBuiltInDefaultsAndDocumentsEveryKey() throws {
-        let text = try String(contentsOf: ConfigTests.root.appendingPathComponent("config/promowatch.yaml"), encoding: .utf8)
+        let text = try String(
+            contentsOf: ConfigTests.root.appendingPathComponent("config/promowatch.yaml"), encoding: .utf8)
         XCTAssertEqual(try ConfigLoader.load(yaml: text, file: "promowatch.yaml"), DetectionConfig())
         // every key appears in the file, under its section, with a comment block somewhere above
         for (key, _) in ConfigLoader.settings {
             let parts = key.split(separator: ".")
             let name = String(parts.last!)
-            XCTAssertTrue(text.contains("\n  \(name):") || text.contains("\n\(name):"), "config/promowatch.yaml lacks \(key)")
+            XCTAssertTrue(
+                text.contains("\n  \(name):") || text.contains("\n\(name):"), "config/promowatch.yaml lacks \(key)")
         }
         XCTAssertTrue(text.contains("\naliases:"))
     }
@@ -24,20 +27,21 @@ final class ConfigTests: XCTestCase {
     }
 
     func testOverridesApply() throws {
-        let c = try ConfigLoader.load(yaml: """
-        general:
-          min_score: 6.5
-        coupon_abuse:
-          min_redemptions: 40
-        decision:
-          min_severity: P0
-          allowlist: [VIP25, welcome10]
-          campaigns:
-            - WINTER30
-        aliases:
-          coupon: [voucher]
-          latency_ms: [elapsed_ms]
-        """, file: "x")
+        let c = try ConfigLoader.load(
+            yaml: """
+                general:
+                  min_score: 6.5
+                coupon_abuse:
+                  min_redemptions: 40
+                decision:
+                  min_severity: P0
+                  allowlist: [VIP25, welcome10]
+                  campaigns:
+                    - WINTER30
+                aliases:
+                  coupon: [voucher]
+                  latency_ms: [elapsed_ms]
+                """, file: "x")
         XCTAssertEqual(c.general.minScore, 6.5)
         XCTAssertEqual(c.decision.minSeverity, .p0)
         XCTAssertEqual(c.couponAbuse.minRedemptions, 40)
@@ -46,7 +50,9 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.decision.campaigns, ["WINTER30"])
         XCTAssertEqual(c.aliases["coupon"], ["voucher"])
         XCTAssertEqual(c.aliases["latency_ms"], ["elapsed_ms"])
-        let a = try ConfigLoader.load(yaml: "actions:\n  namespace: shop\n  provider_keys: {Adyen: ENABLE_ADYEN}\ndecision:\n  max_per_run: 2\n", file: "x")
+        let a = try ConfigLoader.load(
+            yaml: "actions:\n  namespace: shop\n  provider_keys: {Adyen: ENABLE_ADYEN}\ndecision:\n  max_per_run: 2\n",
+            file: "x")
         XCTAssertEqual(a.actions.namespace, "shop")
         XCTAssertEqual(a.actions.providerKeys, ["adyen": "ENABLE_ADYEN"])
         XCTAssertEqual(a.decision.maxPerRun, 2)
@@ -55,10 +61,15 @@ final class ConfigTests: XCTestCase {
 
     func testUnknownKeysAndBadValuesNameTheKey() {
         func error(_ yaml: String) -> ConfigError? {
-            do { _ = try ConfigLoader.load(yaml: yaml, file: "site.yaml"); return nil } catch { return error as? ConfigError }
+            do {
+                _ = try ConfigLoader.load(yaml: yaml, file: "site.yaml")
+                return nil
+            } catch { return error as? ConfigError }
         }
         XCTAssertEqual(error("coupon_abuse:\n  min_redemption: 3\n")?.key, "coupon_abuse.min_redemption")
-        XCTAssertEqual(error("coupon_abuse:\n  min_redemption: 3\n")?.description, "site.yaml: 'coupon_abuse.min_redemption': unknown key")
+        XCTAssertEqual(
+            error("coupon_abuse:\n  min_redemption: 3\n")?.description,
+            "site.yaml: 'coupon_abuse.min_redemption': unknown key")
         XCTAssertEqual(error("nonsense: 1\n")?.key, "nonsense")
         XCTAssertEqual(error("general:\n  min_score: high\n")?.key, "general.min_score")
         XCTAssertTrue(error("general:\n  min_score: high\n")!.description.contains("'high'"))
@@ -68,7 +79,8 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(error("decision:\n  allowlist: VIP25\n")?.key, "decision.allowlist")
         // keys that moved to the decision section say where they went
         XCTAssertEqual(error("allowlist: [VIP25]\n")?.message, "moved: set decision.allowlist instead")
-        XCTAssertEqual(error("general:\n  min_action_severity: P0\n")?.message, "moved: set decision.min_severity instead")
+        XCTAssertEqual(
+            error("general:\n  min_action_severity: P0\n")?.message, "moved: set decision.min_severity instead")
         XCTAssertEqual(error("actions:\n  max_per_run: 1\n")?.message, "moved: set decision.max_per_run instead")
         XCTAssertEqual(error("aliases:\n  voucher: [v]\n")?.key, "aliases.voucher")
         XCTAssertEqual(error("coupon_abuse: 3\n")?.key, "coupon_abuse")

@@ -5,7 +5,8 @@ final class CoreTests: XCTestCase {
     func testRFC3339RoundTrip() {
         XCTAssertEqual(EventTime.rfc3339(1_795_162_500 * 1_000_000_000), "2026-11-20T08:15:00Z")
         XCTAssertEqual(EventTime.rfc3339(0), "1970-01-01T00:00:00Z")
-        XCTAssertEqual(EventTime.rfc3339(951_782_400 * 1_000_000_000 + 5, fractionDigits: 9), "2000-02-29T00:00:00.000000005Z")
+        XCTAssertEqual(
+            EventTime.rfc3339(951_782_400 * 1_000_000_000 + 5, fractionDigits: 9), "2000-02-29T00:00:00.000000005Z")
         XCTAssertEqual(EventTime.daysFromCivil(year: 2026, month: 11, day: 20), 20777)
         for days in stride(from: -1000, to: 40000, by: 37) {
             let c = EventTime.civilFromDays(days)
@@ -15,7 +16,8 @@ final class CoreTests: XCTestCase {
 
     func testSymbolTableInternsAndStaysBounded() {
         let t = SymbolTable(maxEntries: 3, maxBytes: 100)
-        let a = t.intern("A"), b = t.intern("B")
+        let a = t.intern("A")
+        let b = t.intern("B")
         XCTAssertEqual(t.intern("A"), a)
         XCTAssertNotEqual(a, b)
         _ = t.intern("C")
@@ -41,8 +43,12 @@ final class CoreTests: XCTestCase {
         XCTAssertEqual(c.paymentProviderFailure, 1)
         XCTAssertEqual(c.timeout, 1)
         XCTAssertEqual(c.dbSaturation, 1)
-        XCTAssertEqual(c.named.map(\.name), ["promotion_applied", "promotion_rejected", "payment_succeeded", "payment_declined",
-                                            "payment_provider_failure", "compensation_failure", "request", "timeout", "db_saturation"])
+        XCTAssertEqual(
+            c.named.map(\.name),
+            [
+                "promotion_applied", "promotion_rejected", "payment_succeeded", "payment_declined",
+                "payment_provider_failure", "compensation_failure", "request", "timeout", "db_saturation",
+            ])
     }
 
     func testHashIsStable() {

@@ -5,10 +5,13 @@ import PromowatchCore
 /// The decision stage alone: findings as detection reports them (a remedy and its facts, no
 /// action) in, proposed actions or the reason for none out.
 final class DecisionStageTests: XCTestCase {
-    func finding(_ cat: Category, _ sev: Severity = .p1, coupon: String? = "LEAK", provider: String? = nil,
-                 remedy: Remedy?) -> Finding {
-        Finding(time: 0, category: cat, severity: sev, subject: Subject(coupon: coupon, provider: provider), windowStart: 0,
-                windowEnd: 0, evidence: Evidence(observed: 1, expected: 1, score: 1), summary: "seen", remedy: remedy)
+    func finding(
+        _ cat: Category, _ sev: Severity = .p1, coupon: String? = "LEAK", provider: String? = nil,
+        remedy: Remedy?
+    ) -> Finding {
+        Finding(
+            time: 0, category: cat, severity: sev, subject: Subject(coupon: coupon, provider: provider), windowStart: 0,
+            windowEnd: 0, evidence: Evidence(observed: 1, expected: 1, score: 1), summary: "seen", remedy: remedy)
     }
 
     func blast(_ share: Double, past: Double = 0, others: Int = 0, legit: Double = 0) -> BlastRadius {
@@ -26,11 +29,14 @@ final class DecisionStageTests: XCTestCase {
 
     func testAbuseThatDoesNotDominateIsP2AndSaysWhy() {
         // bug pinned: a legitimate campaign with a minority of new accounts was blacklisted
-        let f = stage.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("SPRING", blast: blast(0.54, legit: 3.76))))
+        let f = stage.review(
+            finding(.couponAbuse, .p0, remedy: .blockCoupon("SPRING", blast: blast(0.54, legit: 3.76))))
         XCTAssertNil(f?.action)
         XCTAssertEqual(f?.severity, .p2)
-        XCTAssertEqual(f?.summary, "seen; not blocked: abuse explains 54% of its redemptions, 3.76/min look legitimate "
-                       + "(a campaign or a popular code needs a look)")
+        XCTAssertEqual(
+            f?.summary,
+            "seen; not blocked: abuse explains 54% of its redemptions, 3.76/min look legitimate "
+                + "(a campaign or a popular code needs a look)")
     }
 
     func testAPublicCodeIsNeverBlockedForOneReuser() {
@@ -41,7 +47,8 @@ final class DecisionStageTests: XCTestCase {
         XCTAssertEqual(f?.summary, "seen; not blocked: WELCOME10 is public (295 accounts redeemed it before)")
         let own = stage.review(finding(.couponReuse, remedy: .blockCoupon("MINE", blast: blast(1, past: 1))))
         XCTAssertEqual(own?.action?.kind, .blacklistCoupon, "a code the reuser alone redeems is blocked")
-        let shared = stage.review(finding(.couponReuse, remedy: .blockCoupon("MINE", blast: blast(0.5, past: 1, others: 9))))
+        let shared = stage.review(
+            finding(.couponReuse, remedy: .blockCoupon("MINE", blast: blast(0.5, past: 1, others: 9))))
         XCTAssertEqual(shared?.summary, "seen; not blocked: 9 other redemptions of MINE in the window")
     }
 
@@ -55,9 +62,15 @@ final class DecisionStageTests: XCTestCase {
     }
 
     func testAProviderIsSwitchedOnlyOnceConfirmed() {
-        let first = stage.review(finding(.paymentProviderFailure, coupon: nil, provider: "stripe", remedy: .switchProvider("stripe", confirmed: false)))
+        let first = stage.review(
+            finding(
+                .paymentProviderFailure, coupon: nil, provider: "stripe",
+                remedy: .switchProvider("stripe", confirmed: false)))
         XCTAssertNil(first?.action)
-        let confirmed = stage.review(finding(.paymentProviderFailure, coupon: nil, provider: "stripe", remedy: .switchProvider("stripe", confirmed: true)))
+        let confirmed = stage.review(
+            finding(
+                .paymentProviderFailure, coupon: nil, provider: "stripe",
+                remedy: .switchProvider("stripe", confirmed: true)))
         XCTAssertEqual(confirmed?.action, ProposedAction(kind: .disableProvider, target: "stripe"))
     }
 
@@ -75,13 +88,23 @@ final class DecisionStageTests: XCTestCase {
         c.campaigns = ["spring"]
         c.minSeverity = .p0
         let s = DecisionStage(config: c)
-        XCTAssertNil(s.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("LEAK", blast: blast(1))))?.action, "allowlisted, any case")
+        XCTAssertNil(
+            s.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("LEAK", blast: blast(1))))?.action,
+            "allowlisted, any case")
         XCTAssertNotNil(s.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("OTHER", blast: blast(1))))?.action)
-        XCTAssertNil(s.review(finding(.couponAbuse, .p1, remedy: .blockCoupon("OTHER", blast: blast(1))))?.action, "below P0")
-        XCTAssertNil(s.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("Spring", blast: blast(1)))), "a campaign's spike is dropped")
-        XCTAssertNotNil(s.review(finding(.couponReuse, .p0, remedy: .blockCoupon("SPRING", blast: blast(1)))),
-                        "a campaign code can still be reused by one account")
-        XCTAssertEqual(s.review([finding(.latency, remedy: nil), finding(.couponAbuse, .p0, remedy: .blockCoupon("SPRING", blast: blast(1)))]).count, 1)
+        XCTAssertNil(
+            s.review(finding(.couponAbuse, .p1, remedy: .blockCoupon("OTHER", blast: blast(1))))?.action, "below P0")
+        XCTAssertNil(
+            s.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("Spring", blast: blast(1)))),
+            "a campaign's spike is dropped")
+        XCTAssertNotNil(
+            s.review(finding(.couponReuse, .p0, remedy: .blockCoupon("SPRING", blast: blast(1)))),
+            "a campaign code can still be reused by one account")
+        XCTAssertEqual(
+            s.review([
+                finding(.latency, remedy: nil),
+                finding(.couponAbuse, .p0, remedy: .blockCoupon("SPRING", blast: blast(1))),
+            ]).count, 1)
     }
 
     func testProviderHealthIsAFunctionOfTime() {
@@ -89,7 +112,8 @@ final class DecisionStageTests: XCTestCase {
         var f = finding(.paymentProviderFailure, coupon: nil, provider: "PayPal", remedy: nil)
         f.time = 100 * min
         XCTAssertEqual(ProviderHealth.failing(at: 100 * min, in: [f], holdMinutes: 60), ["paypal"])
-        XCTAssertEqual(ProviderHealth.failing(at: 99 * min, in: [f], holdMinutes: 60), [], "a later failure does not count")
+        XCTAssertEqual(
+            ProviderHealth.failing(at: 99 * min, in: [f], holdMinutes: 60), [], "a later failure does not count")
         XCTAssertEqual(ProviderHealth.failing(at: 161 * min, in: [f], holdMinutes: 60), [], "an old one is forgotten")
     }
 }

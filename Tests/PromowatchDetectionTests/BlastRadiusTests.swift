@@ -55,7 +55,8 @@ extension DetectorTests {
         XCTAssertFalse(f.isEmpty)
         XCTAssertTrue(f.allSatisfy { $0.action == nil })
         // a code that makes every order free is blocked
-        coupons = SymbolTable(); providers = SymbolTable()
+        coupons = SymbolTable()
+        providers = SymbolTable()
         let e = detector()
         background(e, minutes: 0..<60)
         for m in 60..<64 { promo(e, minute(m, 55), "FREEBIE", user: "x-\(m)", discount: 60, subtotal: 50) }
@@ -86,13 +87,18 @@ extension DetectorTests {
     /// quarter hour stay quiet.
     func testSmallShopSustainedDegradationIsFoundOverALongerWindow() {
         func run(failures: Int) -> [Finding] {
-            coupons = SymbolTable(); providers = SymbolTable()
+            coupons = SymbolTable()
+            providers = SymbolTable()
             let d = detector()
             for m in 0..<120 {
                 // 10 payments a minute: 6 paypal, 4 stripe
-                for k in 0..<10 { pay(d, minute(m, k * 5), k < 6 ? "paypal" : "stripe", .paymentSucceeded, card: "c\(m)-\(k)") }
+                for k in 0..<10 {
+                    pay(d, minute(m, k * 5), k < 6 ? "paypal" : "stripe", .paymentSucceeded, card: "c\(m)-\(k)")
+                }
             }
-            for i in 0..<failures { pay(d, minute(100 + i * 15 / failures, 50), "paypal", .paymentProviderFailure, card: "f\(i)") }
+            for i in 0..<failures {
+                pay(d, minute(100 + i * 15 / failures, 50), "paypal", .paymentProviderFailure, card: "f\(i)")
+            }
             return d.decided().filter { $0.category == .paymentProviderFailure }
         }
         let found = run(failures: 12)

@@ -18,23 +18,34 @@ extension DetectorTests {
         let blob = first.snapshot()
 
         // the next run: new tables, interned in another order
-        coupons = SymbolTable(); providers = SymbolTable()
-        _ = coupons.intern("STAFF50"); _ = providers.intern("adyen")
+        coupons = SymbolTable()
+        providers = SymbolTable()
+        _ = coupons.intern("STAFF50")
+        _ = providers.intern("adyen")
         let next = detector()
         try next.restore(blob)
         for m in 90..<100 {
             background(next, minutes: m..<(m + 1))
-            for k in 0..<30 { promo(next, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m).\(k)", discount: 40, subtotal: 80) }
+            for k in 0..<30 {
+                promo(
+                    next, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m).\(k)", discount: 40,
+                    subtotal: 80)
+            }
         }
         let f = next.decided().filter { $0.category == .couponAbuse }
         XCTAssertEqual(f.map(\.subject.coupon), ["STAFF50"])
 
         // without the snapshot the same run has no warm-up and knows no account: it cannot judge
-        coupons = SymbolTable(); providers = SymbolTable()
+        coupons = SymbolTable()
+        providers = SymbolTable()
         let cold = detector()
         for m in 90..<100 {
             background(cold, minutes: m..<(m + 1))
-            for k in 0..<30 { promo(cold, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m).\(k)", discount: 40, subtotal: 80) }
+            for k in 0..<30 {
+                promo(
+                    cold, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m).\(k)", discount: 40,
+                    subtotal: 80)
+            }
         }
         XCTAssertTrue(cold.decided().filter { $0.category == .couponAbuse }.isEmpty)
     }
@@ -86,17 +97,42 @@ extension DetectorTests {
     func testPartialsFromTwoInstancesEqualOneDetector() throws {
         func feed(_ d: Detector, _ keep: (Int) -> Bool) {
             var i = 0
-            func take() -> Bool { defer { i += 1 }; return keep(i) }
+            func take() -> Bool {
+                defer { i += 1 }
+                return keep(i)
+            }
             for m in 0..<100 {
                 for k in 0..<4 where take() {
                     let u = (m * 7 + k) % 300
-                    promo(d, minute(m, k), k % 2 == 0 ? "WELCOME10" : "FREESHIP", user: "u-\(u)", ip: "10.1.\(u / 200).\(u % 200)")
+                    promo(
+                        d, minute(m, k), k % 2 == 0 ? "WELCOME10" : "FREESHIP", user: "u-\(u)",
+                        ip: "10.1.\(u / 200).\(u % 200)")
                 }
-                for k in 0..<4 where take() { pay(d, minute(m, 10 + k), k % 2 == 0 ? "stripe" : "paypal", .paymentSucceeded, card: "card-\((m * 7 + k) % 300)") }
-                if m >= 90 { for k in 0..<30 where take() { promo(d, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m).\(k)", discount: 40, subtotal: 80) } }
-                if m >= 70 && m < 76 { for k in 0..<6 where take() { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure) } }
-                if m >= 30 && m < 40 { for k in 0..<2 where take() { promo(d, minute(m, 40 + k), "WELCOME10", user: "greedy", ip: "10.9.\(m).\(k)") } }
-                if m >= 50 && m < 52 { for k in 0..<40 where take() { promo(d, minute(m, k), "BAD\(k)", applied: false, user: "enum", ip: "198.51.100.7") } }
+                for k in 0..<4 where take() {
+                    pay(
+                        d, minute(m, 10 + k), k % 2 == 0 ? "stripe" : "paypal", .paymentSucceeded,
+                        card: "card-\((m * 7 + k) % 300)")
+                }
+                if m >= 90 {
+                    for k in 0..<30 where take() {
+                        promo(
+                            d, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m).\(k)", discount: 40,
+                            subtotal: 80)
+                    }
+                }
+                if m >= 70 && m < 76 {
+                    for k in 0..<6 where take() { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure) }
+                }
+                if m >= 30 && m < 40 {
+                    for k in 0..<2 where take() {
+                        promo(d, minute(m, 40 + k), "WELCOME10", user: "greedy", ip: "10.9.\(m).\(k)")
+                    }
+                }
+                if m >= 50 && m < 52 {
+                    for k in 0..<40 where take() {
+                        promo(d, minute(m, k), "BAD\(k)", applied: false, user: "enum", ip: "198.51.100.7")
+                    }
+                }
             }
         }
         let single = detector()
@@ -110,7 +146,8 @@ extension DetectorTests {
         // each instance interns on its own; the leader too
         var partials: [[UInt8]] = []
         for half in 0..<2 {
-            coupons = SymbolTable(); providers = SymbolTable()
+            coupons = SymbolTable()
+            providers = SymbolTable()
             if half == 1 { _ = coupons.intern("STAFF50") }
             let instance = detector()
             instance.trackPartials()
@@ -123,7 +160,8 @@ extension DetectorTests {
             if let p = instance.takePartial() { partials.append(p) }
             XCTAssertNil(instance.takePartial(), "nothing new since the last partial")
         }
-        coupons = SymbolTable(); providers = SymbolTable()
+        coupons = SymbolTable()
+        providers = SymbolTable()
         let leader = detector()
         for p in partials.reversed() { try leader.absorb(p) }  // arrival order does not matter
         XCTAssertEqual(keys(leader.finish()), expected)
@@ -144,7 +182,9 @@ extension DetectorTests {
                 background(d, minutes: m..<(m + 1))
                 let hour = (m % 1440) / 60
                 if hour == 3 || (day == 3 && hour == 15) {
-                    for k in 0..<10 { pay(d, minute(m, 20 + k), "stripe", k < 3 ? .paymentProviderFailure : .paymentSucceeded) }
+                    for k in 0..<10 {
+                        pay(d, minute(m, 20 + k), "stripe", k < 3 ? .paymentProviderFailure : .paymentSucceeded)
+                    }
                 }
             }
             // as cron would: a new process each day, history through the snapshot
@@ -153,7 +193,8 @@ extension DetectorTests {
         }
         let nights = Set(firing.filter { ($0 % 1440) / 60 == 3 }.map { $0 / 1440 })
         XCTAssertEqual(nights, [0, 1, 2], "learned after three nights")
-        XCTAssertTrue(firing.contains { $0 / 1440 == 3 && ($0 % 1440) / 60 == 15 }, "the same failures at 15:00 are not normal")
+        XCTAssertTrue(
+            firing.contains { $0 / 1440 == 3 && ($0 % 1440) / 60 == 15 }, "the same failures at 15:00 are not normal")
 
         // the profile survives a snapshot
         let next = detector()
@@ -165,7 +206,10 @@ extension DetectorTests {
 
 extension Subject {
     var storage: String {
-        [coupon.map { "coupon=" + $0 }, user.map { "user=" + $0 }, ip.map { "ip=" + $0 }, provider.map { "provider=" + $0 }]
-            .compactMap { $0 }.joined(separator: " ")
+        [
+            coupon.map { "coupon=" + $0 }, user.map { "user=" + $0 }, ip.map { "ip=" + $0 },
+            provider.map { "provider=" + $0 },
+        ]
+        .compactMap { $0 }.joined(separator: " ")
     }
 }

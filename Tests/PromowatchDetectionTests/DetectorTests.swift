@@ -20,38 +20,56 @@ final class DetectorTests: XCTestCase {
 
     func hash(_ s: String) -> UInt64 { ByteHash.hash(Array(s.utf8)) }
 
-    func promo(_ d: Detector, _ t: Int64, _ code: String, applied: Bool = true, user: String, ip: String = "10.0.0.1", discount: Double = 5, subtotal: Double = 50) {
+    func promo(
+        _ d: Detector, _ t: Int64, _ code: String, applied: Bool = true, user: String, ip: String = "10.0.0.1",
+        discount: Double = 5, subtotal: Double = 50
+    ) {
         var e = Event()
         e.kinds = applied ? .promotionApplied : .promotionRejected
         e.time = t
         e.coupon = coupons.intern(code)
         e.couponHash = hash(code)
-        e.userHash = hash(user); e.ipHash = hash(ip)
-        e.discount = discount; e.subtotal = subtotal
-        names.user = user; names.ip = ip
+        e.userHash = hash(user)
+        e.ipHash = hash(ip)
+        e.discount = discount
+        e.subtotal = subtotal
+        names.user = user
+        names.ip = ip
         d.add(e, text: names)
     }
 
-    func pay(_ d: Detector, _ t: Int64, _ provider: String, _ kinds: EventKinds, card: String = "c", ip: String = "10.0.0.2", amount: Double = 40) {
+    func pay(
+        _ d: Detector, _ t: Int64, _ provider: String, _ kinds: EventKinds, card: String = "c", ip: String = "10.0.0.2",
+        amount: Double = 40
+    ) {
         var e = Event()
         e.kinds = kinds
         e.time = t
         e.provider = providers.intern(provider)
-        e.cardHash = hash(card); e.ipHash = hash(ip); e.userHash = hash("user-of-" + card)
+        e.cardHash = hash(card)
+        e.ipHash = hash(ip)
+        e.userHash = hash("user-of-" + card)
         e.amount = amount
-        names.user = "user-of-" + card; names.ip = ip
+        names.user = "user-of-" + card
+        names.ip = ip
         d.add(e, text: names)
     }
 
-    func detector(_ c: DetectionConfig = DetectionConfig()) -> Detector { Detector(config: c, coupons: coupons, providers: providers) }
+    func detector(_ c: DetectionConfig = DetectionConfig()) -> Detector {
+        Detector(config: c, coupons: coupons, providers: providers)
+    }
 
     /// An hour of ordinary traffic: redemptions of two codes by returning customers, payments.
     func background(_ d: Detector, minutes: Range<Int>, scale: Int = 1) {
         for m in minutes {
             for k in 0..<(4 * scale) {
                 let u = (m * 7 + k) % 300
-                promo(d, minute(m, k), k % 2 == 0 ? "WELCOME10" : "FREESHIP", user: "u-\(u)", ip: "10.1.\(u / 200).\(u % 200)")
-                pay(d, minute(m, 10 + k), k % 2 == 0 ? "stripe" : "paypal", .paymentSucceeded, card: "card-\((m * 7 + k) % 300)")
+                promo(
+                    d, minute(m, k), k % 2 == 0 ? "WELCOME10" : "FREESHIP", user: "u-\(u)",
+                    ip: "10.1.\(u / 200).\(u % 200)")
+                pay(
+                    d, minute(m, 10 + k), k % 2 == 0 ? "stripe" : "paypal", .paymentSucceeded,
+                    card: "card-\((m * 7 + k) % 300)")
             }
         }
     }
@@ -61,7 +79,11 @@ final class DetectorTests: XCTestCase {
         background(d, minutes: 0..<90)
         for m in 90..<100 {
             background(d, minutes: m..<(m + 1))
-            for k in 0..<30 { promo(d, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m).\(k)", discount: 40, subtotal: 80) }
+            for k in 0..<30 {
+                promo(
+                    d, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m).\(k)", discount: 40,
+                    subtotal: 80)
+            }
         }
         let f = d.decided().filter { $0.category == .couponAbuse }
         XCTAssertEqual(f.count, 1, "one finding per episode")
@@ -108,14 +130,21 @@ final class DetectorTests: XCTestCase {
 
     func testOrderDoesNotMatter() {
         func run(_ reversed: Bool) -> [String] {
-            coupons = SymbolTable(); providers = SymbolTable()
+            coupons = SymbolTable()
+            providers = SymbolTable()
             let d = detector()
             var plan: [() -> Void] = []
             for m in 0..<90 { plan.append { [self] in background(d, minutes: m..<(m + 1)) } }
-            for m in 90..<100 { plan.append { [self] in for k in 0..<30 { promo(d, minute(m, k), "LEAK", user: "n-\(m)-\(k)") } } }
-            for m in 100..<110 { plan.append { [self] in for k in 0..<10 { pay(d, minute(m, k), "stripe", .paymentProviderFailure) } } }
+            for m in 90..<100 {
+                plan.append { [self] in for k in 0..<30 { promo(d, minute(m, k), "LEAK", user: "n-\(m)-\(k)") } }
+            }
+            for m in 100..<110 {
+                plan.append { [self] in for k in 0..<10 { pay(d, minute(m, k), "stripe", .paymentProviderFailure) } }
+            }
             for step in reversed ? plan.reversed() : plan { step() }
-            return d.decided().map { "\($0.category.rawValue) \($0.subject.coupon ?? $0.subject.provider ?? "") \($0.time)" }
+            return d.decided().map {
+                "\($0.category.rawValue) \($0.subject.coupon ?? $0.subject.provider ?? "") \($0.time)"
+            }
         }
         let forward = run(false)
         XCTAssertFalse(forward.isEmpty)
@@ -136,10 +165,13 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(switched?.action?.kind, .disableProvider)
         XCTAssertEqual(switched?.action?.target, "stripe")
         XCTAssertEqual(switched?.severity, .p1)
-        XCTAssertEqual(switched.map { ($0.time - f.first!.time) / 60_000_000_000 }, 2, "two more minutes of failures, fallback healthy")
+        XCTAssertEqual(
+            switched.map { ($0.time - f.first!.time) / 60_000_000_000 }, 2,
+            "two more minutes of failures, fallback healthy")
 
         // both failing: P0, no provider in the subject, nowhere to switch
-        coupons = SymbolTable(); providers = SymbolTable()
+        coupons = SymbolTable()
+        providers = SymbolTable()
         let both = detector()
         background(both, minutes: 0..<60)
         for m in 60..<70 {
@@ -158,7 +190,11 @@ final class DetectorTests: XCTestCase {
         background(d, minutes: 0..<60)
         for m in 60..<70 {
             background(d, minutes: m..<(m + 1))
-            for k in 0..<8 { pay(d, minute(m, 20 + k), "stripe", .paymentDeclined, card: "test-\(m)-\(k)", ip: "198.51.100.9", amount: 1) }
+            for k in 0..<8 {
+                pay(
+                    d, minute(m, 20 + k), "stripe", .paymentDeclined, card: "test-\(m)-\(k)", ip: "198.51.100.9",
+                    amount: 1)
+            }
         }
         let f = d.decided()
         XCTAssertFalse(f.contains { $0.category == .paymentProviderFailure })
@@ -172,18 +208,37 @@ final class DetectorTests: XCTestCase {
         for k in 0..<12 { promo(d, minute(61, k), "WELCOME10", user: "u-greedy", ip: "192.0.2.1") }
         for k in 0..<40 { promo(d, minute(70, k), "GUESS\(k)", applied: false, user: "bot", ip: "203.0.113.5") }
         for k in 0..<4 { promo(d, minute(80, k), "FREESHIP", user: "u-\(k)", discount: 60, subtotal: 60) }
-        for k in 0..<12 { var e = Event(); e.kinds = .compensationFailure; e.time = minute(90, k); d.add(e, text: names) }
-        for k in 0..<80 { var e = Event(); e.kinds = .request; e.time = minute(100, k % 60); e.latencyMs = k < 10 ? 3500 : 90; d.add(e, text: names) }
-        var db = Event(); db.kinds = .dbSaturation; db.time = minute(110); d.add(db, text: names)
+        for k in 0..<12 {
+            var e = Event()
+            e.kinds = .compensationFailure
+            e.time = minute(90, k)
+            d.add(e, text: names)
+        }
+        for k in 0..<80 {
+            var e = Event()
+            e.kinds = .request
+            e.time = minute(100, k % 60)
+            e.latencyMs = k < 10 ? 3500 : 90
+            d.add(e, text: names)
+        }
+        var db = Event()
+        db.kinds = .dbSaturation
+        db.time = minute(110)
+        d.add(db, text: names)
         let f = d.decided()
         let cats = Set(f.map(\.category))
-        XCTAssertTrue(f.contains { $0.category == .couponReuse && $0.subject.user == "u-greedy" && $0.subject.coupon == "WELCOME10" })
+        XCTAssertTrue(
+            f.contains {
+                $0.category == .couponReuse && $0.subject.user == "u-greedy" && $0.subject.coupon == "WELCOME10"
+            })
         XCTAssertTrue(f.contains { $0.category == .couponEnumeration && $0.subject.ip == "203.0.113.5" })
         XCTAssertTrue(f.contains { $0.category == .discountStacking && $0.subject.coupon == "FREESHIP" })
         XCTAssertTrue(cats.contains(.compensationFailure))
         XCTAssertTrue(f.contains { $0.category == .latency && $0.severity == .p1 })
         XCTAssertTrue(f.contains { $0.category == .dbSaturation && $0.severity == .p1 })
-        XCTAssertTrue(f.filter { $0.category == .couponEnumeration || $0.category == .latency || $0.category == .dbSaturation }.allSatisfy { $0.action == nil })
+        XCTAssertTrue(
+            f.filter { $0.category == .couponEnumeration || $0.category == .latency || $0.category == .dbSaturation }
+                .allSatisfy { $0.action == nil })
     }
 
     func testFewFailuresAtNightAreQuiet() {
@@ -196,12 +251,19 @@ final class DetectorTests: XCTestCase {
     func testStreamingEmitsAsSoonAsTheWindowTrips() {
         let d = detector()
         d.streaming = true
-        for m in 0..<30 { pay(d, minute(m), "stripe", .paymentSucceeded); pay(d, minute(m, 1), "paypal", .paymentSucceeded); _ = d.evaluateLatest() }
+        for m in 0..<30 {
+            pay(d, minute(m), "stripe", .paymentSucceeded)
+            pay(d, minute(m, 1), "paypal", .paymentSucceeded)
+            _ = d.evaluateLatest()
+        }
         var got: [Finding] = []
         for k in 0..<12 {
             pay(d, minute(30, k), "stripe", .paymentProviderFailure)
             got += d.evaluateLatest()
-            if !got.isEmpty { XCTAssertGreaterThanOrEqual(k, 9, "needs min_failures"); break }
+            if !got.isEmpty {
+                XCTAssertGreaterThanOrEqual(k, 9, "needs min_failures")
+                break
+            }
         }
         XCTAssertEqual(got.first?.subject.provider, "stripe")
         XCTAssertEqual(got.first?.time, minute(30, 9), "raised at the event time of the tenth failure")

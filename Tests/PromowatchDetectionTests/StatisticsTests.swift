@@ -6,12 +6,17 @@ final class StatisticsTests: XCTestCase {
     func testPoissonTailAgainstDirectSums() {
         // P(X >= k) summed directly from the pmf for small cases
         func direct(_ k: Int, _ l: Double) -> Double {
-            var p = exp(-l), cdf = 0.0
-            for i in 0..<k { cdf += p; p *= l / Double(i + 1) }
+            var p = exp(-l)
+            var cdf = 0.0
+            for i in 0..<k {
+                cdf += p
+                p *= l / Double(i + 1)
+            }
             return -log10(max(1 - cdf, 1e-300))
         }
         for (k, l) in [(5, 1.0), (10, 2.5), (3, 0.5), (20, 10.0), (8, 3.0)] {
-            XCTAssertEqual(Stats.poissonTailScore(Double(k), expected: l), direct(k, l), accuracy: 1e-6, "k=\(k) l=\(l)")
+            XCTAssertEqual(
+                Stats.poissonTailScore(Double(k), expected: l), direct(k, l), accuracy: 1e-6, "k=\(k) l=\(l)")
         }
         XCTAssertEqual(Stats.poissonTailScore(2, expected: 5), 0, "below expectation: not anomalous")
         XCTAssertGreaterThan(Stats.poissonTailScore(200, expected: 3), 200)
@@ -29,16 +34,21 @@ final class SketchTests: XCTestCase {
     func testBottomKIsOrderIndependentAndEstimates() {
         var rng = SeededRandom.forTest("sketch accuracy")
         let values = (0..<5000).map { _ in UInt64.random(in: 1...UInt64.max, using: &rng) }
-        var a = BottomK(k: 32), b = BottomK(k: 32)
+        var a = BottomK(k: 32)
+        var b = BottomK(k: 32)
         for v in values { a.insert(v) }
         for v in values.reversed() { b.insert(v) }
         XCTAssertEqual(a, b)
         XCTAssertEqual(a.estimate, 5000, accuracy: 5000 * 0.5)
         var small = BottomK(k: 32)
-        for v in values.prefix(10) { small.insert(v); small.insert(v) }
+        for v in values.prefix(10) {
+            small.insert(v)
+            small.insert(v)
+        }
         XCTAssertEqual(small.estimate, 10, "exact below k, duplicates ignored")
         var merged = BottomK(k: 32)
-        merged.merge(small); merged.merge(a)
+        merged.merge(small)
+        merged.merge(a)
         XCTAssertEqual(merged.values.count, 32)
     }
 
@@ -49,7 +59,10 @@ final class SketchTests: XCTestCase {
         var real = 0
         for k in 0..<7000 {
             t.add(UInt64(1_000 + k)) { 0 }
-            if k % 350 == 0 { t.add(1) { 0 }; real += 1 }
+            if k % 350 == 0 {
+                t.add(1) { 0 }
+                real += 1
+            }
         }
         let i = t.keys.firstIndex(of: 1)
         XCTAssertNotNil(i, "the recurring key is in the table")
@@ -57,7 +70,9 @@ final class SketchTests: XCTestCase {
             XCTAssertLessThanOrEqual(Int(t.lowerBound(i)), real, "never more than its true count")
             XCTAssertGreaterThanOrEqual(Int(t.lowerBound(i)), real - 4, "counted from a few occurrences in")
         }
-        for j in 0..<t.count where t.keys[j] != 1 { XCTAssertLessThanOrEqual(t.lowerBound(j), 1, "one-off keys: at most their true count") }
+        for j in 0..<t.count where t.keys[j] != 1 {
+            XCTAssertLessThanOrEqual(t.lowerBound(j), 1, "one-off keys: at most their true count")
+        }
         XCTAssertEqual(t.count, 32, "bounded")
     }
 

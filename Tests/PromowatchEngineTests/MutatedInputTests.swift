@@ -20,10 +20,12 @@ final class MutatedInputTests: XCTestCase {
             let data = try Data(contentsOf: dir.appendingPathComponent(name))
             lines += data.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
         }
-        let tokens: [[UInt8]] = ["==> /x.log <==", "\u{FEFF}", "stdout P ", "stderr F:T ", "{\"log\":\"", "\",\"stream\":\"stdout\"}",
-                                 "\"", "=", " ", "\\", "9999-12-31T23:59:59.999999999Z ", "0000-01-01T00:00:00Z ", "1e308",
-                                 "-99999999999999999999", "[pod/p/c] ", "trace.id=t1 ", " code=0 ", "operation=/x/ApplyPromotion ",
-                                 "args=coupon:\"", "msg=", "\"msg\":\"\",", "null", "2026-11-20T08:15:00Z "].map { Array($0.utf8) }
+        let tokens: [[UInt8]] = [
+            "==> /x.log <==", "\u{FEFF}", "stdout P ", "stderr F:T ", "{\"log\":\"", "\",\"stream\":\"stdout\"}",
+            "\"", "=", " ", "\\", "9999-12-31T23:59:59.999999999Z ", "0000-01-01T00:00:00Z ", "1e308",
+            "-99999999999999999999", "[pod/p/c] ", "trace.id=t1 ", " code=0 ", "operation=/x/ApplyPromotion ",
+            "args=coupon:\"", "msg=", "\"msg\":\"\",", "null", "2026-11-20T08:15:00Z ",
+        ].map { Array($0.utf8) }
         var input: [UInt8] = []
         for _ in 0..<20_000 {
             var l = lines[rng.int(lines.count)]
@@ -34,7 +36,10 @@ final class MutatedInputTests: XCTestCase {
                 case 1: if !l.isEmpty { l[rng.int(l.count)] = UInt8(truncatingIfNeeded: rng.next()) }
                 case 2: l = Array(l.prefix(at))
                 case 3: l.insert(contentsOf: [UInt8](repeating: 0, count: rng.int(40)), at: at)
-                case 4 where rng.chance(0.1): l.insert(contentsOf: [UInt8](repeating: UInt8(ascii: "x"), count: [4096, 16384, 16383, 4095][rng.int(4)]), at: at)
+                case 4 where rng.chance(0.1):
+                    l.insert(
+                        contentsOf: [UInt8](
+                            repeating: UInt8(ascii: "x"), count: [4096, 16384, 16383, 4095][rng.int(4)]), at: at)
                 default: l.insert(contentsOf: tokens[rng.int(tokens.count)] + tokens[rng.int(tokens.count)], at: at)
                 }
             }

@@ -13,14 +13,18 @@ final class RealFixtureTests: XCTestCase {
     func testEveryRealFixtureReadsWithItsTrueCountsAndTimes() throws {
         let data = try Data(contentsOf: RealFixtureTests.dir.appendingPathComponent("truth.json"))
         let truth = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: [String: Any]])
-        let logs = try FileManager.default.contentsOfDirectory(atPath: RealFixtureTests.dir.path).filter { $0.hasSuffix(".log") }
+        let logs = try FileManager.default.contentsOfDirectory(atPath: RealFixtureTests.dir.path).filter {
+            $0.hasSuffix(".log")
+        }
         XCTAssertEqual(Set(logs), Set(truth.keys), "every fixture has a truth entry and every entry a fixture")
         for (name, t) in truth.sorted(by: { $0.key < $1.key }) {
             let a = Analyzer()
             var times: [Int64] = []
             a.eventObserver = { times.append($0.time) }
             var failure: String?
-            do { try a.run(path: RealFixtureTests.dir.appendingPathComponent(name).path) } catch { failure = String(describing: error) }
+            do { try a.run(path: RealFixtureTests.dir.appendingPathComponent(name).path) } catch {
+                failure = String(describing: error)
+            }
             a.finish()
             let s = a.summary()
             XCTAssertEqual(s.lines, t["lines"] as? Int, name)
@@ -28,19 +32,24 @@ final class RealFixtureTests: XCTestCase {
             XCTAssertEqual(s.inputWarnings, t["input_warnings"] as? Int ?? 0, name)
             XCTAssertEqual(s.duplicatePromotionLines, t["duplicate_promotion_lines"] as? Int ?? 0, name)
             if let e = t["error"] as? String {
-                XCTAssertTrue(failure?.contains(e) == true && failure?.contains(name) == true, "\(name): \(failure ?? "no error")")
+                XCTAssertTrue(
+                    failure?.contains(e) == true && failure?.contains(name) == true, "\(name): \(failure ?? "no error")"
+                )
             } else {
                 XCTAssertNil(failure, name)
             }
             let events = t["events"] as? [String: Int] ?? [:]
             for (kind, count) in s.events.named { XCTAssertEqual(count, events[kind] ?? 0, "\(name): \(kind)") }
             let coupons = (t["coupons"] as? [String: [Int]] ?? [:]).mapValues { $0 }
-            XCTAssertEqual(Dictionary(uniqueKeysWithValues: s.coupons.map { ($0.code, [$0.applied, $0.rejected]) }), coupons, name)
+            XCTAssertEqual(
+                Dictionary(uniqueKeysWithValues: s.coupons.map { ($0.code, [$0.applied, $0.rejected]) }), coupons, name)
             let want = (t["times"] as? [String] ?? []).map { RealFixtureTests.parse($0) }
             let got = times.sorted()
             XCTAssertEqual(got.count, want.count, "\(name): event times")
             for (g, w) in zip(got, want) {
-                XCTAssertLessThanOrEqual(abs(g - w), 1000, "\(name): \(EventTime.rfc3339(g, fractionDigits: 9)) vs \(EventTime.rfc3339(w, fractionDigits: 9))")
+                XCTAssertLessThanOrEqual(
+                    abs(g - w), 1000,
+                    "\(name): \(EventTime.rfc3339(g, fractionDigits: 9)) vs \(EventTime.rfc3339(w, fractionDigits: 9))")
             }
         }
     }

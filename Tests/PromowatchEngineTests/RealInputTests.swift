@@ -31,13 +31,15 @@ final class RealInputTests: XCTestCase {
     }
 
     func testBOMAtStartOfInput() {
-        let p = write("bom.log", [0xEF, 0xBB, 0xBF] + Array("msg=ApplyPromotion coupon=B1\nmsg=ApplyPromotion coupon=B2\n".utf8))
+        let p = write(
+            "bom.log", [0xEF, 0xBB, 0xBF] + Array("msg=ApplyPromotion coupon=B1\nmsg=ApplyPromotion coupon=B2\n".utf8))
         let (s, _) = analyze([p])
         XCTAssertEqual(s.events.promotionApplied, 2)
     }
 
     func testCopytruncateHoleOfNULs() {
-        let p = write("hole.log", [UInt8](repeating: 0, count: 70_000) + Array("msg=ApplyPromotion coupon=AFTER\n".utf8))
+        let p = write(
+            "hole.log", [UInt8](repeating: 0, count: 70_000) + Array("msg=ApplyPromotion coupon=AFTER\n".utf8))
         let (s, _) = analyze([p])
         XCTAssertEqual(s.events.promotionApplied, 1)
         XCTAssertEqual(s.coupons.first?.code, "AFTER")
@@ -64,13 +66,16 @@ final class RealInputTests: XCTestCase {
     }
 
     func testKubectlErrorLinesAreInputWarnings() {
-        let p = write("k.log", Array("""
-            Error from server (NotFound): pods "checkout-abc" not found
-            unable to retrieve container logs for containerd://0123abcd
-            msg=ApplyPromotion coupon=K1
-            Error from server (BadRequest): container "checkout" in pod "checkout-x" is waiting to start: ContainerCreating
+        let p = write(
+            "k.log",
+            Array(
+                """
+                Error from server (NotFound): pods "checkout-abc" not found
+                unable to retrieve container logs for containerd://0123abcd
+                msg=ApplyPromotion coupon=K1
+                Error from server (BadRequest): container "checkout" in pod "checkout-x" is waiting to start: ContainerCreating
 
-            """.utf8))
+                """.utf8))
         let (s, _) = analyze([p])
         XCTAssertEqual(s.inputWarnings, 3)
         XCTAssertEqual(s.skippedLines, 3)
@@ -80,11 +85,16 @@ final class RealInputTests: XCTestCase {
 
     /// The trace-id rule in batch does not depend on line order (pods are read one after another).
     func testTraceRuleIsOrderIndependent() {
-        let explicit = #"{"msg":"ApplyPromotion","coupon":"SAVE10","status":"applied","discount":5,"subtotal":50,"trace_id":"t-1","user_id":"u1"}"#
-        let request = #"{"msg":"","kind":"server","component":"grpc","operation":"/api.checkout.v1.CartService/ApplyPromotion","args":"promotion_code:\"SAVE10\"","code":0,"reason":"","latency":0.002,"trace_id":"t-1"}"#
-        let lonely = #"{"msg":"","kind":"server","component":"grpc","operation":"/api.checkout.v1.CartService/ApplyPromotion","args":"promotion_code:\"OTHER\"","code":400,"reason":"NOT_FOUND","latency":0.002,"trace_id":"t-2"}"#
-        for (name, order) in [("explicit first", [explicit, request, lonely]), ("request first", [request, lonely, explicit]),
-                              ("request last", [lonely, explicit, request])] {
+        let explicit =
+            #"{"msg":"ApplyPromotion","coupon":"SAVE10","status":"applied","discount":5,"subtotal":50,"trace_id":"t-1","user_id":"u1"}"#
+        let request =
+            #"{"msg":"","kind":"server","component":"grpc","operation":"/api.checkout.v1.CartService/ApplyPromotion","args":"promotion_code:\"SAVE10\"","code":0,"reason":"","latency":0.002,"trace_id":"t-1"}"#
+        let lonely =
+            #"{"msg":"","kind":"server","component":"grpc","operation":"/api.checkout.v1.CartService/ApplyPromotion","args":"promotion_code:\"OTHER\"","code":400,"reason":"NOT_FOUND","latency":0.002,"trace_id":"t-2"}"#
+        for (name, order) in [
+            ("explicit first", [explicit, request, lonely]), ("request first", [request, lonely, explicit]),
+            ("request last", [lonely, explicit, request]),
+        ] {
             let p = write("\(name).log", Array((order.joined(separator: "\n") + "\n").utf8))
             let (s, _) = analyze([p])
             XCTAssertEqual(s.events.promotionApplied, 1, name)
@@ -96,14 +106,17 @@ final class RealInputTests: XCTestCase {
     }
 
     func testOutOfRangeTimestampsNeverTrapAndAreCounted() {
-        let p = write("t.log", Array("""
-            {"msg":"ApplyPromotion","ts":"9999-12-31T23:59:59Z","coupon":"A"}
-            {"msg":"ApplyPromotion","ts":"1600-01-01T00:00:00Z","coupon":"A"}
-            {"msg":"ApplyPromotion","ts":-99999999999999999999,"coupon":"A"}
-            9999-12-31T23:59:59.999999999Z stdout F {"msg":"ApplyPromotion","coupon":"A"}
-            {"log":"msg=ApplyPromotion coupon=A\\n","stream":"stdout","time":"0001-01-01T00:00:00Z"}
+        let p = write(
+            "t.log",
+            Array(
+                """
+                {"msg":"ApplyPromotion","ts":"9999-12-31T23:59:59Z","coupon":"A"}
+                {"msg":"ApplyPromotion","ts":"1600-01-01T00:00:00Z","coupon":"A"}
+                {"msg":"ApplyPromotion","ts":-99999999999999999999,"coupon":"A"}
+                9999-12-31T23:59:59.999999999Z stdout F {"msg":"ApplyPromotion","coupon":"A"}
+                {"log":"msg=ApplyPromotion coupon=A\\n","stream":"stdout","time":"0001-01-01T00:00:00Z"}
 
-            """.utf8))
+                """.utf8))
         let a = Analyzer()
         a.enableDetection(DetectionConfig())
         XCTAssertNoThrow(try a.run(path: p))

@@ -43,27 +43,35 @@ final class ScenarioTests: XCTestCase {
         return a.detector!.decided()
     }
 
-    func check(_ found: [Finding], _ labels: [ScenarioLabel], _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+    func check(
+        _ found: [Finding], _ labels: [ScenarioLabel], _ label: String, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         let fiveMinutes: Int64 = 5 * 60 * EventTime.nanosPerSecond
         for l in labels where !l.legit {
             let hit = found.first { f in
                 f.category == l.category && f.time >= l.start && f.time <= l.start + fiveMinutes
-                    && (l.subject.isEmpty ? f.subject.isEmpty
+                    && (l.subject.isEmpty
+                        ? f.subject.isEmpty
                         : (l.subject.coupon == nil || f.subject.coupon == l.subject.coupon)
-                          && (l.subject.user == nil || f.subject.user == l.subject.user)
-                          && (l.subject.ip == nil || f.subject.ip == l.subject.ip)
-                          && (l.subject.provider == nil || f.subject.provider == l.subject.provider))
+                            && (l.subject.user == nil || f.subject.user == l.subject.user)
+                            && (l.subject.ip == nil || f.subject.ip == l.subject.ip)
+                            && (l.subject.provider == nil || f.subject.provider == l.subject.provider))
             }
             XCTAssertNotNil(hit, "\(label): missed \(l.name) (\(l.category!.rawValue))", file: file, line: line)
         }
         let incidents = labels.filter { !$0.legit }
         for f in found where f.action != nil {
             let inside = incidents.contains { f.time >= $0.start && f.time <= $0.end + fiveMinutes }
-            XCTAssertTrue(inside, "\(label): action outside incidents: \(f.category.rawValue) \(f.summary) at \(EventTime.rfc3339(f.time))", file: file, line: line)
+            XCTAssertTrue(
+                inside,
+                "\(label): action outside incidents: \(f.category.rawValue) \(f.summary) at \(EventTime.rfc3339(f.time))",
+                file: file, line: line)
         }
         for l in labels where l.legit {
             let noisy = found.filter { $0.time >= l.start && $0.time <= l.end + fiveMinutes && $0.action != nil }
-            XCTAssertTrue(noisy.isEmpty, "\(label): legitimate \(l.name) raised \(noisy.map(\.summary))", file: file, line: line)
+            XCTAssertTrue(
+                noisy.isEmpty, "\(label): legitimate \(l.name) raised \(noisy.map(\.summary))", file: file, line: line)
         }
     }
 
@@ -72,7 +80,12 @@ final class ScenarioTests: XCTestCase {
         XCTAssertEqual(day.labels.filter { !$0.legit }.count, 10)
         let reference = findings(render(day, format: .json, framing: .plain, podOrder: false))
         check(reference, day.labels, "json/plain")
-        let key = { (fs: [Finding]) in Set(fs.map { "\($0.category.rawValue)|\($0.subject.coupon ?? "")|\($0.subject.ip ?? "")|\($0.subject.provider ?? "")|\($0.time)" }) }
+        let key = { (fs: [Finding]) in
+            Set(
+                fs.map {
+                    "\($0.category.rawValue)|\($0.subject.coupon ?? "")|\($0.subject.ip ?? "")|\($0.subject.provider ?? "")|\($0.time)"
+                })
+        }
         // pods concatenated: time goes backwards at each boundary; the findings must be the same
         let concatenated = findings(render(day, format: .json, framing: .prefixTimestamps, podOrder: true))
         check(concatenated, day.labels, "json/prefixTimestamps/pod-order")
@@ -83,7 +96,9 @@ final class ScenarioTests: XCTestCase {
         let day = ScenarioTests.day
         for format in PayloadFormat.allCases {
             for framing in Framing.allCases {
-                check(findings(render(day, format: format, framing: framing, podOrder: framing == .prefix)), day.labels, "\(format)/\(framing)")
+                check(
+                    findings(render(day, format: format, framing: framing, podOrder: framing == .prefix)), day.labels,
+                    "\(format)/\(framing)")
             }
         }
     }
@@ -101,7 +116,12 @@ final class ScenarioTests: XCTestCase {
         streamed += a.detector!.evaluateLatest()
         check(streamed, day.labels, "streaming")
         let batch = findings(bytes)
-        let key = { (fs: [Finding]) in Set(fs.map { "\($0.category.rawValue)|\($0.subject.coupon ?? "")|\($0.subject.user ?? "")|\($0.subject.ip ?? "")|\($0.subject.provider ?? "")|\($0.time)" }) }
+        let key = { (fs: [Finding]) in
+            Set(
+                fs.map {
+                    "\($0.category.rawValue)|\($0.subject.coupon ?? "")|\($0.subject.user ?? "")|\($0.subject.ip ?? "")|\($0.subject.provider ?? "")|\($0.time)"
+                })
+        }
         XCTAssertEqual(key(streamed), key(batch))
     }
 
@@ -125,7 +145,10 @@ final class ScenarioTests: XCTestCase {
         for (i, slice) in slices.enumerated() {
             let a = Analyzer()
             // a different interning order each run: ids in the snapshot must be remapped by name
-            if i % 2 == 1 { for code in ["ZZZ-FIRST", "WELCOME10"] { _ = a.extractor.coupons.intern(code) }; _ = a.extractor.providers.intern("zzz") }
+            if i % 2 == 1 {
+                for code in ["ZZZ-FIRST", "WELCOME10"] { _ = a.extractor.coupons.intern(code) }
+                _ = a.extractor.providers.intern("zzz")
+            }
             a.enableDetection(DetectionConfig())
             if let s = snapshot { try a.detector!.restore(s) }
             slice.withUnsafeBufferPointer { a.process($0) }
@@ -135,7 +158,12 @@ final class ScenarioTests: XCTestCase {
         }
         XCTAssertGreaterThan(slices.count, 50)
         check(sliced, day.labels, "cron slices")
-        let key = { (fs: [Finding]) in Set(fs.map { "\($0.category.rawValue)|\($0.subject.coupon ?? "")|\($0.subject.user ?? "")|\($0.subject.ip ?? "")|\($0.subject.provider ?? "")|\($0.windowStart)" }) }
+        let key = { (fs: [Finding]) in
+            Set(
+                fs.map {
+                    "\($0.category.rawValue)|\($0.subject.coupon ?? "")|\($0.subject.user ?? "")|\($0.subject.ip ?? "")|\($0.subject.provider ?? "")|\($0.windowStart)"
+                })
+        }
         let batch = findings(slices.flatMap { $0 })
         XCTAssertEqual(key(sliced), key(batch))
         XCTAssertLessThan(snapshot!.count, 4 << 20, "a snapshot keeps only what windows and baselines need")

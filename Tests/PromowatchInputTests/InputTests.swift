@@ -2,7 +2,8 @@ import XCTest
 import Foundation
 @testable import PromowatchInput
 
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
     .appendingPathComponent("fixtures")
 
 /// Reads every block of a source and returns the lines (without newline).
@@ -10,7 +11,9 @@ func allLines(_ source: inout ByteSource, reader: BlockReader = BlockReader()) t
     var out: [String] = []
     while let b = try reader.next(from: &source) {
         XCTAssertEqual(b.last, 0x0A, "blocks end with a newline")
-        out += Array(b.dropLast()).split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        out += Array(b.dropLast()).split(separator: 0x0A, omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }
     }
     return out
 }
@@ -45,7 +48,9 @@ final class InputTests: XCTestCase {
     }
 
     func testSmallBlocksStillYieldWholeLines() throws {
-        let text = (0..<5000).map { "line number \($0) " + String(repeating: "x", count: $0 % 300) }.joined(separator: "\n") + "\n"
+        let text =
+            (0..<5000).map { "line number \($0) " + String(repeating: "x", count: $0 % 300) }.joined(separator: "\n")
+            + "\n"
         let path = tempFile(Array(text.utf8))
         defer { try? FileManager.default.removeItem(atPath: path) }
         var s = try ByteSource.open(path)
@@ -77,7 +82,8 @@ final class InputTests: XCTestCase {
     }
 
     func testConcatenatedMembersAreOneStream() throws {
-        let a = try gzip(Array("one\ntwo\n".utf8)), b = try gzip(Array("three\nfour".utf8))
+        let a = try gzip(Array("one\ntwo\n".utf8))
+        let b = try gzip(Array("three\nfour".utf8))
         let path = tempFile(a + b + [0, 0, 0])  // trailing zero padding is tolerated
         defer { try? FileManager.default.removeItem(atPath: path) }
         var s = try ByteSource.open(path)
@@ -124,7 +130,8 @@ final class InputTests: XCTestCase {
 
     func testMissingFileIsAClearError() {
         XCTAssertThrowsError(try ByteSource.open("/nonexistent/x.log")) { e in
-            XCTAssertEqual((e as? InputError)?.description, "/nonexistent/x.log: cannot open: No such file or directory")
+            XCTAssertEqual(
+                (e as? InputError)?.description, "/nonexistent/x.log: cannot open: No such file or directory")
         }
     }
 

@@ -20,8 +20,11 @@ final class FramingTests: XCTestCase {
     }
 
     func testKubectlTimestampsBothOrders() {
-        for line in ["[pod/p/c] 2026-11-20T08:15:00.000000001Z " + payload, "2026-11-20T08:15:00.000000001Z [pod/p/c] " + payload,
-                     "2026-11-20T08:15:00.000000001Z " + payload] {
+        for line in [
+            "[pod/p/c] 2026-11-20T08:15:00.000000001Z " + payload,
+            "2026-11-20T08:15:00.000000001Z [pod/p/c] " + payload,
+            "2026-11-20T08:15:00.000000001Z " + payload,
+        ] {
             let h = LineHarness()
             let e = h.event(line)!
             XCTAssertEqual(e.kinds, .promotionApplied, line)
@@ -43,7 +46,8 @@ final class FramingTests: XCTestCase {
         XCTAssertNil(h.event(#"2026-11-20T08:15:00Z stdout P {"msg":"Apply"#))
         XCTAssertNil(h.event(#"2026-11-20T08:15:00Z stdout P Promotion","coup"#))
         // a stderr line of another stream in between is its own record
-        XCTAssertEqual(h.event("2026-11-20T08:15:00Z stderr F msg=ApplyPromotion coupon=OTHER")!.kinds, .promotionApplied)
+        XCTAssertEqual(
+            h.event("2026-11-20T08:15:00Z stderr F msg=ApplyPromotion coupon=OTHER")!.kinds, .promotionApplied)
         let joined = h.event(#"2026-11-20T08:15:00Z stdout F on":"JOINED"}"#)!
         XCTAssertEqual(joined.kinds, .promotionApplied)
         XCTAssertEqual(h.coupon(joined), "JOINED")
@@ -69,7 +73,8 @@ final class FramingTests: XCTestCase {
 
     func testDockerJSONFile() {
         let h = LineHarness()
-        let line = #"{"log":"{\"msg\":\"ApplyPromotion\",\"coupon\":\"D\\\"Q\"}\n","stream":"stdout","time":"2026-11-20T08:15:00.5Z"}"#
+        let line =
+            #"{"log":"{\"msg\":\"ApplyPromotion\",\"coupon\":\"D\\\"Q\"}\n","stream":"stdout","time":"2026-11-20T08:15:00.5Z"}"#
         let e = h.event(line)!
         XCTAssertEqual(e.kinds, .promotionApplied)
         XCTAssertEqual(h.coupon(e), "D\"Q")

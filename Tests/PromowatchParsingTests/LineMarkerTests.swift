@@ -27,14 +27,19 @@ final class LineMarkerTests: XCTestCase {
         let keys = KeyTable()
         let marker = LineMarker(keys: keys)
         var rng = SystemRandomNumberGenerator()
-        let plants = Phrases.eventPhrases.map(\.0) + ["ApplyPromotion", "PAYMENT", "Payment", "payment", "compensation", "Compensation",
-                      "latency_ms", "DURATION", "\\", "failed_compensation", "context deadline", "too many client", "paymen"]
+        let plants =
+            Phrases.eventPhrases.map(\.0) + [
+                "ApplyPromotion", "PAYMENT", "Payment", "payment", "compensation", "Compensation",
+                "latency_ms", "DURATION", "\\", "failed_compensation", "context deadline", "too many client", "paymen",
+            ]
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ=\"{}:,0123456789_-".utf8)
         for round in 0..<300 {
             var block: [UInt8] = []
             var lines: [[UInt8]] = []
             for _ in 0..<Int.random(in: 1...40, using: &rng) {
-                var line: [UInt8] = (0..<Int.random(in: 0...120, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+                var line: [UInt8] = (0..<Int.random(in: 0...120, using: &rng)).map { _ in
+                    alphabet.randomElement(using: &rng)!
+                }
                 if Int.random(in: 0..<3, using: &rng) == 0 {
                     let p = Array(plants.randomElement(using: &rng)!.utf8)
                     line.insert(contentsOf: p, at: Int.random(in: 0...line.count, using: &rng))
@@ -54,7 +59,8 @@ final class LineMarkerTests: XCTestCase {
                     if hits[hi].offset >= start { got.insert(hits[hi].phrase) }
                     hi += 1
                 }
-                XCTAssertEqual(got, naiveMarks(line, keys: keys), "round \(round): \(String(decoding: line, as: UTF8.self))")
+                XCTAssertEqual(
+                    got, naiveMarks(line, keys: keys), "round \(round): \(String(decoding: line, as: UTF8.self))")
                 start = end + 1
             }
         }
@@ -66,7 +72,8 @@ final class LineMarkerTests: XCTestCase {
         XCTAssertFalse(Phrases.candidateWords(keys: keys).contains("latency_ms"), "covered by 'latency'")
         let marker = LineMarker(keys: keys)
         var line = Array("msg=done elapsed_ms=12".utf8)
-        XCTAssertEqual(line.withUnsafeMutableBufferPointer { marker.marks(UnsafePointer($0.baseAddress!), $0.count) }, .mayBeEvent)
+        XCTAssertEqual(
+            line.withUnsafeMutableBufferPointer { marker.marks(UnsafePointer($0.baseAddress!), $0.count) }, .mayBeEvent)
     }
 
     func testRarestWindowAndPositions() {

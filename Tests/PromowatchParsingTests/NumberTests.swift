@@ -2,8 +2,18 @@ import XCTest
 @testable import PromowatchParsing
 
 final class NumberTests: XCTestCase {
-    func d(_ s: String) -> Double? { var b = Array(s.utf8); return b.withUnsafeMutableBufferPointer { ByteNumbers.parseDouble(UnsafePointer($0.baseAddress ?? UnsafeMutablePointer(bitPattern: 1)!), $0.count) } }
-    func dur(_ s: String) -> Double? { var b = Array(s.utf8); return b.withUnsafeMutableBufferPointer { ByteNumbers.parseDurationMs(UnsafePointer($0.baseAddress ?? UnsafeMutablePointer(bitPattern: 1)!), $0.count) } }
+    func d(_ s: String) -> Double? {
+        var b = Array(s.utf8)
+        return b.withUnsafeMutableBufferPointer {
+            ByteNumbers.parseDouble(UnsafePointer($0.baseAddress ?? UnsafeMutablePointer(bitPattern: 1)!), $0.count)
+        }
+    }
+    func dur(_ s: String) -> Double? {
+        var b = Array(s.utf8)
+        return b.withUnsafeMutableBufferPointer {
+            ByteNumbers.parseDurationMs(UnsafePointer($0.baseAddress ?? UnsafeMutablePointer(bitPattern: 1)!), $0.count)
+        }
+    }
 
     func testDecimal() {
         XCTAssertEqual(d("12"), 12)

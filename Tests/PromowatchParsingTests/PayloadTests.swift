@@ -5,7 +5,9 @@ import PromowatchCore
 final class PayloadTests: XCTestCase {
     func testJSONPromotionAllFields() {
         let h = LineHarness()
-        let e = h.event(#"{"level":"info","ts":"2026-11-20T08:15:00Z","msg":"ApplyPromotion","coupon":"cart20","status":"applied","discount":12.5,"subtotal":100,"user_id":"u1","ip":"1.2.3.4"}"#)!
+        let e = h.event(
+            #"{"level":"info","ts":"2026-11-20T08:15:00Z","msg":"ApplyPromotion","coupon":"cart20","status":"applied","discount":12.5,"subtotal":100,"user_id":"u1","ip":"1.2.3.4"}"#
+        )!
         XCTAssertEqual(e.kinds, .promotionApplied)
         XCTAssertEqual(e.time, t0)
         XCTAssertEqual(h.coupon(e), "CART20")
@@ -17,7 +19,9 @@ final class PayloadTests: XCTestCase {
 
     func testAnyKeyOrderAndNestedObjects() {
         let h = LineHarness()
-        let e = h.event(#"{"cart":{"items":[1,{"x":"}"}],"currency":"EUR"},"coupon_code":"A1","discount_total":"3.50","msg":"ApplyPromotion","result":"ok","http":{"status":500}}"#)!
+        let e = h.event(
+            #"{"cart":{"items":[1,{"x":"}"}],"currency":"EUR"},"coupon_code":"A1","discount_total":"3.50","msg":"ApplyPromotion","result":"ok","http":{"status":500}}"#
+        )!
         XCTAssertEqual(e.kinds, .promotionApplied, "top-level result wins over nested http.status")
         XCTAssertEqual(h.coupon(e), "A1")
         XCTAssertEqual(e.discount, 3.5, "numbers as strings")
@@ -80,14 +84,23 @@ final class PayloadTests: XCTestCase {
 
     func testOutcomeRules() {
         let h = LineHarness()
-        for (v, applied) in [("applied", true), ("OK", true), ("success", true), ("true", true), ("rejected", false),
-                             ("invalid", false), ("expired", false), ("not_found", false), ("failed", false), ("error", false), ("false", false)] {
-            XCTAssertEqual(h.event("msg=ApplyPromotion coupon=X status=\(v)")!.kinds, applied ? .promotionApplied : .promotionRejected, v)
+        for (v, applied) in [
+            ("applied", true), ("OK", true), ("success", true), ("true", true), ("rejected", false),
+            ("invalid", false), ("expired", false), ("not_found", false), ("failed", false), ("error", false),
+            ("false", false),
+        ] {
+            XCTAssertEqual(
+                h.event("msg=ApplyPromotion coupon=X status=\(v)")!.kinds,
+                applied ? .promotionApplied : .promotionRejected, v)
         }
         XCTAssertEqual(h.event(#"{"msg":"ApplyPromotion","coupon":"X","outcome":false}"#)!.kinds, .promotionRejected)
         XCTAssertEqual(h.event(#"{"msg":"ApplyPromotion","coupon":"X"}"#)!.kinds, .promotionApplied, "absent = applied")
-        XCTAssertEqual(h.event(#"{"msg":"ApplyPromotion","coupon":"X","err":"no such coupon"}"#)!.kinds, .promotionRejected, "absent + err key = rejected")
-        XCTAssertEqual(h.event(#"{"msg":"ApplyPromotion","coupon":"X","error":null}"#)!.kinds, .promotionApplied, "error: null is no error")
+        XCTAssertEqual(
+            h.event(#"{"msg":"ApplyPromotion","coupon":"X","err":"no such coupon"}"#)!.kinds, .promotionRejected,
+            "absent + err key = rejected")
+        XCTAssertEqual(
+            h.event(#"{"msg":"ApplyPromotion","coupon":"X","error":null}"#)!.kinds, .promotionApplied,
+            "error: null is no error")
     }
 
     func testNotPromotion() {
@@ -107,7 +120,8 @@ final class PayloadTests: XCTestCase {
         XCTAssertEqual(decline.kinds, .paymentDeclined)
         let fail = h.event("msg=\"payment authorization failed\" provider=stripe error_code=api_connection_error")!
         XCTAssertEqual(fail.kinds, .paymentProviderFailure)
-        let timeout = h.event(#"{"msg":"payment failed","provider":"stripe","error":"rpc: context deadline exceeded"}"#)!
+        let timeout = h.event(
+            #"{"msg":"payment failed","provider":"stripe","error":"rpc: context deadline exceeded"}"#)!
         XCTAssertEqual(timeout.kinds, [.paymentProviderFailure, .timeout], "one line, two kinds")
         let other = h.event(#"{"msg":"payment method saved","provider":"stripe","error":"x"}"#)!
         XCTAssertEqual(other.kinds, [], "other names containing payment are no attempts")
@@ -126,8 +140,11 @@ final class PayloadTests: XCTestCase {
         XCTAssertEqual(h.event("msg=done duration=350ms")!.latencyMs, 350)
         XCTAssertEqual(h.event("msg=done duration=1m2s")!.latencyMs, 62000)
         XCTAssertEqual(h.event("INFO msg=done latency=0.25")!.latencyMs, 250, "Kratos: bare seconds")
-        XCTAssertEqual(h.event("FATAL: sorry, too many clients already")!.kinds, .dbSaturation, "plain text still counts")
-        XCTAssertEqual(h.event(#"{"msg":"q","error":"remaining connection slots are reserved for superuser"}"#)!.kinds, .dbSaturation)
+        XCTAssertEqual(
+            h.event("FATAL: sorry, too many clients already")!.kinds, .dbSaturation, "plain text still counts")
+        XCTAssertEqual(
+            h.event(#"{"msg":"q","error":"remaining connection slots are reserved for superuser"}"#)!.kinds,
+            .dbSaturation)
         XCTAssertEqual(h.event("panic: context deadline exceeded")!.kinds, .timeout)
     }
 
@@ -150,15 +167,19 @@ final class PayloadTests: XCTestCase {
 
     func testGarbageIsSkippedNotAnError() {
         let h = LineHarness()
-        for line in ["", "   ", "goroutine 1 [running]:", "{", "{\"msg\":", "{\"msg\":\"ApplyPromotion\",\"coupon\":\"X", "}}}}", "\"\"\"",
-                     "=", "==== x", "\u{1b}[31mred", "msg=\"unterminated"] {
+        for line in [
+            "", "   ", "goroutine 1 [running]:", "{", "{\"msg\":", "{\"msg\":\"ApplyPromotion\",\"coupon\":\"X", "}}}}",
+            "\"\"\"",
+            "=", "==== x", "\u{1b}[31mred", "msg=\"unterminated",
+        ] {
             XCTAssertEqual(h.event(line)!.kinds, [], line)
         }
     }
 
     func testInvalidUTF8IsCarriedAsBytes() {
         let h = LineHarness()
-        var bytes = Array(#"{"msg":"ApplyPromotion","coupon":"AB"#.utf8) + [0xFF, 0xFE] + Array(#"","status":"ok"}"#.utf8)
+        var bytes =
+            Array(#"{"msg":"ApplyPromotion","coupon":"AB"#.utf8) + [0xFF, 0xFE] + Array(#"","status":"ok"}"#.utf8)
         let e = h.event(bytes: &bytes)!
         XCTAssertEqual(e.kinds, .promotionApplied)
         XCTAssertEqual(h.extractor.coupons.bytes(e.coupon), Array("AB".utf8) + [0xFF, 0xFE])

@@ -9,7 +9,9 @@ final class RealLogShapeTests: XCTestCase {
 
     func testStdLoggerUnquotedPaymentNames() {
         let h = LineHarness()
-        let f = h.event("INFO ts=2026-11-20T08:15:00Z caller=service/pay.go:88 msg=payment authorization failed provider=paypal error_code=api_connection_error")!
+        let f = h.event(
+            "INFO ts=2026-11-20T08:15:00Z caller=service/pay.go:88 msg=payment authorization failed provider=paypal error_code=api_connection_error"
+        )!
         XCTAssertEqual(f.kinds, .paymentProviderFailure)
         XCTAssertEqual(h.provider(f), "paypal")
         XCTAssertEqual(f.time, t0)
@@ -17,13 +19,16 @@ final class RealLogShapeTests: XCTestCase {
         // `msg` last: the value runs to the end of the line
         let d = h.event("WARN provider=stripe decline_code=card_declined msg=payment declined")!
         XCTAssertEqual(d.kinds, .paymentDeclined)
-        XCTAssertEqual(h.event("ERROR msg=compensation failed for order o-17: refund rejected")!.kinds, .compensationFailure)
+        XCTAssertEqual(
+            h.event("ERROR msg=compensation failed for order o-17: refund rejected")!.kinds, .compensationFailure)
     }
 
     func testStdLoggerValueStopsOnlyAtKeyEquals() {
         let h = LineHarness()
         // an error text with `:` and `=`-free words stays whole; `@timestamp=` is a key
-        let e = h.event("ERROR msg=payment failed err=dial tcp 10.0.3.7:443: connect: connection refused provider=stripe @timestamp=2026-11-20T08:15:00Z")!
+        let e = h.event(
+            "ERROR msg=payment failed err=dial tcp 10.0.3.7:443: connect: connection refused provider=stripe @timestamp=2026-11-20T08:15:00Z"
+        )!
         XCTAssertEqual(e.kinds, .paymentProviderFailure)
         XCTAssertEqual(h.provider(e), "stripe")
         XCTAssertEqual(e.time, t0)
@@ -32,8 +37,9 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertEqual(q.kinds, .paymentSucceeded)
         XCTAssertEqual(h.provider(q), "stripe")
         // a word with other bytes than a key's before `=` belongs to the value before it
-        XCTAssertEqual(h.event("INFO msg=payment failed a/b=x provider=stripe")?.kinds ?? [], [],
-                       "the name is `payment failed a/b=x`, no payment name")
+        XCTAssertEqual(
+            h.event("INFO msg=payment failed a/b=x provider=stripe")?.kinds ?? [], [],
+            "the name is `payment failed a/b=x`, no payment name")
         XCTAssertEqual(h.event("INFO err=bad a/b=x msg=payment failed provider=stripe")?.kinds, .paymentProviderFailure)
         // an empty bare value before the next key is empty (absent), not the next pair
         let r = h.event("INFO msg=ApplyPromotion coupon= coupon_code=SAVE5 status= result=rejected")!
@@ -46,7 +52,9 @@ final class RealLogShapeTests: XCTestCase {
     func testZapAdapterEmptyMsgLeavesNameToOperation() {
         let h = LineHarness()
         // `"msg":""` beside the real name in `operation`, no middleware keys: an explicit event
-        let e = h.event(#"{"level":"info","msg":"","operation":"ApplyPromotion","coupon":"","coupon_code":"w10","status":"","result":"rejected"}"#)!
+        let e = h.event(
+            #"{"level":"info","msg":"","operation":"ApplyPromotion","coupon":"","coupon_code":"w10","status":"","result":"rejected"}"#
+        )!
         XCTAssertEqual(e.kinds, .promotionRejected)
         XCTAssertEqual(h.coupon(e), "W10")
         let d = h.event(#"{"msg":"payment failed","provider":"stripe","error_code":"","reason":"card_declined"}"#)!
@@ -59,23 +67,31 @@ final class RealLogShapeTests: XCTestCase {
 
     func testMiddlewareRequestLineIsARequestInSeconds() {
         let h = LineHarness()
-        let e = h.event("INFO ts=2025-11-30T08:42:39+08:00 caller=logging/logging.go:47 kind=server component=http operation=/xxxx.v1.xxxx/xxxx args=date:\"2025-11-30\" code=200 reason= stack= latency=0.004203327")!
+        let e = h.event(
+            "INFO ts=2025-11-30T08:42:39+08:00 caller=logging/logging.go:47 kind=server component=http operation=/xxxx.v1.xxxx/xxxx args=date:\"2025-11-30\" code=200 reason= stack= latency=0.004203327"
+        )!
         XCTAssertEqual(e.kinds, .request)
         XCTAssertEqual(e.latencyMs, 4.203327, accuracy: 1e-9)
     }
 
     func testMiddlewareApplyPromotionOutcomeFromCodeAndCouponFromArgs() {
         let h = LineHarness()
-        let rejected = h.event("ERROR ts=2026-11-20T08:15:00Z kind=server component=grpc operation=/api.checkout.v1.CartService/ApplyPromotion args=session_id:\"s-1\"  promotion_code:\"save10\" code=400 reason=PROMOTION_NOT_FOUND stack=error: code = 400 reason = PROMOTION_NOT_FOUND latency=0.004")!
+        let rejected = h.event(
+            "ERROR ts=2026-11-20T08:15:00Z kind=server component=grpc operation=/api.checkout.v1.CartService/ApplyPromotion args=session_id:\"s-1\"  promotion_code:\"save10\" code=400 reason=PROMOTION_NOT_FOUND stack=error: code = 400 reason = PROMOTION_NOT_FOUND latency=0.004"
+        )!
         XCTAssertEqual(rejected.kinds, [.promotionRejected, .request])
         XCTAssertEqual(h.coupon(rejected), "SAVE10")
         XCTAssertTrue(h.extractor.promotionFromRequestLine)
-        let applied = h.event("INFO kind=server component=http operation=/api.checkout.v1.CartService/ApplyPromotion args=user_id:\"u-9\" coupon_code: \"vip25\" code=0 reason= stack= latency=0.0031")!
+        let applied = h.event(
+            "INFO kind=server component=http operation=/api.checkout.v1.CartService/ApplyPromotion args=user_id:\"u-9\" coupon_code: \"vip25\" code=0 reason= stack= latency=0.0031"
+        )!
         XCTAssertEqual(applied.kinds, [.promotionApplied, .request])
         XCTAssertEqual(h.coupon(applied), "VIP25")
         XCTAssertEqual(h.user(applied), "u-9", "identities come from args when the line has none")
         // JSON args inside the zap adapter's JSON line, with the empty msg
-        let z = h.event(#"{"level":"error","msg":"","kind":"server","component":"grpc","operation":"/api.checkout.v1.CartService/ApplyPromotion","args":"{\"promotion_code\":\"X9\",\"user_id\":\"u-1\"}","code":404,"reason":"NOT_FOUND","stack":"","latency":0.01,"trace_id":"t1"}"#)!
+        let z = h.event(
+            #"{"level":"error","msg":"","kind":"server","component":"grpc","operation":"/api.checkout.v1.CartService/ApplyPromotion","args":"{\"promotion_code\":\"X9\",\"user_id\":\"u-1\"}","code":404,"reason":"NOT_FOUND","stack":"","latency":0.01,"trace_id":"t1"}"#
+        )!
         XCTAssertEqual(z.kinds, [.promotionRejected, .request])
         XCTAssertEqual(h.coupon(z), "X9")
         XCTAssertNotEqual(h.extractor.traceHash, 0)
@@ -83,8 +99,12 @@ final class RealLogShapeTests: XCTestCase {
 
     func testMiddlewareOtherOperationsAreRequestsOnly() {
         let h = LineHarness()
-        for op in ["/api.checkout.v1.CartService/RemovePromotion", "/api.checkout.v1.CartService/ApplyPromotionPreview"] {
-            let e = h.event("INFO kind=server component=grpc operation=\(op) args=promotion_code:\"A\" code=0 reason= stack= latency=0.001")!
+        for op in [
+            "/api.checkout.v1.CartService/RemovePromotion", "/api.checkout.v1.CartService/ApplyPromotionPreview",
+        ] {
+            let e = h.event(
+                "INFO kind=server component=grpc operation=\(op) args=promotion_code:\"A\" code=0 reason= stack= latency=0.001"
+            )!
             XCTAssertEqual(e.kinds, .request, op)
         }
     }
@@ -167,7 +187,9 @@ final class RealLogShapeTests: XCTestCase {
         four += "2026-11-20T08:15:00.1Z  coupon=FOUR"
         XCTAssertEqual(h.coupon(h.event(four)!), "FOUR")
         // a line with a timestamp-looking token elsewhere is left alone
-        let other = "2026-11-20T08:15:00.1Z msg=ApplyPromotion note=" + String(repeating: "q", count: 5000) + " at=2026-11-20T08:15:00.1Z coupon=KEEP"
+        let other =
+            "2026-11-20T08:15:00.1Z msg=ApplyPromotion note=" + String(repeating: "q", count: 5000)
+            + " at=2026-11-20T08:15:00.1Z coupon=KEEP"
         XCTAssertEqual(h.coupon(h.event(other)!), "KEEP")
     }
 
@@ -183,7 +205,10 @@ final class RealLogShapeTests: XCTestCase {
     func testTimestampsOutsideInt64NanosAreNoTimestamps() {
         for s in ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "2262-04-12T00:00:00Z", "1677-09-21T00:00:00Z"] {
             var b = Array(s.utf8)
-            XCTAssertNil(b.withUnsafeMutableBufferPointer { ByteNumbers.parseTimestamp(UnsafePointer($0.baseAddress!), $0.count) }, s)
+            XCTAssertNil(
+                b.withUnsafeMutableBufferPointer {
+                    ByteNumbers.parseTimestamp(UnsafePointer($0.baseAddress!), $0.count)
+                }, s)
         }
         let h = LineHarness()
         let e = h.event(#"{"msg":"ApplyPromotion","ts":"9999-12-31T23:59:59Z","coupon":"A"}"#)!
@@ -204,8 +229,9 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertEqual(time(#"{"msg":"ApplyPromotion","ts":"2026-11-20T08:15:00Z"}"#), t0)
         XCTAssertEqual(time(#"{"msg":"ApplyPromotion","ts":"1999-12-31T23:59:59Z"}"#), arrival, "before 2000")
         XCTAssertEqual(time(#"{"msg":"ApplyPromotion","ts":"2026-11-22T08:15:00Z"}"#), arrival, "two days ahead")
-        XCTAssertEqual(time(#"2026-11-20T08:14:00Z {"msg":"ApplyPromotion","ts":"2030-01-01T00:00:00Z"}"#), t0 - 60_000_000_000,
-                       "the framing's time when the payload's is not trusted")
+        XCTAssertEqual(
+            time(#"2026-11-20T08:14:00Z {"msg":"ApplyPromotion","ts":"2030-01-01T00:00:00Z"}"#), t0 - 60_000_000_000,
+            "the framing's time when the payload's is not trusted")
         XCTAssertEqual(x.untrustedTimestamps, 3)
         XCTAssertEqual(time(#"{"msg":"ApplyPromotion","ts":"yesterday"}"#), arrival)
         XCTAssertEqual(x.untrustedTimestamps, 4, "an unreadable time is not used either")

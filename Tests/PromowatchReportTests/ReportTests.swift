@@ -15,8 +15,11 @@ final class ReportTests: XCTestCase {
 
     func testSummaryJSONHasContractKeysAndParses() throws {
         var s = RunSummary()
-        s.lines = 10; s.bytes = 100; s.skippedLines = 7
-        s.events.promotionApplied = 2; s.events.timeout = 1
+        s.lines = 10
+        s.bytes = 100
+        s.skippedLines = 7
+        s.events.promotionApplied = 2
+        s.events.timeout = 1
         s.coupons = [CouponTotal(code: "Q\"T\n", applied: 2, rejected: 0, discount: 3.5)]
         s.providers = [ProviderTotal(provider: "stripe", succeeded: 1)]
         let line = SummaryReport.json(s)

@@ -14,20 +14,29 @@ struct StoreContract {
     var sameStore: () throws -> StateStore
 
     func finding(_ code: String, t: Int64 = 1_000) -> Finding {
-        Finding(time: t, category: .couponAbuse, severity: .p0, subject: Subject(coupon: code), windowStart: 0, windowEnd: t,
-                evidence: Evidence(observed: 1, expected: 0, score: 9), action: nil, summary: "coupon \(code) abused")
+        Finding(
+            time: t, category: .couponAbuse, severity: .p0, subject: Subject(coupon: code), windowStart: 0,
+            windowEnd: t,
+            evidence: Evidence(observed: 1, expected: 0, score: 9), action: nil, summary: "coupon \(code) abused")
     }
 
     func migrationsAreVersionedIdempotentAndSafeInParallel() throws {
         let s = try makeStore()
         let other = try sameStore()
-        final class Errors: @unchecked Sendable { var list: [String] = []; let lock = NSLock() }
+        final class Errors: @unchecked Sendable {
+            var list: [String] = []
+            let lock = NSLock()
+        }
         let errors = Errors()
         let group = DispatchGroup()
         for st in [s, other] {
             group.enter()
             DispatchQueue.global().async {
-                do { try st.migrate() } catch { errors.lock.lock(); errors.list.append("\(error)"); errors.lock.unlock() }
+                do { try st.migrate() } catch {
+                    errors.lock.lock()
+                    errors.list.append("\(error)")
+                    errors.lock.unlock()
+                }
                 group.leave()
             }
         }
@@ -43,8 +52,12 @@ struct StoreContract {
         let run = try s.beginRun(startedAt: 1, actor: "test@host")
         var c = RunCommit(runID: run)
         c.findings = [finding("LEAK"), finding("OTHER", t: 2_000)]
-        c.actions = [ActionRecord(time: 1_000, kind: "blacklist_coupon", target: "LEAK", key: "BLACKLISTED_COUPONS", before: "OLD",
-                                  after: "OLD,LEAK", dryRun: false, outcome: "applied", findingFingerprint: c.findings[0].fingerprint, runID: run)]
+        c.actions = [
+            ActionRecord(
+                time: 1_000, kind: "blacklist_coupon", target: "LEAK", key: "BLACKLISTED_COUPONS", before: "OLD",
+                after: "OLD,LEAK", dryRun: false, outcome: "applied", findingFingerprint: c.findings[0].fingerprint,
+                runID: run)
+        ]
         c.checkpoints = ["pod/a/checkout": 500, "pod/b/checkout": 900]
         XCTAssertEqual(try s.commit(c), 2)
         // the same evidence again: nothing new
@@ -73,8 +86,11 @@ struct StoreContract {
         let evil = "X'); DROP TABLE findings; --\"\n\\"
         var c = RunCommit(runID: run)
         c.findings = [finding(evil)]
-        c.actions = [ActionRecord(time: 1, kind: "blacklist_coupon", target: evil, key: "K", before: nil, after: evil, dryRun: true,
-                                  outcome: "skipped: invalid", findingFingerprint: "f", runID: run)]
+        c.actions = [
+            ActionRecord(
+                time: 1, kind: "blacklist_coupon", target: evil, key: "K", before: nil, after: evil, dryRun: true,
+                outcome: "skipped: invalid", findingFingerprint: "f", runID: run)
+        ]
         try s.commit(c)
         XCTAssertEqual(try s.findings(limit: 5).first?.subject, "coupon=" + evil)
         XCTAssertEqual(try s.actions(limit: 5).first?.target, evil)
@@ -93,19 +109,26 @@ struct StoreContract {
         let evil = "X'); DROP TABLE baselines; --\"\n\\ é"
         var c = RunCommit(runID: run)
         c.detectorState = ("cron", blob)
-        c.baselines = [BaselineRow(scope: "coupon_redemptions", name: evil, minuteOfDay: 180, count: 12, traffic: 3400),
-                       BaselineRow(scope: "provider_failures", name: "stripe", minuteOfDay: 0, count: 1, traffic: 200)]
+        c.baselines = [
+            BaselineRow(scope: "coupon_redemptions", name: evil, minuteOfDay: 180, count: 12, traffic: 3400),
+            BaselineRow(scope: "provider_failures", name: "stripe", minuteOfDay: 0, count: 1, traffic: 200),
+        ]
         try s.commit(c)
         XCTAssertEqual(try sameStore().detectorState("cron"), blob)
         XCTAssertNil(try s.detectorState("shared:other"))
         var next = RunCommit(runID: run)
         next.detectorState = ("cron", [1, 2, 3])
-        next.baselines = [BaselineRow(scope: "coupon_redemptions", name: evil, minuteOfDay: 180, count: 20, traffic: 5000)]
+        next.baselines = [
+            BaselineRow(scope: "coupon_redemptions", name: evil, minuteOfDay: 180, count: 20, traffic: 5000)
+        ]
         try s.commit(next)
         XCTAssertEqual(try s.detectorState("cron"), [1, 2, 3])
-        XCTAssertEqual(try s.baselines(limit: 10), [
-            BaselineRow(scope: "coupon_redemptions", name: evil, minuteOfDay: 180, count: 20, traffic: 5000),
-            BaselineRow(scope: "provider_failures", name: "stripe", minuteOfDay: 0, count: 1, traffic: 200)])
+        XCTAssertEqual(
+            try s.baselines(limit: 10),
+            [
+                BaselineRow(scope: "coupon_redemptions", name: evil, minuteOfDay: 180, count: 20, traffic: 5000),
+                BaselineRow(scope: "provider_failures", name: "stripe", minuteOfDay: 0, count: 1, traffic: 200),
+            ])
     }
 
     func onlyOneHolderOfTheCronLock() throws {
@@ -123,10 +146,16 @@ final class EmbeddedStoreTests: XCTestCase {
     var dir = ""
     override func setUp() { dir = NSTemporaryDirectory() + "pw-store-\(UUID().uuidString)" }
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
-    var contract: StoreContract { StoreContract(makeStore: { [dir] in try EmbeddedStore(directory: dir) }, sameStore: { [dir] in try EmbeddedStore(directory: dir) }) }
+    var contract: StoreContract {
+        StoreContract(
+            makeStore: { [dir] in try EmbeddedStore(directory: dir) },
+            sameStore: { [dir] in try EmbeddedStore(directory: dir) })
+    }
 
     func testMigrations() throws { try contract.migrationsAreVersionedIdempotentAndSafeInParallel() }
-    func testFindingsActionsCheckpoints() throws { try contract.findingsAreRecordedOnceActionsAuditedCheckpointsNeverGoBack() }
+    func testFindingsActionsCheckpoints() throws {
+        try contract.findingsAreRecordedOnceActionsAuditedCheckpointsNeverGoBack()
+    }
     func testHostileStrings() throws { try contract.hostileStringsAreStoredVerbatim() }
     func testCronLock() throws { try contract.onlyOneHolderOfTheCronLock() }
     func testDetectorStateAndBaselines() throws { try contract.detectorStateAndBaselinesRoundTrip() }
@@ -153,18 +182,25 @@ final class PostgresStoreTests: XCTestCase {
     }
 
     var scopedURL: String { url + "&options=-csearch_path%3D\(schema)" }
-    var contract: StoreContract { StoreContract(makeStore: { [scopedURL] in try PostgresStore(conninfo: scopedURL) },
-                                                sameStore: { [scopedURL] in try PostgresStore(conninfo: scopedURL) }) }
+    var contract: StoreContract {
+        StoreContract(
+            makeStore: { [scopedURL] in try PostgresStore(conninfo: scopedURL) },
+            sameStore: { [scopedURL] in try PostgresStore(conninfo: scopedURL) })
+    }
 
     func testMigrations() throws { try contract.migrationsAreVersionedIdempotentAndSafeInParallel() }
-    func testFindingsActionsCheckpoints() throws { try contract.findingsAreRecordedOnceActionsAuditedCheckpointsNeverGoBack() }
+    func testFindingsActionsCheckpoints() throws {
+        try contract.findingsAreRecordedOnceActionsAuditedCheckpointsNeverGoBack()
+    }
     func testHostileStrings() throws { try contract.hostileStringsAreStoredVerbatim() }
     func testCronLock() throws { try contract.onlyOneHolderOfTheCronLock() }
     func testDetectorStateAndBaselines() throws { try contract.detectorStateAndBaselinesRoundTrip() }
 
     func finding(_ code: String) -> Finding {
-        Finding(time: 1, category: .couponAbuse, severity: .p0, subject: Subject(coupon: code), windowStart: 0, windowEnd: 1,
-                evidence: Evidence(observed: 1, expected: 0, score: 9), action: nil, summary: "")
+        Finding(
+            time: 1, category: .couponAbuse, severity: .p0, subject: Subject(coupon: code), windowStart: 0,
+            windowEnd: 1,
+            evidence: Evidence(observed: 1, expected: 0, score: 9), action: nil, summary: "")
     }
 
     func testWrongPasswordIsAClearErrorWithoutThePassword() throws {
@@ -181,13 +217,15 @@ final class PostgresStoreTests: XCTestCase {
     /// place: its rows stay and the new columns and tables work.
     func testUpgradeFromSchemaVersion2KeepsData() throws {
         let s = try PostgresStore(conninfo: scopedURL)
-        try s.exec("CREATE TABLE schema_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        try s.exec(
+            "CREATE TABLE schema_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
         for m in Schema.migrations where m.version <= 2 {
             try s.execScript(m.sql)
             try s.exec("INSERT INTO schema_migrations (version) VALUES ($1)", [String(m.version)])
         }
         let old = Int64(try s.exec("INSERT INTO runs (started_at) VALUES (1) RETURNING id").first?[0] ?? "") ?? 0
-        try s.exec("""
+        try s.exec(
+            """
             INSERT INTO actions (time, kind, target, key, before_value, after_value, dry_run, outcome, finding_fingerprint, run_id)
             VALUES (1, 'blacklist_coupon', 'OLDCODE', 'BLACKLISTED_COUPONS', '', 'OLDCODE', false, 'applied', 'f', $1)
             """, [String(old)])
@@ -208,8 +246,11 @@ final class PostgresStoreTests: XCTestCase {
         try s.migrate()
         var c = RunCommit(runID: 987_654)  // no such run: the actions insert fails on its foreign key
         c.findings = [finding("PARTIAL")]
-        c.actions = [ActionRecord(time: 1, kind: "k", target: "t", key: "K", before: nil, after: nil, dryRun: true, outcome: "o",
-                                  findingFingerprint: "f", runID: 987_654)]
+        c.actions = [
+            ActionRecord(
+                time: 1, kind: "k", target: "t", key: "K", before: nil, after: nil, dryRun: true, outcome: "o",
+                findingFingerprint: "f", runID: 987_654)
+        ]
         c.checkpoints = ["pod/a/c": 5]
         XCTAssertThrowsError(try s.commit(c))
         XCTAssertEqual(try s.findings(limit: 5).count, 0, "no partial state")
@@ -220,8 +261,11 @@ final class PostgresStoreTests: XCTestCase {
 final class RedactionTests: XCTestCase {
     func testPasswordsNeverShow() {
         XCTAssertEqual(redactPassword("postgresql://u:s3cret@db:5432/x"), "postgresql://u:***@db:5432/x")
-        XCTAssertEqual(redactPassword("host=db user=u password=s3cret dbname=x"), "host=db user=u password=*** dbname=x")
-        XCTAssertEqual(redactPassword("postgresql://u@db/x?password=s3cret&sslmode=require"), "postgresql://u@db/x?password=***&sslmode=require")
+        XCTAssertEqual(
+            redactPassword("host=db user=u password=s3cret dbname=x"), "host=db user=u password=*** dbname=x")
+        XCTAssertEqual(
+            redactPassword("postgresql://u@db/x?password=s3cret&sslmode=require"),
+            "postgresql://u@db/x?password=***&sslmode=require")
         XCTAssertEqual(redactPassword("postgresql:///x?host=/tmp"), "postgresql:///x?host=/tmp")
     }
 }

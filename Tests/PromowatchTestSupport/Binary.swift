@@ -21,14 +21,18 @@ public enum Binary {
     }
 
     /// Runs to the end with `stdin` as input, in the repository's root unless told otherwise.
-    public static func run(_ args: [String], product: String = "promowatch", stdin: Data? = nil,
-                           environment: [String: String]? = nil, directory: URL = Repository.root) throws -> Result {
+    public static func run(
+        _ args: [String], product: String = "promowatch", stdin: Data? = nil,
+        environment: [String: String]? = nil, directory: URL = Repository.root
+    ) throws -> Result {
         let p = Process()
         p.executableURL = url(product)
         p.arguments = args
         p.currentDirectoryURL = directory
         if let environment { p.environment = environment }
-        let out = Pipe(), err = Pipe(), inp = Pipe()
+        let out = Pipe()
+        let err = Pipe()
+        let inp = Pipe()
         p.standardOutput = out
         p.standardError = err
         p.standardInput = inp
@@ -43,13 +47,16 @@ public enum Binary {
         try? inp.fileHandleForWriting.close()
         group.wait()
         p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: collected.out, as: UTF8.self),
-                      stderr: String(decoding: collected.err, as: UTF8.self))
+        return Result(
+            status: p.terminationStatus, stdout: String(decoding: collected.out, as: UTF8.self),
+            stderr: String(decoding: collected.err, as: UTF8.self))
     }
 
     /// Starts it and returns at once (stop it by pid: `kill(p.processIdentifier, ...)`).
-    public static func start(_ args: [String], product: String = "promowatch", environment: [String: String]? = nil,
-                             stdin: Any? = nil, stdout: Any? = nil, stderr: Any? = nil) throws -> Process {
+    public static func start(
+        _ args: [String], product: String = "promowatch", environment: [String: String]? = nil,
+        stdin: Any? = nil, stdout: Any? = nil, stderr: Any? = nil
+    ) throws -> Process {
         let p = Process()
         p.executableURL = url(product)
         p.arguments = args

@@ -34,8 +34,13 @@ extension XCTestCase {
         let started = try pgServer(["start"])
         func value(_ name: String) -> String? {
             started.split(separator: "\n").first { $0.hasPrefix("export \(name)=") }
-                .map { String($0.dropFirst("export \(name)=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
+                .map {
+                    String($0.dropFirst("export \(name)=".count)).trimmingCharacters(
+                        in: CharacterSet(charactersIn: "'"))
+                }
         }
-        return (try XCTUnwrap(value("PROMOWATCH_TEST_DATABASE_URL"), started), try XCTUnwrap(value("PROMOWATCH_TEST_PGDIR")))
+        return (
+            try XCTUnwrap(value("PROMOWATCH_TEST_DATABASE_URL"), started), try XCTUnwrap(value("PROMOWATCH_TEST_PGDIR"))
+        )
     }
 }

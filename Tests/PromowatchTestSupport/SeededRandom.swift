@@ -13,7 +13,9 @@ public struct SeededRandom: RandomNumberGenerator {
 
     /// For the test `name`: the seed from `PROMOWATCH_TEST_SEED`, else a fresh one; printed.
     public static func forTest(_ name: String) -> SeededRandom {
-        let seed = ProcessInfo.processInfo.environment["PROMOWATCH_TEST_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
+        let seed =
+            ProcessInfo.processInfo.environment["PROMOWATCH_TEST_SEED"].flatMap(UInt64.init)
+            ?? UInt64.random(in: 1...UInt64.max)
         print("\(name) seed: \(seed) (PROMOWATCH_TEST_SEED=\(seed) replays it)")
         return SeededRandom(seed: seed)
     }

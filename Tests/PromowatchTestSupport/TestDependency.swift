@@ -17,7 +17,9 @@ public enum TestDependency {
     /// Throws `missing` unless `tool` is an executable on PATH.
     public static func require(tool: String) throws {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(dir)/\(tool)") { return }
+        for dir in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(dir)/\(tool)") {
+            return
+        }
         throw missing("\(tool) is not installed (scripts/test.sh installs it)")
     }
 

@@ -1,6 +1,6 @@
 import PromowatchCore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What an injected stretch of an adversarial day is, what must be found, and which actions are
@@ -21,7 +21,8 @@ public struct AdversarialLabel: Sendable {
 
     public func json() -> String {
         let q = labelQuoted
-        return "{\"name\": \(q(name)), \"category\": \(category.map { q($0.rawValue) } ?? "null"), \"subject\": \(subject.json), "
+        return
+            "{\"name\": \(q(name)), \"category\": \(category.map { q($0.rawValue) } ?? "null"), \"subject\": \(subject.json), "
             + "\"start\": \(q(EventTime.rfc3339(start))), \"end\": \(q(EventTime.rfc3339(end))), \"find_within_s\": \(findWithinSeconds), "
             + "\"right_action\": \(rightAction.map(q) ?? "null"), \"wrong_actions\": [\(wrongActions.map(q).joined(separator: ", "))]}"
     }
@@ -79,9 +80,11 @@ public struct AdversarialDay {
         privateCode = "STAFF\(r.int(90) + 10)-\(["ANNA", "BOB", "LI", "OMAR"][r.int(4)])"
         owners = (0..<(1 + r.int(2))).map { "owner-\($0)-\(r.int(1000))" }
         rng = r
-        parameters = [("peak_per_minute", String(Int(peak))), ("prior_hours", String(prior)), ("customers", String(customers)),
-                      ("codes", String(n)), ("zipf", String(Double(Int(alpha * 100)) / 100)),
-                      ("primary_share", String(Double(Int(primaryShare * 100)) / 100))]
+        parameters = [
+            ("peak_per_minute", String(Int(peak))), ("prior_hours", String(prior)), ("customers", String(customers)),
+            ("codes", String(n)), ("zipf", String(Double(Int(alpha * 100)) / 100)),
+            ("primary_share", String(Double(Int(primaryShare * 100)) / 100)),
+        ]
         plan()
     }
 
@@ -93,31 +96,42 @@ public struct AdversarialDay {
         for _ in 0..<50 {
             let s = 60 + rng.int(22 * 60 - length)
             let r = (s - 20)..<(s + length + 20)
-            if !slots.contains(where: { $0.overlaps(r) }) { slots.append(r); return s }
+            if !slots.contains(where: { $0.overlaps(r) }) {
+                slots.append(r)
+                return s
+            }
         }
         return nil
     }
 
-    mutating func label(_ name: String, _ cat: Category?, _ subject: Subject, _ s: Int, _ len: Int, within: Int = 300,
-                        right: String? = nil, wrong: [String]) {
-        labels.append(AdversarialLabel(name: name, category: cat, subject: subject, start: at(s), end: at(s + len),
-                                       findWithinSeconds: within, rightAction: right, wrongActions: wrong))
+    mutating func label(
+        _ name: String, _ cat: Category?, _ subject: Subject, _ s: Int, _ len: Int, within: Int = 300,
+        right: String? = nil, wrong: [String]
+    ) {
+        labels.append(
+            AdversarialLabel(
+                name: name, category: cat, subject: subject, start: at(s), end: at(s + len),
+                findWithinSeconds: within, rightAction: right, wrongActions: wrong))
     }
 
     mutating func plan() {
         let top = codes[0].0
         if rng.chance(0.7), let s = slot(20) {
-            label("private code leaking", .couponAbuse, Subject(coupon: privateCode), s, 20, right: "blacklist_coupon:\(privateCode)",
-                  wrong: ["disable_provider:*"] + codes.map { "blacklist_coupon:\($0.0)" })
+            label(
+                "private code leaking", .couponAbuse, Subject(coupon: privateCode), s, 20,
+                right: "blacklist_coupon:\(privateCode)",
+                wrong: ["disable_provider:*"] + codes.map { "blacklist_coupon:\($0.0)" })
         }
         if rng.chance(0.7), let s = slot(90) {
-            label("campaign launch", nil, Subject(coupon: "WINTER\(seed % 90 + 10)"), s, 90,
-                  wrong: ["blacklist_coupon:WINTER\(seed % 90 + 10)", "disable_provider:*"])
+            label(
+                "campaign launch", nil, Subject(coupon: "WINTER\(seed % 90 + 10)"), s, 90,
+                wrong: ["blacklist_coupon:WINTER\(seed % 90 + 10)", "disable_provider:*"])
         }
         if rng.chance(0.7), let s = slot(15) {
             // one to two redemptions a minute reach the reuse threshold in 4-8 minutes
-            label("popular code reused by a few accounts", .couponReuse, Subject(coupon: top), s, 15, within: 600,
-                  wrong: ["blacklist_coupon:\(top)", "disable_provider:*"])
+            label(
+                "popular code reused by a few accounts", .couponReuse, Subject(coupon: top), s, 15, within: 600,
+                wrong: ["blacklist_coupon:\(top)", "disable_provider:*"])
         }
         // A provider incident is labelled only where the traffic makes it findable: at least 15
         // provider-side failures expected over it (fewer stay below any sane detector, as five
@@ -126,24 +140,31 @@ public struct AdversarialDay {
         let r = rng.unit()
         if r < 0.4, let s = slot(20) {
             let pi = rng.int(2)
-            let p = providers[pi], other = providers[1 - pi]
+            let p = providers[pi]
+            let other = providers[1 - pi]
             let perMinute = rate(at(s)) * (pi == 0 ? primaryShare : 1 - primaryShare) * 0.4
             if perMinute * 20 >= 15 {
-                label("\(p) outage", .paymentProviderFailure, Subject(provider: p), s, 20, within: min(within(perMinute), 1200),
-                      right: "disable_provider:\(p)", wrong: ["disable_provider:\(other)", "blacklist_coupon:*"])
+                label(
+                    "\(p) outage", .paymentProviderFailure, Subject(provider: p), s, 20,
+                    within: min(within(perMinute), 1200),
+                    right: "disable_provider:\(p)", wrong: ["disable_provider:\(other)", "blacklist_coupon:*"])
             }
         } else if r < 0.7, let s = slot(20) {
             let perMinute = rate(at(s)) * primaryShare * 0.3
             if perMinute * 20 >= 15 {
-                label("both providers degrading, staggered", .paymentProviderFailure, Subject(), s, 20, within: min(within(perMinute), 1200),
-                      wrong: ["disable_provider:*", "blacklist_coupon:*"])
+                label(
+                    "both providers degrading, staggered", .paymentProviderFailure, Subject(), s, 20,
+                    within: min(within(perMinute), 1200),
+                    wrong: ["disable_provider:*", "blacklist_coupon:*"])
             }
         } else if peak < 60, let s = slot(25) {
             let p = providers[1]
             let perMinute = rate(at(s)) * (1 - primaryShare) * 0.12
             if perMinute * 25 >= 15 {
-                label("small shop: \(p) degrading slowly", .paymentProviderFailure, Subject(provider: p), s, 25,
-                      within: min(within(perMinute), 1500), wrong: ["disable_provider:\(providers[0])", "blacklist_coupon:*"])
+                label(
+                    "small shop: \(p) degrading slowly", .paymentProviderFailure, Subject(provider: p), s, 25,
+                    within: min(within(perMinute), 1500),
+                    wrong: ["disable_provider:\(providers[0])", "blacklist_coupon:*"])
             }
         }
         if rng.chance(0.4), let s = slot(120) {
@@ -157,20 +178,28 @@ public struct AdversarialDay {
 
     /// Checkouts a minute at `t`: time of day (night trough, evening peak), surges.
     func rate(_ t: Int64) -> Double {
-        let hour = Double(((t - dayStart) % (86400 * EventTime.nanosPerSecond) + 86400 * EventTime.nanosPerSecond)
-                          % (86400 * EventTime.nanosPerSecond)) / 3.6e12
+        let hour =
+            Double(
+                ((t - dayStart) % (86400 * EventTime.nanosPerSecond) + 86400 * EventTime.nanosPerSecond)
+                    % (86400 * EventTime.nanosPerSecond)) / 3.6e12
         let diurnal = 0.05 + 0.95 * max(0, sin(Double.pi * (hour - 5) / 18))
         return peak * diurnal * (active("surge", t) != nil ? 6 : 1)
     }
 
     mutating func poisson(_ lambda: Double) -> Int {
         if lambda > 50 {
-            let u = max(rng.unit(), 1e-12), v = rng.unit()
-            return max(0, Int((lambda + lambda.squareRoot() * (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)).rounded()))
+            let u = max(rng.unit(), 1e-12)
+            let v = rng.unit()
+            return max(
+                0, Int((lambda + lambda.squareRoot() * (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)).rounded()))
         }
         let l = exp(-lambda)
-        var k = 0, p = 1.0
-        repeat { k += 1; p *= rng.unit() } while p > l
+        var k = 0
+        var p = 1.0
+        repeat {
+            k += 1
+            p *= rng.unit()
+        } while p > l
         return k - 1
     }
 
@@ -189,7 +218,10 @@ public struct AdversarialDay {
 
     mutating func code() -> String {
         var u = rng.unit()
-        for (c, w) in codes { u -= w; if u < 0 { return c } }
+        for (c, w) in codes {
+            u -= w
+            if u < 0 { return c }
+        }
         return codes[0].0
     }
 
@@ -197,10 +229,14 @@ public struct AdversarialDay {
 
     mutating func payment(_ t: Int64, provider p: Int, failRate: Double, user: String) -> Record {
         let u = rng.unit()
-        let outcome: PaymentOutcome = u < failRate ? .providerFailure(rng.pick(["timeout", "api_connection_error", "gateway_unavailable"]))
-            : u < failRate + 0.06 ? .decline(rng.pick(["card_declined", "insufficient_funds", "do_not_honor"])) : .success
-        return g.paymentRecord(t, pod: rng.int(3), provider: providers[p], outcome: outcome, amount: 10 + Double(rng.int(20000)) / 100,
-                               card: "fp_\(ByteHash.hash(Array(user.utf8)) % 1_000_000)", user: user, ip: ip(user))
+        let outcome: PaymentOutcome =
+            u < failRate
+            ? .providerFailure(rng.pick(["timeout", "api_connection_error", "gateway_unavailable"]))
+            : u < failRate + 0.06
+                ? .decline(rng.pick(["card_declined", "insufficient_funds", "do_not_honor"])) : .success
+        return g.paymentRecord(
+            t, pod: rng.int(3), provider: providers[p], outcome: outcome, amount: 10 + Double(rng.int(20000)) / 100,
+            card: "fp_\(ByteHash.hash(Array(user.utf8)) % 1_000_000)", user: user, ip: ip(user))
     }
 
     /// Every record of minute `t0`, in time order.
@@ -208,15 +244,21 @@ public struct AdversarialDay {
         var recs: [Record] = []
         let checkouts = poisson(rate(t0))
         for _ in 0..<checkouts {
-            let t = when(t0), user = customer()
+            let t = when(t0)
+            let user = customer()
             if rng.chance(0.35) {
                 let applied = !rng.chance(0.07)
-                recs.append(g.promotionRecord(t, pod: rng.int(3), code: applied ? code() : "TYPO\(rng.int(50))", applied: applied, user: user,
-                                              ip: ip(user), subtotal: 20 + Double(rng.int(20000)) / 100, discountShare: 0.05 + Double(rng.int(25)) / 100))
+                recs.append(
+                    g.promotionRecord(
+                        t, pod: rng.int(3), code: applied ? code() : "TYPO\(rng.int(50))", applied: applied, user: user,
+                        ip: ip(user), subtotal: 20 + Double(rng.int(20000)) / 100,
+                        discountShare: 0.05 + Double(rng.int(25)) / 100))
             }
             var p = rng.chance(primaryShare) ? 0 : 1
             var fail = baseFailure[p]
-            if let l = active("\(providers[p]) outage", t) { fail = 0.3 + Double(seed % 60) / 100 * Double(t - l.start) / Double(l.end - l.start + 1) + 0.1 }
+            if let l = active("\(providers[p]) outage", t) {
+                fail = 0.3 + Double(seed % 60) / 100 * Double(t - l.start) / Double(l.end - l.start + 1) + 0.1
+            }
             if let l = active("both providers degrading", t) {
                 let onset = l.start + Int64(p == 0 ? 0 : 60 + Int(seed % 120)) * EventTime.nanosPerSecond
                 if t >= onset { fail = 0.15 + 0.5 * Double(t - onset) / Double(l.end - onset) }
@@ -230,21 +272,29 @@ public struct AdversarialDay {
         // requests and noise, a few per checkout
         for _ in 0..<min(checkouts, 1000) {
             let t = when(t0)
-            recs.append(rng.chance(0.5) ? g.requestRecord(t, pod: rng.int(3), latencyMs: 40 + Double(rng.int(300)), timeout: false) : g.noise(t, pod: rng.int(3)))
+            recs.append(
+                rng.chance(0.5)
+                    ? g.requestRecord(t, pod: rng.int(3), latencyMs: 40 + Double(rng.int(300)), timeout: false)
+                    : g.noise(t, pod: rng.int(3)))
         }
         // the private code's owners, now and then (every few hours)
         if rng.chance(1.0 / 150) {
             let o = owners[rng.int(owners.count)]
-            recs.append(g.promotionRecord(when(t0), pod: 0, code: privateCode, applied: true, user: o, ip: ip(o), subtotal: 90, discountShare: 0.5))
+            recs.append(
+                g.promotionRecord(
+                    when(t0), pod: 0, code: privateCode, applied: true, user: o, ip: ip(o), subtotal: 90,
+                    discountShare: 0.5))
         }
         if let l = active("private code leaking", t0) {
             let perMinute = max(8, min(120, rate(t0) * 0.3)) * (0.5 + Double(t0 - l.start) / Double(l.end - l.start))
             for _ in 0..<poisson(perMinute) {
                 serial += 1
                 let user = "fresh-\(seed % 1000)-\(serial)"
-                recs.append(g.promotionRecord(when(t0), pod: rng.int(3), code: privateCode, applied: true, user: user,
-                                              ip: "\(100 + rng.int(90)).\(rng.int(256)).\(rng.int(256)).\(rng.int(256))",
-                                              subtotal: 40 + Double(rng.int(20000)) / 100, discountShare: 0.5))
+                recs.append(
+                    g.promotionRecord(
+                        when(t0), pod: rng.int(3), code: privateCode, applied: true, user: user,
+                        ip: "\(100 + rng.int(90)).\(rng.int(256)).\(rng.int(256)).\(rng.int(256))",
+                        subtotal: 40 + Double(rng.int(20000)) / 100, discountShare: 0.5))
             }
         }
         if let l = active("campaign launch", t0), let c = l.subject.coupon {
@@ -252,16 +302,21 @@ public struct AdversarialDay {
             for _ in 0..<poisson(max(3, min(150, rate(t0) * 0.5)) * ramp) {
                 // returning customers, each once; some lapsed (not in this history)
                 let user = rng.chance(0.6) && !seen.isEmpty ? "c\(seen[rng.int(seen.count)])" : "c\(rng.int(customers))"
-                recs.append(g.promotionRecord(when(t0), pod: rng.int(3), code: c, applied: true, user: user, ip: ip(user),
-                                              subtotal: 30 + Double(rng.int(15000)) / 100, discountShare: 0.1 + Double(rng.int(20)) / 100))
+                recs.append(
+                    g.promotionRecord(
+                        when(t0), pod: rng.int(3), code: c, applied: true, user: user, ip: ip(user),
+                        subtotal: 30 + Double(rng.int(15000)) / 100, discountShare: 0.1 + Double(rng.int(20)) / 100))
             }
         }
         if active("popular code reused", t0) != nil {
             for k in 0..<(1 + Int(seed % 3)) {
                 let user = "reuser-\(k)"
                 for _ in 0..<(1 + rng.int(2)) {
-                    recs.append(g.promotionRecord(when(t0), pod: rng.int(3), code: codes[0].0, applied: true, user: user, ip: "192.0.2.\(10 + k)",
-                                                  subtotal: 60, discountShare: 0.15))
+                    recs.append(
+                        g.promotionRecord(
+                            when(t0), pod: rng.int(3), code: codes[0].0, applied: true, user: user,
+                            ip: "192.0.2.\(10 + k)",
+                            subtotal: 60, discountShare: 0.15))
                 }
             }
         }

@@ -3,7 +3,7 @@ import PromowatchCore
 /// A value in a generated log record.
 public enum Value: Sendable {
     case string(String)
-    case number(String)   // rendered bare in JSON and logfmt
+    case number(String)  // rendered bare in JSON and logfmt
     case bool(Bool)
     case object([(String, Value)])
 }
@@ -27,7 +27,11 @@ public struct Record: Sendable {
     public var incident: Int? = nil
 
     public init(time: Int64, pod: Int, kinds: EventKinds, level: String = "INFO", fields: [(String, Value)]) {
-        self.time = time; self.pod = pod; self.kinds = kinds; self.level = level; self.fields = fields
+        self.time = time
+        self.pod = pod
+        self.kinds = kinds
+        self.level = level
+        self.fields = fields
     }
 }
 
@@ -39,10 +43,10 @@ public enum PayloadFormat: String, CaseIterable, Sendable {
 /// Outer framings of contract section 1.
 public enum Framing: String, CaseIterable, Sendable {
     case plain
-    case prefix              // kubectl --prefix
-    case timestamps          // kubectl --timestamps
-    case prefixTimestamps    // kubectl --prefix --timestamps
-    case timestampsPrefix    // the other order, seen from some tooling
-    case cri                 // containerd / CRI-O node files, with P partials
-    case docker              // Docker json-file
+    case prefix  // kubectl --prefix
+    case timestamps  // kubectl --timestamps
+    case prefixTimestamps  // kubectl --prefix --timestamps
+    case timestampsPrefix  // the other order, seen from some tooling
+    case cri  // containerd / CRI-O node files, with P partials
+    case docker  // Docker json-file
 }

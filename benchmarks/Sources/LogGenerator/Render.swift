@@ -12,7 +12,9 @@ public struct Renderer {
     public init(format: PayloadFormat, framing: Framing, pods: Int = 3) {
         self.format = format
         self.framing = framing
-        podNames = (0..<max(1, pods)).map { "checkout-7d9f8c6b5-\(["x2kqp", "m8zrt", "c4wnd", "p9ldv", "h7tqs", "b3vfe"][$0 % 6])\($0 / 6 == 0 ? "" : String($0 / 6))" }
+        podNames = (0..<max(1, pods)).map {
+            "checkout-7d9f8c6b5-\(["x2kqp", "m8zrt", "c4wnd", "p9ldv", "h7tqs", "b3vfe"][$0 % 6])\($0 / 6 == 0 ? "" : String($0 / 6))"
+        }
     }
 
     // MARK: payloads
@@ -21,11 +23,21 @@ public struct Renderer {
         o.append(0x22)
         for u in s.unicodeScalars {
             switch u {
-            case "\"": o.append(0x5C); o.append(0x22)
-            case "\\": o.append(0x5C); o.append(0x5C)
-            case "\n": o.append(0x5C); o.append(UInt8(ascii: "n"))
-            case "\t": o.append(0x5C); o.append(UInt8(ascii: "t"))
-            case "\r": o.append(0x5C); o.append(UInt8(ascii: "r"))
+            case "\"":
+                o.append(0x5C)
+                o.append(0x22)
+            case "\\":
+                o.append(0x5C)
+                o.append(0x5C)
+            case "\n":
+                o.append(0x5C)
+                o.append(UInt8(ascii: "n"))
+            case "\t":
+                o.append(0x5C)
+                o.append(UInt8(ascii: "t"))
+            case "\r":
+                o.append(0x5C)
+                o.append(UInt8(ascii: "r"))
             default:
                 if u.value < 0x20 {
                     let h = String(u.value, radix: 16)
@@ -49,7 +61,9 @@ public struct Renderer {
             o.append(UInt8(ascii: "{"))
             for (i, (k, v)) in fields.enumerated() {
                 if i > 0 { o.append(UInt8(ascii: ",")) }
-                jsonString(k, into: &o); o.append(UInt8(ascii: ":")); jsonValue(v, into: &o)
+                jsonString(k, into: &o)
+                o.append(UInt8(ascii: ":"))
+                jsonValue(v, into: &o)
             }
             o.append(UInt8(ascii: "}"))
         }
@@ -65,16 +79,31 @@ public struct Renderer {
             jsonValue(.object(fields), into: &inner)
             logfmtValue(.string(String(decoding: inner, as: UTF8.self)), into: &o)
         case .string(let s):
-            let needsQuote = s.isEmpty || s.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || $0.value < 0x20 }
-            if !needsQuote { o.append(contentsOf: Array(s.utf8)); return }
+            let needsQuote =
+                s.isEmpty
+                || s.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || $0.value < 0x20 }
+            if !needsQuote {
+                o.append(contentsOf: Array(s.utf8))
+                return
+            }
             o.append(0x22)
             for u in s.unicodeScalars {
                 switch u {
-                case "\"": o.append(0x5C); o.append(0x22)
-                case "\\": o.append(0x5C); o.append(0x5C)
-                case "\n": o.append(0x5C); o.append(UInt8(ascii: "n"))
-                case "\t": o.append(0x5C); o.append(UInt8(ascii: "t"))
-                case "\r": o.append(0x5C); o.append(UInt8(ascii: "r"))
+                case "\"":
+                    o.append(0x5C)
+                    o.append(0x22)
+                case "\\":
+                    o.append(0x5C)
+                    o.append(0x5C)
+                case "\n":
+                    o.append(0x5C)
+                    o.append(UInt8(ascii: "n"))
+                case "\t":
+                    o.append(0x5C)
+                    o.append(UInt8(ascii: "t"))
+                case "\r":
+                    o.append(0x5C)
+                    o.append(UInt8(ascii: "r"))
                 default: o.append(contentsOf: Array(String(u).utf8))
                 }
             }
@@ -92,7 +121,9 @@ public struct Renderer {
             o.append(contentsOf: Array("map[".utf8))
             for (i, (k, v)) in fields.sorted(by: { $0.0 < $1.0 }).enumerated() {
                 if i > 0 { o.append(0x20) }
-                o.append(contentsOf: Array(k.utf8)); o.append(UInt8(ascii: ":")); goValue(v, into: &o)
+                o.append(contentsOf: Array(k.utf8))
+                o.append(UInt8(ascii: ":"))
+                goValue(v, into: &o)
             }
             o.append(UInt8(ascii: "]"))
         }
@@ -105,15 +136,20 @@ public struct Renderer {
         switch format {
         case .json:
             o.append(UInt8(ascii: "{"))
-            Renderer.jsonString("level", into: &o); o.append(UInt8(ascii: ":")); Renderer.jsonString(r.level.lowercased(), into: &o)
+            Renderer.jsonString("level", into: &o)
+            o.append(UInt8(ascii: ":"))
+            Renderer.jsonString(r.level.lowercased(), into: &o)
             for (k, v) in r.fields {
                 o.append(UInt8(ascii: ","))
-                Renderer.jsonString(k, into: &o); o.append(UInt8(ascii: ":")); Renderer.jsonValue(v, into: &o)
+                Renderer.jsonString(k, into: &o)
+                o.append(UInt8(ascii: ":"))
+                Renderer.jsonValue(v, into: &o)
             }
             o.append(UInt8(ascii: "}"))
         case .logfmt, .kratos:
             if format == .kratos {
-                o.append(contentsOf: Array(r.level.utf8)); o.append(0x20)
+                o.append(contentsOf: Array(r.level.utf8))
+                o.append(0x20)
             } else {
                 o.append(contentsOf: Array("level=\(r.level.lowercased()) ".utf8))
             }
@@ -122,7 +158,8 @@ public struct Renderer {
                 if stdLogger, k == "msg", case .string("") = v { continue }
                 if !first { o.append(0x20) }
                 first = false
-                o.append(contentsOf: Array(k.utf8)); o.append(UInt8(ascii: "="))
+                o.append(contentsOf: Array(k.utf8))
+                o.append(UInt8(ascii: "="))
                 if stdLogger { Renderer.goValue(v, into: &o) } else { Renderer.logfmtValue(v, into: &o) }
             }
         }
@@ -142,20 +179,31 @@ public struct Renderer {
     }
 
     @discardableResult
-    func frame(_ payload: [UInt8], _ r: Record, partialSplit: Bool, rng: inout SplitMix64, into out: inout [UInt8]) -> Int {
+    func frame(_ payload: [UInt8], _ r: Record, partialSplit: Bool, rng: inout SplitMix64, into out: inout [UInt8])
+        -> Int
+    {
         let ts = Array(EventTime.rfc3339(r.time, fractionDigits: 9).utf8)
         let prefix = Array("[pod/\(podNames[r.pod % podNames.count])/checkout] ".utf8)
         switch framing {
         case .plain:
             out += payload
         case .prefix:
-            out += prefix; out += payload
+            out += prefix
+            out += payload
         case .timestamps:
-            out += ts; out.append(0x20); out += payload
+            out += ts
+            out.append(0x20)
+            out += payload
         case .prefixTimestamps:
-            out += prefix; out += ts; out.append(0x20); out += payload
+            out += prefix
+            out += ts
+            out.append(0x20)
+            out += payload
         case .timestampsPrefix:
-            out += ts; out.append(0x20); out += prefix; out += payload
+            out += ts
+            out.append(0x20)
+            out += prefix
+            out += payload
         case .cri:
             // split some records into P parts joined by a final F, as containerd does past 16 KiB
             var parts: [ArraySlice<UInt8>] = [payload[...]]
@@ -178,8 +226,11 @@ public struct Renderer {
         case .docker:
             var s: [UInt8] = []
             Renderer.jsonString(String(decoding: payload, as: UTF8.self) + "\n", into: &s)
-            out += Array("{\"log\":".utf8); out += s
-            out += Array(",\"stream\":\"stdout\",\"time\":\"".utf8); out += ts; out += Array("\"}".utf8)
+            out += Array("{\"log\":".utf8)
+            out += s
+            out += Array(",\"stream\":\"stdout\",\"time\":\"".utf8)
+            out += ts
+            out += Array("\"}".utf8)
         }
         out.append(0x0A)
         return 1

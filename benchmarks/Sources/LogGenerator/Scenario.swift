@@ -55,8 +55,10 @@ public struct ScenarioGenerator {
     var seenUsers: [Int] = []
     var seenSet = Set<Int>()
 
-    static let codes: [(String, Double)] = [("WELCOME10", 0.30), ("FREESHIP", 0.25), ("SPRING15", 0.15), ("VIP25", 0.10),
-                                            ("SAVE5", 0.10), ("LOYALTY_GOLD", 0.05), ("BF2026", 0.05)]
+    static let codes: [(String, Double)] = [
+        ("WELCOME10", 0.30), ("FREESHIP", 0.25), ("SPRING15", 0.15), ("VIP25", 0.10),
+        ("SAVE5", 0.10), ("LOYALTY_GOLD", 0.05), ("BF2026", 0.05),
+    ]
     public static let leakedCode = "STAFF50-ANNA"
     public static let campaignCode = "WINTER30"
 
@@ -75,24 +77,49 @@ public struct ScenarioGenerator {
 
     mutating func planIncidents() {
         labels += [
-            ScenarioLabel(name: "leaked employee code", category: .couponAbuse, subject: Subject(coupon: ScenarioGenerator.leakedCode), start: at(9, 5), end: at(9, 35)),
-            ScenarioLabel(name: "one user reusing a code", category: .couponReuse, subject: Subject(coupon: "WELCOME10", user: "u-777"), start: at(10, 10), end: at(10, 20)),
-            ScenarioLabel(name: "code enumeration from one ip", category: .couponEnumeration, subject: Subject(ip: "203.0.113.66"), start: at(11, 10), end: at(11, 20)),
-            ScenarioLabel(name: "discount >= subtotal", category: .discountStacking, subject: Subject(coupon: "VIP25"), start: at(12, 10), end: at(12, 25)),
-            ScenarioLabel(name: "stripe outage", category: .paymentProviderFailure, subject: Subject(provider: "stripe"), start: at(13, 10), end: at(13, 30)),
-            ScenarioLabel(name: "every provider down", category: .paymentProviderFailure, subject: Subject(), start: at(14, 10), end: at(14, 20)),
-            ScenarioLabel(name: "card testing from one ip", category: .cardTesting, subject: Subject(ip: "198.51.100.23"), start: at(15, 10), end: at(15, 20)),
-            ScenarioLabel(name: "failed compensations", category: .compensationFailure, subject: Subject(), start: at(16, 10), end: at(16, 20)),
-            ScenarioLabel(name: "slow checkout", category: .latency, subject: Subject(), start: at(21, 40), end: at(21, 55)),
-            ScenarioLabel(name: "database connections exhausted", category: .dbSaturation, subject: Subject(), start: at(22, 40), end: at(22, 45)),
-        ].filter { $0.end <= at(config.hours, 0) && (config.onlyIncidents.isEmpty || config.onlyIncidents.contains($0.name)) }
+            ScenarioLabel(
+                name: "leaked employee code", category: .couponAbuse,
+                subject: Subject(coupon: ScenarioGenerator.leakedCode), start: at(9, 5), end: at(9, 35)),
+            ScenarioLabel(
+                name: "one user reusing a code", category: .couponReuse,
+                subject: Subject(coupon: "WELCOME10", user: "u-777"), start: at(10, 10), end: at(10, 20)),
+            ScenarioLabel(
+                name: "code enumeration from one ip", category: .couponEnumeration,
+                subject: Subject(ip: "203.0.113.66"), start: at(11, 10), end: at(11, 20)),
+            ScenarioLabel(
+                name: "discount >= subtotal", category: .discountStacking, subject: Subject(coupon: "VIP25"),
+                start: at(12, 10), end: at(12, 25)),
+            ScenarioLabel(
+                name: "stripe outage", category: .paymentProviderFailure, subject: Subject(provider: "stripe"),
+                start: at(13, 10), end: at(13, 30)),
+            ScenarioLabel(
+                name: "every provider down", category: .paymentProviderFailure, subject: Subject(), start: at(14, 10),
+                end: at(14, 20)),
+            ScenarioLabel(
+                name: "card testing from one ip", category: .cardTesting, subject: Subject(ip: "198.51.100.23"),
+                start: at(15, 10), end: at(15, 20)),
+            ScenarioLabel(
+                name: "failed compensations", category: .compensationFailure, subject: Subject(), start: at(16, 10),
+                end: at(16, 20)),
+            ScenarioLabel(
+                name: "slow checkout", category: .latency, subject: Subject(), start: at(21, 40), end: at(21, 55)),
+            ScenarioLabel(
+                name: "database connections exhausted", category: .dbSaturation, subject: Subject(), start: at(22, 40),
+                end: at(22, 45)),
+        ].filter {
+            $0.end <= at(config.hours, 0) && (config.onlyIncidents.isEmpty || config.onlyIncidents.contains($0.name))
+        }
     }
 
     mutating func planLegit() {
         labels += [
-            ScenarioLabel(name: "a few failures at 3 a.m.", category: nil, subject: Subject(provider: "stripe"), start: at(3, 0), end: at(3, 5)),
+            ScenarioLabel(
+                name: "a few failures at 3 a.m.", category: nil, subject: Subject(provider: "stripe"), start: at(3, 0),
+                end: at(3, 5)),
             ScenarioLabel(name: "Black Friday x8", category: nil, subject: Subject(), start: at(17, 0), end: at(19, 0)),
-            ScenarioLabel(name: "new campaign ramping up", category: nil, subject: Subject(coupon: ScenarioGenerator.campaignCode), start: at(19, 30), end: at(21, 0)),
+            ScenarioLabel(
+                name: "new campaign ramping up", category: nil,
+                subject: Subject(coupon: ScenarioGenerator.campaignCode), start: at(19, 30), end: at(21, 0)),
         ].filter { $0.end <= at(config.hours, 0) }
     }
 
@@ -114,13 +141,18 @@ public struct ScenarioGenerator {
     mutating func poisson(_ lambda: Double) -> Int {
         if lambda > 50 { return max(0, Int((lambda + lambda.squareRoot() * gaussian()).rounded())) }
         let l = exp(-lambda)
-        var k = 0, p = 1.0
-        repeat { k += 1; p *= rng.unit() } while p > l
+        var k = 0
+        var p = 1.0
+        repeat {
+            k += 1
+            p *= rng.unit()
+        } while p > l
         return k - 1
     }
 
     mutating func gaussian() -> Double {
-        let u = max(rng.unit(), 1e-12), v = rng.unit()
+        let u = max(rng.unit(), 1e-12)
+        let v = rng.unit()
         return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
     }
 
@@ -151,7 +183,10 @@ public struct ScenarioGenerator {
 
     mutating func pickCode() -> String {
         var u = rng.unit()
-        for (c, share) in ScenarioGenerator.codes { u -= share; if u < 0 { return c } }
+        for (c, share) in ScenarioGenerator.codes {
+            u -= share
+            if u < 0 { return c }
+        }
         return ScenarioGenerator.codes[0].0
     }
 
@@ -167,18 +202,25 @@ public struct ScenarioGenerator {
         for _ in 0..<n { recs.append(background(when(t0))) }
         // the leaked code's rare legitimate use by its owner (every few hours)
         if rng.chance(1.0 / 180) {
-            recs.append(g.promotionRecord(when(t0), pod: rng.int(config.pods), code: ScenarioGenerator.leakedCode, applied: true,
-                                          user: "u-4242", ip: "10.9.8.7", subtotal: 120, discountShare: 0.5))
+            recs.append(
+                g.promotionRecord(
+                    when(t0), pod: rng.int(config.pods), code: ScenarioGenerator.leakedCode, applied: true,
+                    user: "u-4242", ip: "10.9.8.7", subtotal: 120, discountShare: 0.5))
         }
         injectLegit(t0, &recs)
         if config.attackDistinct > 0 {
-            let perMinute = config.attackDistinct / (config.hours * 60) + (attackMinute < config.attackDistinct % (config.hours * 60) ? 1 : 0)
+            let perMinute =
+                config.attackDistinct / (config.hours * 60)
+                + (attackMinute < config.attackDistinct % (config.hours * 60) ? 1 : 0)
             attackMinute += 1
             for _ in 0..<perMinute {
                 attackSerial += 1
                 let n = attackSerial
-                recs.append(g.promotionRecord(when(t0), pod: rng.int(config.pods), code: "ENUM\(n)X\(rng.next() & 0xFFFF)", applied: false,
-                                              user: "bot-\(n)", ip: "\(1 + n >> 24 & 0x7F).\(n >> 16 & 0xFF).\(n >> 8 & 0xFF).\(n & 0xFF)", subtotal: 30, discountShare: 0))
+                recs.append(
+                    g.promotionRecord(
+                        when(t0), pod: rng.int(config.pods), code: "ENUM\(n)X\(rng.next() & 0xFFFF)", applied: false,
+                        user: "bot-\(n)", ip: "\(1 + n >> 24 & 0x7F).\(n >> 16 & 0xFF).\(n >> 8 & 0xFF).\(n & 0xFF)",
+                        subtotal: 30, discountShare: 0))
             }
         }
         if config.incidents { injectIncidents(t0, &recs) }
@@ -193,15 +235,22 @@ public struct ScenarioGenerator {
             let user = customer()
             let applied = !rng.chance(0.08)
             let code = applied ? pickCode() : rng.pick(["WELCOM10", "FREESHIPP", "SPRING51", "VIP52", "EXPIRED2025"])
-            return g.promotionRecord(t, pod: pod, code: code, applied: applied, user: user, ip: ipFor(user),
-                                     subtotal: 20 + Double(rng.int(20000)) / 100, discountShare: 0.05 + Double(rng.int(20)) / 100)
+            return g.promotionRecord(
+                t, pod: pod, code: code, applied: applied, user: user, ip: ipFor(user),
+                subtotal: 20 + Double(rng.int(20000)) / 100, discountShare: 0.05 + Double(rng.int(20)) / 100)
         }
         if u < 0.12 {
             let user = customer()
             let r = rng.unit()
-            let outcome: PaymentOutcome = r < 0.90 ? .success : (r < 0.99 ? .decline(rng.pick(Generator.declineCodes)) : .providerFailure(rng.pick(Generator.providerCodes)))
-            return g.paymentRecord(t, pod: pod, provider: rng.chance(0.6) ? "stripe" : "paypal", outcome: outcome,
-                                   amount: 10 + Double(rng.int(30000)) / 100, card: "fp_\(ByteHash.hash(Array(user.utf8)) % 100_000)", user: user, ip: ipFor(user))
+            let outcome: PaymentOutcome =
+                r < 0.90
+                ? .success
+                : (r < 0.99
+                    ? .decline(rng.pick(Generator.declineCodes)) : .providerFailure(rng.pick(Generator.providerCodes)))
+            return g.paymentRecord(
+                t, pod: pod, provider: rng.chance(0.6) ? "stripe" : "paypal", outcome: outcome,
+                amount: 10 + Double(rng.int(30000)) / 100, card: "fp_\(ByteHash.hash(Array(user.utf8)) % 100_000)",
+                user: user, ip: ipFor(user))
         }
         if u < 0.30 {
             // lognormal latencies: median 80 ms, p99 around 600 ms
@@ -219,14 +268,19 @@ public struct ScenarioGenerator {
             let perMinute = min(150, 5 * minutes)
             for _ in 0..<poisson(perMinute) {
                 let user = returningCustomer()
-                recs.append(g.promotionRecord(when(t0), pod: rng.int(config.pods), code: ScenarioGenerator.campaignCode, applied: true,
-                                              user: user, ip: ipFor(user), subtotal: 30 + Double(rng.int(15000)) / 100, discountShare: 0.3))
+                recs.append(
+                    g.promotionRecord(
+                        when(t0), pod: rng.int(config.pods), code: ScenarioGenerator.campaignCode, applied: true,
+                        user: user, ip: ipFor(user), subtotal: 30 + Double(rng.int(15000)) / 100, discountShare: 0.3))
             }
         }
         if active("a few failures at 3 a.m.", t0), rng.chance(0.8) {
             let user = customer()
-            recs.append(g.paymentRecord(when(t0), pod: rng.int(config.pods), provider: "stripe", outcome: .providerFailure("api_connection_error"),
-                                        amount: 50, card: "fp_night", user: user, ip: ipFor(user)))
+            recs.append(
+                g.paymentRecord(
+                    when(t0), pod: rng.int(config.pods), provider: "stripe",
+                    outcome: .providerFailure("api_connection_error"),
+                    amount: 50, card: "fp_night", user: user, ip: ipFor(user)))
         }
     }
 
@@ -235,23 +289,36 @@ public struct ScenarioGenerator {
         if active("leaked employee code", t0) {
             for _ in 0..<poisson(40) {
                 let user = "new-\(rng.next() & 0xFFFFFF)"
-                recs.append(g.promotionRecord(when(t0), pod: rng.int(config.pods), code: ScenarioGenerator.leakedCode, applied: true,
-                                              user: user, ip: "\(100 + rng.int(100)).\(rng.int(256)).\(rng.int(256)).\(rng.int(256))",
-                                              subtotal: 60 + Double(rng.int(20000)) / 100, discountShare: 0.5))
+                recs.append(
+                    g.promotionRecord(
+                        when(t0), pod: rng.int(config.pods), code: ScenarioGenerator.leakedCode, applied: true,
+                        user: user, ip: "\(100 + rng.int(100)).\(rng.int(256)).\(rng.int(256)).\(rng.int(256))",
+                        subtotal: 60 + Double(rng.int(20000)) / 100, discountShare: 0.5))
             }
         }
         if active("one user reusing a code", t0) {
-            for _ in 0..<3 { recs.append(g.promotionRecord(when(t0), pod: pod, code: "WELCOME10", applied: true, user: "u-777", ip: "192.0.2.77", subtotal: 80, discountShare: 0.1)) }
+            for _ in 0..<3 {
+                recs.append(
+                    g.promotionRecord(
+                        when(t0), pod: pod, code: "WELCOME10", applied: true, user: "u-777", ip: "192.0.2.77",
+                        subtotal: 80, discountShare: 0.1))
+            }
         }
         if active("code enumeration from one ip", t0) {
             for _ in 0..<20 {
                 let code = String((0..<8).map { _ in Character(UnicodeScalar(UInt8(65 + rng.int(26)))) })
-                recs.append(g.promotionRecord(when(t0), pod: pod, code: code, applied: false, user: "u-\(rng.int(40_000))", ip: "203.0.113.66", subtotal: 40, discountShare: 0))
+                recs.append(
+                    g.promotionRecord(
+                        when(t0), pod: pod, code: code, applied: false, user: "u-\(rng.int(40_000))",
+                        ip: "203.0.113.66", subtotal: 40, discountShare: 0))
             }
         }
         if active("discount >= subtotal", t0) {
             let user = customer()
-            recs.append(g.promotionRecord(when(t0), pod: pod, code: "VIP25", applied: true, user: user, ip: ipFor(user), subtotal: 35, discountShare: 1.0))
+            recs.append(
+                g.promotionRecord(
+                    when(t0), pod: pod, code: "VIP25", applied: true, user: user, ip: ipFor(user), subtotal: 35,
+                    discountShare: 1.0))
         }
         if active("stripe outage", t0) || active("every provider down", t0) {
             let both = active("every provider down", t0)
@@ -259,15 +326,23 @@ public struct ScenarioGenerator {
                 let user = customer()
                 let provider = both ? (rng.chance(0.5) ? "stripe" : "paypal") : "stripe"
                 let failed = rng.chance(0.8)
-                recs.append(g.paymentRecord(when(t0), pod: rng.int(config.pods), provider: provider,
-                                            outcome: failed ? .providerFailure(rng.pick(["timeout", "gateway_unavailable", "context deadline exceeded"])) : .success,
-                                            amount: 20 + Double(rng.int(10000)) / 100, card: "fp_\(rng.int(100_000))", user: user, ip: ipFor(user)))
+                recs.append(
+                    g.paymentRecord(
+                        when(t0), pod: rng.int(config.pods), provider: provider,
+                        outcome: failed
+                            ? .providerFailure(
+                                rng.pick(["timeout", "gateway_unavailable", "context deadline exceeded"])) : .success,
+                        amount: 20 + Double(rng.int(10000)) / 100, card: "fp_\(rng.int(100_000))", user: user,
+                        ip: ipFor(user)))
             }
         }
         if active("card testing from one ip", t0) {
             for _ in 0..<6 {
-                recs.append(g.paymentRecord(when(t0), pod: pod, provider: rng.chance(0.5) ? "stripe" : "paypal", outcome: .decline(rng.pick(["card_declined", "incorrect_cvc", "do_not_honor"])),
-                                            amount: 1, card: "fp_test_\(rng.next() & 0xFFFFF)", user: "guest", ip: "198.51.100.23"))
+                recs.append(
+                    g.paymentRecord(
+                        when(t0), pod: pod, provider: rng.chance(0.5) ? "stripe" : "paypal",
+                        outcome: .decline(rng.pick(["card_declined", "incorrect_cvc", "do_not_honor"])),
+                        amount: 1, card: "fp_test_\(rng.next() & 0xFFFFF)", user: "guest", ip: "198.51.100.23"))
             }
         }
         if active("failed compensations", t0) {
@@ -275,7 +350,10 @@ public struct ScenarioGenerator {
         }
         if active("slow checkout", t0) {
             for _ in 0..<poisson(30) {
-                recs.append(g.requestRecord(when(t0), pod: rng.int(config.pods), latencyMs: 2000 + Double(rng.int(4000)), timeout: rng.chance(0.2)))
+                recs.append(
+                    g.requestRecord(
+                        when(t0), pod: rng.int(config.pods), latencyMs: 2000 + Double(rng.int(4000)),
+                        timeout: rng.chance(0.2)))
             }
         }
         if active("database connections exhausted", t0) {
@@ -296,5 +374,5 @@ public struct ScenarioGenerator {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

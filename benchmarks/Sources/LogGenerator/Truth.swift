@@ -19,14 +19,26 @@ public struct Truth: Sendable, Equatable {
 
     public mutating func add(_ r: Record, lines n: Int) {
         lines += n
-        if r.plainLines != nil { records += n; skippedRecords += n; return }
+        if r.plainLines != nil {
+            records += n
+            skippedRecords += n
+            return
+        }
         records += 1
-        if r.kinds.isEmpty { skippedRecords += 1; return }
+        if r.kinds.isEmpty {
+            skippedRecords += 1
+            return
+        }
         events.add(r.kinds)
         if let c = r.coupon, !r.kinds.isDisjoint(with: .promotion) {
             let code = Truth.upper(c)
             var t = coupons[code] ?? CouponTotal(code: code)
-            if r.kinds.contains(.promotionApplied) { t.applied += 1; t.discount += r.discount } else { t.rejected += 1 }
+            if r.kinds.contains(.promotionApplied) {
+                t.applied += 1
+                t.discount += r.discount
+            } else {
+                t.rejected += 1
+            }
             coupons[code] = t
         }
         if let p = r.provider, !r.kinds.isDisjoint(with: .payment) {
@@ -41,18 +53,23 @@ public struct Truth: Sendable, Equatable {
 
     /// One JSON object (stable key order) for `loggen --truth`.
     public func json() -> String {
-        var o = "{\"lines\": \(lines), \"records\": \(records), \"skipped_lines\": \(skippedRecords), \"bytes\": \(bytes), \"events\": {"
+        var o =
+            "{\"lines\": \(lines), \"records\": \(records), \"skipped_lines\": \(skippedRecords), \"bytes\": \(bytes), \"events\": {"
         o += events.named.map { "\"\($0.name)\": \($0.count)" }.joined(separator: ", ") + "}, \"coupons\": {"
         o += coupons.keys.sorted().map { k in
             let c = coupons[k]!
             var key: [UInt8] = []
             Renderer.jsonString(k, into: &key)
-            return String(decoding: key, as: UTF8.self) + ": {\"applied\": \(c.applied), \"rejected\": \(c.rejected), \"discount\": \((c.discount * 100).rounded() / 100)}"
+            return String(decoding: key, as: UTF8.self)
+                + ": {\"applied\": \(c.applied), \"rejected\": \(c.rejected), \"discount\": \((c.discount * 100).rounded() / 100)}"
         }.joined(separator: ", ")
-        o += "}, \"providers\": {" + providers.keys.sorted().map { k in
-            let p = providers[k]!
-            return "\"\(k)\": {\"succeeded\": \(p.succeeded), \"declined\": \(p.declined), \"provider_failures\": \(p.providerFailures)}"
-        }.joined(separator: ", ") + "}}"
+        o +=
+            "}, \"providers\": {"
+            + providers.keys.sorted().map { k in
+                let p = providers[k]!
+                return
+                    "\"\(k)\": {\"succeeded\": \(p.succeeded), \"declined\": \(p.declined), \"provider_failures\": \(p.providerFailures)}"
+            }.joined(separator: ", ") + "}}"
         return o
     }
 }

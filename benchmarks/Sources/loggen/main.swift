@@ -1,6 +1,6 @@
 import LogGenerator
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // loggen — writes a deterministic checkout log and, with --truth FILE, what it contains.
@@ -16,7 +16,9 @@ import Glibc
 // `kubectl logs -l` without -f does (event time goes backwards at each pod boundary).
 
 func usage() -> Never {
-    fputs("usage: loggen [--records N | --bytes N[K|M|G]] [--seed S] [--format LIST] [--framing LIST] [--exotic-coupons] [--truth FILE] [-o FILE]\n", stderr)
+    fputs(
+        "usage: loggen [--records N | --bytes N[K|M|G]] [--seed S] [--format LIST] [--framing LIST] [--exotic-coupons] [--truth FILE] [-o FILE]\n",
+        stderr)
     exit(2)
 }
 
@@ -24,9 +26,15 @@ func size(_ s: String) -> Int? {
     let mult: Int
     var body = Substring(s)
     switch s.last {
-    case "K", "k": mult = 1 << 10; body = body.dropLast()
-    case "M", "m": mult = 1 << 20; body = body.dropLast()
-    case "G", "g": mult = 1 << 30; body = body.dropLast()
+    case "K", "k":
+        mult = 1 << 10
+        body = body.dropLast()
+    case "M", "m":
+        mult = 1 << 20
+        body = body.dropLast()
+    case "G", "g":
+        mult = 1 << 30
+        body = body.dropLast()
     default: mult = 1
     }
     return Int(body).map { $0 * mult }
@@ -44,23 +52,55 @@ var outPath: String? = nil
 var args = Array(CommandLine.arguments.dropFirst())
 while !args.isEmpty {
     let a = args.removeFirst()
-    func value() -> String { if args.isEmpty { usage() }; return args.removeFirst() }
+    func value() -> String {
+        if args.isEmpty { usage() }
+        return args.removeFirst()
+    }
     switch a {
-    case "--records": guard let n = Int(value()) else { usage() }; config.records = n
-    case "--bytes": guard let n = size(value()) else { usage() }; config.targetBytes = n
-    case "--seed": guard let n = UInt64(value()) else { usage() }; config.seed = n
-    case "--duration": guard let n = Int(value()) else { usage() }; config.durationSeconds = n
-    case "--format": formats = value().split(separator: ",").map { s -> PayloadFormat in guard let f = PayloadFormat(rawValue: String(s)) else { usage() }; return f }
-    case "--framing": framings = value().split(separator: ",").map { s -> Framing in guard let f = Framing(rawValue: String(s)) else { usage() }; return f }
+    case "--records":
+        guard let n = Int(value()) else { usage() }
+        config.records = n
+    case "--bytes":
+        guard let n = size(value()) else { usage() }
+        config.targetBytes = n
+    case "--seed":
+        guard let n = UInt64(value()) else { usage() }
+        config.seed = n
+    case "--duration":
+        guard let n = Int(value()) else { usage() }
+        config.durationSeconds = n
+    case "--format":
+        formats = value().split(separator: ",").map { s -> PayloadFormat in
+            guard let f = PayloadFormat(rawValue: String(s)) else { usage() }
+            return f
+        }
+    case "--framing":
+        framings = value().split(separator: ",").map { s -> Framing in
+            guard let f = Framing(rawValue: String(s)) else { usage() }
+            return f
+        }
     case "--exotic-coupons": config.exoticCoupons = true
     case "--truth": truthPath = value()
     case "--scenario": scenario = scenario ?? ScenarioConfig()
-    case "--hours": guard let n = Int(value()) else { usage() }; scenario = scenario ?? ScenarioConfig(); scenario!.hours = n
-    case "--peak": guard let n = Double(value()) else { usage() }; scenario = scenario ?? ScenarioConfig(); scenario!.peakPerMinute = n
-    case "--no-incidents": scenario = scenario ?? ScenarioConfig(); scenario!.incidents = false
-    case "--no-legit": scenario = scenario ?? ScenarioConfig(); scenario!.legitSpikes = false
+    case "--hours":
+        guard let n = Int(value()) else { usage() }
+        scenario = scenario ?? ScenarioConfig()
+        scenario!.hours = n
+    case "--peak":
+        guard let n = Double(value()) else { usage() }
+        scenario = scenario ?? ScenarioConfig()
+        scenario!.peakPerMinute = n
+    case "--no-incidents":
+        scenario = scenario ?? ScenarioConfig()
+        scenario!.incidents = false
+    case "--no-legit":
+        scenario = scenario ?? ScenarioConfig()
+        scenario!.legitSpikes = false
     case "--labels": labelsPath = value()
-    case "--attack-distinct": guard let n = Int(value()) else { usage() }; scenario = scenario ?? ScenarioConfig(); scenario!.attackDistinct = n
+    case "--attack-distinct":
+        guard let n = Int(value()) else { usage() }
+        scenario = scenario ?? ScenarioConfig()
+        scenario!.attackDistinct = n
     case "--pod-order": podOrder = true
     case "--adversarial": adversarial = true
     case "-o": outPath = value()
@@ -68,7 +108,14 @@ while !args.isEmpty {
     }
 }
 
-let out: UnsafeMutablePointer<FILE> = outPath.map { fopen($0, "w") ?? { perror("loggen"); exit(1) }() } ?? stdout
+let out: UnsafeMutablePointer<FILE> =
+    outPath.map {
+        fopen($0, "w")
+            ?? {
+                perror("loggen")
+                exit(1)
+            }()
+    } ?? stdout
 var generator = Generator(config: config)
 var truth = Truth()
 var pick = SplitMix64(seed: config.seed ^ 0xF00D)
@@ -93,8 +140,9 @@ if adversarial {
     }
     if let p = labelsPath, let f = fopen(p, "w") {
         let params = day.parameters.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ")
-        fputs("{\"seed\": \(config.seed), \"parameters\": {\(params)}, \"labels\": [\n"
-              + day.labels.map { "  " + $0.json() }.joined(separator: ",\n") + "\n]}\n", f)
+        fputs(
+            "{\"seed\": \(config.seed), \"parameters\": {\(params)}, \"labels\": [\n"
+                + day.labels.map { "  " + $0.json() }.joined(separator: ",\n") + "\n]}\n", f)
         fclose(f)
     }
 } else if var sc = scenario {
@@ -116,23 +164,28 @@ if adversarial {
             }
         }
     }
-    for pod in perPod { buffer += pod; written += pod.count }
+    for pod in perPod {
+        buffer += pod
+        written += pod.count
+    }
     if let p = labelsPath, let f = fopen(p, "w") {
         fputs("[\n" + sg.labels.map { "  " + $0.json() }.joined(separator: ",\n") + "\n]\n", f)
         fclose(f)
     }
-} else { generator.generate { record in
-    let r = renderers.count == 1 ? renderers[0] : renderers[pick.int(renderers.count)]
-    let before = buffer.count
-    let n = r.render(record, rng: &pick, into: &buffer)
-    truth.add(record, lines: n)
-    written += buffer.count - before
-    if buffer.count >= 1 << 20 {
-        buffer.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, out) }
-        buffer.removeAll(keepingCapacity: true)
+} else {
+    generator.generate { record in
+        let r = renderers.count == 1 ? renderers[0] : renderers[pick.int(renderers.count)]
+        let before = buffer.count
+        let n = r.render(record, rng: &pick, into: &buffer)
+        truth.add(record, lines: n)
+        written += buffer.count - before
+        if buffer.count >= 1 << 20 {
+            buffer.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, out) }
+            buffer.removeAll(keepingCapacity: true)
+        }
+        return config.targetBytes == 0 || written < config.targetBytes
     }
-    return config.targetBytes == 0 || written < config.targetBytes
-} }
+}
 buffer.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, out) }
 fflush(out)
 if outPath != nil { fclose(out) }
