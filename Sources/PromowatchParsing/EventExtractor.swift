@@ -206,8 +206,9 @@ public final class EventExtractor {
         return ByteHash.hash(p, n)
     }
 
-    /// The text of a field of the event being handled (valid inside `EventConsumer.consume`):
-    /// users, ips and cards are only hashed, this gives their text when a finding needs it.
+    /// The text of a field of the event just extracted (valid until the next `extract`, which is
+    /// when the detector asks through `EventTextSource`): users, ips and cards are only hashed,
+    /// this gives their text when a finding needs it.
     public func text(_ f: Field) -> String? {
         let cut: UInt8? = f == .ip ? UInt8(ascii: ",") : nil
         guard let (p, n) = normalized(f, cut: cut, f == .coupon ? .upper : (f == .provider ? .lower : .asIs)) else {
