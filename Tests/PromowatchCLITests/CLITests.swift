@@ -98,8 +98,42 @@ final class DetectionCLITests: XCTestCase {
         try "coupon_reuse:\n  min_per_usr: 3\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let r = try CLI.run(["analyze", "--config", path, "fixtures/concatenated.log.gz"])
-        XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("coupon_reuse.min_per_usr"), r.stderr)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(
+            r.stderr, "promowatch: \(path): 'coupon_reuse.min_per_usr': unknown key\n", "one line, no usage text")
+        // a key of an earlier version says where it moved
+        try "allowlist: [VIP25]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let moved = try CLI.run(["analyze", "--config", path, "fixtures/concatenated.log.gz"])
+        XCTAssertEqual(moved.stderr, "promowatch: \(path): 'allowlist': moved: set decision.allowlist instead\n")
+    }
+
+    /// Exit statuses as `--help` and the README document them: 0 done, 1 a runtime failure in one
+    /// line, 3 `--fail-on` met, 64 a usage error with usage text.
+    func testExitStatuses() throws {
+        XCTAssertEqual(try CLI.run(["analyze", "fixtures/checkout-sample.log.gz"]).status, 0)
+        // the fixture's findings are P1
+        XCTAssertEqual(try CLI.run(["analyze", "--fail-on", "P1", "fixtures/checkout-sample.log.gz"]).status, 3)
+        XCTAssertEqual(
+            try CLI.run(["analyze", "--fail-on", "P2", "fixtures/checkout-sample.log.gz"]).status, 3,
+            "P1 is worse than P2")
+        XCTAssertEqual(try CLI.run(["analyze", "--fail-on", "P0", "fixtures/checkout-sample.log.gz"]).status, 0)
+        let missing = try CLI.run([
+            "analyze", "--config", "/nonexistent/promowatch.yaml", "fixtures/checkout-sample.log.gz",
+        ])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.stderr, "promowatch: cannot read configuration file /nonexistent/promowatch.yaml\n")
+        XCTAssertEqual(missing.stdout, "", "nothing half-done on stdout")
+        let usage = try CLI.run(["analyze", "--fail-on", "P9"])
+        XCTAssertEqual(usage.status, 64)
+        XCTAssertTrue(usage.stderr.contains("Usage: promowatch analyze"), usage.stderr)
+        // an unreadable input beats --fail-on: the run itself failed
+        XCTAssertEqual(
+            try CLI.run(["analyze", "--fail-on", "P1", "fixtures/checkout-sample.log.gz", "/nonexistent.log"]).status, 1
+        )
+        let help = try CLI.run(["--help"]).stdout
+        for line in ["Exit status:", "3   analyze --fail-on SEVERITY", "64  a mistake in the command line"] {
+            XCTAssertTrue(help.contains(line), help)
+        }
     }
 
     /// Lines that make a db_saturation finding at once and a stripe outage after ten failures.

@@ -213,6 +213,33 @@ final class PostgresStoreTests: XCTestCase {
         }
     }
 
+    /// Store errors say what a caller can do: a lost connection is retried (the shared watch), a
+    /// refused write is not, and neither is mistaken for the other.
+    func testErrorsAreClassified() throws {
+        let store = try PostgresStore(conninfo: scopedURL)
+        try store.migrate()
+        try store.exec("CREATE TABLE t_unique (k int PRIMARY KEY)")
+        try store.exec("INSERT INTO t_unique VALUES (1)")
+        XCTAssertThrowsError(try store.exec("INSERT INTO t_unique VALUES (1)")) { e in
+            guard case .constraint(let m)? = e as? StoreError else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("duplicate key"), m)
+        }
+        XCTAssertThrowsError(try store.exec("SELEC nothing")) { e in
+            guard case .failed? = e as? StoreError else { return XCTFail("\(e)") }
+        }
+        // the server ends this session: the next command finds the connection gone
+        let pid = try XCTUnwrap(store.exec("SELECT pg_backend_pid()").first?[0] ?? nil)
+        let admin = try PostgresStore(conninfo: url)
+        _ = try admin.exec("SELECT pg_terminate_backend(\(pid))")
+        XCTAssertThrowsError(try store.exec("SELECT 1")) { e in
+            XCTAssertEqual((e as? StoreError)?.isConnectionLost, true, "\(e)")
+        }
+        XCTAssertThrowsError(try PostgresStore(conninfo: url.replacingOccurrences(of: "pw-test-secret", with: "wrong")))
+        { e in
+            XCTAssertEqual((e as? StoreError)?.isConnectionLost, true, "cannot connect: \(e)")
+        }
+    }
+
     /// A database made by an older promowatch (schema v2, with a run and an action) upgrades in
     /// place: its rows stay and the new columns and tables work.
     func testUpgradeFromSchemaVersion2KeepsData() throws {
