@@ -194,15 +194,10 @@ final class DetectionCLITests: XCTestCase {
     func testWatchEmitsWithinOneSecondOverAPipe() throws {
         for args in [["watch", "--format", "json"], ["--format", "json"]] {
             signal(SIGPIPE, SIG_IGN)  // if promowatch died, fail the test rather than the runner
-            let p = Process()
-            p.executableURL = CLI.binary
-            p.arguments = args  // the second: bare `promowatch` = watch when stdin is a pipe
             let inp = Pipe()
             let out = Pipe()
-            p.standardInput = inp
-            p.standardOutput = out
-            p.standardError = Pipe()
-            try p.run()
+            // the second: bare `promowatch` = watch when stdin is a pipe
+            let p = try Binary.start(args, stdin: inp, stdout: out, stderr: Pipe())
             // ordinary traffic first
             let normal =
                 (0..<30).map { k in
