@@ -79,16 +79,21 @@ public final class Remediator {
         case .skip(let why): return .skipped(why)
         case .act: break
         }
+        // shadow mode: what enforcement would do, in full, never written and never counted
+        // against caps, cooldowns or holds (the enforced kinds must not lose to a shadow)
+        let shadow = guardrails.config.mode(action.kind) == .shadow
+        let would = shadow ? "shadow: would" : "would"
+        func record() { if !shadow { guardrails.record(f, now: f.time) } }
         guard let client else {
-            guardrails.record(f, now: f.time)
+            record()
             switch action.kind {
             case .blacklistCoupon:
                 return .dryRun(
-                    "would add \(CouponCode.sanitized(action.target) ?? "?") to \(config.blacklistKey) in \(config.namespace)/\(config.configMap)"
+                    "\(would) add \(CouponCode.sanitized(action.target) ?? "?") to \(config.blacklistKey) in \(config.namespace)/\(config.configMap)"
                 )
             case .disableProvider:
                 return .dryRun(
-                    "would set \(config.providerKeys[action.target.lowercased()] ?? "?")=false and enable a healthy fallback in \(config.namespace)/\(config.configMap)"
+                    "\(would) set \(config.providerKeys[action.target.lowercased()] ?? "?")=false and enable a healthy fallback in \(config.namespace)/\(config.configMap)"
                 )
             }
         }
@@ -127,9 +132,9 @@ public final class Remediator {
             let audit = changes.keys.sorted().map {
                 Change(finding: current, key: $0, before: cm.data[$0], after: changes[$0])
             }
-            if mode == .dryRun {
-                guardrails.record(f, now: f.time)
-                return .dryRun("would set \(change) (resourceVersion \(cm.resourceVersion))")
+            if mode == .dryRun || shadow {
+                record()
+                return .dryRun("\(would) set \(change) (resourceVersion \(cm.resourceVersion))")
             }
             do {
                 try client.patchConfigMap(

@@ -57,6 +57,24 @@ public enum ConfigLoader {
             set(&c, out)
         }
     }
+    /// `decision.modes`: a mapping of action kind to `off`, `shadow` or `enforce`.
+    static let modes: Setter = { c, n, key in
+        guard let m = n.mapping else {
+            throw ConfigError(
+                key: key, message: "expected a mapping of action kind: off|shadow|enforce, got \(describe(n))")
+        }
+        for (k, v) in m {
+            guard let name = k.scalar?.string, let kind = ProposedAction.Kind(rawValue: name) else {
+                throw ConfigError(
+                    key: key, message: "unknown action kind \(describe(k)) (blacklist_coupon, disable_provider)")
+            }
+            guard let s = v.scalar?.string, let mode = DecisionConfig.ActionMode(rawValue: s) else {
+                throw ConfigError(key: key + "." + name, message: "expected off, shadow or enforce, got \(describe(v))")
+            }
+            c.decision.modes[kind] = mode
+        }
+    }
+
     static func strings(_ set: @escaping (inout DetectionConfig, [String]) -> Void) -> Setter {
         { c, n, key in
             guard let seq = n.sequence else {
@@ -134,6 +152,8 @@ public enum ConfigLoader {
         ("decision.min_severity", severity { $0.decision.minSeverity = $1 }),
         ("decision.abuse_dominance_share", num(0, 1) { $0.decision.abuseDominanceShare = $1 }),
         ("decision.public_code_accounts", int(0) { $0.decision.publicCodeAccounts = $1 }),
+        ("decision.min_account_history_hours", int(0) { $0.decision.minAccountHistoryHours = $1 }),
+        ("decision.modes", modes),
         ("decision.max_per_run", int(0) { $0.decision.maxPerRun = $1 }),
         ("decision.max_per_hour", int(0) { $0.decision.maxPerHour = $1 }),
         ("decision.cooldown_minutes", int(0) { $0.decision.cooldownMinutes = $1 }),

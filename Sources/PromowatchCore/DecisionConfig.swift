@@ -14,6 +14,9 @@ public struct DecisionConfig: Sendable, Equatable {
     /// A code more than this many accounts redeemed before the window is public: the reuse or
     /// stacking of a few is never a reason to block it for everyone.
     public var publicCodeAccounts = 3
+    /// Hours of account history before "new accounts" alone may block a code: customers come back
+    /// over days, so on a cold start most of them look new and a campaign looks like a leak.
+    public var minAccountHistoryHours = 24
     public var maxPerRun = 5
     public var maxPerHour = 10
     /// Minutes before the same target can be acted on again.
@@ -21,6 +24,15 @@ public struct DecisionConfig: Sendable, Equatable {
     /// Minutes a provider switched off (or failing) stays off limits: never a fallback, never
     /// switched back automatically.
     public var providerHoldMinutes = 60
+    /// Per action kind: `enforce` (act, or a dry run without `--apply`), `shadow` (record in the
+    /// audit what would have been done, never act), `off` (never proposed).
+    public var modes: [ProposedAction.Kind: ActionMode] = [.blacklistCoupon: .enforce, .disableProvider: .enforce]
+
+    public enum ActionMode: String, Sendable, CaseIterable {
+        case off, shadow, enforce
+    }
+
+    public func mode(_ kind: ProposedAction.Kind) -> ActionMode { modes[kind] ?? .enforce }
 
     public init() {}
 }

@@ -122,11 +122,32 @@ public struct BlastRadius: Sendable, Hashable {
     public var otherRedemptions: Int
     /// Of those, per minute.
     public var legitPerMinute: Double
-    public init(abuseShare: Double, pastAccounts: Double, otherRedemptions: Int = 0, legitPerMinute: Double = 0) {
+    /// What says the use is abuse and not a campaign.
+    public var basis: Basis
+    /// Minutes of the shop's account history behind "new account" (a cold start has little).
+    public var accountHistoryMinutes: Int
+
+    public enum Basis: Sendable, Hashable {
+        /// The redeemers are accounts new to the shop: only as good as the account history.
+        case newAccounts
+        /// A code a handful of accounts used for an hour or more, now used by many.
+        case privateCode
+        /// A discount share no ordinary order gets, whoever redeems.
+        case abnormalDiscount
+        /// One account or ip repeating, or orders stacking discounts.
+        case repetition
+    }
+
+    public init(
+        abuseShare: Double, pastAccounts: Double, otherRedemptions: Int = 0, legitPerMinute: Double = 0,
+        basis: Basis = .repetition, accountHistoryMinutes: Int = 0
+    ) {
         self.abuseShare = abuseShare
         self.pastAccounts = pastAccounts
         self.otherRedemptions = otherRedemptions
         self.legitPerMinute = legitPerMinute
+        self.basis = basis
+        self.accountHistoryMinutes = accountHistoryMinutes
     }
 }
 

@@ -11,8 +11,11 @@ import PromowatchCore
 ///    (`abuse_dominance_share`) and, for reuse and stacking, the code is not public (more than
 ///    `public_code_accounts` accounts redeemed it before). Otherwise the finding says why it is
 ///    not blocked, and abuse and reuse findings are P2 (the code keeps working for the rest).
+///    A code is blocked for its redeemers being new accounts only after `min_account_history_hours`
+///    of account history (a cold start makes every customer look new).
 /// 3. A provider is switched off only once its outage is confirmed with a healthy fallback.
-/// 4. Nothing less severe than `min_severity` proposes an action; an allowlisted code never does.
+/// 4. Nothing less severe than `min_severity` proposes an action; an allowlisted code never does;
+///    an action kind whose mode is `off` never does (`shadow`: the remediator records, never acts).
 public struct DecisionStage: Sendable {
     public let config: DecisionConfig
     let allowlist: Set<String>
@@ -52,6 +55,10 @@ public struct DecisionStage: Sendable {
     private func propose(_ f: inout Finding, _ action: ProposedAction) {
         if f.severity > config.minSeverity { return }
         if action.kind == .blacklistCoupon && allowlist.contains(ASCII.uppercased(action.target)) { return }
+        if config.mode(action.kind) == .off {
+            f.summary += "; not proposed: \(action.kind.rawValue) is off (decision.modes)"
+            return
+        }
         f.action = action
     }
 
@@ -62,6 +69,11 @@ public struct DecisionStage: Sendable {
         let accounts = Int(b.pastAccounts.rounded())
         switch category {
         case .couponAbuse:
+            if dominant && b.basis == .newAccounts && b.accountHistoryMinutes < config.minAccountHistoryHours * 60 {
+                return
+                    "only \(b.accountHistoryMinutes / 60) h of account history, too little to tell new accounts from "
+                    + "returning ones: a campaign or a leak, needs a look"
+            }
             if dominant { return nil }
             return "abuse explains \(NumberText.percent(b.abuseShare)) of its redemptions, "
                 + "\(NumberText.short(b.legitPerMinute))/min look legitimate (a campaign or a popular code needs a look)"

@@ -87,7 +87,9 @@ extension Detector {
                 ])
             let blast = BlastRadius(
                 abuseShare: abuseShare, pastAccounts: pastAccounts,
-                otherRedemptions: Int((Double(s.applied) * (1 - abuseShare)).rounded()), legitPerMinute: legitPerMinute)
+                otherRedemptions: Int((Double(s.applied) * (1 - abuseShare)).rounded()), legitPerMinute: legitPerMinute,
+                basis: abnormalDiscount ? .abnormalDiscount : wasPrivate ? .privateCode : .newAccounts,
+                accountHistoryMinutes: past.minutes)
             let summary =
                 "coupon \(code) redeemed \(s.applied) times in \(cfg.windowMinutes) min (expected \(fmt(expected))): \(why)"
             emit(

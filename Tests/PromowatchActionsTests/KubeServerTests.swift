@@ -3,6 +3,7 @@ import PromowatchTestSupport
 import Foundation
 import PromowatchCore
 import PromowatchKube
+import PromowatchDecision
 @testable import PromowatchActions
 
 final class KubeServerTests: XCTestCase {
@@ -126,5 +127,31 @@ final class KubeServerTests: XCTestCase {
         XCTAssertTrue(
             fs[0].action?.outcome?.description.hasPrefix("failed: ServiceUnavailable (503)") ?? false,
             fs[0].action?.outcome?.description ?? "")
+    }
+
+    /// Shadow mode: with --apply, a shadowed kind is read and computed in full and never written,
+    /// and it does not use up the caps an enforced kind needs.
+    func testShadowModeRecordsWhatItWouldDoAndNeverWrites() throws {
+        let s = try FakeAPIServer(configMap: [
+            "BLACKLISTED_COUPONS": "OLD", "ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "false",
+        ])
+        var d = DecisionConfig()
+        d.modes[.blacklistCoupon] = .shadow
+        d.maxPerRun = 1
+        let r = Remediator(config: ActionsConfig(), decision: d, mode: .apply, client: try KubeClient(auth: s.auth()))
+        var fs = [
+            finding(.blacklistCoupon, "LEAK"), finding(.blacklistCoupon, "LEAK2", t: 1),
+            finding(.disableProvider, "stripe", .paymentProviderFailure, t: 2),
+        ]
+        r.handle(&fs)
+        XCTAssertEqual(fs[0].action?.applied, false)
+        XCTAssertEqual(
+            fs[0].action?.outcome, .dryRun("shadow: would set BLACKLISTED_COUPONS=OLD,LEAK (resourceVersion 100)"))
+        XCTAssertEqual(
+            fs[1].action?.outcome?.description.hasPrefix("dry_run: shadow: would set"), true, "\(fs[1].action!)")
+        XCTAssertEqual(fs[2].action?.applied, true, "the enforced switch is not capped by shadows: \(fs[2].action!)")
+        XCTAssertEqual(try s.data(), ["BLACKLISTED_COUPONS": "OLD", "ENABLE_STRIPE": "false", "ENABLE_PAYPAL": "true"])
+        let patches = (try s.control()["requests"] as! [[String: Any]]).filter { ($0["verb"] as? String) == "PATCH" }
+        XCTAssertEqual(patches.count, 1, "only the enforced kind was written")
     }
 }

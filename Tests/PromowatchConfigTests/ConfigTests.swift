@@ -56,6 +56,9 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(a.actions.namespace, "shop")
         XCTAssertEqual(a.actions.providerKeys, ["adyen": "ENABLE_ADYEN"])
         XCTAssertEqual(a.decision.maxPerRun, 2)
+        let m = try ConfigLoader.load(yaml: "decision:\n  modes:\n    blacklist_coupon: shadow\n", file: "x")
+        XCTAssertEqual(m.decision.mode(.blacklistCoupon), .shadow)
+        XCTAssertEqual(m.decision.mode(.disableProvider), .enforce, "unnamed kinds keep enforce")
         XCTAssertEqual(a.actions.configMap, "checkout-config")
     }
 
@@ -77,6 +80,9 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(error("latency:\n  window_minutes: 2.5\n")?.key, "latency.window_minutes")
         XCTAssertEqual(error("decision:\n  min_severity: P9\n")?.key, "decision.min_severity")
         XCTAssertEqual(error("decision:\n  allowlist: VIP25\n")?.key, "decision.allowlist")
+        XCTAssertEqual(
+            error("decision:\n  modes:\n    blacklist_coupon: maybe\n")?.key, "decision.modes.blacklist_coupon")
+        XCTAssertNotNil(error("decision:\n  modes:\n    restart_pods: off\n"))
         // keys that moved to the decision section say where they went
         XCTAssertEqual(error("allowlist: [VIP25]\n")?.message, "moved: set decision.allowlist instead")
         XCTAssertEqual(

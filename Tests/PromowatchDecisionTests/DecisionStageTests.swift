@@ -116,4 +116,46 @@ final class DecisionStageTests: XCTestCase {
             ProviderHealth.failing(at: 99 * min, in: [f], holdMinutes: 60), [], "a later failure does not count")
         XCTAssertEqual(ProviderHealth.failing(at: 161 * min, in: [f], holdMinutes: 60), [], "an old one is forgotten")
     }
+
+    /// Campaign or leak: redeemers new to the shop block a code only with a day of account
+    /// history; a private code leaking or an abnormal discount needs none.
+    func testNewAccountsAloneNeedAccountHistory() {
+        func abuse(_ basis: BlastRadius.Basis, hours: Int) -> Finding? {
+            let b = BlastRadius(abuseShare: 0.95, pastAccounts: 0, basis: basis, accountHistoryMinutes: hours * 60)
+            return stage.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("NEWCODE", blast: b)))
+        }
+        // bug pinned: a new campaign among established customers was blacklisted at P0 on a cold start
+        let cold = abuse(.newAccounts, hours: 3)
+        XCTAssertNil(cold?.action)
+        XCTAssertEqual(cold?.severity, .p2)
+        XCTAssertEqual(
+            cold?.summary,
+            "seen; not blocked: only 3 h of account history, too little to tell new accounts from "
+                + "returning ones: a campaign or a leak, needs a look")
+        XCTAssertEqual(abuse(.newAccounts, hours: 30)?.action?.kind, .blacklistCoupon)
+        XCTAssertEqual(abuse(.privateCode, hours: 1)?.action?.kind, .blacklistCoupon)
+        XCTAssertEqual(abuse(.abnormalDiscount, hours: 0)?.action?.kind, .blacklistCoupon)
+        var c = DecisionConfig()
+        c.minAccountHistoryHours = 2
+        let b = BlastRadius(abuseShare: 0.95, pastAccounts: 0, basis: .newAccounts, accountHistoryMinutes: 180)
+        XCTAssertNotNil(
+            DecisionStage(config: c).review(finding(.couponAbuse, .p0, remedy: .blockCoupon("X", blast: b)))?.action)
+    }
+
+    func testAnActionKindThatIsOffIsNeverProposed() {
+        var c = DecisionConfig()
+        c.modes[.disableProvider] = .off
+        c.modes[.blacklistCoupon] = .shadow
+        let s = DecisionStage(config: c)
+        let p = s.review(
+            finding(
+                .paymentProviderFailure, coupon: nil, provider: "stripe",
+                remedy: .switchProvider("stripe", confirmed: true)))
+        XCTAssertNil(p?.action)
+        XCTAssertEqual(p?.summary, "seen; not proposed: disable_provider is off (decision.modes)")
+        let b = BlastRadius(abuseShare: 1, pastAccounts: 1, basis: .privateCode)
+        XCTAssertNotNil(
+            s.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("LEAK", blast: b)))?.action,
+            "shadow is proposed; the remediator only records it")
+    }
 }

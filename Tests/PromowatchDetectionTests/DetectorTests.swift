@@ -74,32 +74,53 @@ final class DetectorTests: XCTestCase {
         }
     }
 
-    func testLeakedCodeIsCouponAbuseWithABlacklistAction() {
+    /// Redemptions of a never-seen code by accounts new to the shop, after `history` minutes of
+    /// ordinary traffic.
+    func newCodeByNewAccounts(history: Int) -> [Finding] {
         let d = detector()
-        background(d, minutes: 0..<90)
-        for m in 90..<100 {
+        background(d, minutes: 0..<history)
+        for m in history..<(history + 10) {
             background(d, minutes: m..<(m + 1))
             for k in 0..<30 {
                 promo(
-                    d, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m).\(k)", discount: 40,
+                    d, minute(m, k), "STAFF50", user: "new-\(m)-\(k)", ip: "172.16.\(m % 250).\(k)", discount: 40,
                     subtotal: 80)
             }
         }
-        let f = d.decided().filter { $0.category == .couponAbuse }
+        return d.decided().filter { $0.category == .couponAbuse }
+    }
+
+    func testLeakedCodeIsCouponAbuseWithABlacklistAction() {
+        let f = newCodeByNewAccounts(history: 1500)
         XCTAssertEqual(f.count, 1, "one finding per episode")
         XCTAssertEqual(f.first?.subject.coupon, "STAFF50")
-        XCTAssertEqual(f.first?.action?.kind, .blacklistCoupon)
+        XCTAssertEqual(f.first?.action?.kind, .blacklistCoupon, "a day of account history: new accounts are new")
         XCTAssertEqual(f.first?.action?.applied, false)
-        XCTAssertLessThanOrEqual(f.first!.time, minute(92))
+        XCTAssertLessThanOrEqual(f.first!.time, minute(1502))
+    }
+
+    /// Campaign or leak on a cold start: with an hour and a half of history most returning
+    /// customers look new, so the same stream is a P2 that needs a look, never a P0 blacklist.
+    func testNewCodeOnAColdStartNeedsALook() {
+        let f = newCodeByNewAccounts(history: 90)
+        XCTAssertEqual(f.count, 1)
+        XCTAssertNil(f.first?.action)
+        XCTAssertEqual(f.first?.severity, .p2)
+        XCTAssertTrue(f.first?.summary.contains("1 h of account history") ?? false, f.first?.summary ?? "")
     }
 
     func testAllowlistedCodeProposesNoActionAndCampaignsAreQuiet() {
+        func run(_ c: DetectionConfig) -> [Finding] {
+            let d = detector(c)
+            background(d, minutes: 0..<90)
+            for m in 90..<100 { for k in 0..<30 { promo(d, minute(m, k), "STAFF50", user: "new-\(m)-\(k)") } }
+            return d.decided().filter { $0.category == .couponAbuse }
+        }
         var c = DetectionConfig()
+        c.decision.minAccountHistoryHours = 0  // only the allowlist stands between the finding and its action
+        XCTAssertEqual(run(c).first?.action?.kind, .blacklistCoupon)
         c.decision.allowlist = ["staff50"]
-        let d = detector(c)
-        background(d, minutes: 0..<90)
-        for m in 90..<100 { for k in 0..<30 { promo(d, minute(m, k), "STAFF50", user: "new-\(m)-\(k)") } }
-        let f = d.decided().filter { $0.category == .couponAbuse }
+        let f = run(c)
         XCTAssertEqual(f.count, 1)
         XCTAssertNil(f.first?.action, "allowlisted: found, never blacklisted")
 
