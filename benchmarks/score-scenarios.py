@@ -15,13 +15,18 @@ def matches(pattern, action):
     kind, _, target = pattern.partition(":")
     return action["kind"] == kind and (target == "*" or action["target"].upper() == target.upper())
 
-total = dict(days=0, incidents=0, found=0, false_actions=0, missed_actions=0, severe_false=0, incident_findings=0, delays=[])
+total = dict(days=0, incidents=0, found=0, false_actions=0, missed_actions=0, severe_false=0, incident_findings=0, delays=[],
+             steps=0)
 problems = []
 args = sys.argv[1:]
 for labels_path, findings_path in zip(args[0::2], args[1::2]):
     day = json.load(open(labels_path))
     labels = day["labels"]
-    findings = [json.loads(l) for l in open(findings_path) if '"category"' in l]
+    lines = [json.loads(l) for l in open(findings_path) if l.strip()]
+    findings = [o for o in lines if "category" in o]
+    # circuit-breaker steps (a trial after a hold, a revert) follow up a finding's action: they are
+    # false exactly when the action they follow up was
+    steps = [o["step"] for o in lines if "step" in o]
     incidents = [l for l in labels if l["category"]]
     spans = [(t(l["start"]), t(l["end"]) + 300) for l in incidents]
     inside = lambda f: any(a <= t(f["time"]) <= b for a, b in spans)
@@ -48,6 +53,17 @@ for labels_path, findings_path in zip(args[0::2], args[1::2]):
         if wrong or not inside(f):
             fa += 1
             problems.append(f"seed {day['seed']}: FALSE ACTION {f['time']} {f['action']['kind']}:{f['action']['target']} ({f['summary'][:100]})")
+    false_causes = set()
+    for f in findings:
+        if f["action"]:
+            active = [l for l in labels if t(l["start"]) <= t(f["time"]) <= t(l["end"]) + 300]
+            if any(matches(w, f["action"]) for l in active for w in l["wrong_actions"]) or not inside(f):
+                false_causes.add(f["fingerprint"])
+    for st in steps:
+        if st["cause"] in false_causes:
+            fa += 1
+            problems.append(f"seed {day['seed']}: FALSE STEP {st['time']} {st['kind']}:{st['target']} ({st['reason'][:80]})")
+    total["steps"] += len(steps)
     severe = [f for f in findings if f["severity"] in ("P0", "P1") and not inside(f)]
     for f in severe:
         problems.append(f"seed {day['seed']}: severe false alarm {f['time']} {f['severity']} {f['summary'][:100]}")
@@ -65,4 +81,5 @@ print(f"false actions                   {total['false_actions']}")
 print(f"missed actions                  {total['missed_actions']}")
 print(f"severe false alarms per day     {total['severe_false'] / d:.2f}")
 print(f"findings per incident           {total['incident_findings'] / max(total['incidents'], 1):.2f}")
+print(f"breaker steps (trials, reverts)  {total['steps']}")
 print(f"median detection delay          {statistics.median(total['delays']) if total['delays'] else float('nan'):.0f} s")

@@ -7,6 +7,7 @@ public enum EditRefusal: Error, Equatable, CustomStringConvertible, Sendable {
     case unknownProvider(String)
     case noHealthyFallback
     case alreadyDisabled
+    case alreadyEnabled
 
     public var description: String {
         switch self {
@@ -16,6 +17,7 @@ public enum EditRefusal: Error, Equatable, CustomStringConvertible, Sendable {
         case .noHealthyFallback:
             return "no healthy provider to fall back to; the last enabled provider is never disabled"
         case .alreadyDisabled: return "already disabled"
+        case .alreadyEnabled: return "already enabled"
         }
     }
 }
@@ -60,6 +62,16 @@ public enum ConfigMapEdits {
         let fk = config.providerKeys[fallback]!
         if !enabled(data[fk]) { changes[fk] = "true" }
         return changes
+    }
+
+    /// The flag of `provider` set to true (a circuit breaker's trial or revert).
+    public static func enableProvider(_ provider: String, data: [String: String], config: ActionsConfig) throws
+        -> [String: String]
+    {
+        let p = provider.lowercased()
+        guard let key = config.providerKeys[p] else { throw EditRefusal.unknownProvider(p) }
+        if enabled(data[key]) { throw EditRefusal.alreadyEnabled }
+        return [key: "true"]
     }
 
     /// A JSON merge patch setting `changes` in `data`, conditional on `resourceVersion`: the API

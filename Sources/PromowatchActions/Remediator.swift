@@ -59,17 +59,125 @@ public final class Remediator {
     /// Providers this remediator switched off, and when: unhealthy for the provider hold after.
     private var switchedOff: [String: Int64] = [:]
 
+    /// A provider flag's circuit breaker: open (switched off, held), half-open (enabled on trial
+    /// after the hold), then closed (forgotten) when the trial holds for `verifyMinutes`, or open
+    /// again for twice the hold when it fails.
+    struct Breaker {
+        var openedAt: Int64
+        var holdMinutes: Int
+        /// The providers that took its traffic.
+        var fallbacks: Set<String>
+        /// When it was enabled on trial; nil while open.
+        var trialAt: Int64?
+        /// The finding whose switch opened it.
+        var cause: String
+    }
+    private var breakers: [String: Breaker] = [:]
+
+    /// Actions taken without a finding of their own (breaker trials and reverts), in time order.
+    public private(set) var steps: [ActionStep] = []
+
+    private var verify: Int64 { Int64(guardrails.config.verifyMinutes) * 60 * EventTime.nanosPerSecond }
+
+    /// A provider an earlier run switched off (from the audit) and nothing enabled since: its
+    /// breaker is open, so the trial after its hold happens in whichever run reaches that time.
+    public func restoreBreaker(_ provider: String, openedAt: Int64, cause: String) {
+        let p = provider.lowercased()
+        guard breakers[p] == nil else { return }
+        breakers[p] = Breaker(
+            openedAt: openedAt, holdMinutes: holdMinutes, fallbacks: Set(config.providerKeys.keys.filter { $0 != p }),
+            trialAt: nil, cause: cause)
+    }
+
+    /// Moves every breaker to event time `t`: a hold that is over enables its provider on trial;
+    /// a trial that held for the verification time closes the breaker. Called before each finding
+    /// and, by the run loops, as event time passes (`watch`) or at the end (`analyze`, `cron`).
+    public func advance(to t: Int64) {
+        for p in breakers.keys.sorted() {
+            guard let b = breakers[p] else { continue }
+            let over = b.openedAt + Int64(b.holdMinutes) * 60 * EventTime.nanosPerSecond
+            if b.trialAt == nil && over <= t {
+                let outcome = step(
+                    .enableProvider, p, at: over, cause: b.cause,
+                    reason: "held off for \(b.holdMinutes) min: enabled on trial (half-open); failing within "
+                        + "\(guardrails.config.verifyMinutes) min switches it off for longer")
+                guardrails.release(p)
+                switch outcome {
+                case .applied, .dryRun: breakers[p]?.trialAt = over
+                case .skipped, .failed: breakers[p] = nil  // someone else changed the flag: theirs to run
+                }
+            } else if let trial = b.trialAt, trial + verify <= t {
+                breakers[p] = nil  // the trial held: closed
+            }
+        }
+    }
+
     /// One finding. `recovering`: a run that crashed after recording its intent may already have
     /// made this change; if the ConfigMap shows it, it is reported as applied, not made again.
     public func handle(_ f: inout Finding, index: Int, failingProviders: Set<String>, recovering: Bool = false) {
-        guard var action = f.action else { return }
+        advance(to: f.time)
         current = index
+        if f.category == .paymentProviderFailure, let p = f.subject.provider?.lowercased() {
+            verifySwitches(&f, failing: p)
+        }
+        guard var action = f.action else { return }
         let hold = Int64(holdMinutes) * 60 * EventTime.nanosPerSecond
         let recent = Set(switchedOff.filter { f.time >= $0.value && f.time - $0.value <= hold }.keys)
-        let outcome = attempt(f, &action, unhealthy: failingProviders.union(recent), recovering: recovering)
+        let unhealthy = failingProviders.union(recent)
+        let outcome = attempt(f, &action, unhealthy: unhealthy, recovering: recovering)
         action.outcome = outcome
         f.action = action
-        if action.kind == .disableProvider { switchedOff[action.target.lowercased()] = f.time }
+        guard action.kind == .disableProvider else { return }
+        let p = action.target.lowercased()
+        switchedOff[p] = f.time
+        switch outcome {
+        case .applied, .dryRun:
+            if guardrails.config.mode(.disableProvider) == .shadow { return }  // shadows open no breaker
+            // a provider that failed its trial is held off for twice as long (backoff)
+            let previous = breakers[p].flatMap { $0.trialAt == nil ? nil : $0.holdMinutes }
+            let minutes =
+                previous.map { min(2 * $0, max(guardrails.config.maxProviderHoldMinutes, holdMinutes)) } ?? holdMinutes
+            guardrails.hold(p, since: f.time, minutes: minutes)
+            let fallbacks = Set(config.providerKeys.keys.filter { $0 != p && !unhealthy.contains($0) })
+            breakers[p] = Breaker(
+                openedAt: f.time, holdMinutes: minutes, fallbacks: fallbacks, trialAt: nil, cause: f.fingerprint)
+        case .skipped, .failed:
+            break
+        }
+    }
+
+    /// Verify after acting: provider `p` failing within the verification time of a switch onto
+    /// it means the switch did not help. The switched-off provider is enabled again (never both
+    /// off) and the finding becomes a P0 for people.
+    private func verifySwitches(_ f: inout Finding, failing p: String) {
+        for (x, b) in breakers.sorted(by: { $0.key < $1.key })
+        where b.trialAt == nil && b.fallbacks.contains(p) && f.time >= b.openedAt && f.time - b.openedAt <= verify {
+            _ = step(
+                .enableProvider, x, at: f.time, cause: b.cause,
+                reason:
+                    "the switch from \(x) to \(p) did not help: \(p) is failing too; \(x) enabled again, never both off"
+            )
+            breakers[x] = nil
+            guardrails.release(x)
+            f.severity = .p0
+            f.summary +=
+                "; the switch from \(x) did not help: \(x) enabled again, both providers failing, people needed"
+        }
+    }
+
+    /// A breaker step: the flag written like any action (dry run, shadow, conflicts), audited.
+    private func step(_ kind: ProposedAction.Kind, _ target: String, at time: Int64, cause: String, reason: String)
+        -> ActionOutcome
+    {
+        var action = ProposedAction(kind: kind, target: target)
+        let shadow = guardrails.config.mode(kind) != .enforce
+        let outcome =
+            guardrails.config.mode(kind) == .off
+            ? .skipped("\(kind.rawValue) is off (decision.modes)")
+            : write(&action, at: time, shadow: shadow, unhealthy: [], recovering: false).outcome
+        action.outcome = outcome
+        steps.append(ActionStep(time: time, action: action, reason: reason, cause: cause))
+        return outcome
     }
 
     private func attempt(_ f: Finding, _ action: inout ProposedAction, unhealthy: Set<String>, recovering: Bool = false)
@@ -82,18 +190,37 @@ public final class Remediator {
         // shadow mode: what enforcement would do, in full, never written and never counted
         // against caps, cooldowns or holds (the enforced kinds must not lose to a shadow)
         let shadow = guardrails.config.mode(action.kind) == .shadow
+        let (outcome, audit) = write(&action, at: f.time, shadow: shadow, unhealthy: unhealthy, recovering: recovering)
+        switch outcome {
+        case .applied, .dryRun: if !shadow { guardrails.record(f, now: f.time) }
+        case .skipped, .failed: break
+        }
+        changes += audit
+        return outcome
+    }
+
+    /// Computes and (unless a dry run or a shadow) writes one action's ConfigMap change at event
+    /// time `time`: a conditional merge patch, read again and retried after a 409.
+    private func write(
+        _ action: inout ProposedAction, at time: Int64, shadow: Bool, unhealthy: Set<String>, recovering: Bool
+    ) -> (outcome: ActionOutcome, audit: [Change]) {
         let would = shadow ? "shadow: would" : "would"
-        func record() { if !shadow { guardrails.record(f, now: f.time) } }
+        let place = "\(config.namespace)/\(config.configMap)"
         guard let client else {
-            record()
             switch action.kind {
             case .blacklistCoupon:
-                return .dryRun(
-                    "\(would) add \(CouponCode.sanitized(action.target) ?? "?") to \(config.blacklistKey) in \(config.namespace)/\(config.configMap)"
+                return (
+                    .dryRun(
+                        "\(would) add \(CouponCode.sanitized(action.target) ?? "?") to \(config.blacklistKey) in \(place)"
+                    ), []
                 )
             case .disableProvider:
-                return .dryRun(
-                    "\(would) set \(config.providerKeys[action.target.lowercased()] ?? "?")=false and enable a healthy fallback in \(config.namespace)/\(config.configMap)"
+                let key = config.providerKeys[action.target.lowercased()] ?? "?"
+                return (.dryRun("\(would) set \(key)=false and enable a healthy fallback in \(place)"), [])
+            case .enableProvider:
+                return (
+                    .dryRun("\(would) set \(config.providerKeys[action.target.lowercased()] ?? "?")=true in \(place)"),
+                    []
                 )
             }
         }
@@ -102,7 +229,7 @@ public final class Remediator {
             tries += 1
             let cm: KubeClient.ConfigMap
             do { cm = try client.getConfigMap(namespace: config.namespace, name: config.configMap) } catch {
-                return .failed("\(error)")
+                return (.failed("\(error)"), [])
             }
             let changes: [String: String]
             do {
@@ -113,28 +240,28 @@ public final class Remediator {
                             cm.data[config.blacklistKey], add: action.target)
                     ]
                 case .disableProvider:
-                    let avoid = unhealthy.union(guardrails.heldOffProviders(now: f.time)).subtracting([
+                    let avoid = unhealthy.union(guardrails.heldOffProviders(now: time)).subtracting([
                         action.target.lowercased()
                     ])
                     changes = try ConfigMapEdits.disableProvider(
                         action.target, data: cm.data, config: config, unhealthy: avoid)
+                case .enableProvider:
+                    changes = try ConfigMapEdits.enableProvider(action.target, data: cm.data, config: config)
                 }
             } catch let r as EditRefusal {
                 if recovering && mode == .apply && (r == .alreadyBlacklisted || r == .alreadyDisabled) {
                     // the crashed run made this change before it could record it
-                    guardrails.record(f, now: f.time)
                     action.applied = true
-                    return .applied("recovered after an interrupted run (the change was already in place)")
+                    return (.applied("recovered after an interrupted run (the change was already in place)"), [])
                 }
-                return .skipped("\(r)")
-            } catch { return .failed("\(error)") }
+                return (.skipped("\(r)"), [])
+            } catch { return (.failed("\(error)"), []) }
             let change = changes.keys.sorted().map { "\($0)=\(changes[$0]!)" }.joined(separator: " ")
             let audit = changes.keys.sorted().map {
                 Change(finding: current, key: $0, before: cm.data[$0], after: changes[$0])
             }
             if mode == .dryRun || shadow {
-                record()
-                return .dryRun("\(would) set \(change) (resourceVersion \(cm.resourceVersion))")
+                return (.dryRun("\(would) set \(change) (resourceVersion \(cm.resourceVersion))"), [])
             }
             do {
                 try client.patchConfigMap(
@@ -143,22 +270,22 @@ public final class Remediator {
                     dryRun: mode == .serverDryRun)
             } catch let e as KubeError {
                 if e.isConflict && tries <= config.conflictRetries { continue }  // someone wrote in between: read again
-                return .failed("\(e)")
-            } catch { return .failed("\(error)") }
-            guardrails.record(f, now: f.time)
-            if mode == .serverDryRun { return .dryRun("server accepted \(change)") }
+                return (.failed("\(e)"), [])
+            } catch { return (.failed("\(error)"), []) }
+            if mode == .serverDryRun { return (.dryRun("server accepted \(change)"), []) }
             action.applied = true
-            self.changes += audit
             var restarted: [String] = []
             for d in config.restart {
                 do {
-                    try client.restartDeployment(namespace: config.namespace, name: d, at: EventTime.rfc3339(f.time))
+                    try client.restartDeployment(namespace: config.namespace, name: d, at: EventTime.rfc3339(time))
                     restarted.append(d)
                 } catch {
-                    return .applied("\(change); restart of \(d) failed: \(error)")
+                    return (.applied("\(change); restart of \(d) failed: \(error)"), audit)
                 }
             }
-            return .applied(change + (restarted.isEmpty ? "" : "; restarted \(restarted.joined(separator: ", "))"))
+            return (
+                .applied(change + (restarted.isEmpty ? "" : "; restarted \(restarted.joined(separator: ", "))")), audit
+            )
         }
     }
 }

@@ -66,7 +66,8 @@ public enum ConfigLoader {
         for (k, v) in m {
             guard let name = k.scalar?.string, let kind = ProposedAction.Kind(rawValue: name) else {
                 throw ConfigError(
-                    key: key, message: "unknown action kind \(describe(k)) (blacklist_coupon, disable_provider)")
+                    key: key,
+                    message: "unknown action kind \(describe(k)) (blacklist_coupon, disable_provider, enable_provider)")
             }
             guard let s = v.scalar?.string, let mode = DecisionConfig.ActionMode(rawValue: s) else {
                 throw ConfigError(key: key + "." + name, message: "expected off, shadow or enforce, got \(describe(v))")
@@ -154,6 +155,9 @@ public enum ConfigLoader {
         ("decision.public_code_accounts", int(0) { $0.decision.publicCodeAccounts = $1 }),
         ("decision.min_account_history_hours", int(0) { $0.decision.minAccountHistoryHours = $1 }),
         ("decision.modes", modes),
+        ("decision.incident_gap_minutes", int(1) { $0.decision.incidentGapMinutes = $1 }),
+        ("decision.verify_minutes", int(1) { $0.decision.verifyMinutes = $1 }),
+        ("decision.max_provider_hold_minutes", int(0) { $0.decision.maxProviderHoldMinutes = $1 }),
         ("decision.max_per_run", int(0) { $0.decision.maxPerRun = $1 }),
         ("decision.max_per_hour", int(0) { $0.decision.maxPerHour = $1 }),
         ("decision.cooldown_minutes", int(0) { $0.decision.cooldownMinutes = $1 }),

@@ -24,9 +24,20 @@ public struct DecisionConfig: Sendable, Equatable {
     /// Minutes a provider switched off (or failing) stays off limits: never a fallback, never
     /// switched back automatically.
     public var providerHoldMinutes = 60
+    /// Minutes after an action during which its effect is verified: a provider switched to that
+    /// fails too means the switch did not help (the first provider is enabled again and people
+    /// are called); a provider re-enabled on trial that fails again is switched off for twice
+    /// its previous hold.
+    public var verifyMinutes = 10
+    /// The longest hold a provider that keeps failing its trials gets (backoff doubles it).
+    public var maxProviderHoldMinutes = 480
+    /// Quiet minutes after which an incident is resolved (findings within it join the incident).
+    public var incidentGapMinutes = 15
     /// Per action kind: `enforce` (act, or a dry run without `--apply`), `shadow` (record in the
     /// audit what would have been done, never act), `off` (never proposed).
-    public var modes: [ProposedAction.Kind: ActionMode] = [.blacklistCoupon: .enforce, .disableProvider: .enforce]
+    public var modes: [ProposedAction.Kind: ActionMode] = [
+        .blacklistCoupon: .enforce, .disableProvider: .enforce, .enableProvider: .enforce,
+    ]
 
     public enum ActionMode: String, Sendable, CaseIterable {
         case off, shadow, enforce

@@ -95,8 +95,11 @@ public enum ActionOutcome: Sendable, Hashable, CustomStringConvertible {
 
 /// A remediation the decision stage proposes (contract: `blacklist_coupon` or `disable_provider`).
 public struct ProposedAction: Sendable, Hashable {
-    public enum Kind: String, Sendable {
-        case blacklistCoupon = "blacklist_coupon", disableProvider = "disable_provider"
+    public enum Kind: String, Sendable, CaseIterable {
+        case blacklistCoupon = "blacklist_coupon"
+        case disableProvider = "disable_provider"
+        /// Only as a step of a provider's circuit breaker (a trial after its hold, or a revert).
+        case enableProvider = "enable_provider"
     }
     public var kind: Kind
     public var target: String
@@ -109,6 +112,55 @@ public struct ProposedAction: Sendable, Hashable {
         self.target = target
         self.applied = applied
         self.outcome = outcome
+    }
+}
+
+/// An action taken without a finding of its own: a step of a provider's circuit breaker (re-enabled
+/// on trial after its hold; re-enabled because the switch did not help). Audited like any action.
+public struct ActionStep: Sendable, Hashable {
+    /// Event time at which it was taken (ns).
+    public var time: Int64
+    public var action: ProposedAction
+    /// Why, for people.
+    public var reason: String
+    /// The fingerprint of the finding whose action the step follows up.
+    public var cause: String
+    public init(time: Int64, action: ProposedAction, reason: String, cause: String) {
+        self.time = time
+        self.action = action
+        self.reason = reason
+        self.cause = cause
+    }
+}
+
+/// A finding's place in an incident: findings that share a time span and a cause are one
+/// incident, with the root cause first and the symptoms attached.
+public struct IncidentRef: Sendable, Hashable {
+    public enum State: String, Sendable { case opened, updated, resolved }
+    public var id: String
+    public var state: State
+    /// The category of the incident's root cause as known at this finding.
+    public var root: Category
+    public init(id: String, state: State, root: Category) {
+        self.id = id
+        self.state = state
+        self.root = root
+    }
+}
+
+/// An incident's lifecycle event without a finding of its own (resolved: quiet for the gap).
+public struct IncidentEvent: Sendable, Hashable {
+    public var time: Int64
+    public var ref: IncidentRef
+    public var severity: Severity
+    public var opened: Int64
+    public var findings: Int
+    public init(time: Int64, ref: IncidentRef, severity: Severity, opened: Int64, findings: Int) {
+        self.time = time
+        self.ref = ref
+        self.severity = severity
+        self.opened = opened
+        self.findings = findings
     }
 }
 
@@ -202,6 +254,8 @@ public struct Finding: Sendable, Hashable {
     public var summary: String
     /// What would mitigate it (detection's view; the decision stage turns it into `action`).
     public var remedy: Remedy?
+    /// The incident it belongs to, once grouped (`IncidentTracker`).
+    public var incident: IncidentRef?
 
     public init(
         time: Int64, category: Category, severity: Severity, subject: Subject, windowStart: Int64, windowEnd: Int64,

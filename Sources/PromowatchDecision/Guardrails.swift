@@ -11,8 +11,10 @@ public final class Guardrails {
     private var recent: [Int64] = []
     /// Target -> time of the last action on it.
     private var lastAction: [String: Int64] = [:]
-    /// Provider -> time it was switched off.
-    private var heldOff: [String: Int64] = [:]
+    /// Provider -> when it was switched off and for how long (ns): the hold grows when the
+    /// provider fails its trial (the circuit breaker's backoff).
+    private var heldOff: [String: (since: Int64, hold: Int64)] = [:]
+    private var defaultHold: Int64 { Int64(config.providerHoldMinutes) * Guardrails.minute }
 
     public enum Decision: Equatable, Sendable {
         case act
@@ -37,9 +39,11 @@ public final class Guardrails {
         case .disableProvider:
             let p = a.target.lowercased()
             target = "provider:" + p
-            if let since = heldOff[p], now - since < Int64(config.providerHoldMinutes) * Guardrails.minute {
+            if let h = heldOff[p], now - h.since < h.hold {
                 return .skip("provider \(p) is held off since an earlier switch")
             }
+        case .enableProvider:
+            return .act  // a circuit breaker's step: undoing our own switch is never capped
         }
         if let last = lastAction[target], now - last < Int64(config.cooldownMinutes) * Guardrails.minute {
             return .skip("cooldown: \(target) acted on \((now - last) / Guardrails.minute) min ago")
@@ -55,7 +59,17 @@ public final class Guardrails {
     /// Providers switched off less than the hold time before `now`: never a fallback, never
     /// switched back automatically.
     public func heldOffProviders(now: Int64) -> Set<String> {
-        Set(heldOff.filter { now - $0.value < Int64(config.providerHoldMinutes) * Guardrails.minute }.keys)
+        Set(heldOff.filter { now - $0.value.since < $0.value.hold }.keys)
+    }
+
+    /// Holds `provider` off from `since` for `minutes` (a switch, or a failed trial's longer hold).
+    public func hold(_ provider: String, since: Int64, minutes: Int) {
+        heldOff[provider.lowercased()] = (since, Int64(minutes) * Guardrails.minute)
+    }
+
+    /// The provider is back in service (enabled on trial or by a revert): no longer held off.
+    public func release(_ provider: String) {
+        heldOff[provider.lowercased()] = nil
     }
 
     /// An action applied by an earlier run (from the store's audit): counts toward the hourly cap,
@@ -64,10 +78,9 @@ public final class Guardrails {
         recent.append(time)
         let key = Guardrails.key(kind, target)
         lastAction[key] = max(lastAction[key] ?? Int64.min, time)
-        if kind == .disableProvider {
-            let p = target.lowercased()
-            heldOff[p] = max(heldOff[p] ?? Int64.min, time)
-        }
+        let p = target.lowercased()
+        if kind == .disableProvider, time > heldOff[p]?.since ?? Int64.min { heldOff[p] = (time, defaultHold) }
+        if kind == .enableProvider, let h = heldOff[p], time >= h.since { heldOff[p] = nil }
     }
 
     /// Records an action that was carried out (or would have been, in a dry run).
@@ -77,13 +90,13 @@ public final class Guardrails {
         recent.append(now)
         recent.removeAll { $0 <= now - 60 * Guardrails.minute }
         lastAction[Guardrails.key(a.kind, a.target)] = now
-        if a.kind == .disableProvider { heldOff[a.target.lowercased()] = now }
+        if a.kind == .disableProvider { heldOff[a.target.lowercased()] = (now, defaultHold) }
     }
 
     private static func key(_ kind: ProposedAction.Kind, _ target: String) -> String {
         switch kind {
         case .blacklistCoupon: return "coupon:" + (CouponCode.sanitized(target) ?? target)
-        case .disableProvider: return "provider:" + target.lowercased()
+        case .disableProvider, .enableProvider: return "provider:" + target.lowercased()
         }
     }
 }

@@ -20,7 +20,12 @@ public enum FindingReport {
         } else {
             o += "null"
         }
-        o += ", \"summary\": \(JSONString.quoted(f.summary)), \"fingerprint\": \(JSONString.quoted(f.fingerprint))}"
+        o += ", \"summary\": \(JSONString.quoted(f.summary)), \"fingerprint\": \(JSONString.quoted(f.fingerprint))"
+        if let i = f.incident {
+            o +=
+                ", \"incident\": {\"id\": \"\(i.id)\", \"state\": \"\(i.state.rawValue)\", \"root\": \"\(i.root.rawValue)\"}"
+        }
+        o += "}"
         return o
     }
 
@@ -39,6 +44,53 @@ public enum FindingReport {
             o +=
                 "\n    -> \(a.kind.rawValue) \(TerminalText.safe(a.target, maxLength: 64)) (\(TerminalText.safe(state, maxLength: 200)))"
         }
+        if let i = f.incident { o += "\n    incident \(i.id) (\(i.state.rawValue), root cause \(i.root.rawValue))" }
         return o
+    }
+}
+
+/// Renders a circuit breaker's step (an action without a finding of its own) as a JSON line
+/// (`{"step": {...}}`, beside the findings) or a timeline line.
+public enum StepReport {
+    public static func json(_ s: ActionStep) -> String {
+        var o = JSONObject()
+        o.add("time", EventTime.rfc3339(s.time))
+        o.add("kind", s.action.kind.rawValue)
+        o.add("target", s.action.target)
+        o.add("applied", s.action.applied)
+        o.add("outcome", s.action.outcome?.description)
+        o.add("reason", s.reason)
+        o.add("cause", s.cause)
+        return "{\"step\": \(o.text)}"
+    }
+
+    /// `2026-11-20T09:02:00Z  step  enable_provider stripe (dry_run: would set ENABLE_STRIPE=true ...)`
+    public static func text(_ s: ActionStep) -> String {
+        EventTime.rfc3339(s.time) + "  step  " + s.action.kind.rawValue + " "
+            + TerminalText.safe(s.action.target, maxLength: 64)
+            + " (" + TerminalText.safe(s.action.outcome?.description ?? "proposed", maxLength: 200) + ")\n    "
+            + TerminalText.safe(s.reason, maxLength: 300)
+    }
+}
+
+/// Renders an incident's lifecycle event without a finding (resolved) as a JSON line
+/// (`{"incident": {...}}`) or a timeline line.
+public enum IncidentReport {
+    public static func json(_ e: IncidentEvent) -> String {
+        var o = JSONObject()
+        o.add("time", EventTime.rfc3339(e.time))
+        o.add("id", e.ref.id)
+        o.add("state", e.ref.state.rawValue)
+        o.add("root", e.ref.root.rawValue)
+        o.add("severity", e.severity.name)
+        o.add("opened", EventTime.rfc3339(e.opened))
+        o.add("findings", Int64(e.findings))
+        return "{\"incident\": \(o.text)}"
+    }
+
+    public static func text(_ e: IncidentEvent) -> String {
+        EventTime.rfc3339(e.time)
+            + "  incident \(e.ref.id) \(e.ref.state.rawValue): \(e.severity.name) \(e.ref.root.rawValue), "
+            + "\(e.findings) finding(s) since \(EventTime.rfc3339(e.opened))"
     }
 }

@@ -21,8 +21,13 @@ public enum AnalyzeRun {
             if out.format == .text { print("findings") }
             let found = d.finish().sorted { ($0.time, $0.category.rawValue) < ($1.time, $1.category.rawValue) }
             var findings = DecisionStage(config: config.decision).review(found)
-            try settings.remediator(config).handle(&findings)
-            for f in findings { out.finding(f) }
+            let remediator = try settings.remediator(config)
+            remediator.handle(&findings)
+            remediator.advance(to: d.watermark)  // breaker trials due before the end of the input
+            let incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
+            for i in findings.indices { incidents.assign(&findings[i]) }
+            incidents.advance(to: d.watermark)
+            out.timeline(findings, remediator.steps[...], incidents.resolved[...])
             if out.format == .text && findings.isEmpty { print("  (none)") }
             result.note(findings)
         }
@@ -44,10 +49,18 @@ public enum WatchRun {
         let remediator = try settings.remediator(config)
         var result = RunResult()
         var lastEval = Analyzer.now()
+        let incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
+        var printedSteps = 0
+        var printedIncidents = 0
         let flush = {
             var found = decision.review(detector.evaluateLatest())
             remediator.handle(&found)
-            for f in found { out.finding(f) }
+            remediator.advance(to: detector.watermark)
+            for i in found.indices { incidents.assign(&found[i]) }
+            incidents.advance(to: detector.watermark)
+            out.timeline(found, remediator.steps[printedSteps...], incidents.resolved[printedIncidents...])
+            printedSteps = remediator.steps.count
+            printedIncidents = incidents.resolved.count
             result.note(found)
             fflush(stdout)
             lastEval = Analyzer.now()

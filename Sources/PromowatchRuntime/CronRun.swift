@@ -101,13 +101,18 @@ public enum CronRun {
                 commit.actions.append(record)
             }
         }
+        remediator.advance(to: detector.watermark)
+        commit.actions += remediator.steps.map { ActionRecord(step: $0, runID: runID) }
+        let incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
+        for i in findings.indices { incidents.assign(&findings[i]) }
+        incidents.advance(to: detector.watermark)
         commit.findings = findings
         commit.checkpoints = analyzer.latest
         commit.detectorState = (stateName, detector.snapshot())
         commit.baselines = detector.baselineRows()
         let new = try st.commit(commit)
         let out = settings.output
-        for f in findings { out.finding(f) }
+        out.timeline(findings, remediator.steps[...], incidents.resolved[...])
         out.summary(analyzer.summary())
         result.note(findings)
         Stderr.write(
@@ -146,6 +151,14 @@ public enum CronRun {
 }
 
 extension ActionRecord {
+    /// The audit row of a circuit breaker's step, tied to the finding whose switch it follows up.
+    init(step s: ActionStep, runID: Int64) {
+        self.init(
+            time: s.time, kind: s.action.kind.rawValue, target: s.action.target, key: "", before: nil, after: nil,
+            dryRun: !s.action.applied, outcome: s.action.outcome?.description ?? "", findingFingerprint: s.cause,
+            runID: runID)
+    }
+
     /// The audit row of one action attempt on a finding (`change`: what it wrote, if anything).
     init(finding f: Finding, action a: ProposedAction, change: Remediator.Change?, runID: Int64) {
         self.init(

@@ -24,6 +24,37 @@ struct Output {
         }
     }
 
+    func step(_ s: ActionStep) {
+        switch format {
+        case .json: print(StepReport.json(s))
+        case .text: print(StepReport.text(s))
+        }
+    }
+
+    func incident(_ e: IncidentEvent) {
+        switch format {
+        case .json: print(IncidentReport.json(e))
+        case .text: print(IncidentReport.text(e))
+        }
+    }
+
+    /// Findings, breaker steps and resolved incidents in time order (at one time: findings, then
+    /// steps, then resolutions).
+    func timeline(_ findings: [Finding], _ steps: ArraySlice<ActionStep>, _ incidents: ArraySlice<IncidentEvent> = []) {
+        var items: [(time: Int64, order: Int, index: Int)] = []
+        for (i, f) in findings.enumerated() { items.append((f.time, 0, i)) }
+        for i in steps.indices { items.append((steps[i].time, 1, i)) }
+        for i in incidents.indices { items.append((incidents[i].time, 2, i)) }
+        items.sort { ($0.time, $0.order, $0.index) < ($1.time, $1.order, $1.index) }
+        for item in items {
+            switch item.order {
+            case 0: finding(findings[item.index])
+            case 1: step(steps[item.index])
+            default: incident(incidents[item.index])
+            }
+        }
+    }
+
     func summary(_ s: RunSummary) {
         switch format {
         case .json: print(SummaryReport.json(s, top: top))

@@ -149,10 +149,18 @@ extension Remediator {
     /// The guardrails remember what earlier runs applied (from the audit), so caps, cooldowns and
     /// provider holds span runs and leaders.
     func remember(from st: StateStore) throws {
+        var switchedOff: [String: ActionRecord] = [:]
+        var enabled: [String: Int64] = [:]
         for a in try st.actions(limit: 1000) where !a.dryRun && ActionOutcome(text: a.outcome)?.isApplied == true {
-            if let kind = ProposedAction.Kind(rawValue: a.kind) {
-                guardrails.remember(kind: kind, target: a.target, at: a.time)
-            }
+            guard let kind = ProposedAction.Kind(rawValue: a.kind) else { continue }
+            guardrails.remember(kind: kind, target: a.target, at: a.time)
+            let p = a.target.lowercased()
+            if kind == .disableProvider && a.time > switchedOff[p]?.time ?? Int64.min { switchedOff[p] = a }
+            if kind == .enableProvider { enabled[p] = max(enabled[p] ?? Int64.min, a.time) }
+        }
+        // breakers still open: switched off and not enabled since
+        for (p, a) in switchedOff where a.time > enabled[p] ?? Int64.min {
+            restoreBreaker(p, openedAt: a.time, cause: a.findingFingerprint)
         }
     }
 }

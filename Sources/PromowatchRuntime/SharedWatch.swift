@@ -20,6 +20,7 @@ final class SharedWatch {
     let aggregator: Detector
     let decision: DecisionStage
     let remediator: Remediator
+    let incidents: IncidentTracker
     let out: Output
     /// The merged detector, while this instance leads.
     private(set) var merged: Detector?
@@ -44,6 +45,7 @@ final class SharedWatch {
         self.aggregator = aggregator
         self.decision = DecisionStage(config: config.decision)
         self.remediator = remediator
+        self.incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
         self.out = out
         aggregator.trackPartials()
         // registers
@@ -152,10 +154,15 @@ final class SharedWatch {
         var found = decision.review(raised)
         guard !found.isEmpty else { return }
         let before = remediator.changes.count
+        let stepsBefore = remediator.steps.count
         remediator.handle(&found)
+        remediator.advance(to: found.last?.time ?? Int64.min)
         let changes = remediator.changes[before...]
+        let resolvedBefore = incidents.resolved.count
+        for i in found.indices { incidents.assign(&found[i]) }
+        out.timeline(found, remediator.steps[stepsBefore...], incidents.resolved[resolvedBefore...])
+        audit += remediator.steps[stepsBefore...].map { ActionRecord(step: $0, runID: runID) }
         for (i, f) in found.enumerated() {
-            out.finding(f)
             guard let a = f.action else { continue }
             let change = changes.first { $0.finding == i }
             audit.append(ActionRecord(finding: f, action: a, change: change, runID: runID))

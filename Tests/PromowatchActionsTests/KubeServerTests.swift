@@ -154,4 +154,63 @@ final class KubeServerTests: XCTestCase {
         let patches = (try s.control()["requests"] as! [[String: Any]]).filter { ($0["verb"] as? String) == "PATCH" }
         XCTAssertEqual(patches.count, 1, "only the enforced kind was written")
     }
+
+    /// Circuit breaker: switched off, held, enabled on trial after the hold (half-open), and,
+    /// failing again within the verification time, switched off for twice as long (backoff).
+    func testBreakerTrialAfterTheHoldAndBackoffWhenItFailsAgain() throws {
+        let min: Int64 = 60_000_000_000
+        let s = try FakeAPIServer(configMap: ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "false"])
+        let r = Remediator(config: ActionsConfig(), mode: .apply, client: try KubeClient(auth: s.auth()))
+        var first = [finding(.disableProvider, "stripe", .paymentProviderFailure, t: 0)]
+        r.handle(&first)
+        XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "false", "ENABLE_PAYPAL": "true"])
+        r.advance(to: 59 * min)
+        XCTAssertEqual(r.steps.count, 0, "held for the hour")
+        r.advance(to: 61 * min)
+        XCTAssertEqual(r.steps.map(\.action.kind), [.enableProvider])
+        XCTAssertEqual(r.steps.first?.time, 60 * min)
+        XCTAssertEqual(r.steps.first?.action.applied, true, "\(r.steps)")
+        XCTAssertEqual(
+            try s.data(), ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "true"], "on trial, the fallback stays on")
+        // stripe fails its trial: off again, now for two hours
+        var again = [finding(.disableProvider, "stripe", .paymentProviderFailure, t: 65 * min)]
+        r.handle(&again)
+        XCTAssertEqual(again[0].action?.applied, true, "\(again[0].action!)")
+        XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "false", "ENABLE_PAYPAL": "true"])
+        r.advance(to: 65 * min + 119 * min)
+        XCTAssertEqual(r.steps.count, 1, "backoff: not after one hour this time")
+        r.advance(to: 65 * min + 121 * min)
+        XCTAssertEqual(r.steps.count, 2)
+        XCTAssertEqual(r.steps.last?.reason.hasPrefix("held off for 120 min"), true, r.steps.last?.reason ?? "")
+        // a trial that holds for the verification time closes the breaker: nothing more happens
+        r.advance(to: 400 * min)
+        XCTAssertEqual(r.steps.count, 2)
+    }
+
+    /// Verify after acting: the provider switched to fails within minutes, so the switch did not
+    /// help: the first provider is enabled again (never both off), the finding is a P0 for people
+    /// and no further switch is made.
+    func testASwitchThatDidNotHelpIsRevertedAndEscalated() throws {
+        let min: Int64 = 60_000_000_000
+        let s = try FakeAPIServer(configMap: ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "false"])
+        let r = Remediator(config: ActionsConfig(), mode: .apply, client: try KubeClient(auth: s.auth()))
+        var fs = [
+            finding(.disableProvider, "stripe", .paymentProviderFailure, t: 0),
+            finding(.disableProvider, "paypal", .paymentProviderFailure, t: 4 * min),
+        ]
+        fs[0].subject = Subject(provider: "stripe")
+        fs[1].subject = Subject(provider: "paypal")
+        fs[1].severity = .p1
+        r.handle(&fs)
+        XCTAssertEqual(fs[0].action?.applied, true)
+        XCTAssertEqual(r.steps.map(\.action.kind), [.enableProvider])
+        XCTAssertEqual(r.steps.first?.action.target, "stripe")
+        XCTAssertEqual(r.steps.first?.action.applied, true)
+        XCTAssertTrue(r.steps.first?.reason.contains("did not help") ?? false)
+        XCTAssertEqual(r.steps.first?.cause, fs[0].fingerprint)
+        XCTAssertEqual(fs[1].severity, .p0, "escalated")
+        XCTAssertTrue(fs[1].summary.contains("people needed"), fs[1].summary)
+        XCTAssertEqual(fs[1].action?.applied, false, "no switch back and forth: \(fs[1].action!)")
+        XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "true"], "both on, never both off")
+    }
 }

@@ -1,0 +1,92 @@
+import PromowatchCore
+
+/// Groups findings into incidents: findings that share a time span and a cause form one incident,
+/// with the root cause first and the symptoms attached. A provider outage, the failed
+/// compensations and the timeouts it causes, and a saturated database are one checkout
+/// degradation; the findings about one coupon are one; an identity's enumeration or card testing
+/// is one. An incident stays open while its findings keep coming within `gapMinutes` of each
+/// other, and is resolved after that much quiet. Findings must arrive in time order.
+public final class IncidentTracker {
+    struct Incident {
+        var id: String
+        var key: String
+        var root: Category
+        var opened: Int64
+        var updated: Int64
+        var severity: Severity
+        var findings: Int
+    }
+
+    let gap: Int64
+    private var open: [Incident] = []
+    /// Incidents resolved so far, in time order.
+    public private(set) var resolved: [IncidentEvent] = []
+
+    public init(gapMinutes: Int) {
+        gap = Int64(gapMinutes) * 60 * EventTime.nanosPerSecond
+    }
+
+    /// Which incidents a finding can join: the same family of causes and, for coupons and
+    /// identities, the same subject.
+    static func key(_ f: Finding) -> String {
+        let s = f.subject
+        switch f.category {
+        case .paymentProviderFailure, .compensationFailure, .latency, .dbSaturation:
+            return "checkout"
+        case .couponAbuse, .couponReuse, .discountStacking:
+            return "coupon:" + ASCII.uppercased(s.coupon ?? "")
+        case .couponEnumeration:
+            return "enumeration:" + (s.user ?? s.ip ?? "")
+        case .cardTesting:
+            return "cards:" + (s.user ?? s.ip ?? "")
+        }
+    }
+
+    /// Causes before symptoms (lower first): a failing provider or database explains failed
+    /// compensations, which explain slow requests; a leaked code explains its reuse.
+    static func rank(_ c: Category) -> Int {
+        switch c {
+        case .dbSaturation, .paymentProviderFailure, .couponAbuse, .couponEnumeration, .cardTesting: return 0
+        case .compensationFailure, .discountStacking: return 1
+        case .latency, .couponReuse: return 2
+        }
+    }
+
+    /// Places `f` in an incident (opening one if none fits) and records it in `f.incident`.
+    public func assign(_ f: inout Finding) {
+        advance(to: f.time)
+        let key = IncidentTracker.key(f)
+        if let i = open.firstIndex(where: { $0.key == key }) {
+            if IncidentTracker.rank(f.category) < IncidentTracker.rank(open[i].root) { open[i].root = f.category }
+            open[i].updated = max(open[i].updated, f.time)
+            open[i].severity = min(open[i].severity, f.severity)
+            open[i].findings += 1
+            f.incident = IncidentRef(id: open[i].id, state: .updated, root: open[i].root)
+            return
+        }
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in f.fingerprint.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        let id = "inc-" + String(h & 0xFFFF_FFFF, radix: 16)
+        open.append(
+            Incident(
+                id: id, key: key, root: f.category, opened: f.time, updated: f.time, severity: f.severity, findings: 1))
+        f.incident = IncidentRef(id: id, state: .opened, root: f.category)
+    }
+
+    /// Resolves the incidents quiet for the gap by event time `t`.
+    public func advance(to t: Int64) {
+        var still: [Incident] = []
+        for i in open {
+            if i.updated + gap <= t {
+                resolved.append(
+                    IncidentEvent(
+                        time: i.updated + gap, ref: IncidentRef(id: i.id, state: .resolved, root: i.root),
+                        severity: i.severity,
+                        opened: i.opened, findings: i.findings))
+            } else {
+                still.append(i)
+            }
+        }
+        open = still
+    }
+}
