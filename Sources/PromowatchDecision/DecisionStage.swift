@@ -46,15 +46,28 @@ public struct DecisionStage: Sendable {
             }
             propose(&f, ProposedAction(kind: .blacklistCoupon, target: code))
         case .switchProvider(let name, let confirmed):
-            guard confirmed else { return f }
+            guard confirmed else {
+                let healthy = f.evidence.counts.first { $0.0 == "healthy_fallbacks" }?.1 ?? 0
+                f.summary +=
+                    healthy > 0
+                    ? "; not switched yet: a switch waits until the outage is confirmed with a healthy fallback all along"
+                    : "; not switched: no other provider is healthy now"
+                return f
+            }
             propose(&f, ProposedAction(kind: .disableProvider, target: name))
         }
         return f
     }
 
     private func propose(_ f: inout Finding, _ action: ProposedAction) {
-        if f.severity > config.minSeverity { return }
-        if action.kind == .blacklistCoupon && allowlist.contains(ASCII.uppercased(action.target)) { return }
+        if f.severity > config.minSeverity {
+            f.summary += "; not proposed: \(f.severity.name) is below decision.min_severity \(config.minSeverity.name)"
+            return
+        }
+        if action.kind == .blacklistCoupon && allowlist.contains(ASCII.uppercased(action.target)) {
+            f.summary += "; not blocked: \(action.target) is allowlisted (decision.allowlist)"
+            return
+        }
         if config.mode(action.kind) == .off {
             f.summary += "; not proposed: \(action.kind.rawValue) is off (decision.modes)"
             return

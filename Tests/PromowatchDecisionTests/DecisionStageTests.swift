@@ -67,6 +67,13 @@ final class DecisionStageTests: XCTestCase {
                 .paymentProviderFailure, coupon: nil, provider: "stripe",
                 remedy: .switchProvider("stripe", confirmed: false)))
         XCTAssertNil(first?.action)
+        XCTAssertEqual(
+            first?.summary, "seen; not switched: no other provider is healthy now", "no fallback in its evidence")
+        var waiting = finding(
+            .paymentProviderFailure, coupon: nil, provider: "stripe",
+            remedy: .switchProvider("stripe", confirmed: false))
+        waiting.evidence.counts = [("healthy_fallbacks", 1)]
+        XCTAssertTrue(stage.review(waiting)!.summary.contains("not switched yet"))
         let confirmed = stage.review(
             finding(
                 .paymentProviderFailure, coupon: nil, provider: "stripe",
@@ -94,6 +101,12 @@ final class DecisionStageTests: XCTestCase {
         XCTAssertNotNil(s.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("OTHER", blast: blast(1))))?.action)
         XCTAssertNil(
             s.review(finding(.couponAbuse, .p1, remedy: .blockCoupon("OTHER", blast: blast(1))))?.action, "below P0")
+        XCTAssertEqual(
+            s.review(finding(.couponAbuse, .p1, remedy: .blockCoupon("OTHER", blast: blast(1))))?.summary,
+            "seen; not proposed: P1 is below decision.min_severity P0")
+        XCTAssertEqual(
+            s.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("leak", blast: blast(1))))?.summary,
+            "seen; not blocked: leak is allowlisted (decision.allowlist)")
         XCTAssertNil(
             s.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("Spring", blast: blast(1)))),
             "a campaign's spike is dropped")
