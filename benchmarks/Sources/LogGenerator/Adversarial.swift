@@ -117,9 +117,13 @@ public struct AdversarialDay {
     mutating func plan() {
         let top = codes[0].0
         if rng.chance(0.7), let s = slot(20) {
+            // with less than a day of account history, new redeemers do not prove a leak (the code
+            // may not have been seen private for long either): blocking is right, a P2 "needs a
+            // look" is acceptable
+            let history = (hours - 24) * 60 + s
             label(
                 "private code leaking", .couponAbuse, Subject(coupon: privateCode), s, 20,
-                right: "blacklist_coupon:\(privateCode)",
+                right: history >= 24 * 60 ? "blacklist_coupon:\(privateCode)" : nil,
                 wrong: ["disable_provider:*"] + codes.map { "blacklist_coupon:\($0.0)" })
         }
         if rng.chance(0.7), let s = slot(90) {
