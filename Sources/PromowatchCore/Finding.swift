@@ -154,12 +154,15 @@ public struct IncidentEvent: Sendable, Hashable {
     public var ref: IncidentRef
     public var severity: Severity
     public var opened: Int64
+    /// Its last finding's time.
+    public var updated: Int64
     public var findings: Int
-    public init(time: Int64, ref: IncidentRef, severity: Severity, opened: Int64, findings: Int) {
+    public init(time: Int64, ref: IncidentRef, severity: Severity, opened: Int64, updated: Int64, findings: Int) {
         self.time = time
         self.ref = ref
         self.severity = severity
         self.opened = opened
+        self.updated = updated
         self.findings = findings
     }
 }

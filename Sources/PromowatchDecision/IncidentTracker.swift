@@ -73,6 +73,18 @@ public final class IncidentTracker {
         f.incident = IncidentRef(id: id, state: .opened, root: f.category)
     }
 
+    /// Every incident this tracker has seen: the resolved ones, then the open ones (their time is
+    /// their last update), for the store.
+    public var all: [IncidentEvent] {
+        resolved
+            + open.map {
+                IncidentEvent(
+                    time: $0.updated,
+                    ref: IncidentRef(id: $0.id, state: $0.findings > 1 ? .updated : .opened, root: $0.root),
+                    severity: $0.severity, opened: $0.opened, updated: $0.updated, findings: $0.findings)
+            }
+    }
+
     /// Resolves the incidents quiet for the gap by event time `t`.
     public func advance(to t: Int64) {
         var still: [Incident] = []
@@ -82,7 +94,7 @@ public final class IncidentTracker {
                     IncidentEvent(
                         time: i.updated + gap, ref: IncidentRef(id: i.id, state: .resolved, root: i.root),
                         severity: i.severity,
-                        opened: i.opened, findings: i.findings))
+                        opened: i.opened, updated: i.updated, findings: i.findings))
             } else {
                 still.append(i)
             }

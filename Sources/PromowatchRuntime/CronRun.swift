@@ -106,6 +106,7 @@ public enum CronRun {
         let incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
         for i in findings.indices { incidents.assign(&findings[i]) }
         incidents.advance(to: detector.watermark)
+        commit.incidents = incidents.all.map { IncidentRecord(event: $0, runID: runID) }
         commit.findings = findings
         commit.checkpoints = analyzer.latest
         commit.detectorState = (stateName, detector.snapshot())
@@ -147,6 +148,16 @@ public enum CronRun {
                 block.withUnsafeBufferPointer { analyzer.process($0) }
             }
         }
+    }
+}
+
+extension IncidentRecord {
+    /// An incident as the tracker knows it at the end of a run (or a leader's snapshot).
+    init(event e: IncidentEvent, runID: Int64) {
+        self.init(
+            id: e.ref.id, root: e.ref.root.rawValue, severity: e.severity.name, opened: e.opened,
+            updated: e.updated, resolved: e.ref.state == .resolved ? e.time : nil,
+            findings: e.findings, runID: runID)
     }
 }
 

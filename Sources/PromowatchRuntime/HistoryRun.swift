@@ -18,12 +18,16 @@ public enum HistoryRun {
         }
         let findings = try st.findings(limit: limit)
         let actions = try st.actions(limit: limit)
+        let incidents = try st.incidents(limit: limit)
         if json {
+            for i in incidents { print(HistoryReport.json(i)) }
             for f in findings { print(HistoryReport.json(f)) }
             for a in actions { print(HistoryReport.json(a)) }
             return
         }
-        print("findings (newest first)")
+        print("incidents (newest first)")
+        for i in incidents { print(HistoryReport.text(i)) }
+        print("\nfindings (newest first)")
         for f in findings { print(HistoryReport.text(f)) }
         print("\nactions (newest first)")
         for a in actions { print(HistoryReport.text(a)) }
@@ -40,8 +44,30 @@ enum HistoryReport {
         o.add("subject", f.subject)
         o.add("summary", f.summary)
         o.add("fingerprint", f.fingerprint)
+        o.add("incident", f.incident)
         o.add("run", f.runID)
         return "{\"finding\": \(o.text)}"
+    }
+
+    static func json(_ i: IncidentRecord) -> String {
+        var o = JSONObject()
+        o.add("id", i.id)
+        o.add("state", i.resolved == nil ? "open" : "resolved")
+        o.add("root", i.root)
+        o.add("severity", i.severity)
+        o.add("opened", EventTime.rfc3339(i.opened))
+        o.add("updated", EventTime.rfc3339(i.updated))
+        o.add("resolved", i.resolved.map { EventTime.rfc3339($0) })
+        o.add("findings", Int64(i.findings))
+        o.add("run", i.runID)
+        return "{\"incident\": \(o.text)}"
+    }
+
+    static func text(_ i: IncidentRecord) -> String {
+        "  \(TerminalText.safe(i.id, maxLength: 20))  \(TerminalText.safe(i.severity, maxLength: 4))  "
+            + "\(TerminalText.safe(i.root, maxLength: 40))  \(EventTime.rfc3339(i.opened)) .. "
+            + (i.resolved.map { "resolved \(EventTime.rfc3339($0))" } ?? "open, last \(EventTime.rfc3339(i.updated))")
+            + "  (\(i.findings) finding(s), run \(i.runID))"
     }
 
     static func json(_ a: ActionRecord) -> String {

@@ -176,6 +176,7 @@ final class SharedWatch {
         guard let d = merged else { return }
         var c = RunCommit(runID: runID)
         c.findings = unrecorded
+        c.incidents = incidents.all.map { IncidentRecord(event: $0, runID: runID) }
         c.actions = audit
         c.detectorState = (stateName, d.snapshot())
         c.baselines = d.baselineRows()

@@ -35,6 +35,7 @@ public final class EmbeddedStore: StateStore {
         /// Detector snapshots: name -> file in the directory (written before the state that names it).
         var detectorStates: [String: String] = [:]
         var baselines: [[String: Any]] = []
+        var incidents: [[String: Any]] = []
     }
 
     private func load() throws -> State {
@@ -52,6 +53,7 @@ public final class EmbeddedStore: StateStore {
         for (k, v) in o["checkpoints"] as? [String: Any] ?? [:] { s.checkpoints[k] = (v as? NSNumber)?.int64Value }
         s.detectorStates = o["detector_states"] as? [String: String] ?? [:]
         s.baselines = o["baselines"] as? [[String: Any]] ?? []
+        s.incidents = o["incidents"] as? [[String: Any]] ?? []
         return s
     }
 
@@ -61,6 +63,7 @@ public final class EmbeddedStore: StateStore {
             "runs": s.runs.suffix(keep).map { $0 },
             "findings": s.findings.suffix(keep).map { $0 }, "actions": s.actions.suffix(keep).map { $0 },
             "checkpoints": s.checkpoints, "detector_states": s.detectorStates, "baselines": s.baselines,
+            "incidents": s.incidents.suffix(keep).map { $0 },
         ]
         let data = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
         try writeDurably(stateFile, data)
@@ -172,8 +175,23 @@ public final class EmbeddedStore: StateStore {
                     "fingerprint": f.fingerprint, "time": f.time, "category": f.category.rawValue,
                     "severity": f.severity.name,
                     "subject": f.subject.storageText, "summary": f.summary, "run_id": c.runID,
+                    "incident": f.incident?.id ?? "",
                 ])
                 inserted += 1
+            }
+            for i in c.incidents {
+                var o: [String: Any] = [
+                    "id": i.id, "root": i.root, "severity": i.severity, "opened": i.opened, "updated": i.updated,
+                    "findings": i.findings, "run_id": c.runID,
+                ]
+                if let r = i.resolved { o["resolved"] = r }
+                if let at = s.incidents.firstIndex(where: { $0["id"] as? String == i.id }) {
+                    let before = (s.incidents[at]["updated"] as? NSNumber)?.int64Value ?? Int64.min
+                    o["updated"] = max(before, i.updated)
+                    s.incidents[at] = o
+                } else {
+                    s.incidents.append(o)
+                }
             }
             for a in c.actions {
                 var o: [String: Any] = [
@@ -240,8 +258,21 @@ public final class EmbeddedStore: StateStore {
                 fingerprint: $0["fingerprint"] as? String ?? "", time: ($0["time"] as? NSNumber)?.int64Value ?? 0,
                 category: $0["category"] as? String ?? "", severity: $0["severity"] as? String ?? "",
                 subject: $0["subject"] as? String ?? "", summary: $0["summary"] as? String ?? "",
-                runID: ($0["run_id"] as? NSNumber)?.int64Value ?? 0)
+                runID: ($0["run_id"] as? NSNumber)?.int64Value ?? 0, incident: $0["incident"] as? String ?? "")
         }.sorted { ($0.time, $1.fingerprint) > ($1.time, $0.fingerprint) }.prefix(limit).map { $0 }
+    }
+
+    public func incidents(limit: Int) throws -> [IncidentRecord] {
+        try load().incidents.map {
+            IncidentRecord(
+                id: $0["id"] as? String ?? "", root: $0["root"] as? String ?? "",
+                severity: $0["severity"] as? String ?? "",
+                opened: ($0["opened"] as? NSNumber)?.int64Value ?? 0,
+                updated: ($0["updated"] as? NSNumber)?.int64Value ?? 0,
+                resolved: ($0["resolved"] as? NSNumber)?.int64Value,
+                findings: ($0["findings"] as? NSNumber)?.intValue ?? 0,
+                runID: ($0["run_id"] as? NSNumber)?.int64Value ?? 0)
+        }.sorted { ($0.updated, $1.id) > ($1.updated, $0.id) }.prefix(limit).map { $0 }
     }
 
     private func action(_ o: [String: Any]) -> ActionRecord {

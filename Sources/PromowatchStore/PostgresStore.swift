@@ -149,14 +149,28 @@ public final class PostgresStore: SharedStore {
             for f in c.findings {
                 let rows = try exec(
                     """
-                    INSERT INTO findings (fingerprint, time, category, severity, subject, summary, run_id)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (fingerprint) DO NOTHING RETURNING 1
+                    INSERT INTO findings (fingerprint, time, category, severity, subject, summary, run_id, incident)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (fingerprint) DO NOTHING RETURNING 1
                     """,
                     [
                         f.fingerprint, String(f.time), f.category.rawValue, f.severity.name, f.subject.storageText,
-                        f.summary, String(c.runID),
+                        f.summary, String(c.runID), f.incident?.id ?? "",
                     ])
                 inserted += rows.count
+            }
+            for i in c.incidents {
+                try exec(
+                    """
+                    INSERT INTO incidents (id, root, severity, opened, updated, resolved, findings, run_id)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                    ON CONFLICT (id) DO UPDATE SET root = EXCLUDED.root, severity = EXCLUDED.severity,
+                        updated = GREATEST(incidents.updated, EXCLUDED.updated), resolved = EXCLUDED.resolved,
+                        findings = EXCLUDED.findings, run_id = EXCLUDED.run_id
+                    """,
+                    [
+                        i.id, i.root, i.severity, String(i.opened), String(i.updated), i.resolved.map { String($0) },
+                        String(i.findings), String(c.runID),
+                    ])
             }
             for a in c.actions {
                 try exec(
@@ -218,12 +232,25 @@ public final class PostgresStore: SharedStore {
 
     public func findings(limit: Int) throws -> [StoredFinding] {
         try exec(
-            "SELECT fingerprint, time, category, severity, subject, summary, run_id FROM findings ORDER BY time DESC, fingerprint LIMIT $1",
+            "SELECT fingerprint, time, category, severity, subject, summary, run_id, incident FROM findings ORDER BY time DESC, fingerprint LIMIT $1",
             [String(limit)]
         ).map {
             StoredFinding(
                 fingerprint: $0[0] ?? "", time: Int64($0[1] ?? "") ?? 0, category: $0[2] ?? "", severity: $0[3] ?? "",
-                subject: $0[4] ?? "", summary: $0[5] ?? "", runID: Int64($0[6] ?? "") ?? 0)
+                subject: $0[4] ?? "", summary: $0[5] ?? "", runID: Int64($0[6] ?? "") ?? 0, incident: $0[7] ?? "")
+        }
+    }
+
+    public func incidents(limit: Int) throws -> [IncidentRecord] {
+        try exec(
+            "SELECT id, root, severity, opened, updated, resolved, findings, run_id FROM incidents ORDER BY updated DESC, id LIMIT $1",
+            [String(limit)]
+        ).map {
+            IncidentRecord(
+                id: $0[0] ?? "", root: $0[1] ?? "", severity: $0[2] ?? "", opened: Int64($0[3] ?? "") ?? 0,
+                updated: Int64($0[4] ?? "") ?? 0, resolved: $0[5].flatMap { Int64($0) },
+                findings: Int($0[6] ?? "") ?? 0,
+                runID: Int64($0[7] ?? "") ?? 0)
         }
     }
 

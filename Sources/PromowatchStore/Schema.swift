@@ -74,6 +74,22 @@ enum Schema {
             CREATE INDEX IF NOT EXISTS shared_partials_grp ON shared_partials(grp, id);
             """
         ),
+        (
+            4,
+            """
+            ALTER TABLE findings ADD COLUMN IF NOT EXISTS incident TEXT NOT NULL DEFAULT '';
+            CREATE TABLE IF NOT EXISTS incidents (
+                id TEXT PRIMARY KEY,
+                root TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                opened BIGINT NOT NULL,
+                updated BIGINT NOT NULL,
+                resolved BIGINT,
+                findings INT NOT NULL,
+                run_id BIGINT NOT NULL REFERENCES runs(id));
+            CREATE INDEX IF NOT EXISTS incidents_updated ON incidents(updated);
+            """
+        ),
     ]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }

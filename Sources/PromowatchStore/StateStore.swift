@@ -43,12 +43,42 @@ public struct StoredFinding: Sendable, Equatable {
     public var subject: String
     public var summary: String
     public var runID: Int64
+    /// The incident it belongs to ("" for findings stored before incidents were).
+    public var incident = ""
+}
+
+/// An incident as stored: its root cause, span and state; recording it again updates it.
+public struct IncidentRecord: Sendable, Equatable {
+    public var id: String
+    public var root: String
+    public var severity: String
+    public var opened: Int64
+    public var updated: Int64
+    /// When it was resolved (nil: still open at the end of the run that recorded it).
+    public var resolved: Int64?
+    public var findings: Int
+    public var runID: Int64
+    public init(
+        id: String, root: String, severity: String, opened: Int64, updated: Int64, resolved: Int64?, findings: Int,
+        runID: Int64
+    ) {
+        self.id = id
+        self.root = root
+        self.severity = severity
+        self.opened = opened
+        self.updated = updated
+        self.resolved = resolved
+        self.findings = findings
+        self.runID = runID
+    }
 }
 
 /// What one run commits in one transaction: nothing of it is visible unless all of it is.
 public struct RunCommit: Sendable {
     public var runID: Int64
     public var findings: [Finding] = []
+    /// Incidents opened, updated or resolved in the run (an id recorded again is updated).
+    public var incidents: [IncidentRecord] = []
     public var actions: [ActionRecord] = []
     /// Pending intents (by id) to complete with their final values.
     public var completions: [ActionRecord] = []
@@ -100,6 +130,8 @@ public protocol StateStore: AnyObject {
     /// fingerprint) are kept as they were; returns how many findings were new.
     @discardableResult func commit(_ c: RunCommit) throws -> Int
     func findings(limit: Int) throws -> [StoredFinding]
+    /// The most recently updated incidents first.
+    func incidents(limit: Int) throws -> [IncidentRecord]
     func hasFinding(_ fingerprint: String) throws -> Bool
     /// Write-ahead: records that an action is about to be attempted (outcome `pending`) and
     /// returns its id, committed at once so that a crash after acting leaves a trace.

@@ -40,7 +40,12 @@ final class CronTests: XCTestCase {
         XCTAssertTrue(history.stdout.contains("dry_run: would add WELCOME10"), history.stdout)
         let text = try promowatch(["history", "--format", "text"] + storeArgs)
         XCTAssertTrue(
-            text.stdout.hasPrefix("findings (newest first)"), "the subcommand's --format is its own: \(text.stdout)")
+            text.stdout.hasPrefix("incidents (newest first)"), "the subcommand's --format is its own: \(text.stdout)")
+        // the finding's incident is stored once, and the finding names it
+        XCTAssertEqual(
+            history.stdout.components(separatedBy: "{\"incident\": {\"id\": \"inc-").count - 1, 1, history.stdout)
+        XCTAssertTrue(history.stdout.contains("\"root\": \"coupon_reuse\""), history.stdout)
+        XCTAssertTrue(history.stdout.contains("\"incident\": \"inc-"), "the finding's incident: \(history.stdout)")
     }
 
     func testCronTwiceRecordsOnceEmbedded() throws {

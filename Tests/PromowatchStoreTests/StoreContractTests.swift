@@ -75,6 +75,27 @@ struct StoreContract {
         XCTAssertEqual(try s.action(id: actions[0].id)?.target, "LEAK")
         XCTAssertNil(try s.action(id: 999_999))
         XCTAssertEqual(try s.checkpoints(), ["pod/a/checkout": 500, "pod/b/checkout": 900])
+        // incidents: recorded, then updated by id (a later run resolves it)
+        let run2 = try s.beginRun(startedAt: 3, actor: "test@host")
+        var inc = RunCommit(runID: run2)
+        inc.incidents = [
+            IncidentRecord(
+                id: "inc-1", root: "payment_provider_failure", severity: "P1", opened: 100, updated: 200, resolved: nil,
+                findings: 2, runID: run2)
+        ]
+        try s.commit(inc)
+        XCTAssertEqual(try s.incidents(limit: 10).map(\.resolved), [nil])
+        inc.incidents[0].updated = 300
+        inc.incidents[0].resolved = 1_200
+        inc.incidents[0].findings = 3
+        try s.commit(inc)
+        XCTAssertEqual(
+            try sameStore().incidents(limit: 10),
+            [
+                IncidentRecord(
+                    id: "inc-1", root: "payment_provider_failure", severity: "P1", opened: 100, updated: 300,
+                    resolved: 1_200, findings: 3, runID: run2)
+            ])
         // another handle sees the same state
         XCTAssertEqual(try sameStore().findings(limit: 10).count, 2)
     }
