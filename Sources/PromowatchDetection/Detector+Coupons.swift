@@ -36,7 +36,10 @@ extension Detector {
             for (o, s) in stats where o != c { all.merge(s.accounts) }
             return all.values.isEmpty ? 0 : Double(all.values.filter(isNew).count) / Double(all.values.count)
         }
-        for (c, s) in stats.sorted(by: { $0.key < $1.key }) where Int(s.applied) >= cfg.minRedemptions {
+        // a private code needs only its distinct new users as evidence (`minNewAccounts` of them);
+        // anything else needs `minRedemptions`
+        let fewest = min(cfg.minRedemptions, cfg.minNewAccounts)
+        for (c, s) in stats.sorted(by: { $0.key < $1.key }) where Int(s.applied) >= fewest {
             let code = coupons.string(c)
             var expected = Double(reference) * ((past.couponApplied[c] ?? 0) + 0.5) / (pastReference + 1)
             // a code busy at this hour every day (a lunch-time offer) is expected to be busy now
@@ -55,6 +58,7 @@ extension Detector {
             let pastAccounts = past.couponAccounts[c]?.estimate ?? 0
             let privateSince = past.couponFirstMinute[c].map { ws - $0 } ?? 0
             let wasPrivate = privateSince >= 60 && pastAccounts <= 3 && distinct >= Double(cfg.minNewAccounts)
+            guard Int(s.applied) >= cfg.minRedemptions || wasPrivate else { continue }
             let novel =
                 newShare >= max(cfg.newAccountShare, shopNew + 0.25) && newAccounts >= Double(cfg.minNewAccounts)
             let dshare = s.sharedSubtotal > 0 ? s.sharedDiscount / s.sharedSubtotal : 0
