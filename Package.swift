@@ -89,7 +89,9 @@ let package = Package(
         .executableTarget(name: "loggen", dependencies: ["LogGenerator"], path: "benchmarks/Sources/loggen"),
 
         // What end-to-end tests share: the binary runner, the test API server, PostgreSQL, seeds.
-        .target(name: "PromowatchTestSupport", dependencies: ["PromowatchKube"], path: "Tests/PromowatchTestSupport"),
+        .target(
+            name: "PromowatchTestSupport", dependencies: ["PromowatchKube", "LogGenerator"],
+            path: "Tests/PromowatchTestSupport"),
 
         .testTarget(name: "PromowatchCoreTests", dependencies: ["PromowatchCore"]),
         .testTarget(name: "PromowatchKubeTests", dependencies: ["PromowatchKube", "PromowatchTestSupport"]),

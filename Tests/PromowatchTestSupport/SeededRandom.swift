@@ -1,14 +1,15 @@
 import Foundation
+import LogGenerator
 
-/// A seeded generator for randomised tests: the seed is drawn per run and printed, and
-/// `PROMOWATCH_TEST_SEED` replays a run exactly.
+/// A seeded generator for randomised tests (the generator's SplitMix64): the seed is drawn per run
+/// and printed, and `PROMOWATCH_TEST_SEED` replays a run exactly.
 public struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
+    private var inner: SplitMix64
     public let seed: UInt64
 
     public init(seed: UInt64) {
         self.seed = seed
-        state = seed
+        inner = SplitMix64(seed: seed)
     }
 
     /// For the test `name`: the seed from `PROMOWATCH_TEST_SEED`, else a fresh one; printed.
@@ -20,18 +21,11 @@ public struct SeededRandom: RandomNumberGenerator {
         return SeededRandom(seed: seed)
     }
 
-    /// SplitMix64.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { inner.next() }
 
     /// A whole number in 0..<n (n > 0).
-    public mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    public mutating func int(_ n: Int) -> Int { inner.int(n) }
 
     /// True with probability `p`.
-    public mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
+    public mutating func chance(_ p: Double) -> Bool { inner.chance(p) }
 }
