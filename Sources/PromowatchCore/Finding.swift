@@ -181,6 +181,9 @@ public struct BlastRadius: Sendable, Hashable {
     public var basis: Basis
     /// Minutes of the shop's account history behind "new account" (a cold start has little).
     public var accountHistoryMinutes: Int
+    /// The share of the code's redeemers new to the shop, and of the shop's other redeemers now.
+    public var newShare: Double
+    public var shopNewShare: Double
 
     public enum Basis: Sendable, Hashable {
         /// The redeemers are accounts new to the shop: only as good as the account history.
@@ -195,7 +198,7 @@ public struct BlastRadius: Sendable, Hashable {
 
     public init(
         abuseShare: Double, pastAccounts: Double, otherRedemptions: Int = 0, legitPerMinute: Double = 0,
-        basis: Basis = .repetition, accountHistoryMinutes: Int = 0
+        basis: Basis = .repetition, accountHistoryMinutes: Int = 0, newShare: Double = 0, shopNewShare: Double = 0
     ) {
         self.abuseShare = abuseShare
         self.pastAccounts = pastAccounts
@@ -203,6 +206,8 @@ public struct BlastRadius: Sendable, Hashable {
         self.legitPerMinute = legitPerMinute
         self.basis = basis
         self.accountHistoryMinutes = accountHistoryMinutes
+        self.newShare = newShare
+        self.shopNewShare = shopNewShare
     }
 }
 

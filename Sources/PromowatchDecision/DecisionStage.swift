@@ -40,6 +40,7 @@ public struct DecisionStage: Sendable {
         case .blockCoupon(let code, let blast):
             if f.category == .couponAbuse && campaigns.contains(ASCII.uppercased(code)) { return nil }
             if let blast, let reason = notBlocked(f.category, code: code, blast) {
+                // a campaign-like use of a code is P2 whatever its volume
                 if f.category == .couponAbuse || f.category == .couponReuse, f.severity < .p2 { f.severity = .p2 }
                 f.summary += "; not blocked: " + reason
                 return f
@@ -75,6 +76,10 @@ public struct DecisionStage: Sendable {
         f.action = action
     }
 
+    /// How much more of a code's redeemers than of the shop's must be new for them to stand out
+    /// (the margin detection's new-accounts rule uses too).
+    static let standsOut = 0.25
+
     /// Why blocking `code` would do more harm than good, or nil when it would not.
     func notBlocked(_ category: Category, code: String, _ b: BlastRadius) -> String? {
         let dominant = b.abuseShare >= config.abuseDominanceShare
@@ -82,6 +87,12 @@ public struct DecisionStage: Sendable {
         let accounts = Int(b.pastAccounts.rounded())
         switch category {
         case .couponAbuse:
+            // a code a few accounts used before, now redeemed by customers the shop knows as well
+            // as its others: a campaign launched after a preview, not a leak
+            if dominant && b.basis == .privateCode && b.newShare < b.shopNewShare + DecisionStage.standsOut {
+                return "a code of \(accounts) account(s) before, but its redeemers are as established as the shop's "
+                    + "(\(NumberText.percent(b.newShare)) new vs \(NumberText.percent(b.shopNewShare))): a launch, needs a look"
+            }
             if dominant && b.basis == .newAccounts && b.accountHistoryMinutes < config.minAccountHistoryHours * 60 {
                 return
                     "only \(b.accountHistoryMinutes / 60) h of account history, too little to tell new accounts from "

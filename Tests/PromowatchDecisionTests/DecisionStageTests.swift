@@ -134,7 +134,9 @@ final class DecisionStageTests: XCTestCase {
     /// history; a private code leaking or an abnormal discount needs none.
     func testNewAccountsAloneNeedAccountHistory() {
         func abuse(_ basis: BlastRadius.Basis, hours: Int) -> Finding? {
-            let b = BlastRadius(abuseShare: 0.95, pastAccounts: 0, basis: basis, accountHistoryMinutes: hours * 60)
+            let b = BlastRadius(
+                abuseShare: 0.95, pastAccounts: 0, basis: basis, accountHistoryMinutes: hours * 60, newShare: 0.9,
+                shopNewShare: 0.2)
             return stage.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("NEWCODE", blast: b)))
         }
         // bug pinned: a new campaign among established customers was blacklisted at P0 on a cold start
@@ -166,9 +168,28 @@ final class DecisionStageTests: XCTestCase {
                 remedy: .switchProvider("stripe", confirmed: true)))
         XCTAssertNil(p?.action)
         XCTAssertEqual(p?.summary, "seen; not proposed: disable_provider is off (decision.modes)")
-        let b = BlastRadius(abuseShare: 1, pastAccounts: 1, basis: .privateCode)
+        let b = BlastRadius(abuseShare: 1, pastAccounts: 1, basis: .privateCode, newShare: 1, shopNewShare: 0.1)
         XCTAssertNotNil(
             s.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("LEAK", blast: b)))?.action,
             "shadow is proposed; the remediator only records it")
+    }
+
+    /// A code a few accounts used before (a preview), launched to customers the shop knows as
+    /// well as its others, is a campaign: not blocked, P2. Leaked, its redeemers stand out as new.
+    func testAPrivateCodeRedeemedByEstablishedCustomersIsALaunch() {
+        func review(newShare: Double, shop: Double) -> Finding? {
+            let b = BlastRadius(
+                abuseShare: 0.97, pastAccounts: 2, basis: .privateCode, accountHistoryMinutes: 3000, newShare: newShare,
+                shopNewShare: shop)
+            return stage.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("WINTER30", blast: b)))
+        }
+        let launch = review(newShare: 0.3, shop: 0.2)
+        XCTAssertNil(launch?.action)
+        XCTAssertEqual(launch?.severity, .p2)
+        XCTAssertEqual(
+            launch?.summary,
+            "seen; not blocked: a code of 2 account(s) before, but its redeemers are as established as the shop's "
+                + "(30% new vs 20%): a launch, needs a look")
+        XCTAssertEqual(review(newShare: 0.95, shop: 0.2)?.action?.kind, .blacklistCoupon)
     }
 }

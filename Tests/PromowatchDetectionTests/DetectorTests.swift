@@ -121,6 +121,27 @@ final class DetectorTests: XCTestCase {
         XCTAssertTrue(f.first?.summary.contains("a code of 2 account(s)") ?? false, f.first?.summary ?? "")
     }
 
+    /// A campaign previewed by two staff accounts for two hours, then launched to the shop's
+    /// returning customers: a private code by its history, a launch by its redeemers. Not blocked.
+    func testACampaignPreviewedByStaffThenLaunchedIsNotALeak() {
+        let d = detector()
+        background(d, minutes: 0..<1500)
+        for m in stride(from: 1380, to: 1500, by: 20) {
+            promo(d, minute(m, 30), "WINTER30", user: "staff-\(m % 40 == 0 ? 1 : 2)")
+        }
+        for m in 1500..<1510 {
+            background(d, minutes: m..<(m + 1))
+            for k in 0..<6 {
+                let u = (m * 13 + k * 7) % 300  // customers the background has seen all day
+                promo(d, minute(m, 3 + k * 9), "WINTER30", user: "u-\(u)", ip: "10.1.\(u / 200).\(u % 200)")
+            }
+        }
+        let f = d.decided().filter { $0.category == .couponAbuse && $0.subject.coupon == "WINTER30" }
+        XCTAssertFalse(f.isEmpty, "the spike is still reported")
+        XCTAssertTrue(f.allSatisfy { $0.action == nil && $0.severity == .p2 }, f.map(\.summary).joined(separator: "\n"))
+        XCTAssertTrue(f.first?.summary.contains("a launch, needs a look") ?? false, f.first?.summary ?? "")
+    }
+
     /// Campaign or leak on a cold start: with an hour and a half of history most returning
     /// customers look new, so the same stream is a P2 that needs a look, never a P0 blacklist.
     func testNewCodeOnAColdStartNeedsALook() {

@@ -127,8 +127,12 @@ public struct AdversarialDay {
                 wrong: ["disable_provider:*"] + codes.map { "blacklist_coupon:\($0.0)" })
         }
         if rng.chance(0.7), let s = slot(90) {
+            // half the launches were previewed: two staff accounts redeemed the code now and then
+            // for the two hours before (a private code by its history, a campaign by its redeemers)
+            let previewed = rng.chance(0.5)
             label(
-                "campaign launch", nil, Subject(coupon: "WINTER\(seed % 90 + 10)"), s, 90,
+                previewed ? "campaign launch after a staff preview" : "campaign launch", nil,
+                Subject(coupon: "WINTER\(seed % 90 + 10)"), s, 90,
                 wrong: ["blacklist_coupon:WINTER\(seed % 90 + 10)", "disable_provider:*"])
         }
         if rng.chance(0.7), let s = slot(15) {
@@ -300,6 +304,16 @@ public struct AdversarialDay {
                         ip: "\(100 + rng.int(90)).\(rng.int(256)).\(rng.int(256)).\(rng.int(256))",
                         subtotal: 40 + Double(rng.int(20000)) / 100, discountShare: 0.5))
             }
+        }
+        if let l = labels.first(where: { $0.name == "campaign launch after a staff preview" }),
+            let c = l.subject.coupon,
+            t0 >= l.start - 7_200 * EventTime.nanosPerSecond, t0 < l.start, rng.chance(1.0 / 20)
+        {
+            let staff = "staff-\(1 + rng.int(2))"
+            recs.append(
+                g.promotionRecord(
+                    when(t0), pod: 0, code: c, applied: true, user: staff, ip: ip(staff), subtotal: 50,
+                    discountShare: 0.2))
         }
         if let l = active("campaign launch", t0), let c = l.subject.coupon {
             let ramp = min(1, Double(t0 - l.start) / 6e11)
