@@ -26,10 +26,14 @@ public enum CouponCode {
 /// Numbers in findings' one-line summaries.
 public enum NumberText {
     /// Two decimals below 10, whole numbers above: `0.06`, `3.76`, `118`.
+    /// Any value prints: NaN, infinities and magnitudes beyond `Int` as Swift prints a Double.
     public static func short(_ v: Double) -> String {
-        v < 10 ? String((v * 100).rounded() / 100) : String(Int(v.rounded()))
+        v < 10 || !(v < 9.0e18) ? String((v * 100).rounded() / 100) : String(Int(v.rounded()))
     }
 
     /// A share as a whole percentage: `54%`.
-    public static func percent(_ v: Double) -> String { "\(Int((v * 100).rounded()))%" }
+    public static func percent(_ v: Double) -> String {
+        let p = (v * 100).rounded()
+        return abs(p) < 9.0e18 ? "\(Int(p))%" : "\(p)%"
+    }
 }

@@ -56,4 +56,17 @@ final class CoreTests: XCTestCase {
         XCTAssertNotEqual(ByteHash.hash(Array("CART20".utf8)), ByteHash.hash(Array("CART21".utf8)))
         XCTAssertNotEqual(ByteHash.hash(Array("".utf8)), 0)
     }
+
+    /// Pins a trap found by MutatedInputTests in CI: a discount of -1e20 made a discount share
+    /// whose percentage overflowed Int while a finding's summary was written.
+    func testNumberTextPrintsAnyValue() {
+        XCTAssertEqual(NumberText.short(3.756), "3.76")
+        XCTAssertEqual(NumberText.short(118.4), "118")
+        XCTAssertEqual(NumberText.percent(0.54), "54%")
+        for v in [-1e20, 1e20, Double.nan, .infinity, -.infinity, 9.3e18, -9.3e16] {
+            XCTAssertFalse(NumberText.short(v).isEmpty)
+            XCTAssertFalse(NumberText.percent(v).isEmpty)
+        }
+        XCTAssertEqual(NumberText.percent(-1e20), "-1e+22%")
+    }
 }

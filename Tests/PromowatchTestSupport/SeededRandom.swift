@@ -17,7 +17,8 @@ public struct SeededRandom: RandomNumberGenerator {
         let seed =
             ProcessInfo.processInfo.environment["PROMOWATCH_TEST_SEED"].flatMap(UInt64.init)
             ?? UInt64.random(in: 1...UInt64.max)
-        print("\(name) seed: \(seed) (PROMOWATCH_TEST_SEED=\(seed) replays it)")
+        // on stderr, unbuffered: a test that crashes must still have said its seed
+        FileHandle.standardError.write(Data("\(name) seed: \(seed) (PROMOWATCH_TEST_SEED=\(seed) replays it)\n".utf8))
         return SeededRandom(seed: seed)
     }
 
