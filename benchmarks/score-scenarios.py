@@ -16,7 +16,7 @@ def matches(pattern, action):
     return action["kind"] == kind and (target == "*" or action["target"].upper() == target.upper())
 
 total = dict(days=0, incidents=0, found=0, false_actions=0, missed_actions=0, severe_false=0, incident_findings=0, delays=[],
-             steps=0)
+             steps=0, reverts=0)
 problems = []
 args = sys.argv[1:]
 for labels_path, findings_path in zip(args[0::2], args[1::2]):
@@ -60,6 +60,9 @@ for labels_path, findings_path in zip(args[0::2], args[1::2]):
             if any(matches(w, f["action"]) for l in active for w in l["wrong_actions"]) or not inside(f):
                 false_causes.add(f["fingerprint"])
     for st in steps:
+        if "did not help" in st["reason"]:
+            total["reverts"] += 1  # undoing a switch is a correction, never a new false action
+            continue
         if st["cause"] in false_causes:
             fa += 1
             problems.append(f"seed {day['seed']}: FALSE STEP {st['time']} {st['kind']}:{st['target']} ({st['reason'][:80]})")
@@ -81,5 +84,5 @@ print(f"false actions                   {total['false_actions']}")
 print(f"missed actions                  {total['missed_actions']}")
 print(f"severe false alarms per day     {total['severe_false'] / d:.2f}")
 print(f"findings per incident           {total['incident_findings'] / max(total['incidents'], 1):.2f}")
-print(f"breaker steps (trials, reverts)  {total['steps']}")
+print(f"breaker steps (trials, reverts)  {total['steps']} ({total['reverts']} reverts of a switch that did not help)")
 print(f"median detection delay          {statistics.median(total['delays']) if total['delays'] else float('nan'):.0f} s")

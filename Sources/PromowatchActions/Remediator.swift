@@ -117,9 +117,8 @@ public final class Remediator {
     public func handle(_ f: inout Finding, index: Int, failingProviders: Set<String>, recovering: Bool = false) {
         advance(to: f.time)
         current = index
-        if f.category == .paymentProviderFailure, let p = f.subject.provider?.lowercased() {
-            verifySwitches(&f, failing: p)
-        }
+        // a provider failing, or every provider (no subject: nowhere to switch)
+        if f.category == .paymentProviderFailure { verifySwitches(&f, failing: f.subject.provider?.lowercased()) }
         guard var action = f.action else { return }
         let hold = Int64(holdMinutes) * 60 * EventTime.nanosPerSecond
         let recent = Set(switchedOff.filter { f.time >= $0.value && f.time - $0.value <= hold }.keys)
@@ -146,17 +145,19 @@ public final class Remediator {
         }
     }
 
-    /// Verify after acting: provider `p` failing within the verification time of a switch onto
-    /// it means the switch did not help. The switched-off provider is enabled again (never both
-    /// off) and the finding becomes a P0 for people.
-    private func verifySwitches(_ f: inout Finding, failing p: String) {
+    /// Verify after acting: provider `p` (nil: every provider) failing within the verification
+    /// time of a switch onto it means the switch did not help. The switched-off provider is
+    /// enabled again (never both off) and the finding becomes a P0 for people.
+    private func verifySwitches(_ f: inout Finding, failing p: String?) {
         for (x, b) in breakers.sorted(by: { $0.key < $1.key })
-        where b.trialAt == nil && b.fallbacks.contains(p) && f.time >= b.openedAt && f.time - b.openedAt <= verify {
+        where b.trialAt == nil && (p.map { b.fallbacks.contains($0) } ?? true) && f.time >= b.openedAt
+            && f.time - b.openedAt <= verify
+        {
+            let to = p ?? b.fallbacks.sorted().joined(separator: ", ")
             _ = step(
                 .enableProvider, x, at: f.time, cause: b.cause,
                 reason:
-                    "the switch from \(x) to \(p) did not help: \(p) is failing too; \(x) enabled again, never both off"
-            )
+                    "the switch from \(x) to \(to) did not help: \(to) failing too; \(x) enabled again, never both off")
             breakers[x] = nil
             guardrails.release(x)
             f.severity = .p0

@@ -213,4 +213,25 @@ final class KubeServerTests: XCTestCase {
         XCTAssertEqual(fs[1].action?.applied, false, "no switch back and forth: \(fs[1].action!)")
         XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "true"], "both on, never both off")
     }
+
+    /// Both providers degrading with onsets minutes apart: the first switch looked right, then
+    /// "every provider is failing" (no subject) arrives within the verification time: the switch
+    /// is undone. (Pins a false switch left in place on an adversarial day.)
+    func testEveryProviderFailingAfterASwitchUndoesIt() throws {
+        let min: Int64 = 60_000_000_000
+        let s = try FakeAPIServer(configMap: ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "false"])
+        let r = Remediator(config: ActionsConfig(), mode: .apply, client: try KubeClient(auth: s.auth()))
+        var fs = [
+            finding(.disableProvider, "stripe", .paymentProviderFailure, t: 0),
+            finding(.disableProvider, "x", .paymentProviderFailure, t: 3 * min),
+        ]
+        fs[0].subject = Subject(provider: "stripe")
+        fs[1].subject = Subject()
+        fs[1].action = nil
+        r.handle(&fs)
+        XCTAssertEqual(r.steps.map(\.action.target), ["stripe"])
+        XCTAssertEqual(r.steps.first?.action.applied, true)
+        XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "true"])
+        XCTAssertEqual(fs[1].severity, .p0)
+    }
 }
