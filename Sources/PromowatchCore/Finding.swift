@@ -184,6 +184,9 @@ public struct BlastRadius: Sendable, Hashable {
     /// The share of the code's redeemers new to the shop, and of the shop's other redeemers now.
     public var newShare: Double
     public var shopNewShare: Double
+    /// Whether the redeemers are mostly new and clearly newer than the shop's others (the bar of
+    /// detection's new-accounts rule, `coupon_abuse.new_account_share` and a 0.25 margin).
+    public var redeemersAreNew: Bool
 
     public enum Basis: Sendable, Hashable {
         /// The redeemers are accounts new to the shop: only as good as the account history.
@@ -198,7 +201,8 @@ public struct BlastRadius: Sendable, Hashable {
 
     public init(
         abuseShare: Double, pastAccounts: Double, otherRedemptions: Int = 0, legitPerMinute: Double = 0,
-        basis: Basis = .repetition, accountHistoryMinutes: Int = 0, newShare: Double = 0, shopNewShare: Double = 0
+        basis: Basis = .repetition, accountHistoryMinutes: Int = 0, newShare: Double = 0, shopNewShare: Double = 0,
+        redeemersAreNew: Bool = false
     ) {
         self.abuseShare = abuseShare
         self.pastAccounts = pastAccounts
@@ -208,6 +212,7 @@ public struct BlastRadius: Sendable, Hashable {
         self.accountHistoryMinutes = accountHistoryMinutes
         self.newShare = newShare
         self.shopNewShare = shopNewShare
+        self.redeemersAreNew = redeemersAreNew
     }
 }
 

@@ -76,10 +76,6 @@ public struct DecisionStage: Sendable {
         f.action = action
     }
 
-    /// How much more of a code's redeemers than of the shop's must be new for them to stand out
-    /// (the margin detection's new-accounts rule uses too).
-    static let standsOut = 0.25
-
     /// Why blocking `code` would do more harm than good, or nil when it would not.
     func notBlocked(_ category: Category, code: String, _ b: BlastRadius) -> String? {
         let dominant = b.abuseShare >= config.abuseDominanceShare
@@ -89,7 +85,7 @@ public struct DecisionStage: Sendable {
         case .couponAbuse:
             // a code a few accounts used before, now redeemed by customers the shop knows as well
             // as its others: a campaign launched after a preview, not a leak
-            if dominant && b.basis == .privateCode && b.newShare < b.shopNewShare + DecisionStage.standsOut {
+            if dominant && b.basis == .privateCode && !b.redeemersAreNew {
                 return "a code of \(accounts) account(s) before, but its redeemers are as established as the shop's "
                     + "(\(NumberText.percent(b.newShare)) new vs \(NumberText.percent(b.shopNewShare))): a launch, needs a look"
             }

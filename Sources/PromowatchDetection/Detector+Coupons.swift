@@ -93,7 +93,8 @@ extension Detector {
                 abuseShare: abuseShare, pastAccounts: pastAccounts,
                 otherRedemptions: Int((Double(s.applied) * (1 - abuseShare)).rounded()), legitPerMinute: legitPerMinute,
                 basis: abnormalDiscount ? .abnormalDiscount : wasPrivate ? .privateCode : .newAccounts,
-                accountHistoryMinutes: past.minutes, newShare: newShare, shopNewShare: shopNew)
+                accountHistoryMinutes: past.minutes, newShare: newShare, shopNewShare: shopNew,
+                redeemersAreNew: newShare >= max(cfg.newAccountShare, shopNew + 0.25))
             let summary =
                 "coupon \(code) redeemed \(s.applied) times in \(cfg.windowMinutes) min (expected \(fmt(expected))): \(why)"
             emit(

@@ -136,7 +136,7 @@ final class DecisionStageTests: XCTestCase {
         func abuse(_ basis: BlastRadius.Basis, hours: Int) -> Finding? {
             let b = BlastRadius(
                 abuseShare: 0.95, pastAccounts: 0, basis: basis, accountHistoryMinutes: hours * 60, newShare: 0.9,
-                shopNewShare: 0.2)
+                shopNewShare: 0.2, redeemersAreNew: true)
             return stage.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("NEWCODE", blast: b)))
         }
         // bug pinned: a new campaign among established customers was blacklisted at P0 on a cold start
@@ -168,7 +168,8 @@ final class DecisionStageTests: XCTestCase {
                 remedy: .switchProvider("stripe", confirmed: true)))
         XCTAssertNil(p?.action)
         XCTAssertEqual(p?.summary, "seen; not proposed: disable_provider is off (decision.modes)")
-        let b = BlastRadius(abuseShare: 1, pastAccounts: 1, basis: .privateCode, newShare: 1, shopNewShare: 0.1)
+        let b = BlastRadius(
+            abuseShare: 1, pastAccounts: 1, basis: .privateCode, newShare: 1, shopNewShare: 0.1, redeemersAreNew: true)
         XCTAssertNotNil(
             s.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("LEAK", blast: b)))?.action,
             "shadow is proposed; the remediator only records it")
@@ -180,7 +181,7 @@ final class DecisionStageTests: XCTestCase {
         func review(newShare: Double, shop: Double) -> Finding? {
             let b = BlastRadius(
                 abuseShare: 0.97, pastAccounts: 2, basis: .privateCode, accountHistoryMinutes: 3000, newShare: newShare,
-                shopNewShare: shop)
+                shopNewShare: shop, redeemersAreNew: newShare >= max(0.5, shop + 0.25))
             return stage.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("WINTER30", blast: b)))
         }
         let launch = review(newShare: 0.3, shop: 0.2)
@@ -191,5 +192,8 @@ final class DecisionStageTests: XCTestCase {
             "seen; not blocked: a code of 2 account(s) before, but its redeemers are as established as the shop's "
                 + "(30% new vs 20%): a launch, needs a look")
         XCTAssertEqual(review(newShare: 0.95, shop: 0.2)?.action?.kind, .blacklistCoupon)
+        // pinned: a previewed campaign at night, 40% of its redeemers lapsed customers (new to this
+        // history) against 10% shop-wide, was blacklisted: stand out, but not mostly new
+        XCTAssertNil(review(newShare: 0.4, shop: 0.1)?.action)
     }
 }
