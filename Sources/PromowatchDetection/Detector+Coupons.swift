@@ -94,7 +94,10 @@ extension Detector {
                 otherRedemptions: Int((Double(s.applied) * (1 - abuseShare)).rounded()), legitPerMinute: legitPerMinute,
                 basis: abnormalDiscount ? .abnormalDiscount : wasPrivate ? .privateCode : .newAccounts,
                 accountHistoryMinutes: past.minutes, newShare: newShare, shopNewShare: shopNew,
-                redeemersAreNew: newShare >= max(cfg.newAccountShare, shopNew + 0.25))
+                // surely, not by the luck of a small sample: a night's ten redeemers of a launch
+                // can be seven lapsed customers
+                redeemersAreNew: Stats.wilsonLower(newShare, n: Double(sample.count))
+                    >= max(cfg.newAccountShare, shopNew + 0.25))
             let summary =
                 "coupon \(code) redeemed \(s.applied) times in \(cfg.windowMinutes) min (expected \(fmt(expected))): \(why)"
             emit(

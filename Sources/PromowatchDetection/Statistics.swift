@@ -7,6 +7,17 @@
 /// Tail probabilities for counts. A count is judged by how unlikely it is given an expected rate
 /// that already accounts for current traffic — not by a fixed ratio.
 enum Stats {
+    /// The lower end of the Wilson score interval (one-sided 95%, z = 1.645) for a share `p`
+    /// measured on `n` samples: how large the share surely is, so ten accounts are not taken for
+    /// a hundred. 0 without samples.
+    static func wilsonLower(_ p: Double, n: Double, z: Double = 1.645) -> Double {
+        guard n > 0, p.isFinite else { return 0 }
+        let z2 = z * z
+        let centre = p + z2 / (2 * n)
+        let spread = z * ((p * (1 - p) + z2 / (4 * n)) / n).squareRoot()
+        return max(0, (centre - spread) / (1 + z2 / n))
+    }
+
     /// -log10 P(X >= k) for X ~ Poisson(lambda): 0 when k <= lambda, larger = stranger.
     /// Uses the regularized lower incomplete gamma function P(k, lambda) = P(X >= k), summed as
     /// the series x^a e^-x / Γ(a+1) · Σ x^n / ((a+1)...(a+n)), which converges for x < a.

@@ -103,4 +103,11 @@ final class SketchTests: XCTestCase {
         XCTAssertGreaterThan(h.quantile(0.99), 2500)
         XCTAssertEqual(h.above(1000), 11)
     }
+
+    func testWilsonLowerBoundIsCautiousOnSmallSamples() {
+        XCTAssertEqual(Stats.wilsonLower(0.7, n: 10), 0.44, accuracy: 0.01, "seven of ten: surely more than 44%")
+        XCTAssertGreaterThan(Stats.wilsonLower(1, n: 10), 0.75, "ten of ten")
+        XCTAssertEqual(Stats.wilsonLower(0.7, n: 1000), 0.676, accuracy: 0.005)
+        XCTAssertEqual(Stats.wilsonLower(0.5, n: 0), 0)
+    }
 }
