@@ -20,6 +20,13 @@ public struct Renderer {
     // MARK: payloads
 
     public static func jsonString(_ s: String, into o: inout [UInt8]) {
+        quoted(s, into: &o, json: true)
+    }
+
+    /// `s` in double quotes with `"`, `\`, newline, tab and carriage return escaped; `json`: other
+    /// control characters as `\u00XX` too (and `é` as `\u00e9`, to exercise the parser's escapes);
+    /// else (logfmt) they are written as they are.
+    static func quoted(_ s: String, into o: inout [UInt8], json: Bool) {
         o.append(0x22)
         for u in s.unicodeScalars {
             switch u {
@@ -39,10 +46,10 @@ public struct Renderer {
                 o.append(0x5C)
                 o.append(UInt8(ascii: "r"))
             default:
-                if u.value < 0x20 {
+                if json && u.value < 0x20 {
                     let h = String(u.value, radix: 16)
                     o.append(contentsOf: Array(("\\u" + String(repeating: "0", count: 4 - h.count) + h).utf8))
-                } else if u.value == 0xE9 {
+                } else if json && u.value == 0xE9 {
                     o.append(contentsOf: Array("\\u00e9".utf8))  // exercise \u escapes
                 } else {
                     o.append(contentsOf: Array(String(u).utf8))
@@ -86,28 +93,7 @@ public struct Renderer {
                 o.append(contentsOf: Array(s.utf8))
                 return
             }
-            o.append(0x22)
-            for u in s.unicodeScalars {
-                switch u {
-                case "\"":
-                    o.append(0x5C)
-                    o.append(0x22)
-                case "\\":
-                    o.append(0x5C)
-                    o.append(0x5C)
-                case "\n":
-                    o.append(0x5C)
-                    o.append(UInt8(ascii: "n"))
-                case "\t":
-                    o.append(0x5C)
-                    o.append(UInt8(ascii: "t"))
-                case "\r":
-                    o.append(0x5C)
-                    o.append(UInt8(ascii: "r"))
-                default: o.append(contentsOf: Array(String(u).utf8))
-                }
-            }
-            o.append(0x22)
+            quoted(s, into: &o, json: false)
         }
     }
 
