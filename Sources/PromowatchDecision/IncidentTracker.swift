@@ -64,8 +64,8 @@ public final class IncidentTracker {
             f.incident = IncidentRef(id: open[i].id, state: .updated, root: open[i].root)
             return
         }
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in f.fingerprint.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        var fingerprint = f.fingerprint
+        let h = fingerprint.withUTF8 { b in b.baseAddress.map { ByteHash.hash($0, b.count) } ?? 0 }
         let id = "inc-" + String(h & 0xFFFF_FFFF, radix: 16)
         open.append(
             Incident(
