@@ -187,6 +187,13 @@ public struct BlastRadius: Sendable, Hashable {
     /// Whether the redeemers are mostly new and clearly newer than the shop's others (the bar of
     /// detection's new-accounts rule, `coupon_abuse.new_account_share` and a 0.25 margin).
     public var redeemersAreNew: Bool
+    /// Minutes the code had been seen before the window (0: never): a code counts as private
+    /// (not public) only after `BlastRadius.privateAfterMinutes` of a handful of accounts.
+    public var codeWatchedMinutes: Int
+
+    /// How long a code must have been watched with at most a handful of accounts to count as
+    /// private: before that, nobody can tell a private code from a public one seen briefly.
+    public static let privateAfterMinutes = 60
 
     public enum Basis: Sendable, Hashable {
         /// The redeemers are accounts new to the shop: only as good as the account history.
@@ -202,7 +209,7 @@ public struct BlastRadius: Sendable, Hashable {
     public init(
         abuseShare: Double, pastAccounts: Double, otherRedemptions: Int = 0, legitPerMinute: Double = 0,
         basis: Basis = .repetition, accountHistoryMinutes: Int = 0, newShare: Double = 0, shopNewShare: Double = 0,
-        redeemersAreNew: Bool = false
+        redeemersAreNew: Bool = false, codeWatchedMinutes: Int = Int.max
     ) {
         self.abuseShare = abuseShare
         self.pastAccounts = pastAccounts
@@ -213,6 +220,7 @@ public struct BlastRadius: Sendable, Hashable {
         self.newShare = newShare
         self.shopNewShare = shopNewShare
         self.redeemersAreNew = redeemersAreNew
+        self.codeWatchedMinutes = codeWatchedMinutes
     }
 }
 

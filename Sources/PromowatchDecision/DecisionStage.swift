@@ -76,6 +76,10 @@ public struct DecisionStage: Sendable {
         f.action = action
     }
 
+    private func tooSoon(_ code: String, _ b: BlastRadius) -> String {
+        "\(code) was first seen \(b.codeWatchedMinutes) min before: too soon to know whether it is public"
+    }
+
     /// Why blocking `code` would do more harm than good, or nil when it would not.
     func notBlocked(_ category: Category, code: String, _ b: BlastRadius) -> String? {
         let dominant = b.abuseShare >= config.abuseDominanceShare
@@ -98,11 +102,17 @@ public struct DecisionStage: Sendable {
             return "abuse explains \(NumberText.percent(b.abuseShare)) of its redemptions, "
                 + "\(NumberText.short(b.legitPerMinute))/min look legitimate (a campaign or a popular code needs a look)"
         case .couponReuse:
+            if dominant && !isPublic && b.codeWatchedMinutes < BlastRadius.privateAfterMinutes {
+                return tooSoon(code, b)
+            }
             if dominant && !isPublic { return nil }
             return isPublic
                 ? "\(code) is public (\(accounts) accounts redeemed it before)"
                 : "\(b.otherRedemptions) other redemptions of \(code) in the window"
         case .discountStacking:
+            if dominant && !isPublic && b.codeWatchedMinutes < BlastRadius.privateAfterMinutes {
+                return tooSoon(code, b)
+            }
             if dominant && !isPublic { return nil }
             return isPublic
                 ? "\(code) is public (\(accounts) accounts redeemed it before), the stacking needs a fix"

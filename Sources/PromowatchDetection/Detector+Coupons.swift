@@ -57,7 +57,9 @@ extension Detector {
             // now redeemed by many: leaked. A new campaign's first redemptions are not that.
             let pastAccounts = past.couponAccounts[c]?.estimate ?? 0
             let privateSince = past.couponFirstMinute[c].map { ws - $0 } ?? 0
-            let wasPrivate = privateSince >= 60 && pastAccounts <= 3 && distinct >= Double(cfg.minNewAccounts)
+            let wasPrivate =
+                privateSince >= BlastRadius.privateAfterMinutes && pastAccounts <= 3
+                && distinct >= Double(cfg.minNewAccounts)
             guard Int(s.applied) >= cfg.minRedemptions || wasPrivate else { continue }
             let novel =
                 newShare >= max(cfg.newAccountShare, shopNew + 0.25) && newAccounts >= Double(cfg.minNewAccounts)
@@ -127,8 +129,10 @@ extension Detector {
             let total = max(Double(redemptions[v.p.coupon]?.applied ?? 0), Double(v.count))
             let share = Double(v.count) / total
             let pastAccounts = past.couponAccounts[v.p.coupon]?.estimate ?? 0
+            let watched = past.couponFirstMinute[v.p.coupon].map { m - cfg.windowMinutes + 1 - $0 } ?? 0
             let blast = BlastRadius(
-                abuseShare: share, pastAccounts: pastAccounts, otherRedemptions: Int(total) - Int(v.count))
+                abuseShare: share, pastAccounts: pastAccounts, otherRedemptions: Int(total) - Int(v.count),
+                codeWatchedMinutes: max(0, watched))
             let evidence = Evidence(
                 observed: Double(v.count), expected: 1, score: Stats.poissonTailScore(Double(v.count), expected: 1),
                 counts: [
@@ -203,9 +207,10 @@ extension Detector {
                 // where a few orders stacked discounts points at the stacking, not at the code
                 let stackedShare = Double(s.stacked) / Double(max(s.applied, s.stacked))
                 let pastAccounts = past.couponAccounts[c]?.estimate ?? 0
+                let watched = past.couponFirstMinute[c].map { m - cfg.windowMinutes + 1 - $0 } ?? 0
                 let blast = BlastRadius(
                     abuseShare: stackedShare, pastAccounts: pastAccounts,
-                    otherRedemptions: Int(s.applied) - Int(s.stacked))
+                    otherRedemptions: Int(s.applied) - Int(s.stacked), codeWatchedMinutes: max(0, watched))
                 let evidence = Evidence(
                     observed: Double(s.stacked), expected: 0,
                     score: Stats.poissonTailScore(Double(s.stacked), expected: 0.01),

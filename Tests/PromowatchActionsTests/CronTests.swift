@@ -16,13 +16,21 @@ final class CronTests: XCTestCase {
         try Binary.run(args, stdin: Data(input.utf8), environment: ["HOME": stateDir].merging(env) { $1 })
     }
 
-    /// One user applying one code again and again, from two pods (kubectl --prefix --timestamps).
-    func reuseLog(_ code: String, minute: Int = 0) -> String {
-        (0..<12).map { k in
-            let ts = String(format: "2026-11-20T10:%02d:%02dZ", minute, k * 4)
-            return
-                "[pod/checkout-\(k % 2)/checkout] \(ts) {\"msg\":\"ApplyPromotion\",\"coupon\":\"\(code)\",\"user_id\":\"u-greedy\",\"status\":\"applied\"}"
-        }.joined(separator: "\n") + "\n"
+    /// One user applying one code again and again, from two pods (kubectl --prefix --timestamps),
+    /// after `history` (below): a code is private, and so blockable for one reuser, only once it
+    /// has been watched for an hour with a handful of accounts.
+    func reuseLog(_ code: String, minute: Int = 0, user: String = "u-greedy") -> String {
+        historyLine(code, user: user)
+            + (0..<12).map { k in
+                let ts = String(format: "2026-11-20T10:%02d:%02dZ", minute, k * 4)
+                return
+                    "[pod/checkout-\(k % 2)/checkout] \(ts) {\"msg\":\"ApplyPromotion\",\"coupon\":\"\(code)\",\"user_id\":\"\(user)\",\"status\":\"applied\"}"
+            }.joined(separator: "\n") + "\n"
+    }
+
+    /// The code's one earlier redemption, by the same account, 90 minutes before the reuse.
+    func historyLine(_ code: String, user: String = "u-greedy") -> String {
+        "[pod/checkout-0/checkout] 2026-11-20T08:30:00Z {\"msg\":\"ApplyPromotion\",\"coupon\":\"\(code)\",\"user_id\":\"\(user)\",\"status\":\"applied\"}\n"
     }
 
     func checkIdempotent(_ storeArgs: [String]) throws {
@@ -33,7 +41,7 @@ final class CronTests: XCTestCase {
         let second = try promowatch(["cron", "--from", "-", "--format", "json"] + storeArgs, input: log)
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertTrue(
-            second.stderr.contains("0 new findings, 0 actions recorded, 12 events already seen"), second.stderr)
+            second.stderr.contains("0 new findings, 0 actions recorded, 13 events already seen"), second.stderr)
         let history = try promowatch(["history", "--format", "json"] + storeArgs)
         XCTAssertEqual(history.stdout.components(separatedBy: "\"finding\"").count - 1, 1)
         XCTAssertEqual(history.stdout.components(separatedBy: "\"action\"").count - 1, 1)
@@ -200,9 +208,14 @@ final class CronTests: XCTestCase {
     /// Three codes each reused by one user, in the kill and server-stop tests.
     func threeCodesLog() throws -> (codes: [String], file: String) {
         let codes = ["KILLA", "KILLB", "KILLC"]
-        let log = codes.enumerated().map { i, code in
-            reuseLog(code, minute: i * 2).replacingOccurrences(of: "u-greedy", with: "u-\(code)")
-        }.joined()
+        // every code's history first, so each pod's lines stay in time order
+        let history = codes.map { historyLine($0, user: "u-\($0)") }.joined()
+        let log =
+            history
+            + codes.enumerated().map { i, code in
+                reuseLog(code, minute: i * 2, user: "u-\(code)").replacingOccurrences(
+                    of: historyLine(code, user: "u-\(code)"), with: "")
+            }.joined()
         let logFile = NSTemporaryDirectory() + "pw-kill-\(UUID().uuidString).log"
         try log.write(toFile: logFile, atomically: true, encoding: .utf8)
         return (codes, logFile)

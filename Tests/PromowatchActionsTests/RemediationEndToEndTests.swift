@@ -66,12 +66,16 @@ final class RemediationEndToEndTests: XCTestCase {
     func testTwoProcessesAtOnceBothLand() throws {
         let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
         try s.control(["slow_ms": 300])  // widen the window in which both read the same version
+        // one redemption 90 minutes before: a code watched for an hour with one account is private
         func reuse(_ code: String) -> Data {
             Data(
-                (0..<10).map {
-                    #"{"ts":"2026-11-20T10:00:0\#($0)Z","msg":"ApplyPromotion","coupon":"\#(code)","user_id":"u-\#(code)","status":"applied"}"#
-                }
-                .joined(separator: "\n").utf8 + [0x0A])
+                ([
+                    #"{"ts":"2026-11-20T08:30:00Z","msg":"ApplyPromotion","coupon":"\#(code)","user_id":"u-\#(code)","status":"applied"}"#
+                ]
+                    + (0..<10).map {
+                        #"{"ts":"2026-11-20T10:00:0\#($0)Z","msg":"ApplyPromotion","coupon":"\#(code)","user_id":"u-\#(code)","status":"applied"}"#
+                    })
+                    .joined(separator: "\n").utf8 + [0x0A])
         }
         let env = ["KUBECONFIG": try kubeconfig(s), "HOME": s.dir]
         let a = try start(["analyze", "--apply", "--format", "json"], input: reuse("CODEA"), env: env)

@@ -196,4 +196,21 @@ final class DecisionStageTests: XCTestCase {
         // history) against 10% shop-wide, was blacklisted: stand out, but not mostly new
         XCTAssertNil(review(newShare: 0.4, shop: 0.1)?.action)
     }
+
+    /// A code first seen minutes ago, hammered by one account: nobody can tell yet whether it is
+    /// public, so it is not blocked. (Pins a popular code blacklisted three minutes into a day
+    /// without prior history: it had no history to look public.)
+    func testAReusedCodeFirstSeenMinutesAgoIsNotBlocked() {
+        func reuse(watched: Int) -> Finding? {
+            let b = BlastRadius(abuseShare: 1, pastAccounts: 0, codeWatchedMinutes: watched)
+            return stage.review(finding(.couponReuse, remedy: .blockCoupon("CODE0-13", blast: b)))
+        }
+        let early = reuse(watched: 3)
+        XCTAssertNil(early?.action)
+        XCTAssertEqual(early?.severity, .p2)
+        XCTAssertEqual(
+            early?.summary,
+            "seen; not blocked: CODE0-13 was first seen 3 min before: too soon to know whether it is public")
+        XCTAssertEqual(reuse(watched: 90)?.action?.kind, .blacklistCoupon)
+    }
 }
