@@ -57,6 +57,23 @@ public enum ConfigLoader {
             set(&c, out)
         }
     }
+    /// `decision.provider_capacity_per_minute`: provider name to a positive number.
+    static let capacities: Setter = { c, n, key in
+        guard let m = n.mapping else {
+            throw ConfigError(
+                key: key, message: "expected a mapping of provider: attempts per minute, got \(describe(n))")
+        }
+        for (k, v) in m {
+            guard let name = k.scalar?.string, !name.isEmpty else {
+                throw ConfigError(key: key, message: "expected a provider name, got \(describe(k))")
+            }
+            guard let text = v.scalar?.string, let x = Double(text), x.isFinite, x > 0 else {
+                throw ConfigError(key: key + "." + name, message: "expected a positive number, got \(describe(v))")
+            }
+            c.decision.providerCapacityPerMinute[name.lowercased()] = x
+        }
+    }
+
     /// `decision.modes`: a mapping of action kind to `off`, `shadow` or `enforce`.
     static let modes: Setter = { c, n, key in
         guard let m = n.mapping else {
@@ -155,6 +172,7 @@ public enum ConfigLoader {
         ("decision.public_code_accounts", int(0) { $0.decision.publicCodeAccounts = $1 }),
         ("decision.min_account_history_hours", int(0) { $0.decision.minAccountHistoryHours = $1 }),
         ("decision.modes", modes),
+        ("decision.provider_capacity_per_minute", capacities),
         ("decision.incident_gap_minutes", int(1) { $0.decision.incidentGapMinutes = $1 }),
         ("decision.verify_minutes", int(1) { $0.decision.verifyMinutes = $1 }),
         ("decision.max_provider_hold_minutes", int(0) { $0.decision.maxProviderHoldMinutes = $1 }),

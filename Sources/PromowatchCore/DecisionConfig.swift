@@ -31,6 +31,10 @@ public struct DecisionConfig: Sendable, Equatable {
     public var verifyMinutes = 10
     /// The longest hold a provider that keeps failing its trials gets (backoff doubles it).
     public var maxProviderHoldMinutes = 480
+    /// Payment attempts a minute each provider (lower-case name) can take, where the shop knows
+    /// it (its contract's rate limit): a switch that would push the fallback over it is not made.
+    /// Unknown providers are not limited.
+    public var providerCapacityPerMinute: [String: Double] = [:]
     /// Quiet minutes after which an incident is resolved (findings within it join the incident).
     public var incidentGapMinutes = 15
     /// Per action kind: `enforce` (act, or a dry run without `--apply`), `shadow` (record in the

@@ -232,7 +232,21 @@ public enum Remedy: Sendable, Hashable {
     case blockCoupon(String, blast: BlastRadius?)
     /// Switching the provider off moves payments to another; `confirmed`: it has kept failing for
     /// the confirmation time with a healthy fallback all along.
-    case switchProvider(String, confirmed: Bool)
+    case switchProvider(String, confirmed: Bool, load: ProviderLoad? = nil)
+}
+
+/// What a provider switch would move: the blast radius of `disable_provider`.
+public struct ProviderLoad: Sendable, Hashable {
+    /// Payment attempts a minute the failing provider carries (its short window's average).
+    public var movedPerMinute: Double
+    /// The fallback that would take them (nil: none is healthy), and what it carries now.
+    public var fallback: String?
+    public var fallbackPerMinute: Double
+    public init(movedPerMinute: Double, fallback: String?, fallbackPerMinute: Double) {
+        self.movedPerMinute = movedPerMinute
+        self.fallback = fallback
+        self.fallbackPerMinute = fallbackPerMinute
+    }
 }
 
 /// The numbers behind a finding.

@@ -13,7 +13,8 @@ import PromowatchCore
 ///    not blocked, and abuse and reuse findings are P2 (the code keeps working for the rest).
 ///    A code is blocked for its redeemers being new accounts only after `min_account_history_hours`
 ///    of account history (a cold start makes every customer look new).
-/// 3. A provider is switched off only once its outage is confirmed with a healthy fallback.
+/// 3. A provider is switched off only once its outage is confirmed with a healthy fallback, and
+///    never when the fallback would carry more than its configured capacity.
 /// 4. Nothing less severe than `min_severity` proposes an action; an allowlisted code never does;
 ///    an action kind whose mode is `off` never does (`shadow`: the remediator records, never acts).
 public struct DecisionStage: Sendable {
@@ -46,7 +47,16 @@ public struct DecisionStage: Sendable {
                 return f
             }
             propose(&f, ProposedAction(kind: .blacklistCoupon, target: code))
-        case .switchProvider(let name, let confirmed):
+        case .switchProvider(let name, let confirmed, let load):
+            if let load, let fallback = load.fallback,
+                let capacity = config.providerCapacityPerMinute[fallback.lowercased()],
+                load.movedPerMinute + load.fallbackPerMinute > capacity
+            {
+                f.summary +=
+                    "; not switched: \(fallback) would carry \(NumberText.short(load.movedPerMinute + load.fallbackPerMinute))/min, "
+                    + "over its capacity of \(NumberText.short(capacity))/min (decision.provider_capacity_per_minute)"
+                return f
+            }
             guard confirmed else {
                 let healthy = f.evidence.counts.first { $0.0 == "healthy_fallbacks" }?.1 ?? 0
                 f.summary +=

@@ -38,11 +38,14 @@ extension Detector {
         var failing: [FailingProvider] = []
         var failingWindow: [Int32: Int] = [:]
         var raised = Set<Int32>()  // failing more than its own baseline now, threshold crossed or not
+        var suspect = Set<Int32>()  // any failure now that its baseline makes unlikely (p < 5%)
+        var longStats: [Int32: ProviderStat] = [:]
         var known = Set<Int32>()
         for (p, a) in past.providerAttempts where p >= 0 && a > 0 { known.insert(p) }
         for w in windows {
             let ws = providerStats(m, w)
             if w == cfg.windowMinutes { stats = ws }
+            if w == longWindow { longStats = ws }
             // the long window finds slow burns that are still burning: the provider's failures must
             // be raised in the short window too, or a past burst would keep a finding alive
             let raisedNow = raised
@@ -71,6 +74,11 @@ extension Detector {
                 // a degrading provider (failures clearly above its own expectation: tail below 1%)
                 // is no fallback even before it crosses the threshold of a finding of its own
                 if s.failures >= 2 && score >= 2 && observedRate >= 2 * rate { raised.insert(p) }
+                // a fallback must be above suspicion: one failure its baseline makes unlikely is
+                // enough to wait (verify after a switch would catch it only after the damage)
+                if w == cfg.windowMinutes && s.failures >= 1 && score >= 1.3 && observedRate >= 2 * rate {
+                    suspect.insert(p)
+                }
             }
         }
         guard !failing.isEmpty else { return }
@@ -92,14 +100,17 @@ extension Detector {
                 m, end, into: &out)
             return
         }
-        // a switch only helps if some other provider is healthy right now
+        // a switch only helps if some other provider is healthy right now, on evidence
         let failingSet = Set(failing.map(\.provider))
-        let standbyFailures = recentFailures(m, minutes: 30)
-        let healthy = known.subtracting(failingSet).filter { p in
-            // a standby (switched off, no traffic now) only when nothing recent speaks against it
-            guard let s = stats[p], s.attempts > 0 else { return (standbyFailures[p] ?? 0) == 0 }
-            return !raised.contains(p) && Double(s.failures) / Double(s.attempts) < cfg.minFailureRate
+        let fallbacks = fallbackVerdicts(
+            candidates: known.subtracting(failingSet), short: stats, long: longStats, longWindow: longWindow,
+            raised: raised.union(suspect), failing: failing, m: m)
+        let healthy = Set(fallbacks.compactMap { $0.reason == nil ? $0.provider : nil })
+        // the fallback that would take the traffic: the healthy one carrying the most now
+        let fallback = healthy.max { a, b in
+            (stats[a]?.attempts ?? 0, b) < (stats[b]?.attempts ?? 0, a)
         }
+        let perMinute = { (p: Int32) in Double(stats[p]?.attempts ?? 0) / Double(cfg.windowMinutes) }
         for f in failing {
             let (p, s, expected, score) = (f.provider, f.stat, f.expected, f.score)
             let name = providers.string(p)
@@ -108,24 +119,75 @@ extension Detector {
             // fallback all along (the finding is raised at once, without it)
             let streak = providerStreak(p, m, fallbackHealthy: !healthy.isEmpty)
             let confirmed = !healthy.isEmpty && streak >= cfg.confirmMinutes
-            let evidence = Evidence(
-                observed: Double(s.failures), expected: expected, score: score,
-                counts: [
-                    ("attempts", Double(s.attempts)), ("failure_rate", Double(s.failures) / Double(s.attempts)),
-                    ("healthy_fallbacks", Double(healthy.count)), ("failing_minutes", Double(streak + 1)),
-                ])
-            let summary =
+            let load = ProviderLoad(
+                movedPerMinute: perMinute(p), fallback: fallback.map { providers.string($0) },
+                fallbackPerMinute: fallback.map(perMinute) ?? 0)
+            var counts: [(String, Double)] = [
+                ("attempts", Double(s.attempts)), ("failure_rate", Double(s.failures) / Double(s.attempts)),
+                ("healthy_fallbacks", Double(healthy.count)), ("failing_minutes", Double(streak + 1)),
+                ("attempts_per_minute", load.movedPerMinute),
+            ]
+            if load.fallback != nil { counts.append(("fallback_attempts_per_minute", load.fallbackPerMinute)) }
+            let evidence = Evidence(observed: Double(s.failures), expected: expected, score: score, counts: counts)
+            var summary =
                 "\(name): \(s.failures) of \(s.attempts) payment attempts failed on the provider side in \(w) min (expected \(fmt(expected)))"
+            if let fb = load.fallback {
+                summary +=
+                    "; a switch moves \(fmt(load.movedPerMinute))/min to \(fb) (carrying \(fmt(load.fallbackPerMinute))/min now)"
+            } else {
+                let reasons = fallbacks.compactMap(\.reason)
+                summary += reasons.isEmpty ? "; no other provider" : "; no fallback: " + reasons.joined(separator: "; ")
+            }
             var draft = FindingDraft(
                 category: .paymentProviderFailure, severity: .p1, subject: Subject(provider: name), windowMinutes: w,
-                evidence: evidence, summary: summary, remedy: .switchProvider(name, confirmed: false))
+                evidence: evidence, summary: summary, remedy: .switchProvider(name, confirmed: false, load: load))
             emit(draft, m, end, into: &out)
             if confirmed {
                 draft.summary += "; failing for \(streak + 1) min with a healthy fallback all along: switch"
-                draft.remedy = .switchProvider(name, confirmed: true)
+                draft.remedy = .switchProvider(name, confirmed: true, load: load)
                 draft.episode = "switch"
                 emit(draft, m, end, into: &out)
             }
+        }
+    }
+
+    /// Each candidate fallback with the reason it cannot take traffic (nil: it can). A provider
+    /// with traffic must show health on evidence: nothing raised or suspect now, and enough
+    /// attempts over the long window that, were it failing at half the failing provider's rate
+    /// (or `min_failure_rate`), it would have shown (the upper end of its failure rate's 95%
+    /// interval below that). A standby (no traffic over the long window) only when it had no
+    /// provider-side failure in the last 30 minutes.
+    func fallbackVerdicts(
+        candidates: Set<Int32>, short: [Int32: ProviderStat], long: [Int32: ProviderStat], longWindow: Int,
+        raised: Set<Int32>, failing: [FailingProvider], m: Int
+    ) -> [(provider: Int32, reason: String?)] {
+        let cfg = config.providerFailure
+        let worst = failing.map { Double($0.stat.failures) / Double(max($0.stat.attempts, 1)) }.min() ?? 0
+        let failingToo = max(worst / 2, cfg.minFailureRate)
+        let standbyFailures = recentFailures(m, minutes: 30)
+        return candidates.sorted().map { p in
+            let name = providers.string(p)
+            let s = short[p] ?? ProviderStat()
+            let l = long[p] ?? ProviderStat()
+            if l.attempts == 0 && s.attempts == 0 {
+                let f = standbyFailures[p] ?? 0
+                return (p, f == 0 ? nil : "\(name) is on standby but failed \(f) time(s) in the last 30 min")
+            }
+            if raised.contains(p) || (s.attempts > 0 && Double(s.failures) / Double(s.attempts) >= cfg.minFailureRate) {
+                return (
+                    p,
+                    "\(name) is failing more than usual too (\(s.failures) of \(s.attempts) in \(cfg.windowMinutes) min)"
+                )
+            }
+            let n = Double(max(l.attempts, s.attempts))
+            let k = Double(max(l.failures, s.failures))
+            if Stats.wilsonUpper(k / n, n: n) >= failingToo {
+                return (
+                    p,
+                    "\(name) has too few attempts to show it is healthy (\(Int(k)) of \(Int(n)) failed in \(longWindow) min)"
+                )
+            }
+            return (p, nil)
         }
     }
 

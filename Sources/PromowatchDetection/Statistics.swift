@@ -18,6 +18,16 @@ enum Stats {
         return max(0, (centre - spread) / (1 + z2 / n))
     }
 
+    /// The upper end of the same interval: how large the share may still be. A provider with no
+    /// failure in 3 attempts may still fail half its payments; with none in 30, not a fifth.
+    static func wilsonUpper(_ p: Double, n: Double, z: Double = 1.645) -> Double {
+        guard n > 0, p.isFinite else { return 1 }
+        let z2 = z * z
+        let centre = p + z2 / (2 * n)
+        let spread = z * ((p * (1 - p) + z2 / (4 * n)) / n).squareRoot()
+        return min(1, (centre + spread) / (1 + z2 / n))
+    }
+
     /// -log10 P(X >= k) for X ~ Poisson(lambda): 0 when k <= lambda, larger = stranger.
     /// Uses the regularized lower incomplete gamma function P(k, lambda) = P(X >= k), summed as
     /// the series x^a e^-x / Γ(a+1) · Σ x^n / ((a+1)...(a+n)), which converges for x < a.

@@ -81,6 +81,29 @@ final class DecisionStageTests: XCTestCase {
         XCTAssertEqual(confirmed?.action, ProposedAction(kind: .disableProvider, target: "stripe"))
     }
 
+    /// The provider blast radius: a switch that would push the fallback over the capacity the
+    /// shop configured is not made; without a configured capacity the load is only reported.
+    func testASwitchNeverOverloadsTheFallback() {
+        var config = DecisionConfig()
+        config.providerCapacityPerMinute = ["paypal": 100]
+        let limited = DecisionStage(config: config)
+        func switching(moved: Double, carried: Double, _ stage: DecisionStage) -> Finding? {
+            let load = ProviderLoad(movedPerMinute: moved, fallback: "paypal", fallbackPerMinute: carried)
+            return stage.review(
+                finding(
+                    .paymentProviderFailure, coupon: nil, provider: "stripe",
+                    remedy: .switchProvider("stripe", confirmed: true, load: load)))
+        }
+        let over = switching(moved: 80, carried: 30, limited)
+        XCTAssertNil(over?.action)
+        XCTAssertEqual(
+            over?.summary,
+            "seen; not switched: paypal would carry 110/min, over its capacity of 100/min (decision.provider_capacity_per_minute)"
+        )
+        XCTAssertEqual(switching(moved: 60, carried: 30, limited)?.action?.kind, .disableProvider)
+        XCTAssertEqual(switching(moved: 800, carried: 300, stage)?.action?.kind, .disableProvider, "capacity unknown")
+    }
+
     func testNoRemedyNoAction() {
         for cat in [Category.cardTesting, .latency, .dbSaturation, .compensationFailure, .couponEnumeration] {
             let f = stage.review(finding(cat, .p0, remedy: nil))

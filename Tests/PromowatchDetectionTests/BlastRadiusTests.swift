@@ -93,6 +93,71 @@ extension DetectorTests {
 }
 
 extension DetectorTests {
+    /// A fallback must show health on evidence. Pins two staggered-onset days on which stripe was
+    /// switched to a paypal that carried a payment or two a minute: no failure yet proved nothing,
+    /// and paypal's own degradation showed only after the switch's verify time.
+    func testAFallbackWithTooFewAttemptsIsNoFallback() {
+        func outage(paypalEvery: Int) -> [Finding] {
+            coupons = SymbolTable()
+            providers = SymbolTable()
+            let d = detector()
+            for m in 0..<75 {
+                // stripe failing four payments in ten: paypal is a fallback only if it surely
+                // fails fewer than one in five
+                for k in 0..<10 {
+                    pay(
+                        d, minute(m, k * 5), "stripe", m >= 60 && k < 4 ? .paymentProviderFailure : .paymentSucceeded,
+                        card: "s\(m)-\(k)")
+                }
+                if m % paypalEvery == 0 { pay(d, minute(m, 55), "paypal", .paymentSucceeded, card: "p\(m)") }
+            }
+            return d.decided().filter { $0.category == .paymentProviderFailure }
+        }
+        let sparse = outage(paypalEvery: 5)  // 3 attempts in the quarter hour
+        XCTAssertEqual(sparse.first?.subject.provider, "stripe")
+        XCTAssertTrue(sparse.allSatisfy { $0.action == nil }, sparse.map(\.summary).joined(separator: "\n"))
+        XCTAssertTrue(
+            sparse.first?.summary.contains("no fallback: paypal has too few attempts to show it is healthy") ?? false,
+            sparse.first?.summary ?? "")
+        // with a few attempts a minute, none failing, paypal is a fallback, and the finding says
+        // what the switch moves
+        let busy = outage(paypalEvery: 1)
+        XCTAssertEqual(
+            busy.first { $0.action != nil }?.action?.target, "stripe", busy.map(\.summary).joined(separator: "\n"))
+        let switched = busy.first { $0.action != nil }
+        XCTAssertTrue(
+            switched?.summary.contains("a switch moves 10/min to paypal (carrying 1.0/min now)") ?? false,
+            switched?.summary ?? "")
+        XCTAssertEqual(switched?.evidence.counts.first { $0.0 == "attempts_per_minute" }?.1, 10)
+        // at stripe's first minutes (12 failures in 50) fifteen clean paypal attempts were not yet
+        // enough to rule out paypal failing half as often
+        XCTAssertTrue(busy.first?.summary.contains("0 of 15 failed in 15 min") ?? false, busy.first?.summary ?? "")
+    }
+
+    /// One paypal failure its quiet baseline makes unlikely is enough to wait: a provider about
+    /// to degrade shows like that first.
+    func testAFallbackWithAnUnlikelyFailureIsNoFallback() {
+        let d = detector()
+        for m in 0..<75 {
+            for k in 0..<10 {
+                pay(
+                    d, minute(m, k * 5), "stripe", m >= 60 ? .paymentProviderFailure : .paymentSucceeded,
+                    card: "s\(m)-\(k)")
+            }
+            for k in 0..<4 {
+                pay(
+                    d, minute(m, 51 + k), "paypal", m == 61 && k == 0 ? .paymentProviderFailure : .paymentSucceeded,
+                    card: "p\(m)-\(k)")
+            }
+        }
+        let f = d.decided().filter { $0.category == .paymentProviderFailure }
+        let early = f.filter { $0.time <= minute(66, 0) }
+        XCTAssertFalse(early.isEmpty)
+        XCTAssertTrue(early.allSatisfy { $0.action == nil }, early.map(\.summary).joined(separator: "\n"))
+        // once the failure has left the window, nothing speaks against paypal
+        XCTAssertGreaterThanOrEqual(f.first { $0.action != nil }?.time ?? 0, minute(66, 0))
+    }
+
     /// A small shop: a dozen provider-side failures over a quarter hour (~12% against a quiet
     /// baseline) never fill a five-minute window, and must still be found; five failures in a
     /// quarter hour stay quiet.

@@ -151,11 +151,15 @@ public struct AdversarialDay {
             let p = providers[pi]
             let other = providers[1 - pi]
             let perMinute = rate(at(s)) * (pi == 0 ? primaryShare : 1 - primaryShare) * 0.4
+            // the switch is right only where the other provider carries enough payments to show
+            // it is healthy (a couple of dozen in a quarter hour); with less, no switch is owed
+            let otherPerMinute = rate(at(s)) * (pi == 0 ? 1 - primaryShare : primaryShare)
             if perMinute * 20 >= 15 {
                 label(
                     "\(p) outage", .paymentProviderFailure, Subject(provider: p), s, 20,
                     within: min(within(perMinute), 1200),
-                    right: "disable_provider:\(p)", wrong: ["disable_provider:\(other)", "blacklist_coupon:*"])
+                    right: otherPerMinute * 15 >= 25 ? "disable_provider:\(p)" : nil,
+                    wrong: ["disable_provider:\(other)", "blacklist_coupon:*"])
             }
         } else if r < 0.7, let s = slot(20) {
             let perMinute = rate(at(s)) * primaryShare * 0.3
