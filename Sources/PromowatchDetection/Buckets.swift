@@ -101,6 +101,9 @@ final class MinuteBucket {
     var rejected: Int32 = 0
     var coupons: [Int32: CouponStat] = [:]
     var reuse = TopK<ReusePayload>(capacity: 64)
+    /// (account, code) pairs whose count in their window reached the reuse threshold in this
+    /// minute (`PairRecurrence`): steady reuse the minute's heavy hitters cannot show.
+    var steadyReuse: [UInt64: (count: Int32, p: ReusePayload)] = [:]
     var rejectors = TopK<IdentityPayload>(capacity: 32)
     var decliners = TopK<IdentityPayload>(capacity: 32)
     var providers: [Int32: ProviderStat] = [:]

@@ -113,7 +113,13 @@ extension Detector {
     func couponReuse(_ m: Int, _ end: Int64, _ out: inout [Finding]) {
         let cfg = config.couponReuse
         let bs = window(m, cfg.windowMinutes)
-        let merged = mergedHitters(bs, \.reuse) { $0.accounts.merge($1.accounts) }
+        var merged = mergedHitters(bs, \.reuse) { $0.accounts.merge($1.accounts) }
+        // steady reuse the minutes' heavy hitters lost: the pair's own count in its window
+        for b in bs {
+            for (k, v) in b.steadyReuse where (merged[k]?.count ?? 0) < v.count {
+                merged[k] = (v.count, merged[k]?.p ?? v.p)
+            }
+        }
         // only the few over a threshold are sorted (for a stable output order)
         let over = merged.filter { Int($0.value.count) >= ($0.value.p.kind == .user ? cfg.minPerUser : cfg.minPerIP) }
         let redemptions = over.isEmpty ? [:] : mergedCoupons(bs).stats

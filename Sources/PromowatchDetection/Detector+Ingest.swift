@@ -52,8 +52,17 @@ extension Detector {
                 // mutated in place: copying the stat out would copy its account sketch each time
                 b.coupons[e.coupon, default: CouponStat()].add(e, account: account)
                 if e.userHash != 0 {
-                    b.reuse.add(pairKey(e.userHash, .user, couponHash: e.couponHash)) {
+                    let key = pairKey(e.userHash, .user, couponHash: e.couponHash)
+                    b.reuse.add(key) {
                         ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon, name: text.userText())
+                    }
+                    let cfg = config.couponReuse
+                    let n = pairs.add(key, minute: Int32(clamping: m), window: Int32(clamping: cfg.windowMinutes))
+                    if n >= cfg.minPerUser, (b.steadyReuse[key]?.count ?? 0) < n {
+                        let name = b.steadyReuse[key]?.p.name ?? text.userText()
+                        b.steadyReuse[key] = (
+                            n, ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon, name: name)
+                        )
                     }
                 }
                 if e.ipHash != 0 {

@@ -25,6 +25,7 @@ public final class Detector {
     /// Newest event time seen (ns).
     public internal(set) var watermark = Int64.min
     let firstSeen = FirstSeenSketch()
+    var pairs = PairRecurrence()
     var past = PastTotals()
     var pastUpTo = Int.min
     var episodes: [String: Int] = [:]

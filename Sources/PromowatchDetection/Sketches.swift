@@ -352,3 +352,45 @@ struct LatencyHistogram: Sendable {
         return n
     }
 }
+
+/// Steady reuse in a busy shop: one account applying one code once or twice a minute never
+/// stands out among a minute's heavy hitters when a thousand other (account, code) pairs share
+/// the minute. A fixed table (memory bounded whatever the input) counts each pair's redemptions
+/// since the start of its window; a newcomer takes only an empty slot, a stale one, or one seen
+/// once in an earlier minute, so a flood of one-off pairs never evicts a recurring one.
+struct PairRecurrence: Sendable {
+    private var keys: [UInt64]
+    private var starts: [Int32]
+    private var counts: [Int32]
+    private let mask: Int
+
+    init(slotsLog2: Int = 16) {
+        let n = 1 << slotsLog2
+        keys = Array(repeating: 0, count: n)
+        starts = Array(repeating: 0, count: n)
+        counts = Array(repeating: 0, count: n)
+        mask = n - 1
+    }
+
+    /// Counts `key` (a mixed hash, never 0) at minute `m`; returns the pair's count within its
+    /// window of `window` minutes, or 0 when the table had no room for it.
+    mutating func add(_ key: UInt64, minute m: Int32, window: Int32) -> Int32 {
+        let i = Int(truncatingIfNeeded: key >> 32) & mask & ~1
+        for j in i...(i + 1) where keys[j] == key {
+            if m &- starts[j] >= window || m < starts[j] &- window {
+                starts[j] = m
+                counts[j] = 0
+            }
+            counts[j] &+= 1
+            return counts[j]
+        }
+        for j in i...(i + 1)
+        where keys[j] == 0 || m &- starts[j] >= window || m < starts[j] &- window || (counts[j] <= 1 && starts[j] < m) {
+            keys[j] = key
+            starts[j] = m
+            counts[j] = 1
+            return 1
+        }
+        return 0
+    }
+}

@@ -183,3 +183,28 @@ extension DetectorTests {
         XCTAssertTrue(run(failures: 5).isEmpty)
     }
 }
+
+extension DetectorTests {
+    /// Steady reuse in a busy shop. Pins two scenario days (1,200 and 2,900 checkouts a minute)
+    /// on which one account applied the popular code once a minute for a quarter hour and was
+    /// never found: among a thousand (account, code) pairs a minute, once a minute is no minute's
+    /// heavy hitter. The finding names the account; the popular code is not blocked.
+    func testSteadyReuseInABusyShopIsFound() {
+        let d = detector()
+        for m in 0..<100 {
+            for k in 0..<1200 {
+                let u = (m * 1200 + k) % 50_000
+                promo(
+                    d, minute(m, k % 60), k % 3 == 0 ? "POPULAR" : "CODE\(k % 40)", user: "u-\(u)",
+                    ip: "10.\(u / 65536).\((u / 256) % 256).\(u % 256)")
+            }
+            if m >= 80 { promo(d, minute(m, 30), "POPULAR", user: "u-greedy", ip: "192.0.2.7") }
+        }
+        let f = d.decided().filter { $0.category == .couponReuse }
+        XCTAssertEqual(f.first?.subject.user, "u-greedy", f.map(\.summary).joined(separator: "\n"))
+        XCTAssertEqual(f.first?.subject.coupon, "POPULAR")
+        XCTAssertLessThanOrEqual(f.first.map { $0.time - minute(80, 0) } ?? .max, 9 * 60_000_000_000)
+        XCTAssertTrue(f.allSatisfy { $0.action == nil }, "a popular code is never blocked for one account")
+        XCTAssertTrue(f.allSatisfy { $0.subject.user == "u-greedy" }, "nobody else reused anything")
+    }
+}
