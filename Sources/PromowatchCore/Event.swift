@@ -133,4 +133,11 @@ public struct EventCounts: Sendable, Equatable {
 public protocol EventTextSource: AnyObject {
     func userText() -> String?
     func ipText() -> String?
+    /// The event's log line (its payload), sanitised as an example (`ExampleText`); nil when
+    /// the line is gone.
+    func lineText() -> String?
+}
+
+extension EventTextSource {
+    public func lineText() -> String? { nil }
 }

@@ -274,6 +274,36 @@ public struct Evidence: Sendable, Hashable {
     }
 }
 
+/// Why a finding was raised, for the person reading it: who contributed most, typical against
+/// actual, and a few of the log lines behind it (sanitised: printable ASCII only, long digit runs
+/// masked, cut short). Values come from logs: render them escaped.
+public struct Explanation: Sendable, Hashable {
+    public struct Contributor: Sendable, Hashable {
+        /// `user`, `ip`, `coupon` or `provider`.
+        public var kind: String
+        public var value: String
+        /// Its events in the window (redemptions, failures, declines, rejected codes).
+        public var count: Double
+        /// Of how many (a provider's attempts), when that matters.
+        public var of: Double?
+        public init(kind: String, value: String, count: Double, of: Double? = nil) {
+            self.kind = kind
+            self.value = value
+            self.count = count
+            self.of = of
+        }
+    }
+    /// What was counted, in words ("redemptions of CART20", "provider-side failures").
+    public var measure: String
+    public var contributors: [Contributor]
+    public var examples: [String]
+    public init(measure: String, contributors: [Contributor] = [], examples: [String] = []) {
+        self.measure = measure
+        self.contributors = contributors
+        self.examples = examples
+    }
+}
+
 /// One finding (contract section 4).
 public struct Finding: Sendable, Hashable {
     /// Event time at which it was raised (end of the triggering window), ns since the epoch.
@@ -291,6 +321,11 @@ public struct Finding: Sendable, Hashable {
     public var remedy: Remedy?
     /// The incident it belongs to, once grouped (`IncidentTracker`).
     public var incident: IncidentRef?
+    /// Contributors, examples and what was measured (detection's).
+    public var explanation: Explanation?
+    /// The rule that said no to the remedy, when there is a remedy and no action (the decision
+    /// stage's; the summary says it too).
+    public var whyNoAction: String?
 
     public init(
         time: Int64, category: Category, severity: Severity, subject: Subject, windowStart: Int64, windowEnd: Int64,

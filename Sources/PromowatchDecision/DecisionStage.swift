@@ -43,7 +43,7 @@ public struct DecisionStage: Sendable {
             if let blast, let reason = notBlocked(f.category, code: code, blast) {
                 // a campaign-like use of a code is P2 whatever its volume
                 if f.category == .couponAbuse || f.category == .couponReuse, f.severity < .p2 { f.severity = .p2 }
-                f.summary += "; not blocked: " + reason
+                no(&f, "not blocked: " + reason)
                 return f
             }
             propose(&f, ProposedAction(kind: .blacklistCoupon, target: code))
@@ -52,17 +52,20 @@ public struct DecisionStage: Sendable {
                 let capacity = config.providerCapacityPerMinute[fallback.lowercased()],
                 load.movedPerMinute + load.fallbackPerMinute > capacity
             {
-                f.summary +=
-                    "; not switched: \(fallback) would carry \(NumberText.short(load.movedPerMinute + load.fallbackPerMinute))/min, "
-                    + "over its capacity of \(NumberText.short(capacity))/min (decision.provider_capacity_per_minute)"
+                no(
+                    &f,
+                    "not switched: \(fallback) would carry \(NumberText.short(load.movedPerMinute + load.fallbackPerMinute))/min, "
+                        + "over its capacity of \(NumberText.short(capacity))/min (decision.provider_capacity_per_minute)"
+                )
                 return f
             }
             guard confirmed else {
                 let healthy = f.evidence.counts.first { $0.0 == "healthy_fallbacks" }?.1 ?? 0
-                f.summary +=
+                no(
+                    &f,
                     healthy > 0
-                    ? "; not switched yet: a switch waits until the outage is confirmed with a healthy fallback all along"
-                    : "; not switched: no other provider is healthy now"
+                        ? "not switched yet: a switch waits until the outage is confirmed with a healthy fallback all along"
+                        : "not switched: no other provider is healthy now")
                 return f
             }
             propose(&f, ProposedAction(kind: .disableProvider, target: name))
@@ -70,17 +73,23 @@ public struct DecisionStage: Sendable {
         return f
     }
 
+    /// Records the rule that said no, in the finding's summary and `whyNoAction`.
+    private func no(_ f: inout Finding, _ reason: String) {
+        f.summary += "; " + reason
+        f.whyNoAction = reason
+    }
+
     private func propose(_ f: inout Finding, _ action: ProposedAction) {
         if f.severity > config.minSeverity {
-            f.summary += "; not proposed: \(f.severity.name) is below decision.min_severity \(config.minSeverity.name)"
+            no(&f, "not proposed: \(f.severity.name) is below decision.min_severity \(config.minSeverity.name)")
             return
         }
         if action.kind == .blacklistCoupon && allowlist.contains(ASCII.uppercased(action.target)) {
-            f.summary += "; not blocked: \(action.target) is allowlisted (decision.allowlist)"
+            no(&f, "not blocked: \(action.target) is allowlisted (decision.allowlist)")
             return
         }
         if config.mode(action.kind) == .off {
-            f.summary += "; not proposed: \(action.kind.rawValue) is off (decision.modes)"
+            no(&f, "not proposed: \(action.kind.rawValue) is off (decision.modes)")
             return
         }
         f.action = action

@@ -25,7 +25,9 @@ struct CouponStat: Sendable {
     /// Accounts (user, else ip) that redeemed it.
     var accounts = BottomK(k: 24)
 
-    mutating func add(_ e: Event, account: UInt64) {
+    /// Returns the redemptions counted so far.
+    @discardableResult
+    mutating func add(_ e: Event, account: UInt64) -> Int32 {
         applied += 1
         if e.discount.isFinite {
             discount += e.discount
@@ -37,6 +39,7 @@ struct CouponStat: Sendable {
             }
         }
         if account != 0 { accounts.insert(account) }
+        return applied
     }
 
     mutating func merge(_ o: CouponStat) {
@@ -96,7 +99,18 @@ extension IdentityPayload {
 /// Everything detection needs about one minute of event time. Sums, minimums and bounded
 /// sketches only, so the order in which events arrive does not change it (apart from which
 /// keys a full space-saving table keeps, which only lowers reported counts).
+/// Which findings an example line can illustrate.
+enum ExampleKey: Hashable {
+    case coupon(Int32), provider(Int32), rejected, declined, compensation, timeout, dbSaturation
+}
+
 final class MinuteBucket {
+    /// The first lines of each kind this minute (two per key, 64 in all), sanitised; dropped once
+    /// the minute is folded into the baseline, so only the windows' minutes hold any.
+    var examples: [(key: ExampleKey, line: String)] = []
+    static let examplesPerKey = 2
+    static let examplesPerMinute = 64
+
     var applied: Int32 = 0
     var rejected: Int32 = 0
     var coupons: [Int32: CouponStat] = [:]

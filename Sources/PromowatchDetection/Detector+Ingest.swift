@@ -33,14 +33,32 @@ extension Detector {
         let b = late ? MinuteBucket() : bucket(m)
         if !k.isDisjoint(with: .promotion) { promotion(e, b, m, text) }
         if !k.isDisjoint(with: .payment) { payment(e, b, m, text) }
-        if k.contains(.compensationFailure) { b.compensation += 1 }
+        if k.contains(.compensationFailure) {
+            b.compensation += 1
+            example(b, .compensation, b.compensation, text)
+        }
         if k.contains(.request) {
             b.requests += 1
             if e.latencyMs.isFinite { b.latency.add(e.latencyMs) }
         }
-        if k.contains(.timeout) { b.timeouts += 1 }
-        if k.contains(.dbSaturation) { b.dbSaturation += 1 }
+        if k.contains(.timeout) {
+            b.timeouts += 1
+            example(b, .timeout, b.timeouts, text)
+        }
+        if k.contains(.dbSaturation) {
+            b.dbSaturation += 1
+            example(b, .dbSaturation, b.dbSaturation, text)
+        }
         if late { past.add(b, minute: m, wholeMinute: false) }
+    }
+
+    /// Keeps the line as an example when it is among the first of its kind this minute.
+    @inline(__always)
+    private func example(_ b: MinuteBucket, _ key: ExampleKey, _ nth: Int32, _ text: EventTextSource) {
+        guard nth <= MinuteBucket.examplesPerKey, b.examples.count < MinuteBucket.examplesPerMinute,
+            let line = text.lineText()
+        else { return }
+        b.examples.append((key, line))
     }
 
     private func promotion(_ e: Event, _ b: MinuteBucket, _ m: Int, _ text: EventTextSource) {
@@ -50,7 +68,8 @@ extension Detector {
             if account != 0 { firstSeen.note(account, minute: Int32(clamping: m)) }
             if e.coupon >= 0 {
                 // mutated in place: copying the stat out would copy its account sketch each time
-                b.coupons[e.coupon, default: CouponStat()].add(e, account: account)
+                let n = b.coupons[e.coupon, default: CouponStat()].add(e, account: account)
+                example(b, .coupon(e.coupon), n, text)
                 if e.userHash != 0 {
                     let key = pairKey(e.userHash, .user, couponHash: e.couponHash)
                     b.reuse.add(key) {
@@ -77,6 +96,7 @@ extension Detector {
             }
         } else {
             b.rejected += 1
+            example(b, .rejected, b.rejected, text)
             rejecting(e.userHash, .user, e, b, text)
             rejecting(e.ipHash, .ip, e, b, text)
         }
@@ -118,6 +138,7 @@ extension Detector {
         } else if e.kinds.contains(.paymentDeclined) {
             s.declined += 1
             b.declines += 1
+            example(b, .declined, b.declines, text)
             let small = e.amount.isFinite && e.amount <= config.cardTesting.smallAmount
             if small { b.smallDeclines += 1 }
             if e.cardHash != 0 { b.declineCards.insert(e.cardHash) }
@@ -125,6 +146,7 @@ extension Detector {
             declining(e.ipHash, .ip, small, e, b, text)
         } else if e.kinds.contains(.paymentProviderFailure) {
             s.failures += 1
+            example(b, .provider(e.provider), s.failures, text)
         }
         b.providers[e.provider] = s
     }

@@ -108,7 +108,12 @@ public final class Detector {
         if pastUpTo == Int.min { pastUpTo = firstMinute }
         var k = pastUpTo
         while k < m {
-            if let b = buckets[k] { past.add(b, minute: k) } else if k >= firstMinute { past.minutes += 1 }
+            if let b = buckets[k] {
+                past.add(b, minute: k)
+                b.examples = []
+            } else if k >= firstMinute {
+                past.minutes += 1
+            }
             k += 1
         }
         pastUpTo = m
@@ -193,11 +198,12 @@ public final class Detector {
         let key = [draft.category.rawValue, s.coupon ?? "", s.user ?? "", s.ip ?? "", s.provider ?? "", draft.episode]
             .joined(separator: "\u{1F}")
         guard fires(key, m) else { return }
-        out.append(
-            Finding(
-                time: end, category: draft.category, severity: draft.severity, subject: s,
-                windowStart: Int64(m - draft.windowMinutes + 1) * Detector.minuteNanos, windowEnd: end,
-                evidence: draft.evidence, summary: draft.summary, remedy: draft.remedy))
+        var f = Finding(
+            time: end, category: draft.category, severity: draft.severity, subject: s,
+            windowStart: Int64(m - draft.windowMinutes + 1) * Detector.minuteNanos, windowEnd: end,
+            evidence: draft.evidence, summary: draft.summary, remedy: draft.remedy)
+        f.explanation = explain(draft, m)
+        out.append(f)
     }
 
     func fmt(_ v: Double) -> String { NumberText.short(v) }

@@ -31,6 +31,8 @@ public final class EventExtractor {
     private let argAliases: [(Field, [UInt8])]
     /// Identities read from `args` for the current event (when the line has no such key).
     private var argUser: (UnsafePointer<UInt8>, Int)?
+    /// The payload of the line being extracted (valid until the next line).
+    private var line: (UnsafePointer<UInt8>, Int)?
     private var argIP: (UnsafePointer<UInt8>, Int)?
 
     public init(keys: KeyTable = KeyTable(), limits: Limits = Limits(), maxRecordLength: Int = 1 << 20) {
@@ -50,6 +52,7 @@ public final class EventExtractor {
     /// carries no timestamp at all. An event with empty `kinds` is a skipped line.
     public func extract(_ frame: Frame, phrases: Phrases, arrival: Int64) -> Event {
         var ev = Event()
+        line = (frame.payload, frame.length)
         traceHash = 0
         promotionFromRequestLine = false
         argUser = nil
@@ -393,4 +396,5 @@ public final class EventExtractor {
 extension EventExtractor: EventTextSource {
     public func userText() -> String? { text(.user) }
     public func ipText() -> String? { text(.ip) }
+    public func lineText() -> String? { line.map { ExampleText.sanitized($0.0, $0.1) } }
 }

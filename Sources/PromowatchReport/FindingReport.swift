@@ -25,8 +25,32 @@ public enum FindingReport {
             o +=
                 ", \"incident\": {\"id\": \"\(i.id)\", \"state\": \"\(i.state.rawValue)\", \"root\": \"\(i.root.rawValue)\"}"
         }
+        if f.explanation != nil || f.whyNoAction != nil { o += ", \"explanation\": " + explanation(f) }
         o += "}"
         return o
+    }
+
+    /// `{"measure": ..., "actual": 12, "typical": 0.01, "window_minutes": 5, "contributors":
+    /// [{"user": "u-1", "count": 9}, ...], "examples": [...], "why_no_action": ...}`
+    static func explanation(_ f: Finding) -> String {
+        var o = JSONObject()
+        if let e = f.explanation {
+            o.add("measure", e.measure)
+            o.add("actual", f.evidence.observed)
+            o.add("typical", f.evidence.expected)
+            o.add("window_minutes", (f.windowEnd - f.windowStart + 59_999_999_999) / 60_000_000_000)
+            let contributors = e.contributors.map { c -> String in
+                var x = JSONObject()
+                x.add(c.kind, c.value)
+                x.add("count", c.count)
+                if let of = c.of { x.add("of", of) }
+                return x.text
+            }
+            o.addRaw("contributors", "[" + contributors.joined(separator: ", ") + "]")
+            o.addRaw("examples", "[" + e.examples.map(JSONString.quoted).joined(separator: ", ") + "]")
+        }
+        o.add("why_no_action", f.whyNoAction)
+        return o.text
     }
 
     /// `2026-11-20T08:15:00Z  P0  coupon_abuse  coupon=CART20-120  <summary>  -> blacklist_coupon CART20-120 (proposed)`
@@ -45,6 +69,22 @@ public enum FindingReport {
                 "\n    -> \(a.kind.rawValue) \(TerminalText.safe(a.target, maxLength: 64)) (\(TerminalText.safe(state, maxLength: 200)))"
         }
         if let i = f.incident { o += "\n    incident \(i.id) (\(i.state.rawValue), root cause \(i.root.rawValue))" }
+        if let e = f.explanation {
+            func count(_ v: Double) -> String {
+                v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : NumberText.short(v)
+            }
+            var why =
+                "why: \(count(f.evidence.observed)) \(e.measure), typical \(NumberText.short(f.evidence.expected))"
+            if !e.contributors.isEmpty {
+                why +=
+                    "; most: "
+                    + e.contributors.map { c in
+                        "\(c.kind)=\(c.value) (\(count(c.count))\(c.of.map { " of " + count($0) } ?? ""))"
+                    }.joined(separator: ", ")
+            }
+            o += "\n    " + TerminalText.safe(why, maxLength: 400)
+            if let line = e.examples.first { o += "\n    e.g. " + TerminalText.safe(line, maxLength: 200) }
+        }
         return o
     }
 }

@@ -30,6 +30,11 @@ public struct JSONObject {
         parts.append(JSONString.quoted(key) + ": " + (value ? "true" : "false"))
     }
 
+    /// A value already rendered as JSON (an array of objects built the same way).
+    mutating func addRaw(_ key: String, _ json: String) {
+        parts.append(JSONString.quoted(key) + ": " + json)
+    }
+
     public var text: String { "{" + parts.joined(separator: ", ") + "}" }
 }
 

@@ -70,3 +70,20 @@ final class CoreTests: XCTestCase {
         XCTAssertEqual(NumberText.percent(-1e20), "-1e+22%")
     }
 }
+
+final class ExampleTextTests: XCTestCase {
+    /// Example lines reach terminals, JSON readers and HTML: only printable ASCII survives as
+    /// itself; card numbers (Luhn-valid runs of 13 to 19 digits) are masked; long lines are cut.
+    func testExampleLinesAreSanitised() {
+        XCTAssertEqual(ExampleText.sanitized("a\u{1B}[2Jb"), "a\\x1b[2Jb")
+        XCTAssertEqual(
+            ExampleText.sanitized("x\u{202E}y"), "x\\xe2\\x80\\xaey", "a bidi override is bytes, not an override")
+        XCTAssertEqual(ExampleText.sanitized("card 4111111111111111 ok"), "card ************1111 ok")
+        XCTAssertEqual(ExampleText.sanitized("at 1795169080000"), "at 1795169080000", "fails Luhn: a timestamp")
+        XCTAssertEqual(ExampleText.sanitized("order 123456789012"), "order 123456789012", "too short for a card")
+        XCTAssertEqual(ExampleText.sanitized(String(repeating: "z", count: 300), maxLength: 10), "zzzzzzzzzz...")
+        var invalid: [UInt8] = [0x41, 0xFF, 0xC0, 0x42]
+        let s = invalid.withUnsafeMutableBufferPointer { ExampleText.sanitized($0.baseAddress!, $0.count) }
+        XCTAssertEqual(s, "A\\xff\\xc0B")
+    }
+}

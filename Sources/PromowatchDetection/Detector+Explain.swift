@@ -1,0 +1,101 @@
+import PromowatchCore
+
+// Explanations: who contributed most to a finding and a few of the lines behind it. Built only
+// for findings that fire, from what the window's buckets already hold; never per event.
+extension Detector {
+    func explain(_ draft: FindingDraft, _ m: Int) -> Explanation {
+        let bs = window(m, draft.windowMinutes)
+        let s = draft.subject
+        var contributors: [Explanation.Contributor] = []
+        var keys: [ExampleKey] = []
+        let measure: String
+        switch draft.category {
+        case .couponAbuse, .couponReuse, .discountStacking:
+            let code = s.coupon ?? ""
+            switch draft.category {
+            case .discountStacking: measure = "orders of \(code) with a discount at or above the subtotal"
+            case .couponReuse: measure = "redemptions of \(code) by one \(s.user != nil ? "account" : "ip")"
+            default: measure = "redemptions of \(code)"
+            }
+            let c = coupons.find(Array(code.utf8))
+            if c >= 0 {
+                contributors = topRedeemers(bs, coupon: c)
+                keys = [.coupon(c)]
+            }
+        case .couponEnumeration:
+            measure = "invalid codes tried"
+            contributors = topIdentities(bs, \.rejectors)
+            keys = [.rejected]
+        case .cardTesting:
+            measure = "card declines"
+            contributors = topIdentities(bs, \.decliners)
+            keys = [.declined]
+        case .paymentProviderFailure:
+            measure = "provider-side payment failures"
+            contributors = providerStats(m, draft.windowMinutes)
+                .map { p, st in
+                    Explanation.Contributor(
+                        kind: "provider", value: providers.string(p), count: Double(st.failures),
+                        of: Double(st.attempts))
+                }
+                .sorted { ($1.count, $0.value) < ($0.count, $1.value) }
+            let p = s.provider.map { providers.find(Array($0.utf8)) } ?? .none
+            keys = p >= 0 ? [.provider(p)] : contributors.map { .provider(providers.find(Array($0.value.utf8))) }
+        case .compensationFailure:
+            measure = "failed compensations"
+            keys = [.compensation]
+        case .latency:
+            measure = "request latency and timeouts"
+            keys = [.timeout]
+        case .dbSaturation:
+            measure = "database connection errors"
+            keys = [.dbSaturation]
+        }
+        // newest minutes first; where the subject is one identity, only its own lines
+        let identity = s.user ?? s.ip
+        var examples: [String] = []
+        search: for b in bs.reversed() {
+            for (k, line) in b.examples where keys.contains(k) {
+                if let identity, !line.contains(identity) { continue }
+                examples.append(line)
+                if examples.count == 3 { break search }
+            }
+        }
+        return Explanation(measure: measure, contributors: Array(contributors.prefix(5)), examples: examples)
+    }
+
+    /// The accounts and ips that redeemed code `c` most in the window (three of each at most).
+    func topRedeemers(_ bs: [MinuteBucket], coupon c: Int32) -> [Explanation.Contributor] {
+        var merged = mergedHitters(bs, \.reuse) { $0.accounts.merge($1.accounts) }
+        for b in bs {
+            for (k, v) in b.steadyReuse where (merged[k]?.count ?? 0) < v.count { merged[k] = v }
+        }
+        let mine = merged.values.filter { $0.p.coupon == c }
+        func top(_ kind: IdentityKind) -> [Explanation.Contributor] {
+            mine.filter { $0.p.kind == kind }
+                .map {
+                    Explanation.Contributor(
+                        kind: kind == .user ? "user" : "ip", value: name($0.p.name, $0.p.identity),
+                        count: Double($0.count))
+                }
+                .sorted { ($1.count, $0.value) < ($0.count, $1.value) }
+                .prefix(3).map { $0 }
+        }
+        return top(.user) + top(.ip)
+    }
+
+    /// The identities with the most events in one of the window's identity tables.
+    func topIdentities(
+        _ bs: [MinuteBucket], _ table: KeyPath<MinuteBucket, TopK<IdentityPayload>>
+    ) -> [Explanation.Contributor] {
+        mergedHitters(bs, table) { $0.distinct.merge($1.distinct) }.values
+            .filter { $0.count >= 2 }
+            .map {
+                Explanation.Contributor(
+                    kind: $0.p.kind == .user ? "user" : "ip", value: name($0.p.name, $0.p.identity),
+                    count: Double($0.count))
+            }
+            .sorted { ($1.count, $0.value) < ($0.count, $1.value) }
+            .prefix(5).map { $0 }
+    }
+}
