@@ -114,10 +114,14 @@ extension Detector {
         let cfg = config.couponReuse
         let bs = window(m, cfg.windowMinutes)
         var merged = mergedHitters(bs, \.reuse) { $0.accounts.merge($1.accounts) }
-        // steady reuse the minutes' heavy hitters lost: the pair's own count in its window
+        var steadyOnly = Set<UInt64>()
+        // steady reuse the minutes' heavy hitters lost entirely: the pair's own count in its
+        // window (where they hold the pair, as in any shop that is not busy, their count stands)
         for b in bs {
-            for (k, v) in b.steadyReuse where (merged[k]?.count ?? 0) < v.count {
-                merged[k] = (v.count, merged[k]?.p ?? v.p)
+            for (k, v) in b.steadyReuse where merged[k] == nil || (merged[k]!.count < v.count && steadyOnly.contains(k))
+            {
+                merged[k] = v
+                steadyOnly.insert(k)
             }
         }
         // only the few over a threshold are sorted (for a stable output order)

@@ -67,8 +67,13 @@ extension Detector {
     /// The accounts and ips that redeemed code `c` most in the window (three of each at most).
     func topRedeemers(_ bs: [MinuteBucket], coupon c: Int32) -> [Explanation.Contributor] {
         var merged = mergedHitters(bs, \.reuse) { $0.accounts.merge($1.accounts) }
+        var steadyOnly = Set<UInt64>()
         for b in bs {
-            for (k, v) in b.steadyReuse where (merged[k]?.count ?? 0) < v.count { merged[k] = v }
+            for (k, v) in b.steadyReuse where merged[k] == nil || (merged[k]!.count < v.count && steadyOnly.contains(k))
+            {
+                merged[k] = v
+                steadyOnly.insert(k)
+            }
         }
         let mine = merged.values.filter { $0.p.coupon == c }
         func top(_ kind: IdentityKind) -> [Explanation.Contributor] {

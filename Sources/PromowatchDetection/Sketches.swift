@@ -373,11 +373,14 @@ struct PairRecurrence: Sendable {
     }
 
     /// Counts `key` (a mixed hash, never 0) at minute `m`; returns the pair's count within its
-    /// window of `window` minutes, or 0 when the table had no room for it.
+    /// window of `window` minutes (which starts at its first redemption; an earlier one arriving
+    /// late is not counted), or 0 when the table had no room for it.
     mutating func add(_ key: UInt64, minute m: Int32, window: Int32) -> Int32 {
         let i = Int(truncatingIfNeeded: key >> 32) & mask & ~1
         for j in i...(i + 1) where keys[j] == key {
-            if m &- starts[j] >= window || m < starts[j] &- window {
+            // counted only inside [start, start + window): never more than one real window holds
+            if m < starts[j] { return m < starts[j] &- window ? 0 : counts[j] }
+            if m &- starts[j] >= window {
                 starts[j] = m
                 counts[j] = 0
             }
