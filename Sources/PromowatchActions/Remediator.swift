@@ -81,12 +81,17 @@ public final class Remediator {
 
     /// A provider an earlier run switched off (from the audit) and nothing enabled since: its
     /// breaker is open, so the trial after its hold happens in whichever run reaches that time.
-    public func restoreBreaker(_ provider: String, openedAt: Int64, cause: String) {
+    /// `hold` and `trialAt` (half-open: enabled on trial at that time) come from
+    /// `BreakerHistory.replay`, so a backoff survives the run that started it.
+    public func restoreBreaker(
+        _ provider: String, openedAt: Int64, cause: String, holdMinutes hold: Int? = nil, trialAt: Int64? = nil
+    ) {
         let p = provider.lowercased()
         guard breakers[p] == nil else { return }
         breakers[p] = Breaker(
-            openedAt: openedAt, holdMinutes: holdMinutes, fallbacks: Set(config.providerKeys.keys.filter { $0 != p }),
-            trialAt: nil, cause: cause)
+            openedAt: openedAt, holdMinutes: hold ?? holdMinutes,
+            fallbacks: Set(config.providerKeys.keys.filter { $0 != p }), trialAt: trialAt, cause: cause)
+        if trialAt == nil { guardrails.hold(p, since: openedAt, minutes: hold ?? holdMinutes) }
     }
 
     /// Moves every breaker to event time `t`: a hold that is over enables its provider on trial;
@@ -288,5 +293,57 @@ public final class Remediator {
                 .applied(change + (restarted.isEmpty ? "" : "; restarted \(restarted.joined(separator: ", "))")), audit
             )
         }
+    }
+}
+
+/// A provider's circuit breaker rebuilt from the audit (its applied `disable_provider` and
+/// `enable_provider` rows), so `cron` runs continue one breaker: its hold with any backoff, and
+/// a trial that began in an earlier run.
+public enum BreakerHistory {
+    public struct State: Equatable {
+        public var openedAt: Int64
+        public var holdMinutes: Int
+        /// Enabled on trial at this time (half-open); nil while open.
+        public var trialAt: Int64?
+        public init(openedAt: Int64, holdMinutes: Int, trialAt: Int64?) {
+            self.openedAt = openedAt
+            self.holdMinutes = holdMinutes
+            self.trialAt = trialAt
+        }
+    }
+
+    /// Replays `rows` (kind and time, any order): a switch-off opens the breaker, for twice the
+    /// previous hold when it comes within `verifyMinutes` of a trial (up to `maxHoldMinutes`); an
+    /// enable at or after the hold's end is a trial, an earlier one a revert (closed). A trial
+    /// that held for `verifyMinutes` before the next switch-off closed the breaker (the restored
+    /// breaker closes the same way as event time passes). Nil: closed.
+    public static func replay(
+        _ rows: [(kind: ProposedAction.Kind, time: Int64)], holdMinutes: Int, maxHoldMinutes: Int, verifyMinutes: Int
+    ) -> State? {
+        let minute = 60 * EventTime.nanosPerSecond
+        let verify = Int64(verifyMinutes) * minute
+        var state: State?
+        for r in rows.sorted(by: { $0.time < $1.time }) {
+            switch r.kind {
+            case .disableProvider:
+                var hold = holdMinutes
+                if let s = state, let trial = s.trialAt, r.time - trial <= verify {
+                    hold = min(2 * s.holdMinutes, max(maxHoldMinutes, holdMinutes))
+                }
+                state = State(openedAt: r.time, holdMinutes: hold, trialAt: nil)
+            case .enableProvider:
+                guard let s = state, s.trialAt == nil else {
+                    state = nil
+                    continue
+                }
+                state =
+                    r.time >= s.openedAt + Int64(s.holdMinutes) * minute
+                    ? State(
+                        openedAt: s.openedAt, holdMinutes: s.holdMinutes, trialAt: r.time) : nil
+            case .blacklistCoupon:
+                continue
+            }
+        }
+        return state
     }
 }

@@ -157,7 +157,13 @@ public struct IncidentEvent: Sendable, Hashable {
     /// Its last finding's time.
     public var updated: Int64
     public var findings: Int
-    public init(time: Int64, ref: IncidentRef, severity: Severity, opened: Int64, updated: Int64, findings: Int) {
+    /// The cause it groups (`IncidentTracker.key`): with it, a later run continues the incident.
+    public var key: String
+    public init(
+        time: Int64, ref: IncidentRef, severity: Severity, opened: Int64, updated: Int64, findings: Int,
+        key: String = ""
+    ) {
+        self.key = key
         self.time = time
         self.ref = ref
         self.severity = severity

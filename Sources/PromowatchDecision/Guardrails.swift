@@ -75,12 +75,18 @@ public final class Guardrails {
     /// An action applied by an earlier run (from the store's audit): counts toward the hourly cap,
     /// the cooldown of its target and a provider's hold, not toward this run's cap.
     public func remember(kind: ProposedAction.Kind, target: String, at time: Int64) {
+        // a breaker's step (a trial, a revert) only ends a hold: like in the run that took it, it
+        // counts toward no cap and starts no cooldown, or a trial would shield its provider from
+        // being switched off again when it fails
+        if kind == .enableProvider {
+            if let h = heldOff[target.lowercased()], time >= h.since { heldOff[target.lowercased()] = nil }
+            return
+        }
         recent.append(time)
         let key = Guardrails.key(kind, target)
         lastAction[key] = max(lastAction[key] ?? Int64.min, time)
         let p = target.lowercased()
         if kind == .disableProvider, time > heldOff[p]?.since ?? Int64.min { heldOff[p] = (time, defaultHold) }
-        if kind == .enableProvider, let h = heldOff[p], time >= h.since { heldOff[p] = nil }
     }
 
     /// Records an action that was carried out (or would have been, in a dry run).

@@ -81,8 +81,19 @@ public final class IncidentTracker {
                 IncidentEvent(
                     time: $0.updated,
                     ref: IncidentRef(id: $0.id, state: $0.findings > 1 ? .updated : .opened, root: $0.root),
-                    severity: $0.severity, opened: $0.opened, updated: $0.updated, findings: $0.findings)
+                    severity: $0.severity, opened: $0.opened, updated: $0.updated, findings: $0.findings, key: $0.key)
             }
+    }
+
+    /// Incidents an earlier run left open (from the store): a finding of the same cause within
+    /// the gap continues them under their id, instead of opening a new incident each run.
+    public func resume(_ events: [IncidentEvent]) {
+        for e in events where !e.key.isEmpty && e.ref.state != .resolved && !open.contains(where: { $0.key == e.key }) {
+            open.append(
+                Incident(
+                    id: e.ref.id, key: e.key, root: e.ref.root, opened: e.opened, updated: e.updated,
+                    severity: e.severity, findings: e.findings))
+        }
     }
 
     /// Resolves the incidents quiet for the gap by event time `t`.
@@ -94,7 +105,7 @@ public final class IncidentTracker {
                     IncidentEvent(
                         time: i.updated + gap, ref: IncidentRef(id: i.id, state: .resolved, root: i.root),
                         severity: i.severity,
-                        opened: i.opened, updated: i.updated, findings: i.findings))
+                        opened: i.opened, updated: i.updated, findings: i.findings, key: i.key))
             } else {
                 still.append(i)
             }

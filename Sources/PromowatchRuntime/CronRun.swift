@@ -104,6 +104,8 @@ public enum CronRun {
         remediator.advance(to: detector.watermark)
         commit.actions += remediator.steps.map { ActionRecord(step: $0, runID: runID) }
         let incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
+        // incidents an earlier run left open continue here under their ids
+        incidents.resume(try st.incidents(limit: 500).compactMap(\.openEvent))
         for i in findings.indices { incidents.assign(&findings[i]) }
         incidents.advance(to: detector.watermark)
         commit.incidents = incidents.all.map { IncidentRecord(event: $0, runID: runID) }
@@ -157,7 +159,18 @@ extension IncidentRecord {
         self.init(
             id: e.ref.id, root: e.ref.root.rawValue, severity: e.severity.name, opened: e.opened,
             updated: e.updated, resolved: e.ref.state == .resolved ? e.time : nil,
-            findings: e.findings, runID: runID)
+            findings: e.findings, runID: runID, causeKey: e.key)
+    }
+
+    /// The stored incident as the tracker resumes it: nil when resolved, unknown in kind, or
+    /// stored before its cause was.
+    var openEvent: IncidentEvent? {
+        guard resolved == nil, !causeKey.isEmpty, let root = Category(rawValue: root),
+            let sev = Severity(name: severity)
+        else { return nil }
+        return IncidentEvent(
+            time: updated, ref: IncidentRef(id: id, state: .updated, root: root), severity: sev, opened: opened,
+            updated: updated, findings: findings, key: causeKey)
     }
 }
 

@@ -149,18 +149,26 @@ extension Remediator {
     /// The guardrails remember what earlier runs applied (from the audit), so caps, cooldowns and
     /// provider holds span runs and leaders.
     func remember(from st: StateStore) throws {
-        var switchedOff: [String: ActionRecord] = [:]
-        var enabled: [String: Int64] = [:]
+        var flags: [String: [(kind: ProposedAction.Kind, time: Int64)]] = [:]
+        var causes: [String: String] = [:]
         for a in try st.actions(limit: 1000) where !a.dryRun && ActionOutcome(text: a.outcome)?.isApplied == true {
             guard let kind = ProposedAction.Kind(rawValue: a.kind) else { continue }
             guardrails.remember(kind: kind, target: a.target, at: a.time)
+            guard kind != .blacklistCoupon else { continue }
             let p = a.target.lowercased()
-            if kind == .disableProvider && a.time > switchedOff[p]?.time ?? Int64.min { switchedOff[p] = a }
-            if kind == .enableProvider { enabled[p] = max(enabled[p] ?? Int64.min, a.time) }
+            flags[p, default: []].append((kind, a.time))
+            if kind == .disableProvider && a.time >= flags[p]!.map(\.time).max()! { causes[p] = a.findingFingerprint }
         }
-        // breakers still open: switched off and not enabled since
-        for (p, a) in switchedOff where a.time > enabled[p] ?? Int64.min {
-            restoreBreaker(p, openedAt: a.time, cause: a.findingFingerprint)
+        // breakers still open or on trial, with their hold (a backoff included)
+        let d = guardrails.config
+        for (p, rows) in flags.sorted(by: { $0.key < $1.key }) {
+            guard
+                let s = BreakerHistory.replay(
+                    rows, holdMinutes: d.providerHoldMinutes, maxHoldMinutes: d.maxProviderHoldMinutes,
+                    verifyMinutes: d.verifyMinutes)
+            else { continue }
+            restoreBreaker(
+                p, openedAt: s.openedAt, cause: causes[p] ?? "", holdMinutes: s.holdMinutes, trialAt: s.trialAt)
         }
     }
 }

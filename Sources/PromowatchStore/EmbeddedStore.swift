@@ -182,7 +182,7 @@ public final class EmbeddedStore: StateStore {
             for i in c.incidents {
                 var o: [String: Any] = [
                     "id": i.id, "root": i.root, "severity": i.severity, "opened": i.opened, "updated": i.updated,
-                    "findings": i.findings, "run_id": c.runID,
+                    "findings": i.findings, "run_id": c.runID, "cause_key": i.causeKey,
                 ]
                 if let r = i.resolved { o["resolved"] = r }
                 if let at = s.incidents.firstIndex(where: { $0["id"] as? String == i.id }) {
@@ -271,7 +271,7 @@ public final class EmbeddedStore: StateStore {
                 updated: ($0["updated"] as? NSNumber)?.int64Value ?? 0,
                 resolved: ($0["resolved"] as? NSNumber)?.int64Value,
                 findings: ($0["findings"] as? NSNumber)?.intValue ?? 0,
-                runID: ($0["run_id"] as? NSNumber)?.int64Value ?? 0)
+                runID: ($0["run_id"] as? NSNumber)?.int64Value ?? 0, causeKey: $0["cause_key"] as? String ?? "")
         }.sorted { ($0.updated, $1.id) > ($1.updated, $0.id) }.prefix(limit).map { $0 }
     }
 

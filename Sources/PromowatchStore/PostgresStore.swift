@@ -161,15 +161,15 @@ public final class PostgresStore: SharedStore {
             for i in c.incidents {
                 try exec(
                     """
-                    INSERT INTO incidents (id, root, severity, opened, updated, resolved, findings, run_id)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                    INSERT INTO incidents (id, root, severity, opened, updated, resolved, findings, run_id, cause_key)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                     ON CONFLICT (id) DO UPDATE SET root = EXCLUDED.root, severity = EXCLUDED.severity,
                         updated = GREATEST(incidents.updated, EXCLUDED.updated), resolved = EXCLUDED.resolved,
-                        findings = EXCLUDED.findings, run_id = EXCLUDED.run_id
+                        findings = EXCLUDED.findings, run_id = EXCLUDED.run_id, cause_key = EXCLUDED.cause_key
                     """,
                     [
                         i.id, i.root, i.severity, String(i.opened), String(i.updated), i.resolved.map { String($0) },
-                        String(i.findings), String(c.runID),
+                        String(i.findings), String(c.runID), i.causeKey,
                     ])
             }
             for a in c.actions {
@@ -243,14 +243,14 @@ public final class PostgresStore: SharedStore {
 
     public func incidents(limit: Int) throws -> [IncidentRecord] {
         try exec(
-            "SELECT id, root, severity, opened, updated, resolved, findings, run_id FROM incidents ORDER BY updated DESC, id LIMIT $1",
+            "SELECT id, root, severity, opened, updated, resolved, findings, run_id, cause_key FROM incidents ORDER BY updated DESC, id LIMIT $1",
             [String(limit)]
         ).map {
             IncidentRecord(
                 id: $0[0] ?? "", root: $0[1] ?? "", severity: $0[2] ?? "", opened: Int64($0[3] ?? "") ?? 0,
                 updated: Int64($0[4] ?? "") ?? 0, resolved: $0[5].flatMap { Int64($0) },
                 findings: Int($0[6] ?? "") ?? 0,
-                runID: Int64($0[7] ?? "") ?? 0)
+                runID: Int64($0[7] ?? "") ?? 0, causeKey: $0[8] ?? "")
         }
     }
 

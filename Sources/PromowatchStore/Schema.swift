@@ -90,6 +90,7 @@ enum Schema {
             CREATE INDEX IF NOT EXISTS incidents_updated ON incidents(updated);
             """
         ),
+        (5, "ALTER TABLE incidents ADD COLUMN IF NOT EXISTS cause_key TEXT NOT NULL DEFAULT '';"),
     ]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }

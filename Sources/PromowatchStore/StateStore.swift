@@ -58,10 +58,13 @@ public struct IncidentRecord: Sendable, Equatable {
     public var resolved: Int64?
     public var findings: Int
     public var runID: Int64
+    /// The cause it groups (the tracker's key; "" for incidents stored before it was).
+    public var causeKey: String
     public init(
         id: String, root: String, severity: String, opened: Int64, updated: Int64, resolved: Int64?, findings: Int,
-        runID: Int64
+        runID: Int64, causeKey: String = ""
     ) {
+        self.causeKey = causeKey
         self.id = id
         self.root = root
         self.severity = severity

@@ -376,6 +376,73 @@ final class CronTests: XCTestCase {
         XCTAssertTrue(second.stdout.contains("skipped:"), second.stdout)
     }
 
+    /// One circuit breaker across cron runs: switched off in one run, enabled on trial in the
+    /// next, failing again within the verify time in a third: held off twice as long, however
+    /// many runs it takes. (Each run used to rebuild an open breaker with the default hold and
+    /// forgot a trial, so the backoff restarted with every run.)
+    func testBreakerBackoffSpansRuns() throws {
+        let s = try FakeAPIServer(configMap: ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "true"])
+        let env = ["KUBECONFIG": try RemediationEndToEndTests.kubeconfig(s)]
+        func line(_ h: Int, _ m: Int, _ sec: Int, _ provider: String, failed: Bool) -> String {
+            let ts = String(format: "2026-11-20T%02d:%02d:%02dZ", h, m, sec)
+            let msg =
+                failed ? "payment authorization failed\",\"error_code\":\"gateway_unavailable" : "payment captured"
+            return "{\"ts\":\"\(ts)\",\"msg\":\"\(msg)\",\"provider\":\"\(provider)\",\"amount\":20}"
+        }
+        // three minutes of stripe failing beside a healthy paypal, from h:m
+        func outage(_ h: Int, _ m: Int) -> String {
+            (0..<72).map { k in
+                line(h, m + k / 24, (k % 24) * 2, k % 2 == 0 ? "stripe" : "paypal", failed: k % 2 == 0)
+            }.joined(separator: "\n") + "\n"
+        }
+        func quiet(_ h: Int, _ m: Int) -> String {
+            (0..<6).map { line(h, m, $0 * 10, "paypal", failed: false) }.joined(separator: "\n") + "\n"
+        }
+        func cron(_ input: String) throws -> [String: String] {
+            let r = try promowatch(
+                ["cron", "--from", "-", "--apply", "--state-dir", stateDir, "--format", "json"], input: input, env: env)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try s.data()
+        }
+        XCTAssertEqual(try cron(outage(11, 0))["ENABLE_STRIPE"], "false", "switched off, held 60 min")
+        XCTAssertEqual(try cron(quiet(12, 4))["ENABLE_STRIPE"], "true", "the next run: on trial after the hold")
+        XCTAssertEqual(try cron(outage(12, 5))["ENABLE_STRIPE"], "false", "failed its trial: off again")
+        XCTAssertEqual(try cron(quiet(13, 30))["ENABLE_STRIPE"], "false", "80 min later: held twice as long")
+        XCTAssertEqual(try cron(quiet(14, 15))["ENABLE_STRIPE"], "true", "after 120 min: the next trial")
+    }
+
+    /// An incident open at the end of one cron run continues in the next under its id: the
+    /// database saturating five minutes after a provider outage is the same checkout incident,
+    /// not a new one per run.
+    func testAnIncidentSpansCronRuns() throws {
+        let outage =
+            (0..<72).map { k -> String in
+                let ts = String(format: "2026-11-20T11:%02d:%02dZ", k / 24, (k % 24) * 2)
+                return k % 2 == 0
+                    ? "{\"ts\":\"\(ts)\",\"msg\":\"payment authorization failed\",\"error_code\":\"gateway_unavailable\",\"provider\":\"stripe\"}"
+                    : "{\"ts\":\"\(ts)\",\"msg\":\"payment captured\",\"provider\":\"paypal\",\"amount\":20}"
+            }.joined(separator: "\n") + "\n"
+        let args = ["cron", "--from", "-", "--state-dir", stateDir, "--format", "json"]
+        let first = try promowatch(args, input: outage)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let opened = try XCTUnwrap(
+            first.stdout.split(separator: "\n").first { $0.contains("\"state\": \"opened\"") })
+        let id = try XCTUnwrap(
+            opened.range(of: "inc-[0-9a-f]+", options: .regularExpression).map { String(opened[$0]) })
+        let saturated =
+            (0..<3).map {
+                "{\"ts\":\"2026-11-20T11:08:0\($0)Z\",\"level\":\"error\",\"msg\":\"pq: sorry, too many clients already\"}"
+            }.joined(separator: "\n") + "\n"
+        let second = try promowatch(args, input: saturated)
+        XCTAssertEqual(second.status, 0, second.stderr)
+        let joined = try XCTUnwrap(second.stdout.split(separator: "\n").first { $0.contains("\"db_saturation\"") })
+        XCTAssertTrue(
+            joined.contains("\"incident\": {\"id\": \"\(id)\", \"state\": \"updated\", \"root\": \"payment_provider_failure\"}"),
+            String(joined))
+        let history = try promowatch(["history", "--state-dir", stateDir, "--format", "json"])
+        XCTAssertEqual(history.stdout.components(separatedBy: "\"id\": \"inc-").count - 1, 1, history.stdout)
+    }
+
     func checkApplyAuditAndRollback(_ storeArgs: [String], _ store: StateStore) throws {
         let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
         let kc = try RemediationEndToEndTests.kubeconfig(s)

@@ -81,7 +81,7 @@ struct StoreContract {
         inc.incidents = [
             IncidentRecord(
                 id: "inc-1", root: "payment_provider_failure", severity: "P1", opened: 100, updated: 200, resolved: nil,
-                findings: 2, runID: run2)
+                findings: 2, runID: run2, causeKey: "coupon:X'); DROP TABLE incidents; --")
         ]
         try s.commit(inc)
         XCTAssertEqual(try s.incidents(limit: 10).map(\.resolved), [nil])
@@ -94,7 +94,7 @@ struct StoreContract {
             [
                 IncidentRecord(
                     id: "inc-1", root: "payment_provider_failure", severity: "P1", opened: 100, updated: 300,
-                    resolved: 1_200, findings: 3, runID: run2)
+                    resolved: 1_200, findings: 3, runID: run2, causeKey: "coupon:X'); DROP TABLE incidents; --")
             ])
         // another handle sees the same state
         XCTAssertEqual(try sameStore().findings(limit: 10).count, 2)
