@@ -436,9 +436,8 @@ final class CronTests: XCTestCase {
         let second = try promowatch(args, input: saturated)
         XCTAssertEqual(second.status, 0, second.stderr)
         let joined = try XCTUnwrap(second.stdout.split(separator: "\n").first { $0.contains("\"db_saturation\"") })
-        XCTAssertTrue(
-            joined.contains("\"incident\": {\"id\": \"\(id)\", \"state\": \"updated\", \"root\": \"payment_provider_failure\"}"),
-            String(joined))
+        let continued = "\"incident\": {\"id\": \"\(id)\", \"state\": \"updated\", "
+        XCTAssertTrue(joined.contains(continued + "\"root\": \"payment_provider_failure\"}"), String(joined))
         let history = try promowatch(["history", "--state-dir", stateDir, "--format", "json"])
         XCTAssertEqual(history.stdout.components(separatedBy: "\"id\": \"inc-").count - 1, 1, history.stdout)
     }
