@@ -29,11 +29,15 @@ extension Detector {
     func providerFailure(_ m: Int, _ end: Int64, _ out: inout [Finding]) {
         let cfg = config.providerFailure
         let hour = HourProfile.hour(m)
-        // Adaptive window: a small shop's sustained degradation (a dozen failures over a quarter
-        // hour) never fills the short window; the same evidence thresholds over a window three
-        // times as long find it, while a few failures in a quarter hour stay quiet.
+        // Adaptive windows, the same evidence thresholds over each: a small shop's sustained
+        // degradation (a dozen failures over a quarter hour) never fills the short window but fills
+        // one three times as long, while a few failures in a quarter hour stay quiet; a busy shop's
+        // sharp onset is diluted by four healthy minutes in the short window but plain in its
+        // first minute alone.
         let longWindow = min(3 * cfg.windowMinutes, longest)
-        let windows = longWindow > cfg.windowMinutes ? [cfg.windowMinutes, longWindow] : [cfg.windowMinutes]
+        var windows = [cfg.windowMinutes]
+        if cfg.windowMinutes > 1 { windows.append(1) }
+        if longWindow > cfg.windowMinutes { windows.append(longWindow) }
         var stats: [Int32: ProviderStat] = [:]
         var failing: [FailingProvider] = []
         var failingWindow: [Int32: Int] = [:]
@@ -65,7 +69,7 @@ extension Detector {
                 // with little history the normal rate is unknown: only a blatant one counts
                 let coldStart = (past.providerAttempts[p] ?? 0) < 100
                 let minRate = coldStart ? max(4 * cfg.minFailureRate, 3 * rate) : max(cfg.minFailureRate, 3 * rate)
-                if failingWindow[p] == nil && (w == cfg.windowMinutes || raisedNow.contains(p))
+                if failingWindow[p] == nil && (w <= cfg.windowMinutes || raisedNow.contains(p))
                     && Int(s.failures) >= cfg.minFailures && observedRate >= minRate && score >= config.general.minScore
                 {
                     failing.append(FailingProvider(provider: p, stat: s, expected: expected, score: score))

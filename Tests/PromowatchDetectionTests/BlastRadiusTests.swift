@@ -208,3 +208,32 @@ extension DetectorTests {
         XCTAssertTrue(f.allSatisfy { $0.subject.user == "u-greedy" }, "nobody else reused anything")
     }
 }
+
+extension DetectorTests {
+    /// A busy shop's sharp onset is found in its first minute: four healthy minutes in the
+    /// five-minute window diluted 15% failures under the 5% rate for another minute (scenario
+    /// days at 900 to 2,900 checkouts a minute found both-provider degradations after 120 s). A
+    /// one-minute blip of a few failures stays quiet.
+    func testASharpOnsetInABusyShopIsFoundInItsFirstMinute() {
+        func run(failingPerMinute: Int) -> [Finding] {
+            coupons = SymbolTable()
+            providers = SymbolTable()
+            let d = detector()
+            for m in 0..<62 {
+                for k in 0..<400 {
+                    let failed = m == 60 && k < failingPerMinute && k % 3 != 0
+                    pay(
+                        d, minute(m, k % 60), k % 3 == 0 ? "paypal" : "stripe",
+                        failed ? .paymentProviderFailure : .paymentSucceeded, card: "c\(m)-\(k)")
+                }
+            }
+            return d.decided().filter { $0.category == .paymentProviderFailure }
+        }
+        // stripe fails 60 of its ~267 payments in minute 60 (about 22%)
+        let sharp = run(failingPerMinute: 90)
+        XCTAssertEqual(sharp.first?.subject.provider, "stripe")
+        XCTAssertEqual(sharp.first?.time, minute(61, 0), "the end of the first failing minute")
+        XCTAssertEqual(sharp.first.map { ($0.windowEnd - $0.windowStart) / 60_000_000_000 }, 1)
+        XCTAssertTrue(run(failingPerMinute: 12).isEmpty, "eight failures in a minute: under min_failures")
+    }
+}
