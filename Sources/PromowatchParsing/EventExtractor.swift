@@ -153,8 +153,11 @@ public final class EventExtractor {
         }
     }
 
+    /// A money amount (discount, subtotal, payment amount): absent unless it is a plausible one,
+    /// zero to a trillion. `1e306` or a negative discount from a hostile line would otherwise
+    /// make sums infinite or cancel real discounts out.
     private func number(_ f: Field) -> Double {
-        guard let (p, n) = value(f), let v = ByteNumbers.parseDouble(p, n), v.isFinite else { return .nan }
+        guard let (p, n) = value(f), let v = ByteNumbers.parseDouble(p, n), v >= 0, v <= 1e12 else { return .nan }
         return v
     }
 
