@@ -32,6 +32,8 @@ public final class Detector {
     /// Failing streak per provider (first and last minute), for the confirmation before a switch.
     var streaks: [Int32: (start: Int, last: Int)] = [:]
     var evaluatedThrough = Int.min
+    /// Minutes evaluated so far (the work done, for tests).
+    var evaluatedMinutes = 0
     /// The bucket of the last event (consecutive events share a minute).
     var lastBucket: (minute: Int, bucket: MinuteBucket)?
     /// Streaming: keep only the minutes windows still need.
@@ -58,11 +60,7 @@ public final class Detector {
     public func finish() -> [Finding] {
         guard firstMinute <= lastMinute else { return [] }
         var out: [Finding] = []
-        var m = max(firstMinute, evaluatedThrough + 1)
-        while m <= lastMinute {
-            out += evaluate(m, end: Int64(m + 1) * Detector.minuteNanos)
-            m += 1
-        }
+        evaluateMinutes(from: max(firstMinute, evaluatedThrough + 1), through: lastMinute, into: &out)
         evaluatedThrough = lastMinute
         return out.sorted {
             ($0.time, $0.category.rawValue, $0.fingerprint) < ($1.time, $1.category.rawValue, $1.fingerprint)
@@ -77,15 +75,35 @@ public final class Detector {
         let now = min(watermark, cap ?? watermark)
         let m = Detector.minute(now)
         var out: [Finding] = []
-        var k = evaluatedThrough == Int.min ? firstMinute : evaluatedThrough + 1
-        while k < m {
-            out += evaluate(k, end: Int64(k + 1) * Detector.minuteNanos)
-            k += 1
-        }
+        evaluateMinutes(
+            from: evaluatedThrough == Int.min ? firstMinute : evaluatedThrough + 1, through: m - 1, into: &out)
         evaluatedThrough = max(evaluatedThrough, m - 1)
         out += evaluate(m, end: now)
         if streaming { dropOld(before: m - longest - 1) }
         return out
+    }
+
+    /// Evaluates the minutes `from...through` whose windows hold any event: a minute whose
+    /// longest window is empty can raise nothing, so the work is proportional to the minutes with
+    /// data (and their windows), not to the span between the first and the last event (two lines
+    /// decades apart once meant walking every minute between them).
+    func evaluateMinutes(from: Int, through: Int, into out: inout [Finding]) {
+        guard from <= through else { return }
+        if through - from < 4 * buckets.count {  // a dense span: walk it
+            for m in from...through { out += evaluate(m, end: Int64(m + 1) * Detector.minuteNanos) }
+            return
+        }
+        let keys = buckets.keys.filter { $0 > from - longest && $0 <= through }.sorted()
+        var next = from
+        for k in keys {
+            var m = max(next, k)
+            let last = min(through, k + longest - 1)
+            while m <= last {
+                out += evaluate(m, end: Int64(m + 1) * Detector.minuteNanos)
+                m += 1
+            }
+            next = max(next, last + 1)
+        }
     }
 
     func dropOld(before m: Int) {
@@ -106,15 +124,26 @@ public final class Detector {
     func advancePast(to m: Int) {
         guard m > pastUpTo else { return }
         if pastUpTo == Int.min { pastUpTo = firstMinute }
-        var k = pastUpTo
-        while k < m {
-            if let b = buckets[k] {
-                past.add(b, minute: k)
-                b.examples = []
-            } else if k >= firstMinute {
-                past.minutes += 1
+        if m - pastUpTo < 4 * buckets.count {
+            var k = pastUpTo
+            while k < m {
+                if let b = buckets[k] {
+                    past.add(b, minute: k)
+                    b.examples = []
+                } else if k >= firstMinute {
+                    past.minutes += 1
+                }
+                k += 1
             }
-            k += 1
+        } else {
+            // a long empty stretch: its minutes counted at once, the buckets in it folded in order
+            let start = max(pastUpTo, firstMinute)
+            let keys = buckets.keys.filter { $0 >= pastUpTo && $0 < m }.sorted()
+            for k in keys {
+                past.add(buckets[k]!, minute: k)
+                buckets[k]!.examples = []
+            }
+            if m > start { past.minutes += (m - start) - keys.filter { $0 >= firstMinute }.count }
         }
         pastUpTo = m
     }
@@ -176,6 +205,7 @@ public final class Detector {
     // MARK: detectors
 
     func evaluate(_ m: Int, end: Int64) -> [Finding] {
+        evaluatedMinutes += 1
         advancePast(to: m - longest + 1)
         let history = (m - longest + 1) - firstMinute
         var out: [Finding] = []

@@ -237,3 +237,22 @@ extension DetectorTests {
         XCTAssertTrue(run(failingPerMinute: 12).isEmpty, "eight failures in a minute: under min_failures")
     }
 }
+
+extension DetectorTests {
+    /// Two lines decades apart kept `analyze` busy for minutes: `finish` walked every minute
+    /// between them. The work is now proportional to the minutes with data and their windows,
+    /// and an incident after a long gap is still found.
+    func testALongEmptySpanCostsNothing() {
+        let d = detector()
+        promo(d, minute(0, 0), "WELCOME10", user: "u-1")
+        let later = 20 * 365 * 24 * 60  // twenty years of minutes
+        background(d, minutes: later..<(later + 60))
+        for m in (later + 60)..<(later + 66) {
+            background(d, minutes: m..<(m + 1))
+            for k in 0..<6 { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure) }
+        }
+        let f = d.decided()
+        XCTAssertEqual(f.first { $0.category == .paymentProviderFailure }?.subject.provider, "stripe")
+        XCTAssertLessThan(d.evaluatedMinutes, 66 + 2 * d.config.longestWindowMinutes + 2)
+    }
+}
