@@ -21,12 +21,31 @@ extension Detector {
         kind == .user ? source.userText() : source.ipText()
     }
 
+    /// Moves the newest event time forward. A jump of more than an hour past it waits for a
+    /// second line that agrees (within the hour): one line dated ahead, by a skewed clock or on
+    /// purpose, would otherwise make every later real event late in `watch` (folded into the
+    /// baseline, never reported).
+    private func moveWatermark(_ t: Int64) {
+        let hour = 60 * Detector.minuteNanos
+        guard watermark != Int64.min, t - watermark > hour else {
+            watermark = t
+            pendingJump = nil
+            return
+        }
+        if let p = pendingJump, abs(t - p) <= hour {
+            watermark = max(min(t, p), watermark)
+            pendingJump = nil
+        } else {
+            pendingJump = t
+        }
+    }
+
     /// Adds one event.
     public func add(_ e: Event, text: EventTextSource) {
         let k = e.kinds
         if k.isEmpty { return }
         let m = Detector.minute(e.time)
-        if e.time > watermark { watermark = e.time }
+        if e.time > watermark { moveWatermark(e.time) }
         // (streaming) an event older than the baseline horizon: its minute was folded into the
         // baseline already, so fold this event the same way through a throwaway bucket
         let late = m < pastUpTo

@@ -24,6 +24,8 @@ public final class Detector {
     var lastMinute = Int.min
     /// Newest event time seen (ns).
     public internal(set) var watermark = Int64.min
+    /// A jump of the watermark seen once, waiting for a second line to confirm it.
+    var pendingJump: Int64?
     let firstSeen = FirstSeenSketch()
     var pairs = PairRecurrence()
     var past = PastTotals()

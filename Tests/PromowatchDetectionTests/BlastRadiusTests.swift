@@ -256,3 +256,32 @@ extension DetectorTests {
         XCTAssertLessThan(d.evaluatedMinutes, 66 + 2 * d.config.longestWindowMinutes + 2)
     }
 }
+
+extension DetectorTests {
+    /// In `watch`, one line dated hours ahead made every later real event late: folded into the
+    /// baseline, and the outage that followed was never reported. A jump of more than an hour
+    /// now waits for a second line that agrees.
+    func testOneLineDatedAheadDoesNotBlindStreaming() {
+        let d = detector()
+        d.streaming = true
+        for m in 0..<30 {
+            background(d, minutes: m..<(m + 1))
+            _ = d.evaluateLatest()
+        }
+        pay(d, minute(30 + 20 * 60, 0), "stripe", .paymentSucceeded)  // twenty hours ahead, alone
+        _ = d.evaluateLatest()
+        var got: [Finding] = []
+        for m in 30..<36 {
+            background(d, minutes: m..<(m + 1))
+            for k in 0..<6 { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure) }
+            got += d.evaluateLatest()
+        }
+        XCTAssertEqual(got.first { $0.category == .paymentProviderFailure }?.subject.provider, "stripe")
+        XCTAssertLessThan(d.watermark, minute(40, 0))
+        // two lines that agree move it: the stream really did jump
+        pay(d, minute(30 + 20 * 60, 0), "stripe", .paymentSucceeded)
+        XCTAssertLessThan(d.watermark, minute(40, 0))
+        pay(d, minute(30 + 20 * 60, 30), "stripe", .paymentSucceeded)
+        XCTAssertEqual(d.watermark, minute(30 + 20 * 60, 0))
+    }
+}
