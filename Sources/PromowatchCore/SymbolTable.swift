@@ -89,9 +89,22 @@ public final class SymbolTable {
         return Array(arena[Int(offsets[Int(id)])..<Int(offsets[Int(id) + 1])])
     }
 
-    /// The value as a String; invalid UTF-8 is repaired with U+FFFD.
+    /// The value as a String. Invalid UTF-8 is shown losslessly, every byte outside ASCII as
+    /// `\xNN`: repaired with U+FFFD, two different codes read the same (`OL\u{FFFD}\u{FFFD}`) and one
+    /// hid the other's finding under the cooldown.
     public func string(_ id: Symbol) -> String {
-        String(decoding: bytes(id), as: UTF8.self)
+        let b = bytes(id)
+        if let s = String(validating: b, as: UTF8.self) { return s }
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for c in b {
+            if c < 0x80 {
+                out.append(c)
+            } else {
+                out += [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(c >> 4)], hex[Int(c & 15)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     private func equal(_ e: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {

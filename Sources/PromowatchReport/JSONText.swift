@@ -50,7 +50,9 @@ public enum TerminalText {
                 break
             }
             switch u.value {
-            case 0x00..<0x20, 0x7F..<0xA0, 0x200B...0x200F, 0x202A...0x202E, 0x2066...0x2069:
+            case 0x00..<0x20, 0x7F:
+                out += "\\u{" + String(u.value, radix: 16) + "}"
+            case _ where Invisible.contains(u.value):
                 out += "\\u{" + String(u.value, radix: 16) + "}"
             default:
                 out.unicodeScalars.append(u)

@@ -87,3 +87,26 @@ final class ExampleTextTests: XCTestCase {
         XCTAssertEqual(s, "A\\xff\\xc0B")
     }
 }
+
+final class DisplaySafetyTests: XCTestCase {
+    /// JSON output wrote C1 controls and bidi overrides raw; a terminal showing it obeyed them.
+    func testJSONEscapesWhatATerminalWouldObey() {
+        let q = JSONString.quoted("A\u{202E}B\u{2066}C\u{85}D\u{FEFF}E\u{61C}F")
+        XCTAssertEqual(q, #""A\u202eB\u2066C\u0085D\ufeffE\u061cF""#)
+        let back = try? JSONSerialization.jsonObject(with: Data(("[" + q + "]").utf8)) as? [String]
+        XCTAssertEqual(back?.first, "A\u{202E}B\u{2066}C\u{85}D\u{FEFF}E\u{61C}F", "still the same string to a parser")
+    }
+
+    /// Two codes with different invalid bytes rendered alike (`OL\u{FFFD}\u{FFFD}`), so one hid the
+    /// other's finding under the cooldown.
+    func testInvalidUTF8CodesStayDistinct() {
+        let t = SymbolTable()
+        var a: [UInt8] = Array("OL".utf8) + [0xFF, 0xFE]
+        var b: [UInt8] = Array("OL".utf8) + [0xC0, 0xC1]
+        let ia = a.withUnsafeMutableBufferPointer { t.intern($0.baseAddress!, $0.count) }
+        let ib = b.withUnsafeMutableBufferPointer { t.intern($0.baseAddress!, $0.count) }
+        XCTAssertEqual(t.string(ia), #"OL\xff\xfe"#)
+        XCTAssertEqual(t.string(ib), #"OL\xc0\xc1"#)
+        XCTAssertEqual(t.string(t.intern("CAFÉ10")), "CAFÉ10", "valid UTF-8 is shown as it is")
+    }
+}

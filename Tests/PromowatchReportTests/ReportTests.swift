@@ -44,6 +44,15 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(t.contains("EVIL\\u{1b}]0;pwned\\u{7}\\u{a}X"))
     }
 
+    /// Text output passed U+061C, U+2028/2029 and U+FEFF through.
+    func testTextEscapesEveryInvisibleFormattingCharacter() {
+        for c: UInt32 in [0x061C, 0x2028, 0x2029, 0xFEFF, 0x202E, 0x2066, 0x85, 0x200B] {
+            let s = "A" + String(Character(Unicode.Scalar(c)!)) + "B"
+            XCTAssertEqual(TerminalText.safe(s), "A\\u{" + String(c, radix: 16) + "}B", String(c, radix: 16))
+        }
+        XCTAssertEqual(TerminalText.safe("CAFÉ10"), "CAFÉ10")
+    }
+
     func testNumbers() {
         XCTAssertEqual(JSONText.number(3), "3")
         XCTAssertEqual(JSONText.number(3.25), "3.25")
