@@ -114,16 +114,7 @@ extension Detector {
         let cfg = config.couponReuse
         let bs = window(m, cfg.windowMinutes)
         var merged = mergedHitters(bs, \.reuse) { $0.accounts.merge($1.accounts) }
-        var steadyOnly = Set<UInt64>()
-        // steady reuse the minutes' heavy hitters lost entirely: the pair's own count in its
-        // window (where they hold the pair, as in any shop that is not busy, their count stands)
-        for b in bs {
-            for (k, v) in b.steadyReuse where merged[k] == nil || (merged[k]!.count < v.count && steadyOnly.contains(k))
-            {
-                merged[k] = v
-                steadyOnly.insert(k)
-            }
-        }
+        mergeSteadyReuse(bs, into: &merged)
         // only the few over a threshold are sorted (for a stable output order)
         let over = merged.filter { Int($0.value.count) >= ($0.value.p.kind == .user ? cfg.minPerUser : cfg.minPerIP) }
         let redemptions = over.isEmpty ? [:] : mergedCoupons(bs).stats
@@ -154,6 +145,23 @@ extension Detector {
                 FindingDraft(
                     category: .couponReuse, severity: .p1, subject: subject, windowMinutes: cfg.windowMinutes,
                     evidence: evidence, summary: summary, remedy: .blockCoupon(code, blast: blast)), m, end, into: &out)
+        }
+    }
+
+    /// Steady reuse the minutes' heavy hitters lost (`PairRecurrence`): a pair they lost entirely
+    /// joins with its own count; where some minute of the window overflowed its table (a busy
+    /// shop), a higher own count stands for a pair they hold only in part. Below capacity the
+    /// heavy hitters are exact and their count stands, so the result does not depend on line order.
+    func mergeSteadyReuse(_ bs: [MinuteBucket], into merged: inout [UInt64: (count: Int32, p: ReusePayload)]) {
+        let saturated = bs.contains { $0.reuse.overflowed }
+        for b in bs {
+            for (k, v) in b.steadyReuse {
+                if let have = merged[k] {
+                    if saturated && have.count < v.count { merged[k] = (v.count, have.p) }
+                } else {
+                    merged[k] = v
+                }
+            }
         }
     }
 

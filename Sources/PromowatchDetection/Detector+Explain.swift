@@ -67,14 +67,7 @@ extension Detector {
     /// The accounts and ips that redeemed code `c` most in the window (three of each at most).
     func topRedeemers(_ bs: [MinuteBucket], coupon c: Int32) -> [Explanation.Contributor] {
         var merged = mergedHitters(bs, \.reuse) { $0.accounts.merge($1.accounts) }
-        var steadyOnly = Set<UInt64>()
-        for b in bs {
-            for (k, v) in b.steadyReuse where merged[k] == nil || (merged[k]!.count < v.count && steadyOnly.contains(k))
-            {
-                merged[k] = v
-                steadyOnly.insert(k)
-            }
-        }
+        mergeSteadyReuse(bs, into: &merged)
         let mine = merged.values.filter { $0.p.coupon == c }
         func top(_ kind: IdentityKind) -> [Explanation.Contributor] {
             mine.filter { $0.p.kind == kind }

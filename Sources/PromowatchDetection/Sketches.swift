@@ -123,6 +123,9 @@ struct TopK<Payload: Sendable>: Sendable {
 
     func lowerBound(_ i: Int) -> Int32 { counts[i] - errors[i] }
 
+    /// Whether some key was turned away or replaced: below capacity the counts are exact.
+    var overflowed: Bool { !sketch.isEmpty }
+
     /// Appends a counter as it was saved (state restore; the caller keeps within capacity).
     mutating func restore(key: UInt64, count: Int32, error: Int32, payload: Payload) {
         keys.append(key)
@@ -355,16 +358,19 @@ struct LatencyHistogram: Sendable {
 
 /// Steady reuse in a busy shop: one account applying one code once or twice a minute never
 /// stands out among a minute's heavy hitters when a thousand other (account, code) pairs share
-/// the minute. A fixed table (memory bounded whatever the input) counts each pair's redemptions
-/// since the start of its window; a newcomer takes only an empty slot, a stale one, or one seen
-/// once in an earlier minute, so a flood of one-off pairs never evicts a recurring one.
+/// the minute. A fixed table (memory bounded whatever the input: 2^17 slots, 2 MB) counts each
+/// pair's redemptions since the start of its window. Slots come in sets of eight; a newcomer
+/// takes an empty or stale slot, else the set's one-off from an earlier minute, so a flood of
+/// one-off pairs never evicts a recurring one, and a shop whose regular customers fill the table
+/// with pairs seen twice still has room for the next recurring pair most of the time.
 struct PairRecurrence: Sendable {
     private var keys: [UInt64]
     private var starts: [Int32]
     private var counts: [Int32]
     private let mask: Int
+    static let ways = 8
 
-    init(slotsLog2: Int = 16) {
+    init(slotsLog2: Int = 17) {
         let n = 1 << slotsLog2
         keys = Array(repeating: 0, count: n)
         starts = Array(repeating: 0, count: n)
@@ -376,8 +382,9 @@ struct PairRecurrence: Sendable {
     /// window of `window` minutes (which starts at its first redemption; an earlier one arriving
     /// late is not counted), or 0 when the table had no room for it.
     mutating func add(_ key: UInt64, minute m: Int32, window: Int32) -> Int32 {
-        let i = Int(truncatingIfNeeded: key >> 32) & mask & ~1
-        for j in i...(i + 1) where keys[j] == key {
+        let first = Int(truncatingIfNeeded: key >> 32) & mask & ~(PairRecurrence.ways - 1)
+        let set = first..<(first + PairRecurrence.ways)
+        for j in set where keys[j] == key {
             // counted only inside [start, start + window): never more than one real window holds
             if m < starts[j] { return m < starts[j] &- window ? 0 : counts[j] }
             if m &- starts[j] >= window {
@@ -387,13 +394,18 @@ struct PairRecurrence: Sendable {
             counts[j] &+= 1
             return counts[j]
         }
-        for j in i...(i + 1)
-        where keys[j] == 0 || m &- starts[j] >= window || m < starts[j] &- window || (counts[j] <= 1 && starts[j] < m) {
-            keys[j] = key
-            starts[j] = m
-            counts[j] = 1
-            return 1
+        var victim = -1
+        for j in set {
+            if keys[j] == 0 || m &- starts[j] >= window || m < starts[j] &- window {
+                victim = j
+                break
+            }
+            if victim < 0 && counts[j] <= 1 && starts[j] < m { victim = j }
         }
-        return 0
+        guard victim >= 0 else { return 0 }
+        keys[victim] = key
+        starts[victim] = m
+        counts[victim] = 1
+        return 1
     }
 }
