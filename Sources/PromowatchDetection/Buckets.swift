@@ -28,14 +28,14 @@ struct CouponStat: Sendable {
     /// Returns the redemptions counted so far.
     @discardableResult
     mutating func add(_ e: Event, account: UInt64) -> Int32 {
-        applied += 1
+        applied +~= 1
         if e.discount.isFinite {
             discount += e.discount
             if e.subtotal.isFinite && e.subtotal > 0 {
                 sharedDiscount += e.discount
                 sharedSubtotal += e.subtotal
-                sharedCount += 1
-                if e.discount >= e.subtotal { stacked += 1 }
+                sharedCount +~= 1
+                if e.discount >= e.subtotal { stacked +~= 1 }
             }
         }
         if account != 0 { accounts.insert(account) }
@@ -43,12 +43,12 @@ struct CouponStat: Sendable {
     }
 
     mutating func merge(_ o: CouponStat) {
-        applied += o.applied
+        applied +~= o.applied
         discount += o.discount
         sharedDiscount += o.sharedDiscount
         sharedSubtotal += o.sharedSubtotal
-        sharedCount += o.sharedCount
-        stacked += o.stacked
+        sharedCount +~= o.sharedCount
+        stacked +~= o.stacked
         accounts.merge(o.accounts)
     }
 }
@@ -91,7 +91,7 @@ extension IdentityPayload {
     /// Adds the same identity's payload from another minute or instance.
     mutating func absorb(_ o: IdentityPayload) {
         distinct.merge(o.distinct)
-        small += o.small
+        small +~= o.small
         if name == nil { name = o.name }
     }
 }

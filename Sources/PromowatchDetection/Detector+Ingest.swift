@@ -53,19 +53,19 @@ extension Detector {
         if !k.isDisjoint(with: .promotion) { promotion(e, b, m, text) }
         if !k.isDisjoint(with: .payment) { payment(e, b, m, text) }
         if k.contains(.compensationFailure) {
-            b.compensation += 1
+            b.compensation +~= 1
             example(b, .compensation, b.compensation, text)
         }
         if k.contains(.request) {
-            b.requests += 1
+            b.requests +~= 1
             if e.latencyMs.isFinite { b.latency.add(e.latencyMs) }
         }
         if k.contains(.timeout) {
-            b.timeouts += 1
+            b.timeouts +~= 1
             example(b, .timeout, b.timeouts, text)
         }
         if k.contains(.dbSaturation) {
-            b.dbSaturation += 1
+            b.dbSaturation +~= 1
             example(b, .dbSaturation, b.dbSaturation, text)
         }
         if late { past.add(b, minute: m, wholeMinute: false) }
@@ -83,7 +83,7 @@ extension Detector {
     private func promotion(_ e: Event, _ b: MinuteBucket, _ m: Int, _ text: EventTextSource) {
         let account = e.userHash != 0 ? e.userHash : e.ipHash
         if e.kinds.contains(.promotionApplied) {
-            b.applied += 1
+            b.applied +~= 1
             if account != 0 { firstSeen.note(account, minute: Int32(clamping: m)) }
             if e.coupon >= 0 {
                 // mutated in place: copying the stat out would copy its account sketch each time
@@ -114,7 +114,7 @@ extension Detector {
                 }
             }
         } else {
-            b.rejected += 1
+            b.rejected +~= 1
             example(b, .rejected, b.rejected, text)
             rejecting(e.userHash, .user, e, b, text)
             rejecting(e.ipHash, .ip, e, b, text)
@@ -143,28 +143,28 @@ extension Detector {
                 })
         else { return }
         if e.cardHash != 0 { b.decliners.payloads[i].distinct.insert(e.cardHash) }
-        if small { b.decliners.payloads[i].small += 1 }
+        if small { b.decliners.payloads[i].small +~= 1 }
     }
 
     private func payment(_ e: Event, _ b: MinuteBucket, _ m: Int, _ text: EventTextSource) {
-        b.attempts += 1
+        b.attempts +~= 1
         var s = b.providers[e.provider, default: ProviderStat()]
-        s.attempts += 1
+        s.attempts +~= 1
         let account = e.userHash != 0 ? e.userHash : e.ipHash
         if e.kinds.contains(.paymentSucceeded) {
-            s.succeeded += 1
+            s.succeeded +~= 1
             if account != 0 { firstSeen.note(account, minute: Int32(clamping: m)) }
         } else if e.kinds.contains(.paymentDeclined) {
-            s.declined += 1
-            b.declines += 1
+            s.declined +~= 1
+            b.declines +~= 1
             example(b, .declined, b.declines, text)
             let small = e.amount.isFinite && e.amount <= config.cardTesting.smallAmount
-            if small { b.smallDeclines += 1 }
+            if small { b.smallDeclines +~= 1 }
             if e.cardHash != 0 { b.declineCards.insert(e.cardHash) }
             declining(e.userHash, .user, small, e, b, text)
             declining(e.ipHash, .ip, small, e, b, text)
         } else if e.kinds.contains(.paymentProviderFailure) {
-            s.failures += 1
+            s.failures +~= 1
             example(b, .provider(e.provider), s.failures, text)
         }
         b.providers[e.provider] = s

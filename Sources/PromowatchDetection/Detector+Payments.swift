@@ -16,10 +16,10 @@ extension Detector {
         for b in window(m, w) {
             for (p, s) in b.providers where p >= 0 {
                 var t = stats[p] ?? ProviderStat()
-                t.attempts += s.attempts
-                t.failures += s.failures
-                t.succeeded += s.succeeded
-                t.declined += s.declined
+                t.attempts +~= s.attempts
+                t.failures +~= s.failures
+                t.succeeded +~= s.succeeded
+                t.declined +~= s.declined
                 stats[p] = t
             }
         }
@@ -230,7 +230,7 @@ extension Detector {
         }
         let merged = mergedHitters(bs, \.decliners) { a, b in
             a.distinct.merge(b.distinct)
-            a.small += b.small
+            a.small +~= b.small
         }
         let declining = merged.filter { Int($0.value.count) >= cfg.minDistinctCards }
         for (_, v) in declining.sorted(by: { $0.key < $1.key }) {

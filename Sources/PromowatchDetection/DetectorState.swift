@@ -161,25 +161,25 @@ extension Detector {
 extension MinuteBucket {
     /// Adds another bucket of the same minute (partial aggregates from another instance).
     func merge(_ o: MinuteBucket) {
-        applied += o.applied
-        rejected += o.rejected
-        attempts += o.attempts
-        declines += o.declines
-        smallDeclines += o.smallDeclines
-        compensation += o.compensation
-        requests += o.requests
-        timeouts += o.timeouts
-        dbSaturation += o.dbSaturation
+        applied +~= o.applied
+        rejected +~= o.rejected
+        attempts +~= o.attempts
+        declines +~= o.declines
+        smallDeclines +~= o.smallDeclines
+        compensation +~= o.compensation
+        requests +~= o.requests
+        timeouts +~= o.timeouts
+        dbSaturation +~= o.dbSaturation
         for (c, s) in o.coupons { coupons[c, default: CouponStat()].merge(s) }
         reuse.merge(o.reuse) { $0.absorb($1) }
         rejectors.merge(o.rejectors) { $0.absorb($1) }
         decliners.merge(o.decliners) { $0.absorb($1) }
         for (p, s) in o.providers {
             var t = providers[p] ?? ProviderStat()
-            t.attempts += s.attempts
-            t.succeeded += s.succeeded
-            t.declined += s.declined
-            t.failures += s.failures
+            t.attempts +~= s.attempts
+            t.succeeded +~= s.succeeded
+            t.declined +~= s.declined
+            t.failures +~= s.failures
             providers[p] = t
         }
         declineCards.merge(o.declineCards)

@@ -89,7 +89,7 @@ struct TopK<Payload: Sendable>: Sendable {
             return -1
         }
         if found >= 0 {
-            counts[found] += by
+            counts[found] +~= by
             if found == minSlot { minSlot = -1 }
             return found
         }
@@ -143,7 +143,7 @@ struct TopK<Payload: Sendable>: Sendable {
         for i in 0..<keys.count { index[keys[i]] = i }
         for j in 0..<o.count {
             if let i = index[o.keys[j]] {
-                counts[i] += o.counts[j]
+                counts[i] +~= o.counts[j]
                 errors[i] += o.errors[j]
                 combine(&payloads[i], o.payloads[j])
             } else {

@@ -1,4 +1,5 @@
 import XCTest
+import PromowatchCore
 import PromowatchTestSupport
 @testable import PromowatchDetection
 
@@ -109,5 +110,33 @@ final class SketchTests: XCTestCase {
         XCTAssertGreaterThan(Stats.wilsonLower(1, n: 10), 0.75, "ten of ten")
         XCTAssertEqual(Stats.wilsonLower(0.7, n: 1000), 0.676, accuracy: 0.005)
         XCTAssertEqual(Stats.wilsonLower(0.5, n: 0), 0)
+    }
+}
+
+extension StatisticsTests {
+    /// 2^31 compensation failures in one minute (143 MB of gzip) made the Int32 counter trap and
+    /// the run die with nothing printed: counts from input saturate instead.
+    func testCountsSaturateInsteadOfTrapping() {
+        var x = Int32.max - 1
+        x +~= 1
+        XCTAssertEqual(x, .max)
+        x +~= 1
+        XCTAssertEqual(x, .max)
+        var y: Int32 = 5
+        y +~= 7
+        XCTAssertEqual(y, 12)
+        let b = MinuteBucket()
+        b.compensation = .max
+        b.applied = .max
+        var s = CouponStat()
+        s.applied = .max
+        var e = Event()
+        e.kinds = .promotionApplied
+        s.add(e, account: 1)
+        XCTAssertEqual(s.applied, .max)
+        let other = MinuteBucket()
+        other.compensation = 3
+        b.merge(other)
+        XCTAssertEqual(b.compensation, .max)
     }
 }
