@@ -78,9 +78,10 @@ extension Detector {
                 // a degrading provider (failures clearly above its own expectation: tail below 1%)
                 // is no fallback even before it crosses the threshold of a finding of its own
                 if s.failures >= 2 && score >= 2 && observedRate >= 2 * rate { raised.insert(p) }
-                // a fallback must be above suspicion: one failure its baseline makes unlikely is
-                // enough to wait (verify after a switch would catch it only after the damage)
-                if w == cfg.windowMinutes && s.failures >= 1 && score >= 1.3 && observedRate >= 2 * rate {
+                // a fallback must be above suspicion in the short window and in its newest minute:
+                // one failure its baseline makes unlikely is enough to wait (verify after a switch
+                // would catch it only after the damage; a staggered onset shows there first)
+                if w <= cfg.windowMinutes && s.failures >= 1 && score >= 1.3 && observedRate >= 2 * rate {
                     suspect.insert(p)
                 }
             }
