@@ -150,14 +150,14 @@ extension Remediator {
     /// provider holds span runs and leaders.
     func remember(from st: StateStore) throws {
         var flags: [String: [(kind: ProposedAction.Kind, time: Int64)]] = [:]
-        var causes: [String: String] = [:]
+        var causes: [String: [Int64: String]] = [:]  // per provider: switch-off time → its finding
         for a in try st.actions(limit: 1000) where !a.dryRun && ActionOutcome(text: a.outcome)?.isApplied == true {
             guard let kind = ProposedAction.Kind(rawValue: a.kind) else { continue }
             guardrails.remember(kind: kind, target: a.target, at: a.time)
             guard kind != .blacklistCoupon else { continue }
             let p = a.target.lowercased()
             flags[p, default: []].append((kind, a.time))
-            if kind == .disableProvider && a.time >= flags[p]!.map(\.time).max()! { causes[p] = a.findingFingerprint }
+            if kind == .disableProvider { causes[p, default: [:]][a.time] = a.findingFingerprint }
         }
         // breakers still open or on trial, with their hold (a backoff included)
         let d = guardrails.config
@@ -168,7 +168,8 @@ extension Remediator {
                     verifyMinutes: d.verifyMinutes)
             else { continue }
             restoreBreaker(
-                p, openedAt: s.openedAt, cause: causes[p] ?? "", holdMinutes: s.holdMinutes, trialAt: s.trialAt)
+                p, openedAt: s.openedAt, cause: causes[p]?[s.openedAt] ?? "", holdMinutes: s.holdMinutes,
+                trialAt: s.trialAt)
         }
     }
 }
