@@ -56,7 +56,7 @@ extension Detector {
             // a code that belonged to a handful of accounts for a long time (at least an hour),
             // now redeemed by many: leaked. A new campaign's first redemptions are not that.
             let pastAccounts = past.couponAccounts[c]?.estimate ?? 0
-            let privateSince = past.couponFirstMinute[c].map { ws - $0 } ?? 0
+            let privateSince = minutesWatched(c, before: ws)
             let wasPrivate =
                 privateSince >= BlastRadius.privateAfterMinutes && pastAccounts <= 3
                 && distinct >= Double(cfg.minNewAccounts)
@@ -105,8 +105,8 @@ extension Detector {
             emit(
                 FindingDraft(
                     category: .couponAbuse, severity: sev, subject: Subject(coupon: code),
-                    windowMinutes: cfg.windowMinutes,
-                    evidence: evidence, summary: summary, remedy: .blockCoupon(code, blast: blast)), m, end, into: &out)
+                    windowMinutes: cfg.windowMinutes, evidence: evidence, summary: summary,
+                    remedy: .blockCoupon(code, blast: blast), coupon: c), m, end, into: &out)
         }
     }
 
@@ -130,10 +130,9 @@ extension Detector {
             let total = max(Double(redemptions[v.p.coupon]?.applied ?? 0), Double(v.count))
             let share = Double(v.count) / total
             let pastAccounts = past.couponAccounts[v.p.coupon]?.estimate ?? 0
-            let watched = past.couponFirstMinute[v.p.coupon].map { m - cfg.windowMinutes + 1 - $0 } ?? 0
             let blast = BlastRadius(
                 abuseShare: share, pastAccounts: pastAccounts, otherRedemptions: Int(total) - Int(v.count),
-                codeWatchedMinutes: max(0, watched))
+                codeWatchedMinutes: minutesWatched(v.p.coupon, before: m - cfg.windowMinutes + 1))
             let evidence = Evidence(
                 observed: Double(v.count), expected: 1, score: Stats.poissonTailScore(Double(v.count), expected: 1),
                 counts: [
@@ -144,8 +143,14 @@ extension Detector {
             emit(
                 FindingDraft(
                     category: .couponReuse, severity: .p1, subject: subject, windowMinutes: cfg.windowMinutes,
-                    evidence: evidence, summary: summary, remedy: .blockCoupon(code, blast: blast)), m, end, into: &out)
+                    evidence: evidence, summary: summary, remedy: .blockCoupon(code, blast: blast),
+                    coupon: v.p.coupon), m, end, into: &out)
         }
+    }
+
+    /// Minutes code `c` had been seen before minute `windowStart` (0: never).
+    func minutesWatched(_ c: Int32, before windowStart: Int) -> Int {
+        past.couponFirstMinute[c].map { max(0, windowStart - $0) } ?? 0
     }
 
     /// Steady reuse the minutes' heavy hitters lost (`PairRecurrence`): a pair they lost entirely
@@ -225,10 +230,10 @@ extension Detector {
                 // where a few orders stacked discounts points at the stacking, not at the code
                 let stackedShare = Double(s.stacked) / Double(max(s.applied, s.stacked))
                 let pastAccounts = past.couponAccounts[c]?.estimate ?? 0
-                let watched = past.couponFirstMinute[c].map { m - cfg.windowMinutes + 1 - $0 } ?? 0
                 let blast = BlastRadius(
                     abuseShare: stackedShare, pastAccounts: pastAccounts,
-                    otherRedemptions: Int(s.applied) - Int(s.stacked), codeWatchedMinutes: max(0, watched))
+                    otherRedemptions: Int(s.applied) - Int(s.stacked),
+                    codeWatchedMinutes: minutesWatched(c, before: m - cfg.windowMinutes + 1))
                 let evidence = Evidence(
                     observed: Double(s.stacked), expected: 0,
                     score: Stats.poissonTailScore(Double(s.stacked), expected: 0.01),
@@ -241,7 +246,7 @@ extension Detector {
                         windowMinutes: cfg.windowMinutes, evidence: evidence,
                         summary:
                             "coupon \(code): \(s.stacked) redemptions with discount >= subtotal in \(cfg.windowMinutes) min",
-                        remedy: .blockCoupon(code, blast: blast)), m, end, into: &out)
+                        remedy: .blockCoupon(code, blast: blast), coupon: c), m, end, into: &out)
             } else if Int(s.sharedCount) >= cfg.minRedemptions && pastCount >= Double(cfg.minRedemptions)
                 && share - pastShare >= cfg.shareJump
             {
@@ -253,7 +258,7 @@ extension Detector {
                             observed: share, expected: pastShare, score: (share - pastShare) * 10,
                             counts: [("redemptions", Double(s.applied))]),
                         summary: "coupon \(code): discount share jumped from \(pct(pastShare)) to \(pct(share))",
-                        remedy: .blockCoupon(code, blast: nil)), m, end, into: &out)
+                        remedy: .blockCoupon(code, blast: nil), coupon: c), m, end, into: &out)
             }
         }
     }

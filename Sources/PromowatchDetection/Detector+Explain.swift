@@ -17,10 +17,9 @@ extension Detector {
             case .couponReuse: measure = "redemptions of \(code) by one \(s.user != nil ? "account" : "ip")"
             default: measure = "redemptions of \(code)"
             }
-            let c = coupons.find(Array(code.utf8))
-            if c >= 0 {
-                contributors = topRedeemers(bs, coupon: c)
-                keys = [.coupon(c)]
+            if draft.coupon >= 0 {
+                contributors = topRedeemers(bs, coupon: draft.coupon)
+                keys = [.coupon(draft.coupon)]
             }
         case .couponEnumeration:
             measure = "invalid codes tried"
@@ -32,15 +31,14 @@ extension Detector {
             keys = [.declined]
         case .paymentProviderFailure:
             measure = "provider-side payment failures"
-            contributors = providerStats(m, draft.windowMinutes)
-                .map { p, st in
-                    Explanation.Contributor(
-                        kind: "provider", value: providers.string(p), count: Double(st.failures),
-                        of: Double(st.attempts))
-                }
-                .sorted { ($1.count, $0.value) < ($0.count, $1.value) }
-            let p = s.provider.map { providers.find(Array($0.utf8)) } ?? .none
-            keys = p >= 0 ? [.provider(p)] : contributors.map { .provider(providers.find(Array($0.value.utf8))) }
+            let stats = providerStats(m, draft.windowMinutes)
+            contributors = stats.map { p, st in
+                Explanation.Contributor(
+                    kind: "provider", value: providers.string(p), count: Double(st.failures), of: Double(st.attempts))
+            }
+            .sorted { ($1.count, $0.value) < ($0.count, $1.value) }
+            // one provider's own lines, or (every provider failing) any provider's
+            keys = draft.provider >= 0 ? [.provider(draft.provider)] : stats.keys.map { .provider($0) }
         case .compensationFailure:
             measure = "failed compensations"
             keys = [.compensation]

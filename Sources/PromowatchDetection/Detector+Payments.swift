@@ -145,7 +145,8 @@ extension Detector {
             }
             var draft = FindingDraft(
                 category: .paymentProviderFailure, severity: .p1, subject: Subject(provider: name), windowMinutes: w,
-                evidence: evidence, summary: summary, remedy: .switchProvider(name, confirmed: false, load: load))
+                evidence: evidence, summary: summary, remedy: .switchProvider(name, confirmed: false, load: load),
+                provider: p)
             emit(draft, m, end, into: &out)
             if confirmed {
                 draft.summary += "; failing for \(streak + 1) min with a healthy fallback all along: switch"

@@ -255,4 +255,7 @@ struct FindingDraft {
     /// Separates findings of one category and subject that are different episodes (the
     /// confirmed provider outage beside its first finding).
     var episode = ""
+    /// The code or provider of the subject as interned (the subject holds its rendering).
+    var coupon: Int32 = .none
+    var provider: Int32 = .none
 }
