@@ -285,3 +285,28 @@ extension DetectorTests {
         XCTAssertEqual(d.watermark, minute(30 + 20 * 60, 0))
     }
 }
+
+extension DetectorTests {
+    /// A code with invalid UTF-8 renders as `\xNN`; explanations looked the code up again by
+    /// that rendering and found nothing, so its findings lost their contributors.
+    func testAnInvalidUTF8CodeKeepsItsExplanation() {
+        let d = detector()
+        var bytes: [UInt8] = Array("OL".utf8) + [0xFF, 0xFE]
+        let code = bytes.withUnsafeMutableBufferPointer { coupons.intern($0.baseAddress!, $0.count) }
+        for k in 0..<12 {
+            var e = Event()
+            e.kinds = .promotionApplied
+            e.time = minute(10, k * 4)
+            e.coupon = code
+            e.couponHash = 0xC0DE
+            e.userHash = hash("u-greedy")
+            e.ipHash = hash("10.0.0.9")
+            names.user = "u-greedy"
+            names.ip = "10.0.0.9"
+            d.add(e, text: names)
+        }
+        let f = d.decided().first { $0.category == .couponReuse }
+        XCTAssertEqual(f?.subject.coupon, #"OL\xff\xfe"#)
+        XCTAssertEqual(f?.explanation?.contributors.first?.value, "u-greedy")
+    }
+}
