@@ -94,9 +94,8 @@ public final class LineMarker {
     /// Two positions of the needle holding its rarest bytes (by English letter frequency), so
     /// that the vector filter lets few positions through to the full compare.
     static func rarestPositions(_ needle: [UInt8]) -> (Int, Int) {
-        let order = Array("zqxjkvbpygfwmucldrhsnioate ".utf8)
-        func rank(_ b: UInt8) -> Int { order.firstIndex(of: Bytes.lower(b)) ?? -1 }  // other bytes: rarest
-        let byRarity = needle.indices.sorted { (rank(needle[$0]), $0) < (rank(needle[$1]), $1) }
+        let ranks = needle.map { LineMarker.rarity[Int($0)] }
+        let byRarity = needle.indices.sorted { (ranks[$0], $0) < (ranks[$1], $1) }
         let a = byRarity[0]
         let b = byRarity.first { needle[$0] != needle[a] } ?? a
         return (a, b)
@@ -105,14 +104,22 @@ public final class LineMarker {
     /// Start of the needle's 3-byte window with the rarest letters (the Teddy fingerprint).
     static func rarestWindow(_ needle: [UInt8]) -> Int {
         guard needle.count > 3 else { return 0 }
-        let order = Array("zqxjkvbpygfwmucldrhsnioate ".utf8)
-        func rank(_ b: UInt8) -> Int { order.firstIndex(of: Bytes.lower(b)) ?? -1 }
-        return (0...(needle.count - 3)).min { a, b in
-            (rank(needle[a]) + rank(needle[a + 1]) + rank(needle[a + 2]), a) < (
-                rank(needle[b]) + rank(needle[b + 1]) + rank(needle[b + 2]), b
-            )
-        } ?? 0
+        let ranks = needle.map { LineMarker.rarity[Int($0)] }
+        var best = 0
+        var bestRank = Int.max
+        for a in 0...(needle.count - 3) where ranks[a] + ranks[a + 1] + ranks[a + 2] < bestRank {
+            best = a
+            bestRank = ranks[a] + ranks[a + 1] + ranks[a + 2]
+        }
+        return best
     }
+
+    /// Rank of each byte by English letter frequency, either case (rarest first); bytes that are
+    /// no letter nor space rank below all of them (-1): they are rarer still in log text.
+    static let rarity: [Int] = {
+        let order = Array("zqxjkvbpygfwmucldrhsnioate ".utf8)
+        return (0..<256).map { b in order.firstIndex(of: Bytes.lower(UInt8(b))) ?? -1 }
+    }()
 
     /// Fills `hits` with (offset, mark) for `p[0..<n]`, sorted by offset; an offset lies inside
     /// its match, so it falls in the line that holds the match.
