@@ -26,8 +26,8 @@ public final class Detector {
     public internal(set) var watermark = Int64.min
     /// A jump of the watermark seen once, waiting for a second line to confirm it.
     var pendingJump: Int64?
-    let firstSeen = FirstSeenSketch()
-    var pairs = PairRecurrence()
+    let firstSeen: FirstSeenSketch
+    let pairs: PairRecurrence
     var past = PastTotals()
     var pastUpTo = Int.min
     var episodes: [String: Int] = [:]
@@ -41,10 +41,24 @@ public final class Detector {
     /// Streaming: keep only the minutes windows still need.
     public var streaming = false
 
-    public init(config: DetectionConfig = DetectionConfig(), coupons: SymbolTable, providers: SymbolTable) {
+    /// The fixed tables, as powers of two: `firstSeenCellsLog2` 21 is 8 MB (accounts' first
+    /// minutes), `pairSlotsLog2` 17 is 2 MB (steady reuse). Smaller ones let a fuzzer reach
+    /// the full-table paths with small inputs; snapshots only merge between equal sizes.
+    public struct Sizes: Sendable {
+        public var firstSeenCellsLog2 = 21
+        public var pairSlotsLog2 = 17
+        public init() {}
+    }
+
+    public init(
+        config: DetectionConfig = DetectionConfig(), coupons: SymbolTable, providers: SymbolTable,
+        sizes: Sizes = Sizes()
+    ) {
         self.config = config
         self.coupons = coupons
         self.providers = providers
+        firstSeen = FirstSeenSketch(log2Cells: max(4, sizes.firstSeenCellsLog2))
+        pairs = PairRecurrence(slotsLog2: max(3, sizes.pairSlotsLog2))
     }
 
     static let minuteNanos: Int64 = 60 * EventTime.nanosPerSecond

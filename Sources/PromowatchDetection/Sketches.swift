@@ -172,15 +172,30 @@ struct TopK<Payload: Sendable>: Sendable {
 /// first-seen minute except where all 4 cells are shared with earlier identities, which stays
 /// rare while the table is far from full. Order-independent: min is commutative.
 final class FirstSeenSketch {
-    private var cells: [Int32]
+    /// Each cell holds `Int32.max - minute` (so the earliest minute is the largest value), and 0
+    /// for never: the table comes from `calloc`, whose pages the system hands out zeroed and only
+    /// when first touched, so a run pays for the cells it uses, not for 8 MB up front.
+    private let cells: UnsafeMutablePointer<UInt32>
+    private let count: Int
     private let blockMask: Int
     static let never = Int32.max
 
+    @inline(__always) private static func stored(_ minute: Int32) -> UInt32 {
+        UInt32(truncatingIfNeeded: Int64(Int32.max) - Int64(minute))
+    }
+    @inline(__always) private static func minute(_ v: UInt32) -> Int32 {
+        Int32(truncatingIfNeeded: Int64(Int32.max) - Int64(v))
+    }
+
     /// `log2Cells` 21 = 2 Mi cells = 8 MB: room for some 500,000 identities a run before judgements blur.
     init(log2Cells: Int = 21) {
-        cells = [Int32](repeating: FirstSeenSketch.never, count: 1 << log2Cells)
+        count = 1 << log2Cells
+        guard let p = calloc(count, MemoryLayout<UInt32>.stride) else { fatalError("out of memory") }
+        cells = p.bindMemory(to: UInt32.self, capacity: count)
         blockMask = (1 << (log2Cells - 4)) - 1
     }
+
+    deinit { free(cells) }
 
     @inline(__always) private func slots(_ h0: UInt64) -> (Int, Int, Int, Int) {
         let h = h0 &* 0x9E37_79B9_7F4A_7C15
@@ -195,7 +210,7 @@ final class FirstSeenSketch {
     /// the CPU to fetch the block, so its cache miss overlaps with the work until the next event.
     func note(_ h: UInt64, minute: Int32) {
         let (a, _, _, _) = slots(h)
-        cells.withUnsafeBufferPointer { promowatch_prefetch($0.baseAddress! + (a & ~15)) }
+        promowatch_prefetch(cells + (a & ~15))
         if pendingHash != 0 { apply(pendingHash, pendingMinute) }
         pendingHash = h
         pendingMinute = minute
@@ -203,15 +218,14 @@ final class FirstSeenSketch {
 
     private func apply(_ h: UInt64, _ minute: Int32) {
         let (a, b, c, d) = slots(h)
+        let v = FirstSeenSketch.stored(minute)
         if tracking {
-            for i in [a, b, c, d] where minute < cells[i] { changed.append(Int32(i)) }
+            for i in [a, b, c, d] where v > cells[i] { changed.append(Int32(i)) }
         }
-        cells.withUnsafeMutableBufferPointer { p in
-            if minute < p[a] { p[a] = minute }
-            if minute < p[b] { p[b] = minute }
-            if minute < p[c] { p[c] = minute }
-            if minute < p[d] { p[d] = minute }
-        }
+        if v > cells[a] { cells[a] = v }
+        if v > cells[b] { cells[b] = v }
+        if v > cells[c] { cells[c] = v }
+        if v > cells[d] { cells[d] = v }
     }
 
     /// `watch --shared`: remember which cells changed, to send them to the leader.
@@ -227,12 +241,12 @@ final class FirstSeenSketch {
         flush()
         let idx = Array(Set(changed)).sorted()
         changed.removeAll(keepingCapacity: true)
-        w.u(UInt64(cells.count))
+        w.u(UInt64(count))
         w.u(UInt64(idx.count))
         var prev: Int32 = 0
         for i in idx {
             w.u(UInt64(i - prev))
-            w.i32(cells[Int(i)])
+            w.i32(FirstSeenSketch.minute(cells[Int(i)]))
             prev = i
         }
     }
@@ -241,13 +255,13 @@ final class FirstSeenSketch {
     func encode(_ w: inout ByteWriter) {
         flush()
         var n = 0
-        for v in cells where v != FirstSeenSketch.never { n += 1 }
-        w.u(UInt64(cells.count))
+        for i in 0..<count where cells[i] != 0 { n += 1 }
+        w.u(UInt64(count))
         w.u(UInt64(n))
         var prev = 0
-        for i in 0..<cells.count where cells[i] != FirstSeenSketch.never {
+        for i in 0..<count where cells[i] != 0 {
             w.u(UInt64(i - prev))
-            w.i32(cells[i])
+            w.i32(FirstSeenSketch.minute(cells[i]))
             prev = i
         }
     }
@@ -255,14 +269,14 @@ final class FirstSeenSketch {
     /// Merges cells written by `encode` or `encodeChanges` (the minimum of both: order does not matter).
     func merge(_ r: inout ByteReader) throws {
         flush()
-        guard try r.u() == UInt64(cells.count) else { throw StateCodecError("first-seen sketch of another size") }
+        guard try r.u() == UInt64(count) else { throw StateCodecError("first-seen sketch of another size") }
         let n = try r.count()
         var i = 0
         for _ in 0..<n {
             i += Int(try r.u())
-            guard i < cells.count else { throw StateCodecError("first-seen cell out of range") }
-            let v = try r.i32()
-            if v < cells[i] {
+            guard i < count else { throw StateCodecError("first-seen cell out of range") }
+            let v = FirstSeenSketch.stored(try r.i32())
+            if v > cells[i] {
                 if tracking { changed.append(Int32(i)) }
                 cells[i] = v
             }
@@ -273,9 +287,8 @@ final class FirstSeenSketch {
     /// table from filling up over weeks of runs.
     func expire(before minute: Int32) {
         flush()
-        cells.withUnsafeMutableBufferPointer { p in
-            for i in 0..<p.count where p[i] < minute { p[i] = FirstSeenSketch.never }
-        }
+        let limit = FirstSeenSketch.stored(minute)
+        for i in 0..<count where cells[i] > limit { cells[i] = 0 }
     }
 
     /// Applies the last pending note (queries do this themselves).
@@ -290,7 +303,7 @@ final class FirstSeenSketch {
     func firstSeen(_ h: UInt64) -> Int32 {
         flush()
         let (a, b, c, d) = slots(h)
-        return max(max(cells[a], cells[b]), max(cells[c], cells[d]))
+        return FirstSeenSketch.minute(min(min(cells[a], cells[b]), min(cells[c], cells[d])))
     }
 }
 
@@ -363,25 +376,34 @@ struct LatencyHistogram: Sendable {
 /// takes an empty or stale slot, else the set's one-off from an earlier minute, so a flood of
 /// one-off pairs never evicts a recurring one, and a shop whose regular customers fill the table
 /// with pairs seen twice still has room for the next recurring pair most of the time.
-struct PairRecurrence: Sendable {
-    private var keys: [UInt64]
-    private var starts: [Int32]
-    private var counts: [Int32]
+final class PairRecurrence {
+    /// Zeroed by `calloc`: pages are handed out when first touched, so a run pays for the slots
+    /// it uses (key 0 = empty).
+    private let keys: UnsafeMutablePointer<UInt64>
+    private let starts: UnsafeMutablePointer<Int32>
+    private let counts: UnsafeMutablePointer<Int32>
     private let mask: Int
     static let ways = 8
 
     init(slotsLog2: Int = 17) {
         let n = 1 << slotsLog2
-        keys = Array(repeating: 0, count: n)
-        starts = Array(repeating: 0, count: n)
-        counts = Array(repeating: 0, count: n)
         mask = n - 1
+        guard let k = calloc(n, 8), let s = calloc(n, 4), let c = calloc(n, 4) else { fatalError("out of memory") }
+        keys = k.bindMemory(to: UInt64.self, capacity: n)
+        starts = s.bindMemory(to: Int32.self, capacity: n)
+        counts = c.bindMemory(to: Int32.self, capacity: n)
+    }
+
+    deinit {
+        free(keys)
+        free(starts)
+        free(counts)
     }
 
     /// Counts `key` (a mixed hash, never 0) at minute `m`; returns the pair's count within its
     /// window of `window` minutes (which starts at its first redemption; an earlier one arriving
     /// late is not counted), or 0 when the table had no room for it.
-    mutating func add(_ key: UInt64, minute m: Int32, window: Int32) -> Int32 {
+    func add(_ key: UInt64, minute m: Int32, window: Int32) -> Int32 {
         let first = Int(truncatingIfNeeded: key >> 32) & mask & ~(PairRecurrence.ways - 1)
         let set = first..<(first + PairRecurrence.ways)
         for j in set where keys[j] == key {

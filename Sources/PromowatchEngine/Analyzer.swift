@@ -22,6 +22,8 @@ public final class Analyzer {
         /// the arrival time is used and the line counted in `untrusted_timestamps`.
         public var earliestTime: Int64 = 946_684_800 * 1_000_000_000
         public var maxFutureSkew: Int64 = 86_400 * 1_000_000_000
+        /// The detector's fixed tables (`Detector.Sizes`).
+        public var detectorSizes = Detector.Sizes()
         public init() {}
     }
 
@@ -65,7 +67,8 @@ public final class Analyzer {
 
     /// Turns detection on. `streaming` keeps only the minutes that windows still need.
     public func enableDetection(_ config: DetectionConfig, streaming: Bool = false) {
-        let d = Detector(config: config, coupons: extractor.coupons, providers: extractor.providers)
+        let d = Detector(
+            config: config, coupons: extractor.coupons, providers: extractor.providers, sizes: options.detectorSizes)
         d.streaming = streaming
         if streaming { orderIndependent = false }
         detector = d
