@@ -88,6 +88,21 @@ let package = Package(
         .target(name: "LogGenerator", dependencies: ["PromowatchCore"], path: "benchmarks/Sources/LogGenerator"),
         .executableTarget(name: "loggen", dependencies: ["LogGenerator"], path: "benchmarks/Sources/loggen"),
 
+        // libFuzzer targets (scripts/fuzz.sh builds them with -sanitize=fuzzer,address); in an
+        // ordinary build they are empty programs.
+        .target(name: "CFuzzDriver", path: "fuzz/CFuzzDriver"),
+        .executableTarget(
+            name: "FuzzAnalyze",
+            dependencies: [
+                "CFuzzDriver", "PromowatchCore", "PromowatchInput", "PromowatchEngine", "PromowatchDetection",
+                "PromowatchDecision",
+                "PromowatchReport",
+            ], path: "fuzz/FuzzAnalyze"),
+        .executableTarget(
+            name: "FuzzByteSearch",
+            dependencies: ["CFuzzDriver", "PromowatchCore", "PromowatchParsing", "CByteSearch"],
+            path: "fuzz/FuzzByteSearch"),
+
         // What end-to-end tests share: the binary runner, the test API server, PostgreSQL, seeds.
         .target(
             name: "PromowatchTestSupport", dependencies: ["PromowatchKube", "LogGenerator"],
