@@ -37,7 +37,9 @@ for labels_path, findings_path in zip(args[0::2], args[1::2]):
                 and all(f["subject"].get(k) == v for k, v in l["subject"].items())]
         if hits:
             found += 1
-            total["delays"].append(min(t(f["time"]) for f in hits) - s)
+            delay = min(t(f["time"]) for f in hits) - s
+            total["delays"].append(delay)
+            total.setdefault("by_category", {}).setdefault(l["category"], []).append(delay)
         else:
             problems.append(f"seed {day['seed']}: MISSED {l['name']}")
         if l["right_action"]:
@@ -86,3 +88,5 @@ print(f"severe false alarms per day     {total['severe_false'] / d:.2f}")
 print(f"findings per incident           {total['incident_findings'] / max(total['incidents'], 1):.2f}")
 print(f"breaker steps (trials, reverts)  {total['steps']} ({total['reverts']} reverts of a switch that did not help)")
 print(f"median detection delay          {statistics.median(total['delays']) if total['delays'] else float('nan'):.0f} s")
+for category, delays in sorted(total.get("by_category", {}).items()):
+    print(f"  {category:<28} {len(delays):>4} found, median delay {statistics.median(delays):.0f} s")
