@@ -46,8 +46,12 @@ public final class Remediator {
     /// function of time: a day-long batch must not hold a morning's blip against an evening's
     /// fallback, nor switch to a provider whose own failures only show a minute later).
     public func handle(_ findings: inout [Finding]) {
+        // only provider-failure findings bear on health: scanning them, not every finding, keeps
+        // a flood of other findings (an attacker's thousands of reused codes) linear
+        let providerFindings = findings.filter { $0.category == .paymentProviderFailure }
         for i in findings.indices {
-            handle(&findings[i], index: i, failingProviders: failingProviders(at: findings[i].time, in: findings))
+            handle(
+                &findings[i], index: i, failingProviders: failingProviders(at: findings[i].time, in: providerFindings))
         }
     }
 

@@ -42,6 +42,9 @@ public struct RunSummary: Sendable, Equatable {
     public var coupons: [CouponTotal] = []
     /// Coupon codes not tracked individually because the table was full (bounded memory).
     public var untrackedCouponEvents = 0
+    /// Payment events whose provider did not fit the provider table: counted in the totals,
+    /// attributed to no provider.
+    public var untrackedProviderEvents = 0
     public var providers: [ProviderTotal] = []
     /// One message per input that failed (open error, corrupt or truncated gzip).
     public var inputErrors: [String] = []

@@ -64,9 +64,18 @@ extension Detector {
 
     /// The accounts and ips that redeemed code `c` most in the window (three of each at most).
     func topRedeemers(_ bs: [MinuteBucket], coupon c: Int32) -> [Explanation.Contributor] {
-        var merged = mergedHitters(bs, \.reuse) { $0.accounts.merge($1.accounts) }
-        mergeSteadyReuse(bs, into: &merged)
-        let mine = merged.values.filter { $0.p.coupon == c }
+        // the window's pairs, grouped by code, once per evaluation and window: a minute with
+        // thousands of findings (a flood of reused codes) must not merge them again for each
+        let key = RedeemerCacheKey(
+            evaluation: evaluatedMinutes, buckets: bs.count, first: bs.first.map(ObjectIdentifier.init))
+        if redeemerCache?.key != key {
+            var merged = mergedHitters(bs, \.reuse) { $0.accounts.merge($1.accounts) }
+            mergeSteadyReuse(bs, into: &merged)
+            var byCoupon: [Int32: [(count: Int32, p: ReusePayload)]] = [:]
+            for v in merged.values { byCoupon[v.p.coupon, default: []].append(v) }
+            redeemerCache = (key, byCoupon)
+        }
+        let mine = redeemerCache?.byCoupon[c] ?? []
         func top(_ kind: IdentityKind) -> [Explanation.Contributor] {
             mine.filter { $0.p.kind == kind }
                 .map {

@@ -38,6 +38,8 @@ public final class Detector {
     var evaluatedMinutes = 0
     /// The bucket of the last event (consecutive events share a minute).
     var lastBucket: (minute: Int, bucket: MinuteBucket)?
+    /// The window's reuse pairs by code for explanations (`topRedeemers`), for one evaluation.
+    var redeemerCache: (key: RedeemerCacheKey, byCoupon: [Int32: [(count: Int32, p: ReusePayload)]])?
     /// Streaming: keep only the minutes windows still need.
     public var streaming = false
 
@@ -272,4 +274,11 @@ struct FindingDraft {
     /// The code or provider of the subject as interned (the subject holds its rendering).
     var coupon: Int32 = .none
     var provider: Int32 = .none
+}
+
+/// Which evaluation and window a cached grouping belongs to.
+struct RedeemerCacheKey: Equatable {
+    var evaluation: Int
+    var buckets: Int
+    var first: ObjectIdentifier?
 }

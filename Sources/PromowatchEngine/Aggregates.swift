@@ -7,6 +7,8 @@ public struct Aggregates: Sendable {
     public var couponRejected: [Int] = []
     public var couponDiscount: [Double] = []
     public var untrackedCouponEvents = 0
+    /// Payment events of providers beyond the provider table (`EventExtractor.Limits.providers`).
+    public var untrackedProviderEvents = 0
     public var providerSucceeded: [Int] = []
     public var providerDeclined: [Int] = []
     public var providerFailures: [Int] = []
@@ -44,6 +46,8 @@ public struct Aggregates: Sendable {
             if e.kinds.contains(.paymentSucceeded) { providerSucceeded[i] += 1 }
             if e.kinds.contains(.paymentDeclined) { providerDeclined[i] += 1 }
             if e.kinds.contains(.paymentProviderFailure) { providerFailures[i] += 1 }
+        } else if !e.kinds.isDisjoint(with: .payment), e.provider == .overflow {
+            untrackedProviderEvents += 1
         }
     }
 }

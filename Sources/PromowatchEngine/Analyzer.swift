@@ -323,6 +323,7 @@ public final class Analyzer {
         s.untrustedTimestamps = extractor.untrustedTimestamps
         s.duplicatePromotionLines = dedupe.duplicates
         s.untrackedCouponEvents = aggregates.untrackedCouponEvents
+        s.untrackedProviderEvents = aggregates.untrackedProviderEvents
         let a = aggregates
         for i in 0..<a.couponApplied.count {
             s.coupons.append(

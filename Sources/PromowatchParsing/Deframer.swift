@@ -434,7 +434,12 @@ public final class Deframer {
         tailFile = 0
         let all = pending
         pending.removeAll()
-        for (_, pend) in all.sorted(by: { $0.value.time < $1.value.time }) where !pend.overflow {
+        for (_, pend) in all.sorted(by: { $0.value.time < $1.value.time }) {
+            // a partial run longer than a record can be is one line, skipped and counted
+            if pend.overflow {
+                droppedPartials += 1
+                continue
+            }
             let n = pend.bytes.count
             let sn = min(pend.source.count, 512)
             pend.bytes.withUnsafeBufferPointer { b in

@@ -186,13 +186,33 @@ public final class EventExtractor {
         if fold == .asIs { return (p + s, n - s) }
         guard used + (n - s) <= scratchCapacity else { return nil }
         let out = scratch + used
+        var any: UInt8 = 0
         if fold == .upper {
-            for i in s..<n { out[i - s] = Bytes.upper(p[i]) }
+            for i in s..<n {
+                out[i - s] = Bytes.upper(p[i])
+                any |= p[i]
+            }
         } else {
-            for i in s..<n { out[i - s] = Bytes.lower(p[i]) }
+            for i in s..<n {
+                out[i - s] = Bytes.lower(p[i])
+                any |= p[i]
+            }
         }
-        used += n - s
-        return (UnsafePointer(out), n - s)
+        var length = n - s
+        if any >= 0x80 { length = unicodeFold(out, length, upper: fold == .upper) }
+        used += length
+        return (UnsafePointer(out), length)
+    }
+
+    /// Non-ASCII text is folded by Unicode's case mapping (`café10` and `CAFÉ10` are one code);
+    /// invalid UTF-8 keeps its bytes, so distinct byte strings stay distinct codes.
+    @inline(never)
+    private func unicodeFold(_ out: UnsafeMutablePointer<UInt8>, _ n: Int, upper: Bool) -> Int {
+        guard let text = String(validating: UnsafeBufferPointer(start: out, count: n), as: UTF8.self) else { return n }
+        let folded = Array((upper ? text.uppercased() : text.lowercased()).utf8)
+        guard used + folded.count <= scratchCapacity else { return n }
+        out.update(from: folded, count: folded.count)
+        return folded.count
     }
 
     private func intern(_ f: Field, into table: SymbolTable, _ fold: Case, limit: Int? = nil) -> (Symbol, UInt64) {

@@ -22,6 +22,7 @@ public enum SummaryReport {
             + providers.map { p in
                 "{\"provider\": \(JSONString.quoted(p.provider)), \"succeeded\": \(p.succeeded), \"declined\": \(p.declined), \"provider_failures\": \(p.providerFailures)}"
             }.joined(separator: ", ") + "]"
+        o += ", \"untracked_provider_events\": \(s.untrackedProviderEvents)"
         o += ", \"input_errors\": [" + s.inputErrors.map(JSONString.quoted).joined(separator: ", ") + "]"
         o +=
             ", \"input_warnings\": \(s.inputWarnings), \"input_warning_samples\": ["
@@ -58,6 +59,9 @@ public enum SummaryReport {
                     "    " + pad(TerminalText.safe(p.provider, maxLength: 16), 18) + pad(String(p.succeeded), 11)
                     + pad(String(p.declined), 10) + String(p.providerFailures) + "\n"
             }
+        }
+        if s.untrackedProviderEvents > 0 {
+            o += "    (\(s.untrackedProviderEvents) payment events for providers beyond the tracking limit)\n"
         }
         for e in s.inputErrors { o += "\n  error: " + TerminalText.safe(e, maxLength: 300) }
         if s.inputWarnings > 0 {
