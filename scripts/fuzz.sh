@@ -5,6 +5,7 @@
 #   bash scripts/fuzz.sh analyze -max_total_time=3600 -workers=2 -jobs=2
 #   bash scripts/fuzz.sh bytes -runs=1000000
 #   RUNS=20000 bash scripts/fuzz.sh            # a fixed number of executions (what the tests run)
+#   bash scripts/fuzz.sh coverage [DIR...]     # line coverage by module of the analyze corpus
 #
 # Targets (fuzz/): `analyze` feeds one input through block reader (plain and gzip), deframer,
 # payload scanner, event extractor, detector (batch and streaming), decision stage, incidents and
@@ -14,6 +15,26 @@
 # that once failed). Findings are written to .build/fuzz/artifacts; each becomes a unit test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = coverage ]; then
+  shift
+  # an instrumented build without the sanitizer runs every corpus input once (-runs=0)
+  cov=.build/fuzzcov
+  swift build -c release --scratch-path "$cov" --product FuzzAnalyze -Xswiftc -sanitize=fuzzer \
+    -Xswiftc -parse-as-library -Xswiftc -DFUZZING -Xswiftc -profile-generate -Xswiftc -profile-coverage-mapping \
+    -Xcc -fsanitize=fuzzer-no-link -Xcc -fprofile-instr-generate -Xcc -fcoverage-mapping > "$cov.log" 2>&1 \
+    || { tail -n 30 "$cov.log"; exit 1; }
+  tools=$(dirname "$(readlink -f "$(command -v swift)")")
+  rm -f "$cov/fuzz.profraw"
+  LLVM_PROFILE_FILE=$cov/fuzz.profraw SWIFT_BACKTRACE=enable=no "$cov/release/FuzzAnalyze" -runs=0 \
+    "${@:-$scratch/work/corpus-analyze}" > "$cov/run.log" 2>&1
+  "$tools/llvm-profdata" merge -o "$cov/fuzz.profdata" "$cov/fuzz.profraw"
+  for m in PromowatchParsing PromowatchInput PromowatchDetection PromowatchEngine CByteSearch; do
+    printf '%-22s' "$m"
+    "$tools/llvm-cov" report "$cov/release/FuzzAnalyze" -instr-profile="$cov/fuzz.profdata" "Sources/$m" 2>/dev/null \
+      | awk '/^TOTAL/ {print "lines " $10 ", functions " $7 ", regions " $4}'
+  done
+  exit 0
+fi
 targets=(analyze bytes)
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then targets=("$1"); shift; fi
 scratch=.build/fuzz
