@@ -34,16 +34,10 @@ let analyzerOptions: Analyzer.Options = {
 }()
 
 #if FUZZING
-    /// What an empty input points at (libFuzzer may pass a null pointer with size 0).
-    let empty = UnsafePointer(UnsafeMutablePointer<UInt8>.allocate(capacity: 1))
-
-    /// SwiftPM links an executable's entry point as `FuzzAnalyze_main`: hand over to libFuzzer.
     @_cdecl("FuzzAnalyze_main")
     func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-        var argc = argc
-        var argv = argv
         atexit { unlink(inputPath) }
-        return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzAnalyze(UnsafeRawPointer(data ?? empty), size) }
+        return promowatch_fuzz_main(argc, argv) { data, size in fuzzAnalyze(UnsafeRawPointer(data!), size) }
     }
 #endif
 

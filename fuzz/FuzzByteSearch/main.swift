@@ -57,15 +57,9 @@ func naiveMarks(_ line: [UInt8]) -> Phrases {
 }
 
 #if FUZZING
-    /// What an empty input points at (libFuzzer may pass a null pointer with size 0).
-    let empty = UnsafePointer(UnsafeMutablePointer<UInt8>.allocate(capacity: 1))
-
-    /// SwiftPM links an executable's entry point as `FuzzByteSearch_main`: hand over to libFuzzer.
     @_cdecl("FuzzByteSearch_main")
     func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-        var argc = argc
-        var argv = argv
-        return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzByteSearch(UnsafeRawPointer(data ?? empty), size) }
+        return promowatch_fuzz_main(argc, argv) { data, size in fuzzByteSearch(UnsafeRawPointer(data!), size) }
     }
 #endif
 
