@@ -38,7 +38,7 @@ final class PayloadTests: XCTestCase {
     func testStringEscapes() {
         let h = LineHarness()
         let e = h.event(#"{"msg":"ApplyPromotion","coupon":"q\"t\\x\u00e9\ud83d\ude00","user":"a\/b"}"#)!
-        XCTAssertEqual(h.coupon(e), "Q\"T\\Xé😀")
+        XCTAssertEqual(h.coupon(e), "Q\"T\\XÉ😀")
         XCTAssertEqual(h.user(e), "a/b")
         // the name itself escaped
         let n = h.event(#"{"msg":"Apply\u0050romotion","coupon":"X"}"#)!

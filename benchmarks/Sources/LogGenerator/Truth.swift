@@ -12,9 +12,9 @@ public struct Truth: Sendable, Equatable {
 
     public init() {}
 
-    /// ASCII-only upper-casing, as the contract's case-insensitive coupon matching does.
+    /// Upper-casing by Unicode case mapping, as promowatch matches codes (`café` is `CAFÉ`).
     public static func upper(_ s: String) -> String {
-        ASCII.uppercased(s)
+        s.uppercased()
     }
 
     public mutating func add(_ r: Record, lines n: Int) {
