@@ -66,8 +66,7 @@ extension Detector {
     func topRedeemers(_ bs: [MinuteBucket], coupon c: Int32) -> [Explanation.Contributor] {
         // the window's pairs, grouped by code, once per evaluation and window: a minute with
         // thousands of findings (a flood of reused codes) must not merge them again for each
-        let key = RedeemerCacheKey(
-            evaluation: evaluatedMinutes, buckets: bs.count, first: bs.first.map(ObjectIdentifier.init))
+        let key = RedeemerCacheKey(buckets: bs.count, first: bs.first.map(ObjectIdentifier.init))
         if redeemerCache?.key != key {
             var merged = mergedHitters(bs, \.reuse) { $0.accounts.merge($1.accounts) }
             mergeSteadyReuse(bs, into: &merged)

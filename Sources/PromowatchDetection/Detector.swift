@@ -38,7 +38,7 @@ public final class Detector {
     var evaluatedMinutes = 0
     /// The bucket of the last event (consecutive events share a minute).
     var lastBucket: (minute: Int, bucket: MinuteBucket)?
-    /// The window's reuse pairs by code for explanations (`topRedeemers`), for one evaluation.
+    /// The window's reuse pairs by code for explanations (`topRedeemers`), during one evaluation.
     var redeemerCache: (key: RedeemerCacheKey, byCoupon: [Int32: [(count: Int32, p: ReusePayload)]])?
     /// Streaming: keep only the minutes windows still need.
     public var streaming = false
@@ -224,6 +224,7 @@ public final class Detector {
 
     func evaluate(_ m: Int, end: Int64) -> [Finding] {
         evaluatedMinutes += 1
+        defer { redeemerCache = nil }  // valid for this evaluation only
         advancePast(to: m - longest + 1)
         let history = (m - longest + 1) - firstMinute
         var out: [Finding] = []
@@ -276,9 +277,8 @@ struct FindingDraft {
     var provider: Int32 = .none
 }
 
-/// Which evaluation and window a cached grouping belongs to.
+/// Which window of the current evaluation a cached grouping belongs to.
 struct RedeemerCacheKey: Equatable {
-    var evaluation: Int
     var buckets: Int
     var first: ObjectIdentifier?
 }
