@@ -13,7 +13,7 @@ enum IdentityKind: UInt8, Sendable { case user = 1, ip = 2 }
     ByteHash.finalize(identityKey(h, kind) ^ (couponHash &* 0x9FB2_1C65_1E98_DF25))
 }
 
-struct CouponStat: Sendable {
+struct CouponStat: Sendable, Equatable {
     var applied: Int32 = 0
     var discount = 0.0
     /// Discount and subtotal summed over redemptions that carry both (for the discount share).
@@ -113,7 +113,7 @@ final class MinuteBucket {
 
     var applied: Int32 = 0
     var rejected: Int32 = 0
-    var coupons: [Int32: CouponStat] = [:]
+    var coupons = CouponTable()
     var reuse = TopK<ReusePayload>(capacity: 64)
     /// (account, code) pairs whose count in their window reached the reuse threshold in this
     /// minute (`PairRecurrence`): steady reuse the minute's heavy hitters cannot show.

@@ -170,7 +170,7 @@ extension MinuteBucket {
         requests +~= o.requests
         timeouts +~= o.timeouts
         dbSaturation +~= o.dbSaturation
-        for (c, s) in o.coupons { coupons[c, default: CouponStat()].merge(s) }
+        for (c, s) in o.coupons { coupons.merge(c, s) }
         reuse.merge(o.reuse) { $0.absorb($1) }
         rejectors.merge(o.rejectors) { $0.absorb($1) }
         decliners.merge(o.decliners) { $0.absorb($1) }

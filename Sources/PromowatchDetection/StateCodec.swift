@@ -298,7 +298,7 @@ extension MinuteBucket {
             s.sharedCount = try r.i32()
             s.stacked = try r.i32()
             s.accounts = try BottomK.decode(&r)
-            b.coupons[c, default: CouponStat()].merge(s)
+            b.coupons.merge(c, s)
         }
         b.reuse = try TopK.decode(&r) { try ReusePayload.decode(&$0, names) }
         b.rejectors = try TopK.decode(&r) { try IdentityPayload.decode(&$0) }
