@@ -55,6 +55,10 @@ public struct RunSummary: Sendable, Equatable {
     public var untrustedTimestamps = 0
     /// Kratos request lines not counted as a second promotion (same trace as an explicit line).
     public var duplicatePromotionLines = 0
+    /// Events whose minute detection had already folded into its baseline when they arrived
+    /// (`watch` behind its windows, or a batch over `input.batch_minute_entries` whose input is
+    /// not in time order): counted in the baseline, in no window.
+    public var lateEvents = 0
 
     public init() {}
 }

@@ -12,6 +12,8 @@ extension Detector {
         let b = MinuteBucket()
         buckets[m] = b
         lastBucket = (m, b)
+        // a minute two behind a new one has (nearly) stopped filling: drop its growth slack
+        if let old = buckets[m - 2] { old.coupons.compact() }
         if m < firstMinute { firstMinute = m }
         if m > lastMinute { lastMinute = m }
         return b
@@ -68,7 +70,12 @@ extension Detector {
             b.dbSaturation +~= 1
             example(b, .dbSaturation, b.dbSaturation, text)
         }
-        if late { past.add(b, minute: m, wholeMinute: false) }
+        if late {
+            past.add(b, minute: m, wholeMinute: false)
+            lateEvents += 1
+        } else if retainedEntries > config.input.batchMinuteEntries && !streaming {
+            foldForBudget()
+        }
     }
 
     /// Keeps the line as an example when it is among the first of its kind this minute.
@@ -86,8 +93,9 @@ extension Detector {
             b.applied +~= 1
             if account != 0 { firstSeen.note(account, minute: Int32(clamping: m)) }
             if e.coupon >= 0 {
-                // mutated in place: copying the stat out would copy its account sketch each time
-                let n = b.coupons[e.coupon, default: CouponStat()].add(e, account: account)
+                let cells = b.coupons.count
+                let n = b.coupons.add(e.coupon, e, account: account)
+                if b.coupons.count != cells { retainedEntries += 1 }
                 example(b, .coupon(e.coupon), n, text)
                 if e.userHash != 0 {
                     let key = pairKey(e.userHash, .user, couponHash: e.couponHash)
@@ -98,6 +106,7 @@ extension Detector {
                     let n = pairs.add(key, minute: Int32(clamping: m), window: Int32(clamping: cfg.windowMinutes))
                     if n >= cfg.minPerUser, (b.steadyReuse[key]?.count ?? 0) < n {
                         let name = b.steadyReuse[key]?.p.name ?? text.userText()
+                        if b.steadyReuse[key] == nil { retainedEntries += 1 }
                         b.steadyReuse[key] = (
                             n, ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon, name: name)
                         )

@@ -42,6 +42,16 @@ public final class Detector {
     var redeemerCache: (key: RedeemerCacheKey, byCoupon: [Int32: [(count: Int32, p: ReusePayload)]])?
     /// Streaming: keep only the minutes windows still need.
     public var streaming = false
+    /// Code and steady-reuse entries held in the minute buckets: what a batch bounds by
+    /// `config.input.batchMinuteEntries` (recounted whenever minutes are dropped).
+    var retainedEntries = 0
+    /// Findings of minutes a batch evaluated before `finish` to stay within that bound.
+    var foldedFindings: [Finding] = []
+    /// The newest minute at the last attempt to fold for the bound (one attempt a minute).
+    var foldAttemptMinute = Int.min
+    /// Events whose minute had already been folded into the baseline when they arrived: late in
+    /// `watch`, or in a batch over its entry bound whose input is not in time order.
+    public internal(set) var lateEvents = 0
 
     /// The fixed tables, as powers of two: `firstSeenCellsLog2` 21 is 8 MB (accounts' first
     /// minutes), `pairSlotsLog2` 17 is 2 MB (steady reuse). Smaller ones let a fuzzer reach
@@ -77,7 +87,8 @@ public final class Detector {
     /// category and subject (a stable order whatever the input order).
     public func finish() -> [Finding] {
         guard firstMinute <= lastMinute else { return [] }
-        var out: [Finding] = []
+        var out = foldedFindings
+        foldedFindings = []
         evaluateMinutes(from: max(firstMinute, evaluatedThrough + 1), through: lastMinute, into: &out)
         evaluatedThrough = lastMinute
         return out.sorted {
@@ -129,6 +140,23 @@ public final class Detector {
         advancePast(to: m)
         for key in buckets.keys where key < m { buckets[key] = nil }
         if let (lm, _) = lastBucket, lm < m { lastBucket = nil }
+        retainedEntries = buckets.values.reduce(0) { $0 + $1.coupons.count + $1.steadyReuse.count }
+    }
+
+    /// Batch over its entry bound: evaluates the minutes up to two before the newest (which may
+    /// still be filling from pods a little behind) and folds those no window needs any more, as
+    /// `watch` does. Input in time order gets the same findings as with no bound; an event older
+    /// than what was folded goes to the baseline and is counted in `lateEvents`.
+    func foldForBudget() {
+        let newest = Detector.minute(watermark)
+        guard newest != foldAttemptMinute else { return }
+        foldAttemptMinute = newest
+        let through = newest - 2
+        let from = evaluatedThrough == Int.min ? firstMinute : evaluatedThrough + 1
+        guard from <= through else { return }
+        evaluateMinutes(from: from, through: through, into: &foldedFindings)
+        evaluatedThrough = through
+        dropOld(before: through - longest + 1)
     }
 
     /// Forgets episodes that ended more than a cooldown ago (they can fire anew anyway), so the

@@ -29,6 +29,7 @@ public enum SummaryReport {
             + s.inputWarningSamples.map(JSONString.quoted).joined(separator: ", ") + "]"
         o += ", \"untrusted_timestamps\": \(s.untrustedTimestamps)"
         o += ", \"duplicate_promotion_lines\": \(s.duplicatePromotionLines)"
+        o += ", \"late_events\": \(s.lateEvents)"
         return o + "}}"
     }
 
@@ -72,6 +73,10 @@ public enum SummaryReport {
         if s.untrustedTimestamps > 0 {
             o +=
                 "\n  note: \(s.untrustedTimestamps) events had a timestamp that was unreadable or outside the trusted range (framing or arrival time used)"
+        }
+        if s.lateEvents > 0 {
+            o +=
+                "\n  note: \(s.lateEvents) events arrived after their minute had been folded into the baseline (counted there, in no window); give a large batch its files in time order or raise input.batch_minute_entries"
         }
         if s.duplicatePromotionLines > 0 {
             o +=
