@@ -58,7 +58,9 @@ public func fuzzAnalyze(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
 }
 
 func analyze(streaming: Bool) {
-    let config = DetectionConfig()
+    var config = DetectionConfig()
+    // a bound small enough that batches fold early (`Detector.foldForBudget`) on 4 KB inputs
+    config.input.batchMinuteEntries = 4
     let analyzer = Analyzer(options: analyzerOptions)
     analyzer.enableDetection(config, streaming: streaming)
     var found: [Finding] = []
