@@ -73,7 +73,7 @@ extension Detector {
         if late {
             past.add(b, minute: m, wholeMinute: false)
             lateEvents += 1
-        } else if retainedEntries > config.input.batchMinuteEntries && !streaming {
+        } else if retainedEntries > config.input.batchMinuteEntries && !streaming && !aggregatesOnly {
             foldForBudget()
         }
     }

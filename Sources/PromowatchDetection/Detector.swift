@@ -42,6 +42,8 @@ public final class Detector {
     var redeemerCache: (key: RedeemerCacheKey, byCoupon: [Int32: [(count: Int32, p: ReusePayload)]])?
     /// Streaming: keep only the minutes windows still need.
     public var streaming = false
+    /// Aggregates for a leader (`watch --shared`): never evaluates, hands its minutes over.
+    var aggregatesOnly = false
     /// Code and steady-reuse entries held in the minute buckets: what a batch bounds by
     /// `config.input.batchMinuteEntries` (recounted whenever minutes are dropped).
     var retainedEntries = 0

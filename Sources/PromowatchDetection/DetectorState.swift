@@ -77,7 +77,10 @@ extension Detector {
     // MARK: partial aggregates (watch --shared)
 
     /// An instance that only aggregates for a leader: remembers first-seen changes to send.
-    public func trackPartials() { firstSeen.tracking = true }
+    public func trackPartials() {
+        firstSeen.tracking = true
+        aggregatesOnly = true
+    }
 
     /// The minutes aggregated since the last call, with first-seen changes and the newest event
     /// time, as bytes; the buckets are handed over (this detector keeps none). Nil when nothing new.
@@ -90,6 +93,7 @@ extension Detector {
         firstSeen.encodeChanges(&w)
         buckets.removeAll(keepingCapacity: true)
         lastBucket = nil
+        retainedEntries = 0
         return Detector.frame(Detector.partialMagic, names, w)
     }
 

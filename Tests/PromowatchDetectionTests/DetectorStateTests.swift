@@ -142,6 +142,14 @@ extension DetectorTests {
         XCTAssertTrue(expected.contains { $0.hasPrefix("payment_provider_failure|provider=stripe") })
         XCTAssertTrue(expected.contains { $0.hasPrefix("coupon_enumeration") })
         XCTAssertTrue(expected.contains { $0.hasPrefix("coupon_reuse|coupon=WELCOME10 user=greedy") }, "\(expected)")
+        // the smallest entry bound: a batch folds as it goes (same findings, input in time order),
+        // while an instance that aggregates for a leader never folds what it has not handed over
+        var tiny = DetectionConfig()
+        tiny.input.batchMinuteEntries = 1
+        let bounded = detector(tiny)
+        feed(bounded, { _ in true })
+        XCTAssertEqual(keys(bounded.finish()), expected)
+        XCTAssertLessThan(bounded.buckets.count, 30)
 
         // each instance interns on its own; the leader too
         var partials: [[UInt8]] = []
@@ -149,7 +157,7 @@ extension DetectorTests {
             coupons = SymbolTable()
             providers = SymbolTable()
             if half == 1 { _ = coupons.intern("STAFF50") }
-            let instance = detector()
+            let instance = detector(tiny)
             instance.trackPartials()
             var n = 0
             feed(instance) { i in
