@@ -45,6 +45,8 @@ public struct RunSummary: Sendable, Equatable {
     /// Payment events whose provider did not fit the provider table: counted in the totals,
     /// attributed to no provider.
     public var untrackedProviderEvents = 0
+    /// Events whose source (pod and container) did not fit the source table (4,096).
+    public var untrackedSourceEvents = 0
     public var providers: [ProviderTotal] = []
     /// One message per input that failed (open error, corrupt or truncated gzip).
     public var inputErrors: [String] = []

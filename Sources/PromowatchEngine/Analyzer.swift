@@ -324,6 +324,7 @@ public final class Analyzer {
         s.duplicatePromotionLines = dedupe.duplicates
         s.untrackedCouponEvents = aggregates.untrackedCouponEvents
         s.untrackedProviderEvents = aggregates.untrackedProviderEvents
+        s.untrackedSourceEvents = extractor.untrackedSourceEvents
         s.lateEvents = detector?.lateEvents ?? 0
         let a = aggregates
         for i in 0..<a.couponApplied.count {

@@ -26,6 +26,9 @@ public final class EventExtractor {
     public var maxFutureSkew: Int64 = 86_400 * 1_000_000_000
     /// Events with a payload or framing time that was unreadable or outside that range.
     public private(set) var untrustedTimestamps = 0
+    /// Events whose source (`pod/<pod>/<container>`) did not fit the source table: attributed to
+    /// no source (`cron` keeps one checkpoint for all of them).
+    public private(set) var untrackedSourceEvents = 0
     public private(set) var promotionFromRequestLine = false
     /// Coupon, user and ip aliases as they are looked for inside a request line's `args`.
     private let argAliases: [(Field, [UInt8])]
@@ -86,7 +89,10 @@ public final class EventExtractor {
             }
         }
         if untrusted { untrustedTimestamps += 1 }
-        if let s = frame.source, frame.sourceLength > 0 { ev.source = sources.intern(s, frame.sourceLength) }
+        if let s = frame.source, frame.sourceLength > 0 {
+            ev.source = sources.intern(s, frame.sourceLength)
+            if ev.source < 0 { untrackedSourceEvents += 1 }
+        }
         return ev
     }
 

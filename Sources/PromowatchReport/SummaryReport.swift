@@ -23,6 +23,7 @@ public enum SummaryReport {
                 "{\"provider\": \(JSONString.quoted(p.provider)), \"succeeded\": \(p.succeeded), \"declined\": \(p.declined), \"provider_failures\": \(p.providerFailures)}"
             }.joined(separator: ", ") + "]"
         o += ", \"untracked_provider_events\": \(s.untrackedProviderEvents)"
+        o += ", \"untracked_source_events\": \(s.untrackedSourceEvents)"
         o += ", \"input_errors\": [" + s.inputErrors.map(JSONString.quoted).joined(separator: ", ") + "]"
         o +=
             ", \"input_warnings\": \(s.inputWarnings), \"input_warning_samples\": ["
@@ -63,6 +64,10 @@ public enum SummaryReport {
         }
         if s.untrackedProviderEvents > 0 {
             o += "    (\(s.untrackedProviderEvents) payment events for providers beyond the tracking limit)\n"
+        }
+        if s.untrackedSourceEvents > 0 {
+            o +=
+                "\n  note: \(s.untrackedSourceEvents) events from sources (pods) beyond the source table, attributed to none"
         }
         for e in s.inputErrors { o += "\n  error: " + TerminalText.safe(e, maxLength: 300) }
         if s.inputWarnings > 0 {

@@ -98,3 +98,24 @@ extension HostileInputTests {
         XCTAssertEqual(s.coupons.count, 3, "café10 in every case, and the two invalid codes apart")
     }
 }
+
+extension HostileInputTests {
+    /// Sources beyond the source table (4,096 pods) were attributed to no source without a word:
+    /// their events share one checkpoint in `cron`. They are counted, in JSON and text.
+    func testSourcesBeyondTheTableAreCountedAsUntracked() {
+        var o = Analyzer.Options()
+        o.limits.sources = 3
+        let a = Analyzer(options: o)
+        var text = ""
+        for i in 0..<8 {
+            text += #"[pod/checkout-\#(i)/checkout] {"msg":"ApplyPromotion","coupon":"C\#(i)"}"# + "\n"
+        }
+        a.feed(Array(text.utf8))
+        a.finish()
+        let s = a.summary()
+        XCTAssertEqual(s.events.promotionApplied, 8)
+        XCTAssertEqual(s.untrackedSourceEvents, 5)
+        XCTAssertTrue(SummaryReport.json(s).contains(#""untracked_source_events": 5"#))
+        XCTAssertTrue(SummaryReport.text(s).contains("5 events from sources (pods) beyond the source table"))
+    }
+}
