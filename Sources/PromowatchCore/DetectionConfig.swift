@@ -46,9 +46,10 @@ public struct DetectionConfig: Sendable, Equatable {
         /// Assumed provider-side failure rate before there is history.
         public var baselineFailureRate = 0.01
         /// Minutes a provider must keep failing, with its fallback healthy all along, before the
-        /// switch is proposed (the finding itself is raised at once). A second provider whose
-        /// failures start a minute later is then seen before traffic is moved onto it.
-        public var confirmMinutes = 2
+        /// switch is proposed (the finding itself is raised at once): with the failing minute, one
+        /// short window, so a second provider whose failures start minutes later (a shared cause
+        /// reaching it) has had the detector's own span to show before traffic is moved onto it.
+        public var confirmMinutes = 4
     }
     public struct CardTesting: Sendable, Equatable {
         public var windowMinutes = 10

@@ -105,10 +105,23 @@ extension Detector {
                 m, end, into: &out)
             return
         }
-        // a switch only helps if some other provider is healthy right now, on evidence
+        // a switch only helps if some other provider is healthy right now, on evidence gathered
+        // while the outage has been showing: the short window, then the minutes since the outage
+        // was first seen, up to the long window (a quarter hour of health from before the outage
+        // says nothing about a shared cause that reached the fallback a minute or two later)
         let failingSet = Set(failing.map(\.provider))
+        var onset = m
+        for p in failingSet {
+            var o = outages[p] ?? (start: m, last: m)
+            if m > o.last + 1 || m < o.start { o = (start: m, last: m) }
+            o.last = max(o.last, m)
+            outages[p] = o
+            onset = min(onset, o.start)
+        }
+        let span = min(longWindow, max(cfg.windowMinutes, m - onset + 1))
         let fallbacks = fallbackVerdicts(
-            candidates: known.subtracting(failingSet), short: stats, long: longStats, longWindow: longWindow,
+            candidates: known.subtracting(failingSet), short: stats,
+            long: span == longWindow ? longStats : providerStats(m, span), longWindow: span,
             raised: raised.union(suspect), failing: failing, m: m)
         let healthy = Set(fallbacks.compactMap { $0.reason == nil ? $0.provider : nil })
         // the fallback that would take the traffic: the healthy one carrying the most now
@@ -159,7 +172,7 @@ extension Detector {
 
     /// Each candidate fallback with the reason it cannot take traffic (nil: it can). A provider
     /// with traffic must show health on evidence: nothing raised or suspect now, and enough
-    /// attempts over the long window that, were it failing at half the failing provider's rate
+    /// attempts over `long` (the outage's span) that, were it failing at half the failing provider's rate
     /// (or `min_failure_rate`), it would have shown (the upper end of its failure rate's 95%
     /// interval below that). A standby (no traffic over the long window) only when it had no
     /// provider-side failure in the last 30 minutes.

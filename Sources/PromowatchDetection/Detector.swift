@@ -33,6 +33,9 @@ public final class Detector {
     var episodes: [String: Int] = [:]
     /// Failing streak per provider (first and last minute), for the confirmation before a switch.
     var streaks: [Int32: (start: Int, last: Int)] = [:]
+    /// Failing run per provider (first and last minute), whatever the fallbacks: how long the
+    /// outage has been showing, the span over which a fallback must show its health.
+    var outages: [Int32: (start: Int, last: Int)] = [:]
     var evaluatedThrough = Int.min
     /// Minutes evaluated so far (the work done, for tests).
     var evaluatedMinutes = 0

@@ -351,9 +351,9 @@ final class CronTests: XCTestCase {
     func testProviderHoldSpansRuns() throws {
         let s = try FakeAPIServer(configMap: ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "true"])
         let env = ["KUBECONFIG": try RemediationEndToEndTests.kubeconfig(s)]
-        // three minutes of failures beside a healthy provider: long enough to confirm a switch
+        // five minutes of failures beside a healthy provider: long enough to confirm a switch
         func outage(_ failing: String, _ healthy: String, minute: Int) -> String {
-            (0..<72).map { k -> String in
+            (0..<120).map { k -> String in
                 let ts = String(format: "2026-11-20T11:%02d:%02dZ", minute + k / 24, (k % 24) * 2)
                 let provider = k % 2 == 0 ? failing : healthy
                 let msg =
@@ -389,9 +389,9 @@ final class CronTests: XCTestCase {
                 failed ? "payment authorization failed\",\"error_code\":\"gateway_unavailable" : "payment captured"
             return "{\"ts\":\"\(ts)\",\"msg\":\"\(msg)\",\"provider\":\"\(provider)\",\"amount\":20}"
         }
-        // three minutes of stripe failing beside a healthy paypal, from h:m
+        // five minutes of stripe failing beside a healthy paypal, from h:m (switched after four)
         func outage(_ h: Int, _ m: Int) -> String {
-            (0..<72).map { k in
+            (0..<120).map { k in
                 line(h, m + k / 24, (k % 24) * 2, k % 2 == 0 ? "stripe" : "paypal", failed: k % 2 == 0)
             }.joined(separator: "\n") + "\n"
         }
@@ -405,8 +405,8 @@ final class CronTests: XCTestCase {
             return try s.data()
         }
         XCTAssertEqual(try cron(outage(11, 0))["ENABLE_STRIPE"], "false", "switched off, held 60 min")
-        XCTAssertEqual(try cron(quiet(12, 4))["ENABLE_STRIPE"], "true", "the next run: on trial after the hold")
-        XCTAssertEqual(try cron(outage(12, 5))["ENABLE_STRIPE"], "false", "failed its trial: off again")
+        XCTAssertEqual(try cron(quiet(12, 6))["ENABLE_STRIPE"], "true", "the next run: on trial after the hold")
+        XCTAssertEqual(try cron(outage(12, 7))["ENABLE_STRIPE"], "false", "failed its trial: off again")
         XCTAssertEqual(try cron(quiet(13, 30))["ENABLE_STRIPE"], "false", "80 min later: held twice as long")
         XCTAssertEqual(try cron(quiet(14, 15))["ENABLE_STRIPE"], "true", "after 120 min: the next trial")
     }

@@ -230,8 +230,9 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(switched?.action?.target, "stripe")
         XCTAssertEqual(switched?.severity, .p1)
         XCTAssertEqual(
-            switched.map { ($0.time - f.first!.time) / 60_000_000_000 }, 2,
-            "two more minutes of failures, fallback healthy")
+            switched.map { ($0.time - f.first!.time) / 60_000_000_000 },
+            Int64(DetectionConfig().providerFailure.confirmMinutes),
+            "confirm_minutes more minutes of failures, fallback healthy")
 
         // both failing: P0, no provider in the subject, nowhere to switch
         coupons = SymbolTable()
