@@ -3,6 +3,9 @@ import PromowatchCore
 // Coupon detectors: abuse (a code suddenly redeemed by many new accounts), reuse (one account or
 // ip applying a code again and again), enumeration (guessing codes) and discount stacking.
 extension Detector {
+    /// Other redeeming accounts a window must hold to say how new the shop's customers are now.
+    static let minShopSample = 16
+
     func mergedCoupons(_ bs: [MinuteBucket]) -> (total: Int, stats: [Int32: CouponStat]) {
         var total = 0
         var stats: [Int32: CouponStat] = [:]
@@ -30,10 +33,19 @@ extension Detector {
         let hour = HourProfile.hour(m)
         let ws = m - cfg.windowMinutes + 1
         func isNew(_ h: UInt64) -> Bool { firstSeen.firstSeen(h) >= Int32(clamping: ws - 10) }
-        // how new the shop's other redeeming accounts are right now (all coupons but the one judged)
+        // how new the shop's other redeeming accounts are right now (all coupons but the one judged);
+        // a small shop's window holds a handful of them, too few to say what is usual (two of
+        // three new made thirteen new redeemers of a leaked code look ordinary at night): then
+        // over every minute still kept (the longest window)
+        var wide: [Int32: CouponStat]?
         func shopNewShare(excluding c: Int32) -> Double {
             var all = BottomK(k: 64)
             for (o, s) in stats where o != c { all.merge(s.accounts) }
+            if all.values.count < Detector.minShopSample && longest > cfg.windowMinutes {
+                if wide == nil { wide = mergedCoupons(window(m, longest)).stats }
+                all = BottomK(k: 64)
+                for (o, s) in wide! where o != c { all.merge(s.accounts) }
+            }
             return all.values.isEmpty ? 0 : Double(all.values.filter(isNew).count) / Double(all.values.count)
         }
         // a private code needs only its distinct new users as evidence (`minNewAccounts` of them);
