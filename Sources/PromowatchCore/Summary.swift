@@ -61,6 +61,9 @@ public struct RunSummary: Sendable, Equatable {
     /// (`watch` behind its windows, or a batch over `input.batch_minute_entries` whose input is
     /// not in time order): counted in the baseline, in no window.
     public var lateEvents = 0
+    /// Redemptions by (account, code) pairs at the reuse threshold in a minute whose steady-reuse
+    /// table (256 pairs) was full: a flood is reported by its first pairs, the rest counted here.
+    public var untrackedReusePairs = 0
 
     public init() {}
 }

@@ -118,6 +118,7 @@ final class MinuteBucket {
     /// (account, code) pairs whose count in their window reached the reuse threshold in this
     /// minute (`PairRecurrence`): steady reuse the minute's heavy hitters cannot show.
     var steadyReuse: [UInt64: (count: Int32, p: ReusePayload)] = [:]
+    static let steadyReuseCapacity = 256
     var rejectors = TopK<IdentityPayload>(capacity: 32)
     var decliners = TopK<IdentityPayload>(capacity: 32)
     var providers: [Int32: ProviderStat] = [:]

@@ -105,11 +105,19 @@ extension Detector {
                     let cfg = config.couponReuse
                     let n = pairs.add(key, minute: Int32(clamping: m), window: Int32(clamping: cfg.windowMinutes))
                     if n >= cfg.minPerUser, (b.steadyReuse[key]?.count ?? 0) < n {
-                        let name = b.steadyReuse[key]?.p.name ?? text.userText()
-                        if b.steadyReuse[key] == nil { retainedEntries += 1 }
-                        b.steadyReuse[key] = (
-                            n, ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon, name: name)
-                        )
+                        let known = b.steadyReuse[key] != nil
+                        // a minute holds at most `steadyReuseCapacity` pairs: a flood of accounts
+                        // each reusing a code (188,898 findings from 100,000 of them in 40 minutes)
+                        // is reported by its first pairs and counted, not held pair by pair
+                        if !known && b.steadyReuse.count >= MinuteBucket.steadyReuseCapacity {
+                            untrackedReusePairs += 1
+                        } else {
+                            let name = b.steadyReuse[key]?.p.name ?? text.userText()
+                            if !known { retainedEntries += 1 }
+                            b.steadyReuse[key] = (
+                                n, ReusePayload(kind: .user, identity: e.userHash, coupon: e.coupon, name: name)
+                            )
+                        }
                     }
                 }
                 if e.ipHash != 0 {

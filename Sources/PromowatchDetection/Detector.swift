@@ -57,6 +57,9 @@ public final class Detector {
     /// Events whose minute had already been folded into the baseline when they arrived: late in
     /// `watch`, or in a batch over its entry bound whose input is not in time order.
     public internal(set) var lateEvents = 0
+    /// Redemptions of (account, code) pairs that reached the reuse threshold in a minute whose
+    /// steady-reuse table was full (`MinuteBucket.steadyReuseCapacity`): not reported pair by pair.
+    public internal(set) var untrackedReusePairs = 0
 
     /// The fixed tables, as powers of two: `firstSeenCellsLog2` 21 is 8 MB (accounts' first
     /// minutes), `pairSlotsLog2` 17 is 2 MB (steady reuse). Smaller ones let a fuzzer reach

@@ -326,6 +326,7 @@ public final class Analyzer {
         s.untrackedProviderEvents = aggregates.untrackedProviderEvents
         s.untrackedSourceEvents = extractor.untrackedSourceEvents
         s.lateEvents = detector?.lateEvents ?? 0
+        s.untrackedReusePairs = detector?.untrackedReusePairs ?? 0
         let a = aggregates
         for i in 0..<a.couponApplied.count {
             s.coupons.append(

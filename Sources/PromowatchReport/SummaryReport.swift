@@ -31,6 +31,7 @@ public enum SummaryReport {
         o += ", \"untrusted_timestamps\": \(s.untrustedTimestamps)"
         o += ", \"duplicate_promotion_lines\": \(s.duplicatePromotionLines)"
         o += ", \"late_events\": \(s.lateEvents)"
+        o += ", \"untracked_reuse_pairs\": \(s.untrackedReusePairs)"
         return o + "}}"
     }
 
@@ -82,6 +83,10 @@ public enum SummaryReport {
         if s.lateEvents > 0 {
             o +=
                 "\n  note: \(s.lateEvents) events arrived after their minute had been folded into the baseline (counted there, in no window); give a large batch its files in time order or raise input.batch_minute_entries"
+        }
+        if s.untrackedReusePairs > 0 {
+            o +=
+                "\n  note: \(s.untrackedReusePairs) redemptions by accounts reusing a code came in minutes that already held 256 such accounts: the first are reported, these only counted"
         }
         if s.duplicatePromotionLines > 0 {
             o +=
