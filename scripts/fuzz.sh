@@ -26,7 +26,7 @@ if [ "${1:-}" = coverage ]; then
   tools=$(dirname "$(readlink -f "$(command -v swift)")")
   rm -f "$cov/fuzz.profraw"
   LLVM_PROFILE_FILE=$cov/fuzz.profraw SWIFT_BACKTRACE=enable=no "$cov/release/FuzzAnalyze" -runs=0 \
-    "${@:-$scratch/work/corpus-analyze}" > "$cov/run.log" 2>&1
+    "${@:-.build/fuzz/work/corpus-analyze}" > "$cov/run.log" 2>&1
   "$tools/llvm-profdata" merge -o "$cov/fuzz.profdata" "$cov/fuzz.profraw"
   for m in PromowatchParsing PromowatchInput PromowatchDetection PromowatchEngine CByteSearch; do
     printf '%-22s' "$m"
