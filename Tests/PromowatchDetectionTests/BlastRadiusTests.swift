@@ -93,6 +93,15 @@ extension DetectorTests {
 }
 
 extension DetectorTests {
+    /// Ten stripe payments in minute `m`, four of them provider-side failures from `failingFrom` on.
+    func stripeTenAMinute(_ d: Detector, _ m: Int, failingFrom: Int) {
+        for k in 0..<10 {
+            pay(
+                d, minute(m, k * 5), "stripe", m >= failingFrom && k < 4 ? .paymentProviderFailure : .paymentSucceeded,
+                card: "s\(m)-\(k)")
+        }
+    }
+
     /// A fallback must show health on evidence. Pins two staggered-onset days on which stripe was
     /// switched to a paypal that carried a payment or two a minute: no failure yet proved nothing,
     /// and paypal's own degradation showed only after the switch's verify time.
@@ -104,11 +113,7 @@ extension DetectorTests {
             for m in 0..<75 {
                 // stripe failing four payments in ten: paypal is a fallback only if it surely
                 // fails fewer than one in five
-                for k in 0..<10 {
-                    pay(
-                        d, minute(m, k * 5), "stripe", m >= 60 && k < 4 ? .paymentProviderFailure : .paymentSucceeded,
-                        card: "s\(m)-\(k)")
-                }
+                stripeTenAMinute(d, m, failingFrom: 60)
                 if m % paypalEvery == 0 {
                     for k in 0..<perMinute {
                         pay(d, minute(m, 55 - k), "paypal", .paymentSucceeded, card: "p\(m)-\(k)")
@@ -325,11 +330,7 @@ extension DetectorTests {
     func testHealthFromBeforeTheOutageMakesNoFallback() {
         let d = detector()
         for m in 0..<68 {
-            for k in 0..<10 {
-                pay(
-                    d, minute(m, k * 5), "stripe", m >= 60 && k < 4 ? .paymentProviderFailure : .paymentSucceeded,
-                    card: "s\(m)-\(k)")
-            }
+            stripeTenAMinute(d, m, failingFrom: 60)
             if m < 60 {
                 for k in 0..<3 { pay(d, minute(m, 2 + k * 20), "paypal", .paymentSucceeded, card: "p\(m)-\(k)") }
             } else if m % 2 == 0 {

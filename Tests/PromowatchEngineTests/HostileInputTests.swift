@@ -6,8 +6,8 @@ import PromowatchReport
 /// Inputs built to stop, blind or bloat promowatch (issue "Nothing an input can do stops, blinds
 /// or bloats promowatch"); each test cites what it pins.
 final class HostileInputTests: XCTestCase {
-    func summary(_ text: String) -> RunSummary {
-        let a = Analyzer()
+    func summary(_ text: String, options: Analyzer.Options = Analyzer.Options()) -> RunSummary {
+        let a = Analyzer(options: options)
         a.feed(Array(text.utf8))
         a.finish()
         return a.summary()
@@ -59,14 +59,9 @@ extension HostileInputTests {
     func testProvidersBeyondTheTableAreCountedAsUntracked() {
         var o = Analyzer.Options()
         o.limits.providers = 4
-        let a = Analyzer(options: o)
-        var text = ""
-        for i in 0..<10 {
-            text += #"{"msg":"payment failed","provider":"psp\#(i)","error_code":"timeout"}"# + "\n"
-        }
-        a.feed(Array(text.utf8))
-        a.finish()
-        let s = a.summary()
+        let s = summary(
+            (0..<10).map { #"{"msg":"payment failed","provider":"psp\#($0)","error_code":"timeout"}"# + "\n" }.joined(),
+            options: o)
         XCTAssertEqual(s.events.paymentProviderFailure, 10)
         XCTAssertEqual(s.providers.count, 4)
         XCTAssertEqual(s.untrackedProviderEvents, 6)
@@ -105,14 +100,10 @@ extension HostileInputTests {
     func testSourcesBeyondTheTableAreCountedAsUntracked() {
         var o = Analyzer.Options()
         o.limits.sources = 3
-        let a = Analyzer(options: o)
-        var text = ""
-        for i in 0..<8 {
-            text += #"[pod/checkout-\#(i)/checkout] {"msg":"ApplyPromotion","coupon":"C\#(i)"}"# + "\n"
-        }
-        a.feed(Array(text.utf8))
-        a.finish()
-        let s = a.summary()
+        let s = summary(
+            (0..<8).map { #"[pod/checkout-\#($0)/checkout] {"msg":"ApplyPromotion","coupon":"C\#($0)"}"# + "\n" }
+                .joined(),
+            options: o)
         XCTAssertEqual(s.events.promotionApplied, 8)
         XCTAssertEqual(s.untrackedSourceEvents, 5)
         XCTAssertTrue(SummaryReport.json(s).contains(#""untracked_source_events": 5"#))
