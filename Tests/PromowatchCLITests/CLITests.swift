@@ -163,9 +163,10 @@ final class DetectionCLITests: XCTestCase {
     }
 
     func testFindingJSONHasTheContractKeys() throws {
-        // stripe failing for three minutes beside a healthy paypal: raised at once, switch confirmed
+        // stripe failing for five minutes beside a healthy paypal: raised at once, switch confirmed
+        // after `confirm_minutes` (4) more
         var input = ""
-        for minute in 0..<3 {
+        for minute in 0..<5 {
             input +=
                 (0..<20).map { k in
                     #"{"ts":"2026-11-20T10:0\#(minute):\#(String(format: "%02d", k))Z","msg":"payment captured","provider":"paypal","amount":20}"#
