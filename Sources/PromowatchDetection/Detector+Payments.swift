@@ -111,17 +111,11 @@ extension Detector {
         // says nothing about a shared cause that reached the fallback a minute or two later)
         let failingSet = Set(failing.map(\.provider))
         var onset = m
-        for p in failingSet {
-            var o = outages[p] ?? (start: m, last: m)
-            if m > o.last + 1 || m < o.start { o = (start: m, last: m) }
-            o.last = max(o.last, m)
-            outages[p] = o
-            onset = min(onset, o.start)
-        }
+        for p in failingSet { onset = min(onset, m - Detector.extendRun(&outages, p, m, unbroken: true)) }
         let span = min(longWindow, max(cfg.windowMinutes, m - onset + 1))
         let fallbacks = fallbackVerdicts(
             candidates: known.subtracting(failingSet), short: stats,
-            long: span == longWindow ? longStats : providerStats(m, span), longWindow: span,
+            overSpan: span == longWindow ? longStats : providerStats(m, span), spanMinutes: span,
             raised: raised.union(suspect), failing: failing, m: m)
         let healthy = Set(fallbacks.compactMap { $0.reason == nil ? $0.provider : nil })
         // the fallback that would take the traffic: the healthy one carrying the most now
@@ -172,12 +166,12 @@ extension Detector {
 
     /// Each candidate fallback with the reason it cannot take traffic (nil: it can). A provider
     /// with traffic must show health on evidence: nothing raised or suspect now, and enough
-    /// attempts over `long` (the outage's span) that, were it failing at half the failing provider's rate
+    /// attempts over `overSpan` (the outage's span) that, were it failing at half the failing provider's rate
     /// (or `min_failure_rate`), it would have shown (the upper end of its failure rate's 95%
-    /// interval below that). A standby (no traffic over the long window) only when it had no
+    /// interval below that). A standby (no traffic over the span) only when it had no
     /// provider-side failure in the last 30 minutes.
     func fallbackVerdicts(
-        candidates: Set<Int32>, short: [Int32: ProviderStat], long: [Int32: ProviderStat], longWindow: Int,
+        candidates: Set<Int32>, short: [Int32: ProviderStat], overSpan: [Int32: ProviderStat], spanMinutes: Int,
         raised: Set<Int32>, failing: [FailingProvider], m: Int
     ) -> [(provider: Int32, reason: String?)] {
         let cfg = config.providerFailure
@@ -187,7 +181,7 @@ extension Detector {
         return candidates.sorted().map { p in
             let name = providers.string(p)
             let s = short[p] ?? ProviderStat()
-            let l = long[p] ?? ProviderStat()
+            let l = overSpan[p] ?? ProviderStat()
             if l.attempts == 0 && s.attempts == 0 {
                 let f = standbyFailures[p] ?? 0
                 return (p, f == 0 ? nil : "\(name) is on standby but failed \(f) time(s) in the last 30 min")
@@ -203,7 +197,7 @@ extension Detector {
             if Stats.wilsonUpper(k / n, n: n) >= failingToo {
                 return (
                     p,
-                    "\(name) has too few attempts to show it is healthy (\(Int(k)) of \(Int(n)) failed in \(longWindow) min)"
+                    "\(name) has too few attempts to show it is healthy (\(Int(k)) of \(Int(n)) failed in \(spanMinutes) min)"
                 )
             }
             return (p, nil)
@@ -214,10 +208,17 @@ extension Detector {
     /// now), counting only minutes in which a healthy fallback was there too. Evaluating one minute
     /// again (streaming re-evaluates the filling minute) does not extend it.
     func providerStreak(_ p: Int32, _ m: Int, fallbackHealthy: Bool) -> Int {
-        var s = streaks[p] ?? (start: m, last: m)
-        if m > s.last + 1 || m < s.start || !fallbackHealthy { s = (start: m, last: m) }
+        Detector.extendRun(&streaks, p, m, unbroken: fallbackHealthy)
+    }
+
+    /// Extends `p`'s run of consecutive minutes to minute `m` (a new run after a gap, before its
+    /// start, or when not `unbroken`) and returns the minutes before `m` in it. Evaluating one
+    /// minute again (streaming re-evaluates the filling minute) does not extend it.
+    static func extendRun(_ runs: inout [Int32: (start: Int, last: Int)], _ p: Int32, _ m: Int, unbroken: Bool) -> Int {
+        var s = runs[p] ?? (start: m, last: m)
+        if m > s.last + 1 || m < s.start || !unbroken { s = (start: m, last: m) }
         s.last = max(s.last, m)
-        streaks[p] = s
+        runs[p] = s
         return m - s.start
     }
 
