@@ -4,8 +4,11 @@
 // Module list = architecture; dependencies point downwards only (docs/architecture.md):
 //   promowatch            the CLI: option parsing and wiring only
 //   PromowatchRuntime     the run loops: analyze, watch, cron, shared watch, history, rollback
-//   PromowatchActions     carries proposed actions out through the Kubernetes API (PromowatchKube)
-//   PromowatchStore       state: PostgreSQL (CLibPQ) or the embedded store
+//   PromowatchActions     carries proposed actions out: the Kubernetes API (PromowatchKube), the
+//                         checkout's database (PromowatchPostgres)
+//   PromowatchDiagnostics reads the systems behind a finding (the checkout's PostgreSQL)
+//   PromowatchStore       state: PostgreSQL (PromowatchPostgres) or the embedded store
+//   PromowatchPostgres    one libpq connection (CLibPQ), parameterized statements
 //   PromowatchReport      findings and summaries as JSON or text
 //   PromowatchConfig      YAML configuration
 //   PromowatchDecision    findings in, proposed actions out: blast radius, allowlist, guardrails
@@ -59,8 +62,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .target(name: "PromowatchDecision", dependencies: ["PromowatchCore"]),
-        .target(name: "PromowatchActions", dependencies: ["PromowatchCore", "PromowatchDecision", "PromowatchKube"]),
-        .target(name: "PromowatchStore", dependencies: ["PromowatchCore", "CLibPQ"]),
+        .target(name: "PromowatchPostgres", dependencies: ["CLibPQ"]),
+        .target(
+            name: "PromowatchActions",
+            dependencies: ["PromowatchCore", "PromowatchDecision", "PromowatchKube", "PromowatchPostgres"]),
+        .target(
+            name: "PromowatchDiagnostics", dependencies: ["PromowatchCore", "PromowatchPostgres", "PromowatchKube"]),
+        .target(name: "PromowatchStore", dependencies: ["PromowatchCore", "PromowatchPostgres"]),
         .target(name: "PromowatchReport", dependencies: ["PromowatchCore"]),
         .target(name: "PromowatchConfig", dependencies: ["PromowatchCore", .product(name: "Yams", package: "Yams")]),
         .target(
@@ -74,6 +82,7 @@ let package = Package(
                 "PromowatchCore", "PromowatchEngine", "PromowatchReport", "PromowatchInput", "PromowatchConfig",
                 "PromowatchDetection",
                 "PromowatchDecision", "PromowatchActions", "PromowatchKube", "PromowatchStore", "PromowatchParsing",
+                "PromowatchDiagnostics", "PromowatchPostgres",
             ]
         ),
         .executableTarget(
@@ -123,6 +132,7 @@ let package = Package(
             name: "PromowatchActionsTests",
             dependencies: [
                 "PromowatchActions", "PromowatchDecision", "PromowatchKube", "PromowatchCore", "PromowatchStore",
+                "PromowatchDiagnostics", "PromowatchPostgres",
                 "LogGenerator", "promowatch", "PromowatchTestSupport", .product(name: "Yams", package: "Yams"),
             ]),
         .testTarget(

@@ -1,6 +1,7 @@
 import PromowatchCore
 import PromowatchDecision
 import PromowatchKube
+import PromowatchPostgres
 
 /// Carries out findings' proposed actions through the Kubernetes API, guarded: dry run unless
 /// told to apply, conditional writes on the resourceVersion read (re-read and retry on 409), and
@@ -12,6 +13,9 @@ public final class Remediator {
     public let mode: Mode
     public let guardrails: Guardrails
     private let client: KubeClient?
+    /// The checkout's database, for `terminate_idle_connections` (the diagnostics connection);
+    /// nil: that action is skipped.
+    public var database: IdleConnectionTerminator?
 
     /// What each attempt changed, for the audit: finding index, ConfigMap key, values before and after.
     public struct Change: Sendable, Equatable {
@@ -135,6 +139,18 @@ public final class Remediator {
         let outcome = attempt(f, &action, unhealthy: unhealthy, recovering: recovering)
         action.outcome = outcome
         f.action = action
+        if action.kind == .terminateIdleConnections, action.target != "*",
+            guardrails.config.mode(.restartCulprit) != .off
+        {
+            switch outcome {
+            case .applied, .dryRun:
+                // the runbook's next step: the culprit's pods restart with an empty pool
+                _ = step(
+                    .restartCulprit, action.target, at: f.time, cause: f.fingerprint,
+                    reason: "restart the culprit \(action.target) so its connection pool starts empty")
+            case .skipped, .failed: break
+            }
+        }
         guard action.kind == .disableProvider else { return }
         let p = action.target.lowercased()
         switchedOff[p] = f.time
@@ -216,6 +232,11 @@ public final class Remediator {
     ) -> (outcome: ActionOutcome, audit: [Change]) {
         let would = shadow ? "shadow: would" : "would"
         let place = "\(config.namespace)/\(config.configMap)"
+        switch action.kind {
+        case .terminateIdleConnections: return (terminateIdle(&action, would: would, shadow: shadow), [])
+        case .restartCulprit: return (restartCulprit(&action, would: would, shadow: shadow), [])
+        case .blacklistCoupon, .disableProvider, .enableProvider: break
+        }
         guard let client else {
             switch action.kind {
             case .blacklistCoupon:
@@ -232,6 +253,7 @@ public final class Remediator {
                     .dryRun("\(would) set \(config.providerKeys[action.target.lowercased()] ?? "?")=true in \(place)"),
                     []
                 )
+            case .terminateIdleConnections, .restartCulprit: return (.skipped("not a ConfigMap change"), [])
             }
         }
         var tries = 0
@@ -257,6 +279,8 @@ public final class Remediator {
                         action.target, data: cm.data, config: config, unhealthy: avoid)
                 case .enableProvider:
                     changes = try ConfigMapEdits.enableProvider(action.target, data: cm.data, config: config)
+                case .terminateIdleConnections, .restartCulprit:
+                    return (.skipped("not a ConfigMap change"), [])
                 }
             } catch let r as EditRefusal {
                 if recovering && mode == .apply && (r == .alreadyBlacklisted || r == .alreadyDisabled) {
@@ -296,6 +320,62 @@ public final class Remediator {
             return (
                 .applied(change + (restarted.isEmpty ? "" : "; restarted \(restarted.joined(separator: ", "))")), audit
             )
+        }
+    }
+
+    /// `terminate_idle_connections`: the candidates are read again now (the decision saw the
+    /// diagnosis; connections change), listed in a dry run or a shadow, terminated with `--apply`.
+    private func terminateIdle(_ action: inout ProposedAction, would: String, shadow: Bool) -> ActionOutcome {
+        guard let database else {
+            return .skipped("no diagnostics connection to the database (diagnostics.postgres)")
+        }
+        let app = action.target == "*" ? nil : action.target
+        let age = config.idleConnectionSeconds
+        let scope = "idle over \(age) s" + (app.map { " of " + $0 } ?? "")
+        do {
+            if mode != .apply || shadow {
+                let cs = try database.candidates(application: app, olderThan: age)
+                return .dryRun(
+                    "\(would) terminate \(cs.count) connection(s) \(scope)"
+                        + (cs.isEmpty ? "" : ": " + IdleConnectionTerminator.list(cs)))
+            }
+            let done = try database.terminate(application: app, olderThan: age)
+            action.applied = !done.isEmpty
+            if done.isEmpty { return .skipped("no connection \(scope) any more: nothing terminated") }
+            return .applied("terminated \(done.count) connection(s) \(scope): " + IdleConnectionTerminator.list(done))
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
+    /// `restart_culprit`: deletes the pods of the culprit's configured selector (never a selector
+    /// made from the application name itself), like `kubectl delete pods -l`.
+    private func restartCulprit(_ action: inout ProposedAction, would: String, shadow: Bool) -> ActionOutcome {
+        guard let selector = config.culpritSelectors[action.target] else {
+            return .skipped("no selector for \(action.target) in actions.culprit_selectors: not restarted")
+        }
+        let ns = config.namespace
+        guard let client else { return .dryRun("\(would) delete the pods \(selector) in \(ns)") }
+        do {
+            let pods = try client.listPods(namespace: ns, selector: selector).map(\.name).sorted()
+            if mode == .dryRun || shadow {
+                return .dryRun("\(would) delete pods \(pods.joined(separator: ", ")) (\(selector)) in \(ns)")
+            }
+            if pods.isEmpty { return .skipped("no pod matches \(selector) in \(ns)") }
+            var deleted: [String] = []
+            for p in pods {
+                do { try client.deletePod(namespace: ns, name: p, dryRun: mode == .serverDryRun) } catch {
+                    return .failed(
+                        "deleting pod \(p): \(error)"
+                            + (deleted.isEmpty ? "" : " (deleted before: \(deleted.joined(separator: ", ")))"))
+                }
+                deleted.append(p)
+            }
+            if mode == .serverDryRun { return .dryRun("server accepted deleting \(deleted.joined(separator: ", "))") }
+            action.applied = true
+            return .applied("deleted pods \(deleted.joined(separator: ", ")) (\(selector)) in \(ns)")
+        } catch {
+            return .failed("\(error)")
         }
     }
 }
@@ -344,7 +424,7 @@ public enum BreakerHistory {
                     r.time >= s.openedAt + Int64(s.holdMinutes) * minute
                     ? State(
                         openedAt: s.openedAt, holdMinutes: s.holdMinutes, trialAt: r.time) : nil
-            case .blacklistCoupon:
+            case .blacklistCoupon, .terminateIdleConnections, .restartCulprit:
                 continue
             }
         }

@@ -84,12 +84,48 @@ public enum ConfigLoader {
             guard let name = k.scalar?.string, let kind = ProposedAction.Kind(rawValue: name) else {
                 throw ConfigError(
                     key: key,
-                    message: "unknown action kind \(describe(k)) (blacklist_coupon, disable_provider, enable_provider)")
+                    message:
+                        "unknown action kind \(describe(k)) (\(ProposedAction.Kind.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
             guard let s = v.scalar?.string, let mode = DecisionConfig.ActionMode(rawValue: s) else {
                 throw ConfigError(key: key + "." + name, message: "expected off, shadow or enforce, got \(describe(v))")
             }
             c.decision.modes[kind] = mode
+        }
+    }
+
+    /// A connection string (it may hold a password, so errors never quote it); empty: unset.
+    static func secretText(_ set: @escaping (inout DetectionConfig, String?) -> Void) -> Setter {
+        { c, n, key in
+            guard let s = n.scalar, s.string.utf8.count <= 4096 else {
+                throw ConfigError(file: "", key: key, message: "expected a connection string")
+            }
+            set(&c, s.string.isEmpty ? nil : s.string)
+        }
+    }
+
+    /// `actions.culprit_selectors`: application name to a label selector of `key=value` pairs
+    /// (comma-separated), each part a valid label key and value, so nothing else reaches the API.
+    static func labelSelectors(_ set: @escaping (inout DetectionConfig, [String: String]) -> Void) -> Setter {
+        { c, n, key in
+            guard let m = n.mapping else {
+                throw ConfigError(
+                    file: "", key: key, message: "expected a mapping of application: selector, got \(describe(n))")
+            }
+            var out: [String: String] = [:]
+            for (k, v) in m {
+                guard let name = k.scalar?.string, !name.isEmpty, let sel = v.scalar?.string,
+                    LabelSelector.isValid(sel)
+                else {
+                    throw ConfigError(
+                        file: "", key: key,
+                        message:
+                            "expected application: key=value[,key=value] (label keys and values), got \(describe(v))")
+                }
+                out[name] = sel
+            }
+            set(&c, out)
         }
     }
 
@@ -166,6 +202,10 @@ public enum ConfigLoader {
         ("actions.provider_keys", stringMap { $0.actions.providerKeys = $1 }),
         ("actions.restart", strings { $0.actions.restart = $1 }),
         ("actions.conflict_retries", int(0) { $0.actions.conflictRetries = $1 }),
+        ("actions.idle_connection_seconds", int(1) { $0.actions.idleConnectionSeconds = $1 }),
+        ("actions.culprit_selectors", labelSelectors { $0.actions.culpritSelectors = $1 }),
+        ("diagnostics.postgres", secretText { $0.diagnostics.postgres = $1 }),
+        ("diagnostics.max_age_seconds", int(0) { $0.diagnostics.maxAgeSeconds = $1 }),
         ("decision.allowlist", strings { $0.decision.allowlist = $1 }),
         ("decision.campaigns", strings { $0.decision.campaigns = $1 }),
         ("decision.min_severity", severity { $0.decision.minSeverity = $1 }),

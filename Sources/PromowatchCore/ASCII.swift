@@ -8,6 +8,14 @@ public enum ASCII {
     public static func lowercased(_ s: String) -> String {
         String(decoding: s.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }, as: UTF8.self)
     }
+
+    @inlinable public static func isAlnum(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+    }
+
+    @inlinable public static func isLowerAlnum(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7A)
+    }
 }
 
 /// Coupon codes come from users: only `[A-Z0-9_-]{1,64}` after upper-casing may be written

@@ -10,6 +10,26 @@ public struct ActionsConfig: Sendable, Equatable {
     public var restart: [String] = []
     /// Conditional writes retried after a 409 conflict.
     public var conflictRetries = 5
+    /// `terminate_idle_connections` ends client connections idle for longer than this (the
+    /// runbook's query uses 5 minutes).
+    public var idleConnectionSeconds = 300
+    /// `restart_culprit`: the label selector of each application name's pods (`leaky-svc:
+    /// app=leaky-svc`). An application without an entry is never restarted: the name comes from
+    /// the database's clients, so it never becomes a selector by itself.
+    public var culpritSelectors: [String: String] = [:]
+
+    public init() {}
+}
+
+/// What promowatch may read, beside logs, to diagnose a finding (`diagnostics:`).
+public struct DiagnosticsConfig: Sendable, Equatable {
+    /// The checkout's PostgreSQL (a libpq URI or keyword string), for `db_saturation`; also
+    /// `$PROMOWATCH_DIAGNOSTICS_DATABASE_URL`. A role with `pg_monitor` (and `pg_signal_backend`
+    /// for `terminate_idle_connections`); see docs/runbook.md.
+    public var postgres: String?
+    /// A finding older than this (against the clock) is not diagnosed: the present says nothing
+    /// about an incident in an archive.
+    public var maxAgeSeconds = 600
 
     public init() {}
 }

@@ -41,6 +41,8 @@ public struct DecisionConfig: Sendable, Equatable {
     /// audit what would have been done, never act), `off` (never proposed).
     public var modes: [ProposedAction.Kind: ActionMode] = [
         .blacklistCoupon: .enforce, .disableProvider: .enforce, .enableProvider: .enforce,
+        // the runbook's other operations are off until the shop enables them
+        .terminateIdleConnections: .off, .restartCulprit: .off,
     ]
 
     public enum ActionMode: String, Sendable, CaseIterable {

@@ -102,6 +102,8 @@ public struct DetectionConfig: Sendable, Equatable {
     public var decision = DecisionConfig()
     /// How actions reach the cluster.
     public var actions = ActionsConfig()
+    /// What promowatch may read, beside logs, to diagnose a finding.
+    public var diagnostics = DiagnosticsConfig()
 
     public init() {}
 

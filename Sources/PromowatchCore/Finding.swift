@@ -100,6 +100,12 @@ public struct ProposedAction: Sendable, Hashable {
         case disableProvider = "disable_provider"
         /// Only as a step of a provider's circuit breaker (a trial after its hold, or a revert).
         case enableProvider = "enable_provider"
+        /// Database saturation: terminate idle client connections older than the configured age
+        /// (target: the culprit's application name, or `*` when none dominates).
+        case terminateIdleConnections = "terminate_idle_connections"
+        /// Database saturation: delete the culprit's pods by label, as the runbook does (a step
+        /// after `terminate_idle_connections`; target: the application name).
+        case restartCulprit = "restart_culprit"
     }
     public var kind: Kind
     public var target: String
@@ -239,6 +245,9 @@ public enum Remedy: Sendable, Hashable {
     /// Switching the provider off moves payments to another; `confirmed`: it has kept failing for
     /// the confirmation time with a healthy fallback all along.
     case switchProvider(String, confirmed: Bool, load: ProviderLoad? = nil)
+    /// Free connection slots of the checkout's database: terminate idle connections (what to
+    /// terminate comes from the diagnosis, `Finding.diagnosis`).
+    case relieveDatabase
 }
 
 /// What a provider switch would move: the blast radius of `disable_provider`.
@@ -332,6 +341,9 @@ public struct Finding: Sendable, Hashable {
     /// The rule that said no to the remedy, when there is a remedy and no action (the decision
     /// stage's; the summary says it too).
     public var whyNoAction: String?
+    /// What promowatch read from the systems involved when the finding was raised (the
+    /// checkout's database); nil when nothing was read.
+    public var diagnosis: Diagnosis?
 
     public init(
         time: Int64, category: Category, severity: Severity, subject: Subject, windowStart: Int64, windowEnd: Int64,

@@ -15,7 +15,9 @@ import PromowatchCore
 ///    of account history (a cold start makes every customer look new).
 /// 3. A provider is switched off only once its outage is confirmed with a healthy fallback, and
 ///    never when the fallback would carry more than its configured capacity.
-/// 4. Nothing less severe than `min_severity` proposes an action; an allowlisted code never does;
+/// 4. Idle database connections are terminated only as the diagnosis read from the database
+///    says: the culprit's when one application holds most slots, and only idle ones over the age.
+/// 5. Nothing less severe than `min_severity` proposes an action; an allowlisted code never does;
 ///    an action kind whose mode is `off` never does (`shadow`: the remediator records, never acts).
 public struct DecisionStage: Sendable {
     public let config: DecisionConfig
@@ -69,6 +71,27 @@ public struct DecisionStage: Sendable {
                 return f
             }
             propose(&f, ProposedAction(kind: .disableProvider, target: name))
+        case .relieveDatabase:
+            // never act blind: what to terminate comes from the database itself, read now
+            if config.mode(.terminateIdleConnections) == .off {
+                no(&f, "not proposed: terminate_idle_connections is off (decision.modes)")
+                return f
+            }
+            guard let d = f.diagnosis?.database else {
+                let why = f.diagnosis?.unavailable.joined(separator: "; ") ?? ""
+                no(
+                    &f,
+                    "not proposed: the database was not diagnosed (\(why.isEmpty ? "no diagnostics connection" : why))")
+                return f
+            }
+            guard d.terminable > 0 else {
+                no(
+                    &f,
+                    "not proposed: no idle connection\(d.culprit.map { " of " + $0 } ?? "") older than "
+                        + "\(d.idleAgeSeconds) s to terminate")
+                return f
+            }
+            propose(&f, ProposedAction(kind: .terminateIdleConnections, target: d.culprit ?? "*"))
         }
         return f
     }

@@ -44,6 +44,8 @@ public final class Guardrails {
             }
         case .enableProvider:
             return .act  // a circuit breaker's step: undoing our own switch is never capped
+        case .terminateIdleConnections, .restartCulprit:
+            target = Guardrails.key(a.kind, a.target)
         }
         if let last = lastAction[target], now - last < Int64(config.cooldownMinutes) * Guardrails.minute {
             return .skip("cooldown: \(target) acted on \((now - last) / Guardrails.minute) min ago")
@@ -103,6 +105,8 @@ public final class Guardrails {
         switch kind {
         case .blacklistCoupon: return "coupon:" + (CouponCode.sanitized(target) ?? target)
         case .disableProvider, .enableProvider: return "provider:" + target.lowercased()
+        case .terminateIdleConnections: return "database:" + target
+        case .restartCulprit: return "pods:" + target
         }
     }
 }

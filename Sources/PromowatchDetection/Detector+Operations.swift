@@ -73,7 +73,8 @@ extension Detector {
                 evidence: Evidence(
                     observed: Double(b.dbSaturation), expected: 0,
                     score: Stats.poissonTailScore(Double(b.dbSaturation), expected: 0.01)),
-                summary: "database connection slots exhausted: \(b.dbSaturation) 'too many clients' errors in 1 min"),
+                summary: "database connection slots exhausted: \(b.dbSaturation) 'too many clients' errors in 1 min",
+                remedy: .relieveDatabase),
             m, end, into: &out)
     }
 }

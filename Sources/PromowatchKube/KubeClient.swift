@@ -147,6 +147,14 @@ public final class KubeClient {
         }
     }
 
+    /// Deletes one pod (its controller starts a new one), like `kubectl delete pod`.
+    public func deletePod(namespace: String, name: String, dryRun: Bool = false) throws {
+        _ = try call(
+            .DELETE,
+            "/api/v1/namespaces/\(KubeClient.escape(namespace))/pods/\(KubeClient.escape(name))"
+                + (dryRun ? "?dryRun=All" : ""))
+    }
+
     /// A container's log with RFC3339Nano timestamps, from `sinceTime` (whole seconds, as the API takes them).
     public func podLog(namespace: String, pod: String, container: String, sinceTime: String?) throws -> Data {
         var path =

@@ -26,8 +26,38 @@ public enum FindingReport {
                 ", \"incident\": {\"id\": \"\(i.id)\", \"state\": \"\(i.state.rawValue)\", \"root\": \"\(i.root.rawValue)\"}"
         }
         if f.explanation != nil || f.whyNoAction != nil { o += ", \"explanation\": " + explanation(f) }
+        if let d = f.diagnosis { o += ", \"diagnosis\": " + diagnosis(d) }
         o += "}"
         return o
+    }
+
+    /// `{"database": {"max_connections": 60, "client_connections": 58, "culprit": "leaky-svc",
+    /// "idle_age_seconds": 300, "applications": [{"name": ..., "total": ..., ...}]}}` or
+    /// `{"unavailable": "why"}`.
+    static func diagnosis(_ d: Diagnosis) -> String {
+        var o = JSONObject()
+        if !d.unavailable.isEmpty { o.add("unavailable", d.unavailable.joined(separator: "; ")) }
+        if let db = d.database {
+            var x = JSONObject()
+            x.add("max_connections", Int64(db.maxConnections))
+            x.add("client_connections", Int64(db.clientConnections))
+            x.add("culprit", db.culprit)
+            x.add("idle_age_seconds", Int64(db.idleAgeSeconds))
+            x.add("read_at", EventTime.rfc3339(db.readAt))
+            let apps = db.applications.map { a -> String in
+                var y = JSONObject()
+                y.add("name", a.name)
+                y.add("total", Int64(a.total))
+                y.add("active", Int64(a.active))
+                y.add("idle", Int64(a.idle))
+                y.add("idle_in_transaction", Int64(a.idleInTransaction))
+                y.add("idle_over_age", Int64(a.idleOverAge))
+                return y.text
+            }
+            x.addRaw("applications", "[" + apps.joined(separator: ", ") + "]")
+            o.addRaw("database", x.text)
+        }
+        return o.text
     }
 
     /// `{"measure": ..., "actual": 12, "typical": 0.01, "window_minutes": 5, "contributors":
@@ -84,6 +114,9 @@ public enum FindingReport {
             }
             o += "\n    " + TerminalText.safe(why, maxLength: 400)
             if let line = e.examples.first { o += "\n    e.g. " + TerminalText.safe(line, maxLength: 200) }
+        }
+        for why in f.diagnosis?.unavailable ?? [] {
+            o += "\n    not diagnosed: " + TerminalText.safe(why, maxLength: 200)
         }
         return o
     }

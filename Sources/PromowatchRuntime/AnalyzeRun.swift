@@ -1,5 +1,6 @@
 import PromowatchCore
 import PromowatchDecision
+import PromowatchDiagnostics
 import PromowatchEngine
 
 #if canImport(Glibc)
@@ -20,8 +21,9 @@ public enum AnalyzeRun {
         if let d = analyzer.detector {
             if out.format == .text { print("findings") }
             let found = d.finish().sorted { ($0.time, $0.category.rawValue) < ($1.time, $1.category.rawValue) }
-            var findings = DecisionStage(config: config.decision).review(found)
             let remediator = try settings.remediator(config)
+            let diagnostician = settings.diagnostician(config, remediator: remediator)
+            var findings = DecisionStage(config: config.decision).review(diagnostician.diagnose(found))
             remediator.handle(&findings)
             remediator.advance(to: d.watermark)  // breaker trials due before the end of the input
             let incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
@@ -47,6 +49,7 @@ public enum WatchRun {
         let detector = analyzer.detector!
         let decision = DecisionStage(config: config.decision)
         let remediator = try settings.remediator(config)
+        let diagnostician = settings.diagnostician(config, remediator: remediator)
         var result = RunResult()
         var lastEval = Analyzer.now()
         let incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
@@ -54,7 +57,8 @@ public enum WatchRun {
         var printedIncidents = 0
         let flush = {
             // "now" is never ahead of the clock: a line dated in the future evaluates nothing early
-            var found = decision.review(detector.evaluateLatest(upTo: Analyzer.now() + 120 * EventTime.nanosPerSecond))
+            var found = decision.review(
+                diagnostician.diagnose(detector.evaluateLatest(upTo: Analyzer.now() + 120 * EventTime.nanosPerSecond)))
             remediator.handle(&found)
             remediator.advance(to: detector.watermark)
             for i in found.indices { incidents.assign(&found[i]) }

@@ -2,6 +2,7 @@ import Foundation
 import PromowatchActions
 import PromowatchCore
 import PromowatchDecision
+import PromowatchDiagnostics
 import PromowatchEngine
 import PromowatchKube
 import PromowatchStore
@@ -58,8 +59,9 @@ public enum CronRun {
         var result = RunResult()
         result.inputsFailed = readAll(from, into: analyzer)
         analyzer.finish()
-        var findings = DecisionStage(config: config.decision).review(detector.finish())
         let remediator = try settings.remediator(config)
+        let diagnostician = settings.diagnostician(config, remediator: remediator)
+        var findings = DecisionStage(config: config.decision).review(diagnostician.diagnose(detector.finish()))
         try remediator.remember(from: st)
         var commit = RunCommit(runID: runID)
         let acting = settings.actionMode != .dryRun

@@ -134,6 +134,14 @@ public enum RollbackRun {
     public static func run(_ settings: RunSettings, actionID id: Int64, store location: StoreLocation) throws {
         let st = try location.open()
         guard let a = try st.action(id: id) else { throw RuntimeError("no action #\(id) in the store") }
+        switch ProposedAction.Kind(rawValue: a.kind) {
+        case .terminateIdleConnections?:
+            throw RuntimeError(
+                "action #\(id) terminated database connections: nothing to restore (their clients reconnect)")
+        case .restartCulprit?:
+            throw RuntimeError("action #\(id) deleted pods: nothing to restore (their controller started new ones)")
+        default: break
+        }
         guard !a.key.isEmpty, let after = a.after, !a.dryRun else {
             throw RuntimeError("action #\(id) changed nothing: nothing to roll back")
         }

@@ -3,6 +3,7 @@ import PromowatchActions
 import PromowatchConfig
 import PromowatchCore
 import PromowatchDecision
+import PromowatchDiagnostics
 import PromowatchEngine
 import PromowatchKube
 import PromowatchParsing
@@ -102,6 +103,24 @@ public struct RunSettings: Sendable {
         }
         let client = actionMode != .dryRun || kubeURL != nil || kubeconfig != nil ? try kubeClient() : nil
         return Remediator(config: c.actions, decision: c.decision, mode: mode, client: client)
+    }
+
+    /// The diagnosis step of a run, and the database action on the same connection: opened only
+    /// when `diagnostics.postgres` (or `$PROMOWATCH_DIAGNOSTICS_DATABASE_URL`) is set. A database
+    /// that cannot be reached leaves detection running: its findings say why they are not diagnosed.
+    func diagnostician(_ c: DetectionConfig, remediator: Remediator) -> Diagnostician {
+        let url = c.diagnostics.postgres ?? ProcessInfo.processInfo.environment["PROMOWATCH_DIAGNOSTICS_DATABASE_URL"]
+        guard let url, !url.isEmpty else { return Diagnostician(config: c, database: nil, now: Analyzer.now) }
+        do {
+            let conn = try PGConnection(conninfo: url)
+            remediator.database = IdleConnectionTerminator(connection: conn)
+            return Diagnostician(config: c, database: DatabaseDiagnostics(connection: conn), now: Analyzer.now)
+        } catch {
+            Stderr.write("promowatch: diagnostics: \(TerminalText.safe(String(describing: error), maxLength: 500))\n")
+            return Diagnostician(
+                config: c, database: nil, unavailable: "the diagnostics database cannot be reached",
+                now: Analyzer.now)
+        }
     }
 }
 

@@ -3,6 +3,7 @@ import PromowatchActions
 import PromowatchCore
 import PromowatchDecision
 import PromowatchDetection
+import PromowatchDiagnostics
 import PromowatchEngine
 import PromowatchStore
 
@@ -27,6 +28,7 @@ final class SharedWatch {
     private var runID: Int64 = 0
     private var lastPublish = 0.0
     private var lastSnapshot = 0.0
+    private let diagnostician: Diagnostician
     private var unrecorded: [Finding] = []
     private var audit: [ActionRecord] = []
     var lockName: String { "promowatch-shared-" + group }
@@ -36,7 +38,7 @@ final class SharedWatch {
 
     init(
         store: SharedStore, group: String, instance: String, config: DetectionConfig, aggregator: Detector,
-        remediator: Remediator, out: Output
+        remediator: Remediator, diagnostician: Diagnostician, out: Output
     ) throws {
         self.store = store
         self.group = group
@@ -45,6 +47,7 @@ final class SharedWatch {
         self.aggregator = aggregator
         self.decision = DecisionStage(config: config.decision)
         self.remediator = remediator
+        self.diagnostician = diagnostician
         self.incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
         self.out = out
         aggregator.trackPartials()
@@ -151,7 +154,7 @@ final class SharedWatch {
     }
 
     private func act(_ raised: [Finding]) {
-        var found = decision.review(raised)
+        var found = decision.review(diagnostician.diagnose(raised))
         guard !found.isEmpty else { return }
         let before = remediator.changes.count
         let stepsBefore = remediator.steps.count
@@ -208,9 +211,10 @@ public enum SharedWatchRun {
         analyzer.orderIndependent = false  // partials are published as they fill: decide the trace rule at once
         let out = settings.output
         let name = instance ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        let remediator = try settings.remediator(config)
         let coordinator = try SharedWatch(
             store: st, group: group, instance: name, config: config, aggregator: analyzer.detector!,
-            remediator: try settings.remediator(config), out: out)
+            remediator: remediator, diagnostician: settings.diagnostician(config, remediator: remediator), out: out)
         let tick = {
             do { try coordinator.tick() } catch {
                 // PostgreSQL has been away for a minute, or failed otherwise: stop (a supervisor restarts the instance)

@@ -1,33 +1,26 @@
-import CLibPQ
 import Foundation
 import PromowatchCore
+@_exported import PromowatchPostgres
 
 /// State in PostgreSQL through libpq. Every statement is parameterized (`PQexecParams`): values
 /// such as coupon codes never become SQL text.
 public final class PostgresStore: SharedStore {
-    private var conn: OpaquePointer?
-    private let redactedTarget: String
+    private let db: PGConnection
 
     /// `conninfo`: a libpq URI or keyword string; the standard `PG*` variables fill the rest.
     public init(conninfo: String) throws {
-        redactedTarget = redactPassword(conninfo)
-        conn = PQconnectdb(conninfo)
-        guard let c = conn, PQstatus(c) == CONNECTION_OK else {
-            let msg = conn.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
-            if let c = conn { PQfinish(c) }
-            conn = nil
-            throw StoreError.connectionLost(
-                "cannot connect to PostgreSQL (\(redactedTarget)): \(redactPassword(msg.trimmingCharacters(in: .whitespacesAndNewlines)))"
-            )
-        }
+        do { db = try PGConnection(conninfo: conninfo) } catch let e as PGError { throw PostgresStore.storeError(e) }
     }
 
-    deinit { if let c = conn { PQfinish(c) } }
+    typealias Param = PGConnection.Param
 
-    /// A statement parameter: text (or NULL), or bytes sent in binary format (BYTEA).
-    enum Param {
-        case text(String?)
-        case bytes([UInt8])
+    /// The store's view of a database error: lost connection, constraint, or failed.
+    static func storeError(_ e: PGError) -> StoreError {
+        switch e.kind {
+        case .connectionLost: return .connectionLost(e.message)
+        case .constraint: return .constraint(e.message)
+        case .permissionDenied, .failed: return .failed(e.message)
+        }
     }
 
     /// Runs one statement with text parameters; returns rows of optional text values.
@@ -38,66 +31,12 @@ public final class PostgresStore: SharedStore {
 
     @discardableResult
     func exec(_ sql: String, params: [Param]) throws -> [[String?]] {
-        guard let c = conn else { throw StoreError.connectionLost("not connected to PostgreSQL") }
-        var values: [UnsafeMutablePointer<CChar>?] = []
-        var lengths: [Int32] = []
-        var formats: [Int32] = []
-        for p in params {
-            switch p {
-            case .text(let s):
-                values.append(s.map { strdup($0) } ?? nil)
-                lengths.append(0)
-                formats.append(0)
-            case .bytes(let b):
-                let m = malloc(max(1, b.count))!.assumingMemoryBound(to: CChar.self)
-                b.withUnsafeBytes { if let base = $0.baseAddress { memcpy(m, base, b.count) } }
-                values.append(m)
-                lengths.append(Int32(b.count))
-                formats.append(1)
-            }
-        }
-        defer { for p in values { free(p) } }
-        let result: OpaquePointer? = values.withUnsafeBufferPointer { buf in
-            buf.withMemoryRebound(to: UnsafePointer<CChar>?.self) { v in
-                PQexecParams(c, sql, Int32(params.count), nil, v.baseAddress, lengths, formats, 0)
-            }
-        }
-        guard let r = result else { throw PostgresStore.error(c, nil) }
-        defer { PQclear(r) }
-        let st = PQresultStatus(r)
-        guard st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK else { throw PostgresStore.error(c, r) }
-        var rows: [[String?]] = []
-        let n = PQntuples(r)
-        let f = PQnfields(r)
-        for i in 0..<n {
-            var row: [String?] = []
-            for j in 0..<f { row.append(PQgetisnull(r, i, j) == 1 ? nil : String(cString: PQgetvalue(r, i, j))) }
-            rows.append(row)
-        }
-        return rows
+        do { return try db.exec(sql, params: params) } catch let e as PGError { throw PostgresStore.storeError(e) }
     }
 
-    /// The error of a failed command, classified by the connection's state and the SQLSTATE:
-    /// no SQLSTATE (libpq's own error: the server closed the connection, a broken socket), class
-    /// 08 or an operator intervention (57P): connection lost; 23 and 40: constraint or serialization.
-    static func error(_ c: OpaquePointer, _ r: OpaquePointer?) -> StoreError {
-        let raw = r.map { String(cString: PQresultErrorMessage($0)) } ?? String(cString: PQerrorMessage(c))
-        let msg = "PostgreSQL: " + redactPassword(raw.trimmingCharacters(in: .whitespacesAndNewlines))
-        let state = r.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) } ?? ""
-        if PQstatus(c) == CONNECTION_BAD || state.isEmpty || state.hasPrefix("08") || state.hasPrefix("57P") {
-            return .connectionLost(msg)
-        }
-        if state.hasPrefix("23") || state.hasPrefix("40") { return .constraint(msg) }
-        return .failed(msg)
-    }
-
-    /// A fixed, parameterless script of several statements (migrations only): `PQexec`.
+    /// A fixed, parameterless script of several statements (migrations only).
     func execScript(_ sql: String) throws {
-        guard let c = conn else { throw StoreError.connectionLost("not connected to PostgreSQL") }
-        guard let r = PQexec(c, sql) else { throw PostgresStore.error(c, nil) }
-        defer { PQclear(r) }
-        let st = PQresultStatus(r)
-        guard st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK else { throw PostgresStore.error(c, r) }
+        do { try db.execScript(sql) } catch let e as PGError { throw PostgresStore.storeError(e) }
     }
 
     private func transaction<T>(_ body: () throws -> T) throws -> T {
@@ -366,13 +305,7 @@ public final class PostgresStore: SharedStore {
     }
 
     public func reconnect() throws {
-        guard let c = conn else { throw StoreError.connectionLost("not connected to PostgreSQL") }
-        PQreset(c)
-        guard PQstatus(c) == CONNECTION_OK else {
-            throw StoreError.connectionLost(
-                "cannot reconnect to PostgreSQL (\(redactedTarget)): \(redactPassword(String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)))"
-            )
-        }
+        do { try db.reset() } catch let e as PGError { throw PostgresStore.storeError(e) }
     }
 
     /// BYTEA in text results: `\x` and hex digits.

@@ -163,25 +163,6 @@ extension Subject {
     }
 }
 
-/// Removes a password from a libpq URI or keyword string before it is shown anywhere.
-public func redactPassword(_ s: String) -> String {
-    var out = s
-    // postgresql://user:secret@host -> postgresql://user:***@host
-    if let scheme = out.range(of: "://"), let at = out[scheme.upperBound...].firstIndex(of: "@") {
-        let userinfo = out[scheme.upperBound..<at]
-        if let colon = userinfo.firstIndex(of: ":") { out.replaceSubrange(out.index(after: colon)..<at, with: "***") }
-    }
-    // password=secret (keyword form, also inside URI query strings)
-    var result = ""
-    var rest = Substring(out)
-    while let r = rest.range(of: "password=") {
-        result += rest[..<r.upperBound] + "***"
-        rest = rest[r.upperBound...]
-        if let end = rest.firstIndex(where: { $0 == " " || $0 == "&" }) { rest = rest[end...] } else { rest = "" }
-    }
-    return result + rest
-}
-
 /// One `watch --shared` instance as the store sees it.
 public struct SharedMember: Sendable, Equatable {
     public var instance: String

@@ -6,7 +6,8 @@ token, and behaves like the real one where promowatch depends on it:
 - GET/PATCH ConfigMaps (JSON merge patch); a patch carrying metadata.resourceVersion that does not
   match the stored one fails with 409 and a real Status body; every write bumps resourceVersion;
   ?dryRun=All validates without storing.
-- list pods by label selector, read pod logs (timestamps, sinceTime), patch deployments.
+- list pods by label selector, read pod logs (timestamps, sinceTime), delete pods (?dryRun=All
+  validates only), patch deployments.
 - 401 without the token (or, with --client-ca, a client certificate with CN=promowatch), 403 with a real RBAC message for verbs/resources in --forbid, 404 for
   unknown objects, and on request (POST /_control) slowness, 5xx answers, or a concurrent writer.
 
@@ -75,7 +76,7 @@ class Handler(BaseHTTPRequestHandler):
                     if "logs" in control:
                         state["logs"].update(control.pop("logs"))
                 return self.reply(200, {"configmaps": state["configmaps"], "deployments": state["deployments"],
-                                        "requests": control["requests"]})
+                                        "pods": state["pods"], "requests": control["requests"]})
         with lock:
             control["requests"].append({"verb": verb, "path": url.path, "query": url.query,
                                         "content_type": self.headers.get("Content-Type")})
@@ -126,6 +127,16 @@ class Handler(BaseHTTPRequestHandler):
                 if (q.get("timestamps") or ["false"])[0] != "true":
                     out = [l.split(" ", 1)[1] if " " in l else l for l in out]
                 return self.reply(200, ("\n".join(out) + ("\n" if out else "")).encode(), "text/plain")
+            if resource == "pods" and verb == "DELETE":
+                pod = next((p for p in state["pods"] if p["metadata"].get("namespace") == ns
+                            and p["metadata"].get("name") == name), None)
+                if pod is None:
+                    return self.reply(*status(404, "NotFound", f'pods "{name}" not found', name, "pods"))
+                if (q.get("dryRun") or [""])[0] != "All":
+                    state["pods"].remove(pod)
+                gone = copy.deepcopy(pod)
+                gone["metadata"]["deletionTimestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                return self.reply(200, gone)
             store = state["configmaps"] if resource == "configmaps" else state["deployments"]
             obj = store.get(key)
             if obj is None:
@@ -163,6 +174,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.handle_any("POST")
+
+    def do_DELETE(self):
+        self.handle_any("DELETE")
 
 
 def main():

@@ -62,6 +62,32 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(a.actions.configMap, "checkout-config")
     }
 
+    func testTheRunbookActionsAreOffUntilEnabledAndTakeTheirSettings() throws {
+        let d = DetectionConfig()
+        XCTAssertEqual(d.decision.mode(.terminateIdleConnections), .off)
+        XCTAssertEqual(d.decision.mode(.restartCulprit), .off)
+        XCTAssertNil(d.diagnostics.postgres)
+        let c = try ConfigLoader.load(
+            yaml: """
+                diagnostics:
+                  postgres: "host=/run/pg dbname=checkout user=diag"
+                  max_age_seconds: 120
+                actions:
+                  idle_connection_seconds: 30
+                  culprit_selectors:
+                    leaky-svc: "app.kubernetes.io/name=leaky,tier=backend"
+                decision:
+                  modes:
+                    terminate_idle_connections: shadow
+                """, file: "site.yaml")
+        XCTAssertEqual(c.diagnostics.postgres, "host=/run/pg dbname=checkout user=diag")
+        XCTAssertEqual(c.diagnostics.maxAgeSeconds, 120)
+        XCTAssertEqual(c.actions.idleConnectionSeconds, 30)
+        XCTAssertEqual(c.actions.culpritSelectors, ["leaky-svc": "app.kubernetes.io/name=leaky,tier=backend"])
+        XCTAssertEqual(c.decision.mode(.terminateIdleConnections), .shadow)
+        XCTAssertEqual(c.decision.mode(.restartCulprit), .off)
+    }
+
     func testUnknownKeysAndBadValuesNameTheKey() {
         func error(_ yaml: String) -> ConfigError? {
             do {
@@ -92,6 +118,15 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(error("coupon_abuse: 3\n")?.key, "coupon_abuse")
         XCTAssertEqual(error("actions:\n  provider_keys: [a]\n")?.key, "actions.provider_keys")
         XCTAssertEqual(error("actions:\n  dry_run: false\n")?.key, "actions.dry_run")
+        // a restart selector reaches the API: only label keys and values, nothing else
+        XCTAssertEqual(
+            error("actions:\n  culprit_selectors:\n    leaky: \"app=x&watch=true\"\n")?.key, "actions.culprit_selectors"
+        )
+        XCTAssertNotNil(error("actions:\n  culprit_selectors:\n    leaky: \"app in (a,b)\"\n"))
+        XCTAssertNotNil(error("actions:\n  culprit_selectors:\n    leaky: \"\"\n"))
+        XCTAssertFalse(
+            error("diagnostics:\n  postgres: [\"postgresql://u:s3cret@db/x\"]\n")!.description.contains("s3cret"),
+            "a connection string is never quoted in an error")
         XCTAssertNotNil(error("general: [\n"), "invalid YAML")
         XCTAssertEqual(error("- a\n- b\n")?.message, "expected a mapping at the top level")
     }

@@ -236,4 +236,61 @@ final class DecisionStageTests: XCTestCase {
             "seen; not blocked: CODE0-13 was first seen 3 min before: too soon to know whether it is public")
         XCTAssertEqual(reuse(watched: 90)?.action?.kind, .blacklistCoupon)
     }
+
+    // MARK: database saturation (runbook scenario 3)
+
+    func saturation(_ diagnosis: Diagnosis?) -> Finding {
+        var f = finding(.dbSaturation, coupon: nil, remedy: .relieveDatabase)
+        f.diagnosis = diagnosis
+        return f
+    }
+
+    func db(culprit: String?, overAge: [String: Int]) -> DatabaseDiagnosis {
+        DatabaseDiagnosis(
+            maxConnections: 100, clientConnections: 98,
+            applications: overAge.keys.sorted().map {
+                .init(name: $0, total: 49, active: 0, idle: 49, idleInTransaction: 0, idleOverAge: overAge[$0]!)
+            }, culprit: culprit, idleAgeSeconds: 300, readAt: 0)
+    }
+
+    func testIdleConnectionsAreTerminatedOnlyAsTheDiagnosisSaysAndOnlyWhenEnabled() {
+        var on = DecisionConfig()
+        on.modes[.terminateIdleConnections] = .enforce
+        let enabled = DecisionStage(config: on)
+        // off by default: the finding says so
+        let off = stage.review(saturation(Diagnosis(database: db(culprit: "leaky", overAge: ["leaky": 40]))))
+        XCTAssertNil(off?.action)
+        XCTAssertEqual(off?.whyNoAction, "not proposed: terminate_idle_connections is off (decision.modes)")
+        // the culprit's, when one application holds most connections
+        XCTAssertEqual(
+            enabled.review(saturation(Diagnosis(database: db(culprit: "leaky", overAge: ["leaky": 40, "orders": 3]))))?
+                .action,
+            ProposedAction(kind: .terminateIdleConnections, target: "leaky"))
+        // everyone's idle ones over the age when none does
+        XCTAssertEqual(
+            enabled.review(saturation(Diagnosis(database: db(culprit: nil, overAge: ["a": 4, "b": 3]))))?.action,
+            ProposedAction(kind: .terminateIdleConnections, target: "*"))
+        // nothing idle over the age (the culprit's connections are busy): nothing to terminate
+        let busy = enabled.review(
+            saturation(Diagnosis(database: db(culprit: "leaky", overAge: ["leaky": 0, "orders": 5]))))
+        XCTAssertNil(busy?.action)
+        XCTAssertEqual(busy?.whyNoAction, "not proposed: no idle connection of leaky older than 300 s to terminate")
+        // never blind: without a diagnosis nothing is proposed
+        let blind = enabled.review(saturation(.unavailable("the diagnostics database cannot be reached")))
+        XCTAssertNil(blind?.action)
+        XCTAssertEqual(
+            blind?.whyNoAction,
+            "not proposed: the database was not diagnosed (the diagnostics database cannot be reached)")
+        XCTAssertNil(enabled.review(saturation(nil))?.action)
+    }
+
+    func testTheCulpritIsTheApplicationHoldingMostConnections() {
+        func app(_ n: String, _ t: Int) -> DatabaseDiagnosis.Application {
+            .init(name: n, total: t, active: 0, idle: t, idleInTransaction: 0, idleOverAge: 0)
+        }
+        XCTAssertEqual(DatabaseDiagnosis.dominant([app("leaky", 51), app("orders", 49)], of: 100), "leaky")
+        XCTAssertNil(DatabaseDiagnosis.dominant([app("leaky", 50), app("orders", 50)], of: 100), "half is no majority")
+        XCTAssertNil(DatabaseDiagnosis.dominant([app("a", 40), app("b", 30), app("c", 30)], of: 100))
+        XCTAssertNil(DatabaseDiagnosis.dominant([], of: 0))
+    }
 }
