@@ -92,6 +92,31 @@ final class KubectlOracleTests: XCTestCase {
         let docs = try Yams.load_all(yaml: out).compactMap { $0 as? [String: Any] }
         let kinds = Set(docs.compactMap { $0["kind"] as? String })
         XCTAssertEqual(kinds, ["ServiceAccount", "Role", "RoleBinding", "CronJob", "Deployment", "ConfigMap"])
+        let base: Set<String> = [
+            "/configmaps/checkout-config/get", "/configmaps/checkout-config/patch", "/pods/*/list",
+            "/pods/log/*/get",
+            "apps/deployments/checkout/patch",
+        ]
+        XCTAssertEqual(try granted(docs), base)
+        // the runbook actions' component adds exactly what those actions need, nothing when unused
+        let (status2, out2, err2) = try kubectl(["kustomize", "config/overlays/runbook-actions"])
+        XCTAssertEqual(status2, 0, err2)
+        XCTAssertEqual(
+            try granted(try Yams.load_all(yaml: out2).compactMap { $0 as? [String: Any] }),
+            base.union([
+                "/pods/*/delete", "apps/deployments/scale/checkout/get", "apps/deployments/scale/checkout/patch",
+                "apps/deployments/checkout/get", "apps/replicasets/*/list",
+            ]))
+        let cron = try XCTUnwrap(docs.first { $0["kind"] as? String == "CronJob" })
+        XCTAssertEqual((cron["spec"] as? [String: Any])?["concurrencyPolicy"] as? String, "Forbid")
+        for kind in ["CronJob", "Deployment"] {
+            let yaml = try Yams.dump(object: docs.first { $0["kind"] as? String == kind }!)
+            XCTAssertTrue(yaml.contains("serviceAccountName: promowatch"), kind)
+        }
+    }
+
+    /// The Role's grants as `group/resource/names/verb`, with no wildcard anywhere.
+    func granted(_ docs: [[String: Any]]) throws -> Set<String> {
         let role = try XCTUnwrap(docs.first { $0["kind"] as? String == "Role" })
         let rules = try XCTUnwrap(role["rules"] as? [[String: Any]])
         var granted: Set<String> = []
@@ -103,18 +128,6 @@ final class KubectlOracleTests: XCTestCase {
             XCTAssertFalse(verbs.contains("*") || resources.contains("*") || groups.contains("*"), "no wildcards")
             for g in groups { for res in resources { for v in verbs { granted.insert("\(g)/\(res)/\(names)/\(v)") } } }
         }
-        XCTAssertEqual(
-            granted,
-            [
-                "/configmaps/checkout-config/get", "/configmaps/checkout-config/patch", "/pods/*/list",
-                "/pods/log/*/get",
-                "apps/deployments/checkout/patch",
-            ])
-        let cron = try XCTUnwrap(docs.first { $0["kind"] as? String == "CronJob" })
-        XCTAssertEqual((cron["spec"] as? [String: Any])?["concurrencyPolicy"] as? String, "Forbid")
-        for kind in ["CronJob", "Deployment"] {
-            let yaml = try Yams.dump(object: docs.first { $0["kind"] as? String == kind }!)
-            XCTAssertTrue(yaml.contains("serviceAccountName: promowatch"), kind)
-        }
+        return granted
     }
 }
