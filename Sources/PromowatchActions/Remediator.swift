@@ -13,9 +13,15 @@ public final class Remediator {
     public let mode: Mode
     public let guardrails: Guardrails
     private let client: KubeClient?
+    /// The API client actions use (nil in a dry run without a cluster).
+    public var kubeClient: KubeClient? { client }
     /// The checkout's database, for `terminate_idle_connections` (the diagnostics connection);
     /// nil: that action is skipped.
     public var database: IdleConnectionTerminator?
+    /// The latency window ending at a time, as detection judges it: verify after a scale-out.
+    public var latency: ((Int64) -> LatencyReading?)?
+    /// Scale-outs whose effect is not verified yet.
+    private var pendingScales: [(deployment: String, at: Int64, cause: String)] = []
 
     /// What each attempt changed, for the audit: finding index, ConfigMap key, values before and after.
     public struct Change: Sendable, Equatable {
@@ -106,6 +112,7 @@ public final class Remediator {
     /// a trial that held for the verification time closes the breaker. Called before each finding
     /// and, by the run loops, as event time passes (`watch`) or at the end (`analyze`, `cron`).
     public func advance(to t: Int64) {
+        verifyScales(upTo: t)
         for p in breakers.keys.sorted() {
             guard let b = breakers[p] else { continue }
             let over = b.openedAt + Int64(b.holdMinutes) * 60 * EventTime.nanosPerSecond
@@ -148,6 +155,12 @@ public final class Remediator {
                 _ = step(
                     .restartCulprit, action.target, at: f.time, cause: f.fingerprint,
                     reason: "restart the culprit \(action.target) so its connection pool starts empty")
+            case .skipped, .failed: break
+            }
+        }
+        if action.kind == .scaleDeployment, guardrails.config.mode(.scaleDeployment) == .enforce {
+            switch outcome {
+            case .applied, .dryRun: pendingScales.append((action.target, f.time, f.fingerprint))
             case .skipped, .failed: break
             }
         }
@@ -235,6 +248,8 @@ public final class Remediator {
         switch action.kind {
         case .terminateIdleConnections: return (terminateIdle(&action, would: would, shadow: shadow), [])
         case .restartCulprit: return (restartCulprit(&action, would: would, shadow: shadow), [])
+        case .scaleDeployment: return scaleOut(&action, would: would, shadow: shadow)
+        case .rolloutUndo: return rolloutUndo(&action, would: would, shadow: shadow)
         case .blacklistCoupon, .disableProvider, .enableProvider: break
         }
         guard let client else {
@@ -253,7 +268,8 @@ public final class Remediator {
                     .dryRun("\(would) set \(config.providerKeys[action.target.lowercased()] ?? "?")=true in \(place)"),
                     []
                 )
-            case .terminateIdleConnections, .restartCulprit: return (.skipped("not a ConfigMap change"), [])
+            case .terminateIdleConnections, .restartCulprit, .scaleDeployment, .rolloutUndo:
+                return (.skipped("not a ConfigMap change"), [])
             }
         }
         var tries = 0
@@ -279,7 +295,7 @@ public final class Remediator {
                         action.target, data: cm.data, config: config, unhealthy: avoid)
                 case .enableProvider:
                     changes = try ConfigMapEdits.enableProvider(action.target, data: cm.data, config: config)
-                case .terminateIdleConnections, .restartCulprit:
+                case .terminateIdleConnections, .restartCulprit, .scaleDeployment, .rolloutUndo:
                     return (.skipped("not a ConfigMap change"), [])
                 }
             } catch let r as EditRefusal {
@@ -345,6 +361,127 @@ public final class Remediator {
             return .applied("terminated \(done.count) connection(s) \(scope): " + IdleConnectionTerminator.list(done))
         } catch {
             return .failed("\(error)")
+        }
+    }
+
+    /// `scale_deployment`: reads the scale subresource and raises replicas by a step, up to the
+    /// maximum, with the resourceVersion read (re-read and retried after a 409); never down.
+    private func scaleOut(_ action: inout ProposedAction, would: String, shadow: Bool) -> (ActionOutcome, [Change]) {
+        let ns = config.namespace
+        let d = action.target
+        guard let client else {
+            return (
+                .dryRun(
+                    "\(would) add \(config.scaleStep) replica(s) to deployment \(d) in \(ns), up to \(config.maxReplicas)"
+                ),
+                []
+            )
+        }
+        var tries = 0
+        while true {
+            tries += 1
+            let scale: KubeClient.Scale
+            do { scale = try client.getScale(namespace: ns, deployment: d) } catch { return (.failed("\(error)"), []) }
+            guard scale.replicas < config.maxReplicas else {
+                return (
+                    .skipped(
+                        "deployment \(d) already has \(scale.replicas) replicas (actions.max_replicas \(config.maxReplicas))"
+                    ),
+                    []
+                )
+            }
+            let to = min(config.maxReplicas, scale.replicas + config.scaleStep)
+            if mode == .dryRun || shadow {
+                return (
+                    .dryRun(
+                        "\(would) scale deployment \(d) from \(scale.replicas) to \(to) replicas "
+                            + "(resourceVersion \(scale.resourceVersion))"), []
+                )
+            }
+            do {
+                try client.setScale(
+                    namespace: ns, deployment: d, replicas: to, resourceVersion: scale.resourceVersion,
+                    dryRun: mode == .serverDryRun)
+            } catch let e as KubeError {
+                if e.isConflict && tries <= config.conflictRetries { continue }
+                return (.failed("\(e)"), [])
+            } catch { return (.failed("\(error)"), []) }
+            if mode == .serverDryRun { return (.dryRun("server accepted scaling \(d) to \(to) replicas"), []) }
+            action.applied = true
+            return (
+                .applied("scaled deployment \(d) from \(scale.replicas) to \(to) replicas"),
+                [Change(finding: current, key: "deployments/\(d)/scale", before: "\(scale.replicas)", after: "\(to)")]
+            )
+        }
+    }
+
+    /// `rollout_undo`: what `kubectl rollout undo` does: the deployment's pod template set back
+    /// to its previous revision's (the ReplicaSet's, without `pod-template-hash`), conditional on
+    /// the resourceVersion read (re-read and retried after a 409). Audited with both templates,
+    /// so `rollback` can set the newer one again.
+    private func rolloutUndo(_ action: inout ProposedAction, would: String, shadow: Bool) -> (ActionOutcome, [Change]) {
+        let ns = config.namespace
+        let d = action.target
+        guard let client else {
+            return (.dryRun("\(would) set deployment \(d)'s pod template back to its previous revision's"), [])
+        }
+        var tries = 0
+        while true {
+            tries += 1
+            let revs: DeploymentRevisions
+            do { revs = try DeploymentRevisions.read(client, namespace: ns, name: d) } catch {
+                return (.failed("\(error)"), [])
+            }
+            guard let cur = revs.current, let prev = revs.previous else {
+                return (.skipped("deployment \(d) has no earlier revision to go back to"), [])
+            }
+            let before = DeploymentRevisions.json(revs.template)
+            let after = DeploymentRevisions.json(prev.template)
+            guard before != after else {
+                return (.skipped("deployment \(d) already runs revision \(prev.number)'s template"), [])
+            }
+            let what =
+                "deployment \(d) back from revision \(cur.number) (\(cur.images)) to revision \(prev.number) (\(prev.images))"
+            if mode == .dryRun || shadow { return (.dryRun("\(would) roll \(what)"), []) }
+            do {
+                try client.patchDeployment(
+                    namespace: ns, name: d,
+                    jsonPatch: DeploymentRevisions.templatePatch(prev.template, resourceVersion: revs.resourceVersion),
+                    dryRun: mode == .serverDryRun)
+            } catch let e as KubeError {
+                if e.isConflict && tries <= config.conflictRetries { continue }
+                return (.failed("\(e)"), [])
+            } catch { return (.failed("\(error)"), []) }
+            if mode == .serverDryRun { return (.dryRun("server accepted rolling \(what)"), []) }
+            action.applied = true
+            return (
+                .applied("rolled \(what)"),
+                [Change(finding: current, key: "deployments/\(d)/template", before: before, after: after)]
+            )
+        }
+    }
+
+    /// Verify after acting: `verify_minutes` after a scale-out, the latency window then. Still
+    /// degraded: the scale-out did not help and people are needed (an audited step; nothing is
+    /// scaled down). Recovered: the step says so.
+    private func verifyScales(upTo t: Int64) {
+        while let i = pendingScales.firstIndex(where: { $0.at + verify <= t }) {
+            let s = pendingScales.remove(at: i)
+            let at = s.at + verify
+            var action = ProposedAction(kind: .scaleDeployment, target: s.deployment)
+            let reason: String
+            if let r = latency?(at) {
+                let seen = "p99 \(Int(r.p99Ms)) ms over \(r.requests) requests, \(r.timeouts) timeouts"
+                reason =
+                    r.degraded
+                    ? "verify: scaling \(s.deployment) did not help (\(seen) \(guardrails.config.verifyMinutes) min later): "
+                        + "people needed; never scaled down automatically"
+                    : "verify: latency recovered after scaling \(s.deployment) (\(seen))"
+            } else {
+                reason = "verify: no requests seen \(guardrails.config.verifyMinutes) min after scaling \(s.deployment)"
+            }
+            action.outcome = .skipped(reason)
+            steps.append(ActionStep(time: at, action: action, reason: reason, cause: s.cause))
         }
     }
 
@@ -424,7 +561,7 @@ public enum BreakerHistory {
                     r.time >= s.openedAt + Int64(s.holdMinutes) * minute
                     ? State(
                         openedAt: s.openedAt, holdMinutes: s.holdMinutes, trialAt: r.time) : nil
-            case .blacklistCoupon, .terminateIdleConnections, .restartCulprit:
+            case .blacklistCoupon, .terminateIdleConnections, .restartCulprit, .scaleDeployment, .rolloutUndo:
                 continue
             }
         }

@@ -129,6 +129,16 @@ public enum ConfigLoader {
         }
     }
 
+    /// One label selector (`app=checkout`), validated like `actions.culprit_selectors`.
+    static func selector(_ set: @escaping (inout DetectionConfig, String) -> Void) -> Setter {
+        { c, n, key in
+            guard let s = n.scalar?.string, LabelSelector.isValid(s) else {
+                throw ConfigError(file: "", key: key, message: "expected key=value[,key=value], got \(describe(n))")
+            }
+            set(&c, s)
+        }
+    }
+
     static func strings(_ set: @escaping (inout DetectionConfig, [String]) -> Void) -> Setter {
         { c, n, key in
             guard let seq = n.sequence else {
@@ -204,6 +214,12 @@ public enum ConfigLoader {
         ("actions.conflict_retries", int(0) { $0.actions.conflictRetries = $1 }),
         ("actions.idle_connection_seconds", int(1) { $0.actions.idleConnectionSeconds = $1 }),
         ("actions.culprit_selectors", labelSelectors { $0.actions.culpritSelectors = $1 }),
+        ("actions.scale_deployment", text { $0.actions.scaleDeployment = $1 }),
+        ("actions.scale_step", int(1) { $0.actions.scaleStep = $1 }),
+        ("actions.max_replicas", int(1) { $0.actions.maxReplicas = $1 }),
+        ("diagnostics.pod_selector", selector { $0.diagnostics.podSelector = $1 }),
+        ("diagnostics.watched_deployments", strings { $0.diagnostics.watchedDeployments = $1 }),
+        ("diagnostics.rollout_window_minutes", int(0) { $0.diagnostics.rolloutWindowMinutes = $1 }),
         ("diagnostics.postgres", secretText { $0.diagnostics.postgres = $1 }),
         ("diagnostics.max_age_seconds", int(0) { $0.diagnostics.maxAgeSeconds = $1 }),
         ("decision.allowlist", strings { $0.decision.allowlist = $1 }),

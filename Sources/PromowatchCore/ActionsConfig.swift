@@ -17,6 +17,11 @@ public struct ActionsConfig: Sendable, Equatable {
     /// app=leaky-svc`). An application without an entry is never restarted: the name comes from
     /// the database's clients, so it never becomes a selector by itself.
     public var culpritSelectors: [String: String] = [:]
+    /// `scale_deployment`: the deployment scaled out on high latency or timeouts, by how many
+    /// replicas a step, and never beyond `maxReplicas` (never scaled down automatically).
+    public var scaleDeployment = "checkout"
+    public var scaleStep = 1
+    public var maxReplicas = 10
 
     public init() {}
 }
@@ -30,6 +35,12 @@ public struct DiagnosticsConfig: Sendable, Equatable {
     /// A finding older than this (against the clock) is not diagnosed: the present says nothing
     /// about an incident in an archive.
     public var maxAgeSeconds = 600
+    /// The checkout's pods, read on latency findings (restarts, crash loops, readiness).
+    public var podSelector = "app=checkout"
+    /// Deployments whose rollouts are named in a P0 or P1 finding that begins within
+    /// `rolloutWindowMinutes` after them (and that `rollout_undo` may undo).
+    public var watchedDeployments = ["checkout"]
+    public var rolloutWindowMinutes = 30
 
     public init() {}
 }

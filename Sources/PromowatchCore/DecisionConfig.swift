@@ -42,7 +42,8 @@ public struct DecisionConfig: Sendable, Equatable {
     public var modes: [ProposedAction.Kind: ActionMode] = [
         .blacklistCoupon: .enforce, .disableProvider: .enforce, .enableProvider: .enforce,
         // the runbook's other operations are off until the shop enables them
-        .terminateIdleConnections: .off, .restartCulprit: .off,
+        .terminateIdleConnections: .off, .restartCulprit: .off, .scaleDeployment: .off,
+        .rolloutUndo: .off,
     ]
 
     public enum ActionMode: String, Sendable, CaseIterable {

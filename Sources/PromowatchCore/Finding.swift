@@ -106,6 +106,12 @@ public struct ProposedAction: Sendable, Hashable {
         /// Database saturation: delete the culprit's pods by label, as the runbook does (a step
         /// after `terminate_idle_connections`; target: the application name).
         case restartCulprit = "restart_culprit"
+        /// High latency or timeouts: raise the checkout's replicas by a step, up to a maximum,
+        /// never down (target: the deployment).
+        case scaleDeployment = "scale_deployment"
+        /// A P0/P1 incident soon after a rollout: what `kubectl rollout undo` does (the pod
+        /// template set back to the previous revision's; target: the deployment).
+        case rolloutUndo = "rollout_undo"
     }
     public var kind: Kind
     public var target: String
@@ -248,6 +254,8 @@ public enum Remedy: Sendable, Hashable {
     /// Free connection slots of the checkout's database: terminate idle connections (what to
     /// terminate comes from the diagnosis, `Finding.diagnosis`).
     case relieveDatabase
+    /// More replicas for the checkout (whether that can help comes from the pods' diagnosis).
+    case scaleOut
 }
 
 /// What a provider switch would move: the blast radius of `disable_provider`.

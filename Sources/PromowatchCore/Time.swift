@@ -51,6 +51,53 @@ public enum EventTime {
         return s + "Z"
     }
 
+    /// Parses what the Kubernetes API writes (`2026-11-20T08:15:00Z`, a fraction and a `±hh:mm`
+    /// offset allowed) into ns since the epoch; nil for anything else. Log lines have their own
+    /// byte-level parser in PromowatchParsing.
+    public static func parseRFC3339(_ text: String) -> Int64? {
+        let u = Array(text.utf8)
+        func num(_ from: Int, _ n: Int) -> Int? {
+            guard from + n <= u.count else { return nil }
+            var v = 0
+            for c in u[from..<from + n] {
+                guard c >= 0x30 && c <= 0x39 else { return nil }
+                v = v * 10 + Int(c - 0x30)
+            }
+            return v
+        }
+        guard u.count >= 20, u[4] == 0x2D, u[7] == 0x2D, u[10] == 0x54 || u[10] == 0x74, u[13] == 0x3A, u[16] == 0x3A,
+            let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2),
+            let se = num(17, 2), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 61
+        else { return nil }
+        var i = 19
+        var frac: Int64 = 0
+        if i < u.count && u[i] == 0x2E {
+            i += 1
+            var digits = 0
+            while i < u.count, u[i] >= 0x30 && u[i] <= 0x39 {
+                if digits < 9 { frac = frac * 10 + Int64(u[i] - 0x30) }
+                digits += 1
+                i += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<max(digits, 9) { frac *= 10 }
+        }
+        var offset = 0
+        if i == u.count - 1 && (u[i] == 0x5A || u[i] == 0x7A) {
+            offset = 0
+        } else if i + 6 == u.count, u[i] == 0x2B || u[i] == 0x2D, u[i + 3] == 0x3A, let oh = num(i + 1, 2),
+            let om = num(i + 4, 2)
+        {
+            offset = (oh * 60 + om) * 60 * (u[i] == 0x2B ? 1 : -1)
+        } else {
+            return nil
+        }
+        let secs =
+            Int64(daysFromCivil(year: y, month: mo, day: d)) * 86400 + Int64(h * 3600 + mi * 60 + se)
+            - Int64(offset)
+        return secs * nanosPerSecond + frac
+    }
+
     private static func pad(_ v: Int, _ width: Int) -> String {
         let s = String(v)
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s

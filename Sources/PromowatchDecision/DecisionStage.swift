@@ -24,8 +24,12 @@ public struct DecisionStage: Sendable {
     let allowlist: Set<String>
     let campaigns: Set<String>
 
-    public init(config: DecisionConfig) {
+    /// The deployment `scale_deployment` raises (`actions.scale_deployment`).
+    let scaleTarget: String
+
+    public init(config: DecisionConfig, scaleDeployment: String = "checkout") {
         self.config = config
+        self.scaleTarget = scaleDeployment
         allowlist = Set(config.allowlist.map(ASCII.uppercased))
         campaigns = Set(config.campaigns.map(ASCII.uppercased))
     }
@@ -38,6 +42,18 @@ public struct DecisionStage: Sendable {
     /// One finding with its proposed action (or the reason there is none); nil if dropped.
     public func review(_ finding: Finding) -> Finding? {
         var f = finding
+        // a build gone bad: undoing the rollout beats any other remedy for what the checkout's
+        // own code can cause (slowness, timeouts, failed compensations)
+        if let r = f.diagnosis?.rollout, f.category == .latency || f.category == .compensationFailure,
+            f.severity <= .p1, config.mode(.rolloutUndo) != .off
+        {
+            guard r.previousRevision != nil else {
+                no(&f, "not undone: \(r.deployment) has no earlier revision to go back to")
+                return f
+            }
+            propose(&f, ProposedAction(kind: .rolloutUndo, target: r.deployment))
+            return f
+        }
         guard let remedy = f.remedy else { return f }
         switch remedy {
         case .blockCoupon(let code, let blast):
@@ -92,6 +108,23 @@ public struct DecisionStage: Sendable {
                 return f
             }
             propose(&f, ProposedAction(kind: .terminateIdleConnections, target: d.culprit ?? "*"))
+        case .scaleOut:
+            guard config.mode(.scaleDeployment) != .off else {
+                no(&f, "not scaled: scale_deployment is off (decision.modes)")
+                return f
+            }
+            // never blind: an archived incident (no diagnosis) is not scaled for today
+            guard let pods = f.diagnosis?.pods else {
+                let why = f.diagnosis?.unavailable.joined(separator: "; ") ?? ""
+                no(&f, "not scaled: the pods were not diagnosed (\(why.isEmpty ? "no Kubernetes API" : why))")
+                return f
+            }
+            // more copies of a build that crashes or runs out of memory add crashes, not capacity
+            if !pods.crashLooping.isEmpty || !pods.oomKilled.isEmpty {
+                no(&f, "not scaled: the pods are failing (\(pods.line)): more replicas would not help")
+                return f
+            }
+            propose(&f, ProposedAction(kind: .scaleDeployment, target: scaleTarget))
         }
         return f
     }

@@ -44,7 +44,7 @@ public final class Guardrails {
             }
         case .enableProvider:
             return .act  // a circuit breaker's step: undoing our own switch is never capped
-        case .terminateIdleConnections, .restartCulprit:
+        case .terminateIdleConnections, .restartCulprit, .scaleDeployment, .rolloutUndo:
             target = Guardrails.key(a.kind, a.target)
         }
         if let last = lastAction[target], now - last < Int64(config.cooldownMinutes) * Guardrails.minute {
@@ -107,6 +107,7 @@ public final class Guardrails {
         case .disableProvider, .enableProvider: return "provider:" + target.lowercased()
         case .terminateIdleConnections: return "database:" + target
         case .restartCulprit: return "pods:" + target
+        case .scaleDeployment, .rolloutUndo: return "deployment:" + target
         }
     }
 }

@@ -62,7 +62,24 @@ extension Detector {
         emit(
             FindingDraft(
                 category: .latency, severity: sev, subject: Subject(), windowMinutes: cfg.windowMinutes,
-                evidence: evidence, summary: summary), m, end, into: &out)
+                evidence: evidence, summary: summary, remedy: .scaleOut), m, end, into: &out)
+    }
+
+    /// The latency window ending at `t` as the latency detector judges it (verify after a
+    /// scale-out); nil when no request was seen in it.
+    public func latencyReading(at t: Int64) -> LatencyReading? {
+        let cfg = config.latency
+        var h = LatencyHistogram()
+        var timeouts = 0
+        for b in window(Detector.minute(t), cfg.windowMinutes) {
+            h.merge(b.latency)
+            timeouts += Int(b.timeouts)
+        }
+        guard h.total > 0 || timeouts > 0 else { return nil }
+        let p99 = h.total > 0 ? h.quantile(0.99) : 0
+        let slow = h.total >= cfg.minRequests && p99 > cfg.p99Ms && h.above(cfg.p99Ms) >= cfg.minSlow
+        return LatencyReading(
+            p99Ms: p99, requests: h.total, timeouts: timeouts, degraded: slow || timeouts >= cfg.minTimeouts)
     }
 
     func dbSaturation(_ m: Int, _ end: Int64, _ out: inout [Finding]) {

@@ -1,6 +1,7 @@
 @_exported import NIOHTTP1
 import AsyncHTTPClient
 import Foundation
+import PromowatchCore
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -127,9 +128,26 @@ public final class KubeClient {
     public struct Pod: Sendable, Equatable {
         public var name: String
         public var containers: [String]
+        public var phase = ""
+        /// The Ready condition is True.
+        public var ready = false
+        public struct ContainerStatus: Sendable, Equatable {
+            public var restartCount = 0
+            /// `state.waiting.reason` (`CrashLoopBackOff`, ...).
+            public var waiting: String?
+            /// `lastState.terminated.reason` (`OOMKilled`, ...) and when it ended (RFC 3339).
+            public var lastTerminated: String?
+            public var lastFinishedAt: String?
+        }
+        public var statuses: [ContainerStatus] = []
+
+        public init(name: String, containers: [String]) {
+            self.name = name
+            self.containers = containers
+        }
     }
 
-    /// Pods matching a label selector (`app=checkout`).
+    /// Pods matching a label selector (`app=checkout`), with their status.
     public func listPods(namespace: String, selector: String) throws -> [Pod] {
         let q = KubeClient.query(selector)
         let r = try call(.GET, "/api/v1/namespaces/\(KubeClient.escape(namespace))/pods?labelSelector=\(q)")
@@ -143,8 +161,83 @@ public final class KubeClient {
             let containers = ((item["spec"] as? [String: Any])?["containers"] as? [[String: Any]] ?? []).compactMap {
                 $0["name"] as? String
             }
-            return Pod(name: name, containers: containers)
+            var pod = Pod(name: name, containers: containers)
+            let status = item["status"] as? [String: Any] ?? [:]
+            pod.phase = status["phase"] as? String ?? ""
+            pod.ready = (status["conditions"] as? [[String: Any]] ?? []).contains {
+                $0["type"] as? String == "Ready" && $0["status"] as? String == "True"
+            }
+            pod.statuses = (status["containerStatuses"] as? [[String: Any]] ?? []).map { c in
+                var cs = Pod.ContainerStatus()
+                cs.restartCount = c["restartCount"] as? Int ?? 0
+                cs.waiting = ((c["state"] as? [String: Any])?["waiting"] as? [String: Any])?["reason"] as? String
+                let last = (c["lastState"] as? [String: Any])?["terminated"] as? [String: Any]
+                cs.lastTerminated = last?["reason"] as? String
+                cs.lastFinishedAt = last?["finishedAt"] as? String
+                return cs
+            }
+            return pod
         }
+    }
+
+    /// A deployment's scale subresource: replicas and the resourceVersion to write against.
+    public struct Scale: Sendable, Equatable {
+        public var replicas: Int
+        public var resourceVersion: String
+    }
+
+    static func scalePath(_ namespace: String, _ name: String) -> String {
+        "/apis/apps/v1/namespaces/\(KubeClient.escape(namespace))/deployments/\(KubeClient.escape(name))/scale"
+    }
+
+    public func getScale(namespace: String, deployment: String) throws -> Scale {
+        let r = try call(.GET, KubeClient.scalePath(namespace, deployment))
+        guard let obj = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any],
+            let rv = (obj["metadata"] as? [String: Any])?["resourceVersion"] as? String
+        else { throw KubeError(code: r.status, reason: "BadResponse", message: "not a Scale") }
+        return Scale(replicas: (obj["spec"] as? [String: Any])?["replicas"] as? Int ?? 0, resourceVersion: rv)
+    }
+
+    /// Sets replicas conditionally: a merge patch carrying the resourceVersion read (409 if it moved).
+    public func setScale(namespace: String, deployment: String, replicas: Int, resourceVersion: String, dryRun: Bool)
+        throws
+    {
+        let body =
+            "{\"metadata\":{\"resourceVersion\":\(JSONString.quoted(resourceVersion))},\"spec\":{\"replicas\":\(replicas)}}"
+        _ = try call(
+            .PATCH, KubeClient.scalePath(namespace, deployment) + (dryRun ? "?dryRun=All" : ""), body: body,
+            contentType: "application/merge-patch+json")
+    }
+
+    /// A deployment as the API returns it (JSON object), for what `rollout undo` reads.
+    public func getDeployment(namespace: String, name: String) throws -> [String: Any] {
+        let r = try call(
+            .GET, "/apis/apps/v1/namespaces/\(KubeClient.escape(namespace))/deployments/\(KubeClient.escape(name))")
+        guard let obj = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any], obj["metadata"] != nil else {
+            throw KubeError(code: r.status, reason: "BadResponse", message: "not a Deployment")
+        }
+        return obj
+    }
+
+    /// ReplicaSets matching a label selector (a deployment's revisions), as JSON objects.
+    public func listReplicaSets(namespace: String, selector: String) throws -> [[String: Any]] {
+        let r = try call(
+            .GET,
+            "/apis/apps/v1/namespaces/\(KubeClient.escape(namespace))/replicasets?labelSelector=\(KubeClient.query(selector))"
+        )
+        guard let obj = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any],
+            let items = obj["items"] as? [[String: Any]]
+        else { throw KubeError(code: r.status, reason: "BadResponse", message: "not a ReplicaSetList") }
+        return items
+    }
+
+    /// A JSON patch (RFC 6902) of a deployment, as `kubectl rollout undo` sends one.
+    public func patchDeployment(namespace: String, name: String, jsonPatch: String, dryRun: Bool = false) throws {
+        _ = try call(
+            .PATCH,
+            "/apis/apps/v1/namespaces/\(KubeClient.escape(namespace))/deployments/\(KubeClient.escape(name))"
+                + (dryRun ? "?dryRun=All" : ""),
+            body: jsonPatch, contentType: "application/json-patch+json")
     }
 
     /// Deletes one pod (its controller starts a new one), like `kubectl delete pod`.

@@ -57,6 +57,34 @@ public enum FindingReport {
             x.addRaw("applications", "[" + apps.joined(separator: ", ") + "]")
             o.addRaw("database", x.text)
         }
+        if let r = d.rollout {
+            var x = JSONObject()
+            x.add("deployment", r.deployment)
+            x.add("revision", Int64(r.revision))
+            x.add("image", r.image)
+            x.add("created_at", EventTime.rfc3339(r.createdAt))
+            if let p = r.previousRevision { x.add("previous_revision", Int64(p)) }
+            x.add("previous_image", r.previousImage)
+            o.addRaw("rollout", x.text)
+        }
+        if let p = d.pods {
+            var x = JSONObject()
+            x.add("selector", p.selector)
+            x.add("ready", Int64(p.ready))
+            let pods = p.pods.map { q -> String in
+                var y = JSONObject()
+                y.add("name", q.name)
+                y.add("phase", q.phase)
+                y.add("ready", q.ready)
+                y.add("restarts", Int64(q.restarts))
+                y.add("restarts_in_window", Int64(q.restartsInWindow))
+                y.add("waiting", q.waiting)
+                y.add("last_terminated", q.lastTerminated)
+                return y.text
+            }
+            x.addRaw("pods", "[" + pods.joined(separator: ", ") + "]")
+            o.addRaw("pods", x.text)
+        }
         return o.text
     }
 
@@ -114,9 +142,6 @@ public enum FindingReport {
             }
             o += "\n    " + TerminalText.safe(why, maxLength: 400)
             if let line = e.examples.first { o += "\n    e.g. " + TerminalText.safe(line, maxLength: 200) }
-        }
-        for why in f.diagnosis?.unavailable ?? [] {
-            o += "\n    not diagnosed: " + TerminalText.safe(why, maxLength: 200)
         }
         return o
     }

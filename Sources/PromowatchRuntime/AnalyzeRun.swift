@@ -23,7 +23,9 @@ public enum AnalyzeRun {
             let found = d.finish().sorted { ($0.time, $0.category.rawValue) < ($1.time, $1.category.rawValue) }
             let remediator = try settings.remediator(config)
             let diagnostician = settings.diagnostician(config, remediator: remediator)
-            var findings = DecisionStage(config: config.decision).review(diagnostician.diagnose(found))
+            remediator.latency = { d.latencyReading(at: $0) }
+            var findings = DecisionStage(config: config.decision, scaleDeployment: config.actions.scaleDeployment)
+                .review(diagnostician.diagnose(found))
             remediator.handle(&findings)
             remediator.advance(to: d.watermark)  // breaker trials due before the end of the input
             let incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
@@ -47,9 +49,10 @@ public enum WatchRun {
         analyzer.enableDetection(config, streaming: true)
         let out = settings.output
         let detector = analyzer.detector!
-        let decision = DecisionStage(config: config.decision)
+        let decision = DecisionStage(config: config.decision, scaleDeployment: config.actions.scaleDeployment)
         let remediator = try settings.remediator(config)
         let diagnostician = settings.diagnostician(config, remediator: remediator)
+        remediator.latency = { detector.latencyReading(at: $0) }
         var result = RunResult()
         var lastEval = Analyzer.now()
         let incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)

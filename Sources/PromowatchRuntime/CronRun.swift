@@ -61,7 +61,9 @@ public enum CronRun {
         analyzer.finish()
         let remediator = try settings.remediator(config)
         let diagnostician = settings.diagnostician(config, remediator: remediator)
-        var findings = DecisionStage(config: config.decision).review(diagnostician.diagnose(detector.finish()))
+        remediator.latency = { detector.latencyReading(at: $0) }
+        var findings = DecisionStage(config: config.decision, scaleDeployment: config.actions.scaleDeployment).review(
+            diagnostician.diagnose(detector.finish()))
         try remediator.remember(from: st)
         var commit = RunCommit(runID: runID)
         let acting = settings.actionMode != .dryRun

@@ -131,6 +131,80 @@ enum HistoryReport {
 /// `promowatch rollback ID`: restores the value an audited action replaced, unless someone
 /// changed it since; the rollback is audited too.
 public enum RollbackRun {
+    /// A rollout undo: the newer pod template it replaced is set again, if the deployment still
+    /// runs the template the undo set.
+    static func rollbackUndo(_ settings: RunSettings, _ a: ActionRecord, store st: StateStore) throws {
+        func object(_ s: String?) -> [String: Any]? {
+            s.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        }
+        guard !a.dryRun, let after = object(a.after), let before = object(a.before) else {
+            throw RuntimeError("action #\(a.id) changed nothing: nothing to roll back")
+        }
+        let config = try settings.loadConfig()
+        let client = try settings.kubeClient()
+        let ns = config.actions.namespace
+        let revs = try DeploymentRevisions.read(client, namespace: ns, name: a.target)
+        guard DeploymentRevisions.json(revs.template) == DeploymentRevisions.json(after) else {
+            throw RuntimeError(
+                "refusing: deployment \(TerminalText.safe(a.target, maxLength: 100))'s pod template changed since action #\(a.id)"
+            )
+        }
+        guard settings.actionMode == .apply else {
+            print(
+                "dry run: would set deployment \(TerminalText.safe(a.target, maxLength: 100))'s newer pod template again (use --apply)"
+            )
+            return
+        }
+        try client.patchDeployment(
+            namespace: ns, name: a.target,
+            jsonPatch: DeploymentRevisions.templatePatch(before, resourceVersion: revs.resourceVersion))
+        let run = try st.beginRun(startedAt: Analyzer.now(), actor: actor("rollback"))
+        var c = RunCommit(runID: run)
+        c.actions = [
+            ActionRecord(
+                time: Analyzer.now(), kind: "rollback", target: "#\(a.id)", key: a.key, before: a.after,
+                after: a.before, dryRun: false, outcome: ActionOutcome.applied("restored").description,
+                findingFingerprint: a.findingFingerprint, runID: run)
+        ]
+        try st.commit(c)
+        try st.finishRun(run, finishedAt: Analyzer.now(), status: "ok")
+        print("set deployment \(TerminalText.safe(a.target, maxLength: 100))'s newer pod template again")
+    }
+
+    /// A scale-out: the replicas it set go back to what they were, if nobody changed them since.
+    static func rollbackScale(_ settings: RunSettings, _ a: ActionRecord, store st: StateStore) throws {
+        guard !a.dryRun, let after = a.after.flatMap({ Int($0) }), let before = a.before.flatMap({ Int($0) }) else {
+            throw RuntimeError("action #\(a.id) changed nothing: nothing to roll back")
+        }
+        let config = try settings.loadConfig()
+        let client = try settings.kubeClient()
+        let ns = config.actions.namespace
+        let scale = try client.getScale(namespace: ns, deployment: a.target)
+        guard scale.replicas == after else {
+            throw RuntimeError(
+                "refusing: deployment \(TerminalText.safe(a.target, maxLength: 100)) has \(scale.replicas) replicas, "
+                    + "not the \(after) action #\(a.id) set")
+        }
+        guard settings.actionMode == .apply else {
+            print("dry run: would scale \(TerminalText.safe(a.target, maxLength: 100)) back to \(before) (use --apply)")
+            return
+        }
+        try client.setScale(
+            namespace: ns, deployment: a.target, replicas: before, resourceVersion: scale.resourceVersion, dryRun: false
+        )
+        let run = try st.beginRun(startedAt: Analyzer.now(), actor: actor("rollback"))
+        var c = RunCommit(runID: run)
+        c.actions = [
+            ActionRecord(
+                time: Analyzer.now(), kind: "rollback", target: "#\(a.id)", key: a.key, before: "\(after)",
+                after: "\(before)", dryRun: false, outcome: ActionOutcome.applied("restored").description,
+                findingFingerprint: a.findingFingerprint, runID: run)
+        ]
+        try st.commit(c)
+        try st.finishRun(run, finishedAt: Analyzer.now(), status: "ok")
+        print("scaled \(TerminalText.safe(a.target, maxLength: 100)) back to \(before) replicas")
+    }
+
     public static func run(_ settings: RunSettings, actionID id: Int64, store location: StoreLocation) throws {
         let st = try location.open()
         guard let a = try st.action(id: id) else { throw RuntimeError("no action #\(id) in the store") }
@@ -140,6 +214,10 @@ public enum RollbackRun {
                 "action #\(id) terminated database connections: nothing to restore (their clients reconnect)")
         case .restartCulprit?:
             throw RuntimeError("action #\(id) deleted pods: nothing to restore (their controller started new ones)")
+        case .scaleDeployment?:
+            return try rollbackScale(settings, a, store: st)
+        case .rolloutUndo?:
+            return try rollbackUndo(settings, a, store: st)
         default: break
         }
         guard !a.key.isEmpty, let after = a.after, !a.dryRun else {

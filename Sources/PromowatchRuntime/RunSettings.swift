@@ -109,16 +109,27 @@ public struct RunSettings: Sendable {
     /// when `diagnostics.postgres` (or `$PROMOWATCH_DIAGNOSTICS_DATABASE_URL`) is set. A database
     /// that cannot be reached leaves detection running: its findings say why they are not diagnosed.
     func diagnostician(_ c: DetectionConfig, remediator: Remediator) -> Diagnostician {
+        // the pods through the actions' client, else the API this run can find (in-cluster,
+        // $KUBECONFIG, ~/.kube/config), connected only when a latency finding needs it
+        let settings = self
+        let pods: () throws -> PodDiagnostics = {
+            PodDiagnostics(
+                client: try remediator.kubeClient ?? settings.kubeClient(), namespace: c.actions.namespace,
+                selector: c.diagnostics.podSelector)
+        }
         let url = c.diagnostics.postgres ?? ProcessInfo.processInfo.environment["PROMOWATCH_DIAGNOSTICS_DATABASE_URL"]
-        guard let url, !url.isEmpty else { return Diagnostician(config: c, database: nil, now: Analyzer.now) }
+        guard let url, !url.isEmpty else {
+            return Diagnostician(config: c, database: nil, pods: pods, now: Analyzer.now)
+        }
         do {
             let conn = try PGConnection(conninfo: url)
             remediator.database = IdleConnectionTerminator(connection: conn)
-            return Diagnostician(config: c, database: DatabaseDiagnostics(connection: conn), now: Analyzer.now)
+            return Diagnostician(
+                config: c, database: DatabaseDiagnostics(connection: conn), pods: pods, now: Analyzer.now)
         } catch {
             Stderr.write("promowatch: diagnostics: \(TerminalText.safe(String(describing: error), maxLength: 500))\n")
             return Diagnostician(
-                config: c, database: nil, unavailable: "the diagnostics database cannot be reached",
+                config: c, database: nil, unavailable: "the diagnostics database cannot be reached", pods: pods,
                 now: Analyzer.now)
         }
     }

@@ -45,7 +45,7 @@ final class SharedWatch {
         self.instance = instance
         self.config = config
         self.aggregator = aggregator
-        self.decision = DecisionStage(config: config.decision)
+        self.decision = DecisionStage(config: config.decision, scaleDeployment: config.actions.scaleDeployment)
         self.remediator = remediator
         self.diagnostician = diagnostician
         self.incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
@@ -135,6 +135,7 @@ final class SharedWatch {
             try remediator.remember(from: store)
             runID = try store.beginRun(startedAt: Analyzer.now(), actor: "watch --shared \(instance) (group \(group))")
             merged = d
+            remediator.latency = { d.latencyReading(at: $0) }
             lastSnapshot = SharedWatch.seconds()
             Stderr.write("promowatch watch --shared: \(instance) leads group \(group)\n")
         }

@@ -7,7 +7,12 @@ token, and behaves like the real one where promowatch depends on it:
   match the stored one fails with 409 and a real Status body; every write bumps resourceVersion;
   ?dryRun=All validates without storing.
 - list pods by label selector, read pod logs (timestamps, sinceTime), delete pods (?dryRun=All
-  validates only), patch deployments.
+  validates only), patch deployments, get and patch their scale subresource (replicas, with the
+  same resourceVersion conflicts); deployments also take JSON patches (test, add, replace,
+  remove), where a patched metadata.resourceVersion is a precondition like in a merge patch.
+- list ReplicaSets by label selector (a deployment's revisions), and the discovery documents
+  (/api, /apis, /api/v1, /apis/apps/v1) that `kubectl` reads, so the real `kubectl rollout undo`
+  can run against this server as an oracle.
 - 401 without the token (or, with --client-ca, a client certificate with CN=promowatch), 403 with a real RBAC message for verbs/resources in --forbid, 404 for
   unknown objects, and on request (POST /_control) slowness, 5xx answers, or a concurrent writer.
 
@@ -20,7 +25,69 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse, parse_qs
 
 lock = threading.Lock()
-state = {"configmaps": {}, "deployments": {}, "pods": [], "logs": {}}
+state = {"configmaps": {}, "deployments": {}, "pods": [], "replicasets": [], "logs": {}}
+
+DISCOVERY = {
+    "/api": {"kind": "APIVersions", "versions": ["v1"],
+             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]},
+    "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+        {"name": "apps", "versions": [{"groupVersion": "apps/v1", "version": "v1"}],
+         "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"}}]},
+    "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
+        {"name": "configmaps", "singularName": "configmap", "namespaced": True, "kind": "ConfigMap",
+         "verbs": ["get", "list", "patch"], "shortNames": ["cm"]},
+        {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
+         "verbs": ["get", "list", "delete"], "shortNames": ["po"]},
+        {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]}]},
+    "/apis/apps/v1": {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1", "resources": [
+        {"name": "deployments", "singularName": "deployment", "namespaced": True, "kind": "Deployment",
+         "verbs": ["get", "list", "patch"], "shortNames": ["deploy"]},
+        {"name": "deployments/scale", "singularName": "", "namespaced": True, "group": "autoscaling",
+         "version": "v1", "kind": "Scale", "verbs": ["get", "patch"]},
+        {"name": "replicasets", "singularName": "replicaset", "namespaced": True, "kind": "ReplicaSet",
+         "verbs": ["get", "list"], "shortNames": ["rs"]}]},
+}
+
+
+def pointer(path):
+    return [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+
+
+def json_patch(doc, ops):
+    """RFC 6902 with what the tests need: test, add, replace, remove (ValueError when one fails)."""
+    doc = copy.deepcopy(doc)
+    for op in ops:
+        keys = pointer(op["path"])
+        parent = doc
+        for k in keys[:-1]:
+            parent = parent[int(k)] if isinstance(parent, list) else parent[k]
+        last = keys[-1]
+        kind = op["op"]
+        if kind == "test":
+            here = parent[int(last)] if isinstance(parent, list) else parent.get(last)
+            if here != op["value"]:
+                raise ValueError(f"testing value {op['path']} failed")
+        elif kind in ("add", "replace"):
+            if kind == "replace" and isinstance(parent, dict) and last not in parent:
+                raise ValueError(f"replace operation does not apply: doc is missing key: {op['path']}")
+            if isinstance(parent, list):
+                if last == "-":
+                    parent.append(op["value"])
+                else:
+                    parent.insert(int(last), op["value"]) if kind == "add" else parent.__setitem__(int(last), op["value"])
+            else:
+                parent[last] = op["value"]
+        elif kind == "remove":
+            del parent[int(last) if isinstance(parent, list) else last]
+        else:
+            raise ValueError(f"unsupported op {kind}")
+    return doc
+
+
+def selected(objs, ns, selector):
+    want = dict(p.split("=", 1) for p in selector.split(",") if "=" in p)
+    return [o for o in objs if o["metadata"].get("namespace") == ns
+            and all(o["metadata"].get("labels", {}).get(k) == v for k, v in want.items())]
 control = {"slow_ms": 0, "fail_next": 0, "fail_code": 503, "conflict_once": False, "requests": []}
 args = None
 
@@ -96,15 +163,19 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(*status(401, "Unauthorized", "Unauthorized"))
         if fail:
             return self.reply(*status(control["fail_code"], "ServiceUnavailable", "the server is currently unable to handle the request"))
+        if verb == "GET" and url.path in DISCOVERY:
+            return self.reply(200, DISCOVERY[url.path])
         m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/(configmaps|pods)(?:/([^/]+))?(/log)?", url.path) or \
-            re.fullmatch(r"/apis/apps/v1/namespaces/([^/]+)/(deployments)/([^/]+)()", url.path)
+            re.fullmatch(r"/apis/apps/v1/namespaces/([^/]+)/(deployments)/([^/]+)(/scale)?", url.path) or \
+            re.fullmatch(r"/apis/apps/v1/namespaces/([^/]+)/(replicasets)()()", url.path)
         if not m:
             return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
-        ns, resource, name, log = m.group(1), m.group(2), m.group(3), m.group(4)
+        ns, resource, name, log = m.group(1), m.group(2), m.group(3) or None, m.group(4)
+        sub = log or ""  # /log of a pod, /scale of a deployment
         api_verb = {"GET": "list" if name is None else "get", "PATCH": "patch"}.get(verb, verb.lower())
-        rbac_resource = resource + ("/log" if log else "")
+        rbac_resource = resource + sub
         if f"{api_verb}:{rbac_resource}" in args.forbid:
-            group = "apps" if resource == "deployments" else ""
+            group = "apps" if resource in ("deployments", "replicasets") else ""
             what = f'{resource} "{name}"' if name else resource
             return self.reply(*status(403, "Forbidden",
                 f'{what} is forbidden: User "system:serviceaccount:{ns}:promowatch" cannot {api_verb} resource '
@@ -112,11 +183,12 @@ class Handler(BaseHTTPRequestHandler):
         key = f"{ns}/{name}"
         with lock:
             if resource == "pods" and not log and name is None:
-                sel = (q.get("labelSelector") or [""])[0]
-                want = dict(p.split("=", 1) for p in sel.split(",") if "=" in p)
-                items = [p for p in state["pods"] if p["metadata"].get("namespace") == ns
-                         and all(p["metadata"].get("labels", {}).get(k) == v for k, v in want.items())]
+                items = selected(state["pods"], ns, (q.get("labelSelector") or [""])[0])
                 return self.reply(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items})
+            if resource == "replicasets":
+                items = selected(state["replicasets"], ns, (q.get("labelSelector") or [""])[0])
+                return self.reply(200, {"kind": "ReplicaSetList", "apiVersion": "apps/v1",
+                                        "metadata": {"resourceVersion": "1"}, "items": items})
             if resource == "pods" and log:
                 container = (q.get("container") or [""])[0]
                 lines = state["logs"].get(f"{key}/{container}") or state["logs"].get(key)
@@ -139,18 +211,32 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, gone)
             store = state["configmaps"] if resource == "configmaps" else state["deployments"]
             obj = store.get(key)
+            if sub == "/scale" and obj is not None:
+                return self.scale(verb, q, raw, obj, name)
             if obj is None:
                 return self.reply(*status(404, "NotFound", f'{resource} "{name}" not found', name, resource))
             if verb == "GET":
                 return self.reply(200, obj)
             if verb != "PATCH":
                 return self.reply(*status(405, "MethodNotAllowed", "method not allowed"))
-            if self.headers.get("Content-Type") not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+            content_type = self.headers.get("Content-Type")
+            if content_type not in ("application/merge-patch+json", "application/strategic-merge-patch+json") and \
+                    not (content_type == "application/json-patch+json" and resource == "deployments"):
                 return self.reply(*status(415, "UnsupportedMediaType", "unsupported patch type"))
             try:
                 patch = json.loads(raw)
             except ValueError as e:
                 return self.reply(*status(400, "BadRequest", f"invalid JSON patch: {e}"))
+            if content_type == "application/json-patch+json":
+                # the patched object's resourceVersion is the precondition, as with a merge patch
+                try:
+                    patched = json_patch(obj, patch)
+                except (ValueError, KeyError, IndexError, TypeError) as e:
+                    return self.reply(*status(422, "Invalid", f"the server rejected our request due to an error in our request: {e}"))
+                patch = {"metadata": {"resourceVersion": patched["metadata"].get("resourceVersion")}}
+                obj_for_merge = patched
+            else:
+                obj_for_merge = None
             if control["conflict_once"]:
                 control["conflict_once"] = False  # someone else wrote in between
                 obj["metadata"]["resourceVersion"] = str(int(obj["metadata"]["resourceVersion"]) + 1)
@@ -159,12 +245,47 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(*status(409, "Conflict",
                     f'Operation cannot be fulfilled on {resource} "{name}": the object has been modified; '
                     'please apply your changes to the latest version and try again', name, resource))
-            new = merge_patch(obj, patch)
+            new = obj_for_merge if obj_for_merge is not None else merge_patch(obj, patch)
+            new = copy.deepcopy(new)
             new["metadata"]["resourceVersion"] = obj["metadata"]["resourceVersion"]
             if (q.get("dryRun") or [""])[0] != "All":
                 new["metadata"]["resourceVersion"] = str(int(obj["metadata"]["resourceVersion"]) + 1)
                 store[key] = new
             return self.reply(200, new)
+
+    def scale(self, verb, q, raw, dep, name):
+        """The scale subresource of a deployment (called with the lock held)."""
+        def view():
+            return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+                    "metadata": {"name": name, "namespace": dep["metadata"]["namespace"],
+                                 "resourceVersion": dep["metadata"]["resourceVersion"]},
+                    "spec": {"replicas": dep["spec"].get("replicas", 1)},
+                    "status": {"replicas": dep["spec"].get("replicas", 1)}}
+        if verb == "GET":
+            return self.reply(200, view())
+        if verb != "PATCH":
+            return self.reply(*status(405, "MethodNotAllowed", "method not allowed"))
+        if self.headers.get("Content-Type") != "application/merge-patch+json":
+            return self.reply(*status(415, "UnsupportedMediaType", "unsupported patch type"))
+        try:
+            patch = json.loads(raw)
+        except ValueError as e:
+            return self.reply(*status(400, "BadRequest", f"invalid JSON patch: {e}"))
+        if control["conflict_once"]:
+            control["conflict_once"] = False  # someone else scaled in between
+            dep["metadata"]["resourceVersion"] = str(int(dep["metadata"]["resourceVersion"]) + 1)
+        want_rv = (patch.get("metadata") or {}).get("resourceVersion")
+        if want_rv is not None and want_rv != dep["metadata"]["resourceVersion"]:
+            return self.reply(*status(409, "Conflict",
+                f'Operation cannot be fulfilled on deployments.apps "{name}": the object has been modified; '
+                'please apply your changes to the latest version and try again', name, "deployments"))
+        replicas = (patch.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or replicas < 0:
+            return self.reply(*status(422, "Invalid", f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value'))
+        if (q.get("dryRun") or [""])[0] != "All":
+            dep["spec"]["replicas"] = replicas
+            dep["metadata"]["resourceVersion"] = str(int(dep["metadata"]["resourceVersion"]) + 1)
+        return self.reply(200, view())
 
     def do_GET(self):
         self.handle_any("GET")

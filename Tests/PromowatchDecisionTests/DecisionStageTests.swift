@@ -293,4 +293,57 @@ final class DecisionStageTests: XCTestCase {
         XCTAssertNil(DatabaseDiagnosis.dominant([app("a", 40), app("b", 30), app("c", 30)], of: 100))
         XCTAssertNil(DatabaseDiagnosis.dominant([], of: 0))
     }
+
+    // MARK: latency and bad deploys (runbook scenario 1, rollback)
+
+    func slow(_ d: Diagnosis?, _ sev: Severity = .p1) -> Finding {
+        var f = finding(.latency, sev, coupon: nil, remedy: .scaleOut)
+        f.diagnosis = d
+        return f
+    }
+
+    func pods(waiting: String? = nil, oom: Bool = false) -> PodsDiagnosis {
+        PodsDiagnosis(
+            selector: "app=checkout",
+            pods: [
+                .init(
+                    name: "checkout-a", phase: "Running", ready: waiting == nil, restarts: oom ? 3 : 0,
+                    restartsInWindow: oom ? 1 : 0, waiting: waiting, lastTerminated: oom ? "OOMKilled" : nil)
+            ])
+    }
+
+    func testScaleOutOnlyWithHealthyPodsAndUndoWhenARolloutExplainsIt() {
+        var c = DecisionConfig()
+        c.modes[.scaleDeployment] = .enforce
+        let scaling = DecisionStage(config: c, scaleDeployment: "checkout")
+        XCTAssertEqual(
+            stage.review(slow(Diagnosis(pods: pods())))?.whyNoAction, "not scaled: scale_deployment is off (decision.modes)")
+        XCTAssertEqual(
+            scaling.review(slow(Diagnosis(pods: pods())))?.action,
+            ProposedAction(kind: .scaleDeployment, target: "checkout"))
+        XCTAssertNil(scaling.review(slow(nil))?.action, "never blind")
+        let looping = scaling.review(slow(Diagnosis(pods: pods(waiting: "CrashLoopBackOff"))))
+        XCTAssertNil(looping?.action)
+        XCTAssertTrue(looping?.whyNoAction?.hasPrefix("not scaled: the pods are failing") == true)
+        XCTAssertNil(scaling.review(slow(Diagnosis(pods: pods(oom: true))))?.action, "OOMKilled in the window")
+
+        var rollout = Diagnosis(pods: pods())
+        rollout.rollout = Rollout(
+            deployment: "checkout", revision: 7, image: "shop/checkout:1.8.0", createdAt: 0, previousRevision: 6,
+            previousImage: "shop/checkout:1.7.3")
+        // with undo off, the rollout is named but scaling stays the remedy
+        XCTAssertEqual(scaling.review(slow(rollout))?.action?.kind, .scaleDeployment)
+        c.modes[.rolloutUndo] = .enforce
+        let undoing = DecisionStage(config: c)
+        XCTAssertEqual(undoing.review(slow(rollout))?.action, ProposedAction(kind: .rolloutUndo, target: "checkout"))
+        XCTAssertNil(undoing.review(slow(rollout, .p2))?.action?.kind == .rolloutUndo ? 1 : nil, "only P0 and P1")
+        var first = rollout
+        first.rollout?.previousRevision = nil
+        XCTAssertEqual(
+            undoing.review(slow(first))?.whyNoAction, "not undone: checkout has no earlier revision to go back to")
+        // a coupon incident during a rollout is not the deploy's doing
+        var abuse = finding(.couponAbuse, .p0, remedy: .blockCoupon("LEAK", blast: blast(0.97, past: 2)))
+        abuse.diagnosis = rollout
+        XCTAssertEqual(undoing.review(abuse)?.action?.kind, .blacklistCoupon)
+    }
 }

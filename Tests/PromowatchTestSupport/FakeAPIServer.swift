@@ -58,13 +58,14 @@ public final class FakeAPIServer {
                 "data": data,
             ]
         ]
-        state["deployments"] = [
-            "microservices/checkout": [
-                "apiVersion": "apps/v1", "kind": "Deployment",
-                "metadata": ["name": "checkout", "namespace": "microservices", "resourceVersion": "5"],
-                "spec": ["template": ["metadata": [:]]],
+        state["deployments"] =
+            state["deployments"] ?? [
+                "microservices/checkout": [
+                    "apiVersion": "apps/v1", "kind": "Deployment",
+                    "metadata": ["name": "checkout", "namespace": "microservices", "resourceVersion": "5"],
+                    "spec": ["template": ["metadata": [:]]],
+                ]
             ]
-        ]
         try JSONSerialization.data(withJSONObject: state).write(to: URL(fileURLWithPath: dir + "/state.json"))
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments =
