@@ -156,10 +156,14 @@ public struct Rollout: Sendable, Hashable {
     public var createdAt: Int64
     public var previousRevision: Int?
     public var previousImage: String?
+    /// Whether it is still the deployment's newest revision (a later rollout replaced it: undoing
+    /// now would undo that one instead).
+    public var isCurrent = true
     public init(
         deployment: String, revision: Int, image: String, createdAt: Int64, previousRevision: Int?,
-        previousImage: String?
+        previousImage: String?, isCurrent: Bool = true
     ) {
+        self.isCurrent = isCurrent
         self.deployment = deployment
         self.revision = revision
         self.image = image

@@ -51,6 +51,10 @@ public struct DecisionStage: Sendable {
                 no(&f, "not undone: \(r.deployment) has no earlier revision to go back to")
                 return f
             }
+            guard r.isCurrent else {
+                no(&f, "not undone: \(r.deployment) was rolled out again since revision \(r.revision)")
+                return f
+            }
             propose(&f, ProposedAction(kind: .rolloutUndo, target: r.deployment))
             return f
         }

@@ -69,13 +69,18 @@ public final class Diagnostician {
                 continue
             }
             let f = findings[i]
-            // the newest rollout that came before the incident began, within the window
+            // the newest rollout that came before the incident began, within the window (a later
+            // one, after the incident, is not its cause)
             let hit = all.compactMap { revs -> Rollout? in
-                guard let cur = revs.current, let at = cur.createdAt, at <= f.time, f.windowStart - at <= window
+                guard let k = revs.revisions.lastIndex(where: { ($0.createdAt ?? Int64.max) <= f.time }),
+                    let at = revs.revisions[k].createdAt, f.windowStart - at <= window
                 else { return nil }
+                let r = revs.revisions[k]
+                let before = k > 0 ? revs.revisions[k - 1] : nil
                 return Rollout(
-                    deployment: revs.name, revision: cur.number, image: cur.images, createdAt: at,
-                    previousRevision: revs.previous?.number, previousImage: revs.previous?.images)
+                    deployment: revs.name, revision: r.number, image: r.images, createdAt: at,
+                    previousRevision: before?.number, previousImage: before?.images,
+                    isCurrent: k == revs.revisions.count - 1)
             }.max { $0.createdAt < $1.createdAt }
             guard let r = hit else { continue }
             var d = findings[i].diagnosis ?? Diagnosis()

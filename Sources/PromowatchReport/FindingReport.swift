@@ -65,6 +65,7 @@ public enum FindingReport {
             x.add("created_at", EventTime.rfc3339(r.createdAt))
             if let p = r.previousRevision { x.add("previous_revision", Int64(p)) }
             x.add("previous_image", r.previousImage)
+            x.add("current", r.isCurrent)
             o.addRaw("rollout", x.text)
         }
         if let p = d.pods {

@@ -45,7 +45,7 @@ final class RolloutUndoTests: XCTestCase {
 
     /// Revision 1 (1.7.3) and revision 2 (1.8.0, created `rolloutMinute` minutes into the log),
     /// plus a ReplicaSet of another deployment with the same labels (not a revision of this one).
-    func server(rolloutMinute: Int, forbid: [String] = []) throws -> FakeAPIServer {
+    func server(rolloutMinute: Int, laterRolloutMinute: Int? = nil, forbid: [String] = []) throws -> FakeAPIServer {
         func rs(_ name: String, _ rev: String, _ created: Int64, _ tmpl: [String: Any], owner: String = "d-uid-1")
             -> [String: Any]
         {
@@ -66,7 +66,12 @@ final class RolloutUndoTests: XCTestCase {
                 "spec": ["replicas": 1, "template": tmpl],
             ]
         }
-        let newer = template("shop/checkout:1.8.0", hash: nil, env: [["name": "POOL", "value": "500"]])
+        var newer = template("shop/checkout:1.8.0", hash: nil, env: [["name": "POOL", "value": "500"]])
+        var later: [[String: Any]] = []
+        if let m = laterRolloutMinute {
+            newer = template("shop/checkout:1.8.1", hash: nil)
+            later = [rs("checkout-ddd", "3", logStart + Int64(m * 60), template("shop/checkout:1.8.1", hash: "ddd"))]
+        }
         return try FakeAPIServer(
             configMap: [:], forbid: forbid,
             extraState: [
@@ -86,7 +91,7 @@ final class RolloutUndoTests: XCTestCase {
                         "checkout-bbb", "2", logStart + Int64(rolloutMinute * 60),
                         template("shop/checkout:1.8.0", hash: "bbb", env: [["name": "POOL", "value": "500"]])),
                     rs("impostor-ccc", "3", logStart, template("evil/checkout:6.6.6", hash: "ccc"), owner: "other-uid"),
-                ],
+                ] + later,
             ])
     }
 
@@ -204,6 +209,20 @@ final class RolloutUndoTests: XCTestCase {
             same(
                 (try deployment(old)["spec"] as! [String: Any])["template"],
                 template("shop/checkout:1.8.0", hash: nil, env: [["name": "POOL", "value": "500"]])))
+
+        // the bad rollout was followed by another one (after the incident began): named, not undone,
+        // since undoing now would undo the later one
+        let again = try server(rolloutMinute: 15, laterRolloutMinute: 35)
+        let (_, out3) = try run(
+            ["analyze", "--apply", "--config", try config(), "--format", "json", try latencyLog()], again)
+        let g = try XCTUnwrap(out3.first { $0["category"] as? String == "latency" })
+        let named = (g["diagnosis"] as? [String: Any])?["rollout"] as? [String: Any]
+        XCTAssertEqual(named?["revision"] as? Int, 2, "\(g)")
+        XCTAssertEqual(named?["current"] as? Bool, false)
+        XCTAssertTrue(g["action"] is NSNull, "\(g)")
+        XCTAssertEqual(
+            ((g["explanation"] as? [String: Any])?["why_no_action"] as? String),
+            "not undone: checkout was rolled out again since revision 2")
 
         // a rollout in a quiet log: no incident, no undo
         let quiet = try server(rolloutMinute: 15)

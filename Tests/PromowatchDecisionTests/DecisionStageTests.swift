@@ -317,7 +317,8 @@ final class DecisionStageTests: XCTestCase {
         c.modes[.scaleDeployment] = .enforce
         let scaling = DecisionStage(config: c, scaleDeployment: "checkout")
         XCTAssertEqual(
-            stage.review(slow(Diagnosis(pods: pods())))?.whyNoAction, "not scaled: scale_deployment is off (decision.modes)")
+            stage.review(slow(Diagnosis(pods: pods())))?.whyNoAction,
+            "not scaled: scale_deployment is off (decision.modes)")
         XCTAssertEqual(
             scaling.review(slow(Diagnosis(pods: pods())))?.action,
             ProposedAction(kind: .scaleDeployment, target: "checkout"))
@@ -337,6 +338,10 @@ final class DecisionStageTests: XCTestCase {
         let undoing = DecisionStage(config: c)
         XCTAssertEqual(undoing.review(slow(rollout))?.action, ProposedAction(kind: .rolloutUndo, target: "checkout"))
         XCTAssertNil(undoing.review(slow(rollout, .p2))?.action?.kind == .rolloutUndo ? 1 : nil, "only P0 and P1")
+        var replaced = rollout
+        replaced.rollout?.isCurrent = false
+        XCTAssertEqual(
+            undoing.review(slow(replaced))?.whyNoAction, "not undone: checkout was rolled out again since revision 7")
         var first = rollout
         first.rollout?.previousRevision = nil
         XCTAssertEqual(
