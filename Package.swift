@@ -65,7 +65,11 @@ let package = Package(
         .target(name: "PromowatchPostgres", dependencies: ["CLibPQ"]),
         .target(
             name: "PromowatchActions",
-            dependencies: ["PromowatchCore", "PromowatchDecision", "PromowatchKube", "PromowatchPostgres"]),
+            dependencies: [
+                "PromowatchCore", "PromowatchDecision", "PromowatchKube", "PromowatchPostgres",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         .target(
             name: "PromowatchDiagnostics", dependencies: ["PromowatchCore", "PromowatchPostgres", "PromowatchKube"]),
         .target(name: "PromowatchStore", dependencies: ["PromowatchCore", "PromowatchPostgres"]),

@@ -15,9 +15,16 @@ public final class Remediator {
     private let client: KubeClient?
     /// The API client actions use (nil in a dry run without a cluster).
     public var kubeClient: KubeClient? { client }
+    /// Why there is no client although actions are to be sent (the API could not be reached):
+    /// every action that needs the API fails with it.
+    public var unreachable: String?
     /// The checkout's database, for `terminate_idle_connections` (the diagnostics connection);
     /// nil: that action is skipped.
     public var database: IdleConnectionTerminator?
+    /// Runbook hooks' HTTP calls (made on first need).
+    private lazy var hookClient = HookClient()
+    /// The environment hook headers read their secrets from.
+    public var environment: [String: String] = [:]
     /// The latency window ending at a time, as detection judges it: verify after a scale-out.
     public var latency: ((Int64) -> LatencyReading?)?
     /// Scale-outs whose effect is not verified yet.
@@ -139,6 +146,7 @@ public final class Remediator {
         current = index
         // a provider failing, or every provider (no subject: nowhere to switch)
         if f.category == .paymentProviderFailure { verifySwitches(&f, failing: f.subject.provider?.lowercased()) }
+        runHooks(f)
         guard var action = f.action else { return }
         let hold = Int64(holdMinutes) * 60 * EventTime.nanosPerSecond
         let recent = Set(switchedOff.filter { f.time >= $0.value && f.time - $0.value <= hold }.keys)
@@ -245,11 +253,17 @@ public final class Remediator {
     ) -> (outcome: ActionOutcome, audit: [Change]) {
         let would = shadow ? "shadow: would" : "would"
         let place = "\(config.namespace)/\(config.configMap)"
+        if client == nil, let why = unreachable, !shadow, mode != .dryRun,
+            action.kind != .terminateIdleConnections && action.kind != .runbookHook
+        {
+            return (.failed(why), [])
+        }
         switch action.kind {
         case .terminateIdleConnections: return (terminateIdle(&action, would: would, shadow: shadow), [])
         case .restartCulprit: return (restartCulprit(&action, would: would, shadow: shadow), [])
         case .scaleDeployment: return scaleOut(&action, would: would, shadow: shadow)
         case .rolloutUndo: return rolloutUndo(&action, would: would, shadow: shadow)
+        case .runbookHook: return (.skipped("a runbook hook runs as a step of its finding"), [])
         case .blacklistCoupon, .disableProvider, .enableProvider: break
         }
         guard let client else {
@@ -268,7 +282,7 @@ public final class Remediator {
                     .dryRun("\(would) set \(config.providerKeys[action.target.lowercased()] ?? "?")=true in \(place)"),
                     []
                 )
-            case .terminateIdleConnections, .restartCulprit, .scaleDeployment, .rolloutUndo:
+            case .terminateIdleConnections, .restartCulprit, .scaleDeployment, .rolloutUndo, .runbookHook:
                 return (.skipped("not a ConfigMap change"), [])
             }
         }
@@ -295,7 +309,7 @@ public final class Remediator {
                         action.target, data: cm.data, config: config, unhealthy: avoid)
                 case .enableProvider:
                     changes = try ConfigMapEdits.enableProvider(action.target, data: cm.data, config: config)
-                case .terminateIdleConnections, .restartCulprit, .scaleDeployment, .rolloutUndo:
+                case .terminateIdleConnections, .restartCulprit, .scaleDeployment, .rolloutUndo, .runbookHook:
                     return (.skipped("not a ConfigMap change"), [])
                 }
             } catch let r as EditRefusal {
@@ -461,6 +475,44 @@ public final class Remediator {
         }
     }
 
+    /// Runbook hooks for `f` (`hooks:`): each matching hook is a step under the guardrails (mode,
+    /// caps, a cooldown per hook and subject), sent only with `--apply`, audited with its outcome.
+    private func runHooks(_ f: Finding) {
+        let hookMode = guardrails.config.mode(.runbookHook)
+        guard hookMode != .off else { return }
+        for h in config.hooks where h.categories.contains(f.category) && f.severity <= h.minSeverity {
+            var probe = f
+            probe.action = ProposedAction(kind: .runbookHook, target: h.name + ":" + f.subject.json)
+            var action = ProposedAction(kind: .runbookHook, target: h.name)
+            let outcome: ActionOutcome
+            switch guardrails.decide(probe, now: f.time) {
+            case .skip(let why): outcome = .skipped(why)
+            case .act:
+                let body = h.render(f)
+                let call = "\(h.method) \(h.redactedURL) (\(body.utf8.count) bytes)"
+                if hookMode == .shadow || mode != .apply {
+                    outcome = .dryRun((hookMode == .shadow ? "shadow: would " : "would ") + call)
+                } else {
+                    do {
+                        let status = try hookClient.call(h, body: body, environment: environment)
+                        outcome =
+                            (200..<300).contains(status)
+                            ? .applied("\(call) -> \(status)") : .failed("\(call) -> \(status)")
+                    } catch { outcome = .failed("\(error)") }
+                }
+                if hookMode == .enforce && (outcome.isApplied || mode != .apply) {
+                    guardrails.record(probe, now: f.time)
+                }
+            }
+            action.outcome = outcome
+            action.applied = outcome.isApplied
+            steps.append(
+                ActionStep(
+                    time: f.time, action: action, reason: "runbook hook \(h.name) for \(f.category.rawValue)",
+                    cause: f.fingerprint))
+        }
+    }
+
     /// Verify after acting: `verify_minutes` after a scale-out, the latency window then. Still
     /// degraded: the scale-out did not help and people are needed (an audited step; nothing is
     /// scaled down). Recovered: the step says so.
@@ -561,7 +613,8 @@ public enum BreakerHistory {
                     r.time >= s.openedAt + Int64(s.holdMinutes) * minute
                     ? State(
                         openedAt: s.openedAt, holdMinutes: s.holdMinutes, trialAt: r.time) : nil
-            case .blacklistCoupon, .terminateIdleConnections, .restartCulprit, .scaleDeployment, .rolloutUndo:
+            case .blacklistCoupon, .terminateIdleConnections, .restartCulprit, .scaleDeployment, .rolloutUndo,
+                .runbookHook:
                 continue
             }
         }

@@ -1,3 +1,4 @@
+import Foundation
 import PromowatchCore
 import Yams
 
@@ -287,6 +288,10 @@ public enum ConfigLoader {
                     try aliases(v, into: &config)
                     continue
                 }
+                if key == "hooks" {
+                    config.actions.hooks = try hooks(v)
+                    continue
+                }
                 guard sections.contains(key) else { throw unknown(key) }
                 // an empty section
                 if case .scalar(let s) = v, s.string.isEmpty || s.string == "~" || s.string == "null" { continue }
@@ -307,6 +312,114 @@ public enum ConfigLoader {
             throw e
         }
         return config
+    }
+
+    /// `hooks:`: a list of runbook hooks, each checked here (name, categories, an http(s) URL, a
+    /// method, headers from env or file, a body that is JSON once its placeholders are filled).
+    static func hooks(_ v: Node) throws -> [HookConfig] {
+        if case .scalar(let s) = v, s.string.isEmpty || s.string == "~" || s.string == "null" || s.string == "[]" {
+            return []
+        }
+        guard let seq = v.sequence else {
+            throw ConfigError(key: "hooks", message: "expected a list of hooks, got \(describe(v))")
+        }
+        var out: [HookConfig] = []
+        for (i, item) in seq.enumerated() {
+            let at = "hooks[\(i)]"
+            guard let m = item.mapping else { throw ConfigError(key: at, message: "expected a mapping") }
+            var fields: [String: Node] = [:]
+            for (k, x) in m {
+                guard let name = k.scalar?.string,
+                    ["name", "categories", "min_severity", "url", "method", "headers", "body", "timeout_seconds"]
+                        .contains(name)
+                else { throw ConfigError(key: "\(at).\(k.scalar?.string ?? "?")", message: "unknown key") }
+                fields[name] = x
+            }
+            guard let name = fields["name"]?.scalar?.string, !name.isEmpty,
+                name.utf8.allSatisfy({ ASCII.isAlnum($0) || $0 == 0x2D || $0 == 0x5F })
+            else { throw ConfigError(key: "\(at).name", message: "expected a name of letters, digits, - and _") }
+            guard let url = fields["url"]?.scalar?.string, url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ConfigError(key: "\(at).url", message: "expected an http:// or https:// URL")
+            }
+            var categories: [Category] = []
+            for c in fields["categories"]?.sequence ?? [] {
+                guard let cat = c.scalar.flatMap({ Category(rawValue: $0.string) }) else {
+                    throw ConfigError(key: "\(at).categories", message: "unknown category \(describe(c))")
+                }
+                categories.append(cat)
+            }
+            guard !categories.isEmpty else {
+                throw ConfigError(key: "\(at).categories", message: "expected a list of finding categories")
+            }
+            var h = HookConfig(name: name, categories: categories, url: url)
+            if let s = fields["min_severity"] {
+                guard let sev = s.scalar.flatMap({ Severity(name: $0.string) }) else {
+                    throw ConfigError(key: "\(at).min_severity", message: "expected one of P0, P1, P2, P3")
+                }
+                h.minSeverity = sev
+            }
+            if let mth = fields["method"] {
+                guard let x = mth.scalar?.string.uppercased(), ["POST", "PUT", "PATCH", "DELETE", "GET"].contains(x)
+                else {
+                    throw ConfigError(key: "\(at).method", message: "expected POST, PUT, PATCH, DELETE or GET")
+                }
+                h.method = x
+            }
+            if let t = fields["timeout_seconds"] {
+                guard let x = t.scalar.flatMap({ Int($0.string) }), x >= 1, x <= 300 else {
+                    throw ConfigError(key: "\(at).timeout_seconds", message: "expected 1 to 300")
+                }
+                h.timeoutSeconds = x
+            }
+            if let b = fields["body"] {
+                guard let text = b.scalar?.string else {
+                    throw ConfigError(key: "\(at).body", message: "expected text")
+                }
+                h.body = text
+            }
+            // the body must be JSON whatever the placeholders hold: each is filled with an object,
+            // which breaks the JSON if the placeholder sits inside quotes (it is quoted already)
+            let probe = HookConfig.substitute(h.body) {
+                HookConfig.placeholders.contains($0) ? "{\"p\": 0}" : "\u{1}"
+            }
+            guard (try? JSONSerialization.jsonObject(with: Data(probe.utf8), options: [.fragmentsAllowed])) != nil
+            else {
+                throw ConfigError(
+                    key: "\(at).body",
+                    message:
+                        "not JSON once its placeholders are filled (placeholders: \(HookConfig.placeholders.map { "${\($0)}" }.joined(separator: ", ")); unquoted)"
+                )
+            }
+            for (k, x) in fields["headers"]?.mapping ?? Node.Mapping([]) {
+                guard let hn = k.scalar?.string, !hn.isEmpty,
+                    hn.utf8.allSatisfy({ ASCII.isAlnum($0) || $0 == 0x2D })
+                else { throw ConfigError(key: "\(at).headers", message: "expected header names") }
+                let value: HookConfig.Value
+                if let lit = x.scalar?.string {
+                    value = .literal(lit)
+                } else if let xm = x.mapping {
+                    let prefix = xm["prefix"]?.scalar?.string ?? ""
+                    if let env = xm["env"]?.scalar?.string {
+                        value = .env(env, prefix: prefix)
+                    } else if let file = xm["file"]?.scalar?.string {
+                        value = .file(file, prefix: prefix)
+                    } else {
+                        throw ConfigError(key: "\(at).headers.\(hn)", message: "expected {env: NAME} or {file: PATH}")
+                    }
+                } else {
+                    throw ConfigError(key: "\(at).headers.\(hn)", message: "expected text, {env: NAME} or {file: PATH}")
+                }
+                if case .literal(let lit) = value, lit.contains("\n") || lit.contains("\r") {
+                    throw ConfigError(key: "\(at).headers.\(hn)", message: "a header value is one line")
+                }
+                h.headers.append(HookConfig.Header(name: hn, value: value))
+            }
+            out.append(h)
+        }
+        guard Set(out.map(\.name)).count == out.count else {
+            throw ConfigError(key: "hooks", message: "hook names must be unique")
+        }
+        return out
     }
 
     static func aliases(_ v: Node, into config: inout DetectionConfig) throws {

@@ -22,6 +22,9 @@ public struct ActionsConfig: Sendable, Equatable {
     public var scaleDeployment = "checkout"
     public var scaleStep = 1
     public var maxReplicas = 10
+    /// Runbook hooks (`hooks:`), run for matching findings when `decision.modes.runbook_hook`
+    /// allows.
+    public var hooks: [HookConfig] = []
 
     public init() {}
 }

@@ -43,7 +43,7 @@ public struct DecisionConfig: Sendable, Equatable {
         .blacklistCoupon: .enforce, .disableProvider: .enforce, .enableProvider: .enforce,
         // the runbook's other operations are off until the shop enables them
         .terminateIdleConnections: .off, .restartCulprit: .off, .scaleDeployment: .off,
-        .rolloutUndo: .off,
+        .rolloutUndo: .off, .runbookHook: .off,
     ]
 
     public enum ActionMode: String, Sendable, CaseIterable {

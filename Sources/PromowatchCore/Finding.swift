@@ -112,6 +112,8 @@ public struct ProposedAction: Sendable, Hashable {
         /// A P0/P1 incident soon after a rollout: what `kubectl rollout undo` does (the pod
         /// template set back to the previous revision's; target: the deployment).
         case rolloutUndo = "rollout_undo"
+        /// A runbook hook's HTTP call (a step after a finding; target: the hook's name).
+        case runbookHook = "runbook_hook"
     }
     public var kind: Kind
     public var target: String

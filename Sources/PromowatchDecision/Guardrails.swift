@@ -44,7 +44,7 @@ public final class Guardrails {
             }
         case .enableProvider:
             return .act  // a circuit breaker's step: undoing our own switch is never capped
-        case .terminateIdleConnections, .restartCulprit, .scaleDeployment, .rolloutUndo:
+        case .terminateIdleConnections, .restartCulprit, .scaleDeployment, .rolloutUndo, .runbookHook:
             target = Guardrails.key(a.kind, a.target)
         }
         if let last = lastAction[target], now - last < Int64(config.cooldownMinutes) * Guardrails.minute {
@@ -108,6 +108,7 @@ public final class Guardrails {
         case .terminateIdleConnections: return "database:" + target
         case .restartCulprit: return "pods:" + target
         case .scaleDeployment, .rolloutUndo: return "deployment:" + target
+        case .runbookHook: return "hook:" + target
         }
     }
 }

@@ -68,8 +68,16 @@ public enum CronRun {
         var commit = RunCommit(runID: runID)
         let acting = settings.actionMode != .dryRun
         for i in findings.indices {
-            guard let proposed = findings[i].action else { continue }
             let fp = findings[i].fingerprint
+            guard let proposed = findings[i].action else {
+                // no action of its own, but its runbook hooks (steps) run once, like actions
+                if try !st.hasFinding(fp) {
+                    remediator.handle(
+                        &findings[i], index: i,
+                        failingProviders: remediator.failingProviders(at: findings[i].time, in: findings))
+                }
+                continue
+            }
             if try st.hasFinding(fp) {
                 // an earlier run recorded this finding and its action: never act twice on the same evidence
                 findings[i].action?.outcome = .skipped("handled by an earlier run")

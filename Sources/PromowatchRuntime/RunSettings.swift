@@ -101,8 +101,20 @@ public struct RunSettings: Sendable {
         case .serverDryRun: mode = .serverDryRun
         case .apply: mode = .apply
         }
-        let client = actionMode != .dryRun || kubeURL != nil || kubeconfig != nil ? try kubeClient() : nil
-        return Remediator(config: c.actions, decision: c.decision, mode: mode, client: client)
+        var client: KubeClient?
+        var unreachable: String?
+        if actionMode != .dryRun || kubeURL != nil || kubeconfig != nil {
+            do { client = try kubeClient() } catch {
+                // actions on the database or through hooks need no cluster: those that do fail, each saying why
+                unreachable = "\(error)"
+                Stderr.write(
+                    "promowatch: \(TerminalText.safe(unreachable!, maxLength: 500)); actions that need it will fail\n")
+            }
+        }
+        let r = Remediator(config: c.actions, decision: c.decision, mode: mode, client: client)
+        r.unreachable = unreachable
+        r.environment = ProcessInfo.processInfo.environment  // hook headers' secrets
+        return r
     }
 
     /// The diagnosis step of a run, and the database action on the same connection: opened only

@@ -88,6 +88,54 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.decision.mode(.restartCulprit), .off)
     }
 
+    func testHooksAreCheckedWhenLoaded() throws {
+        let ok = try ConfigLoader.load(
+            yaml: """
+                hooks:
+                  - name: deactivate
+                    categories: [coupon_abuse]
+                    url: https://admin.example/api/deactivate
+                    headers:
+                      Authorization: {env: ADMIN_TOKEN, prefix: "Bearer "}
+                      X-Team: sre
+                    body: '{"code": ${coupon}, "why": ${summary}}'
+                """, file: "h.yaml")
+        let h = try XCTUnwrap(ok.actions.hooks.first)
+        XCTAssertEqual(h.categories, [.couponAbuse])
+        XCTAssertEqual(h.method, "POST")
+        XCTAssertEqual(h.minSeverity, .p1)
+        XCTAssertEqual(h.headers.first?.value, .env("ADMIN_TOKEN", prefix: "Bearer "))
+        func error(_ hook: String) -> String? {
+            do {
+                _ = try ConfigLoader.load(
+                    yaml: "hooks:\n  - " + hook.replacingOccurrences(of: "\n", with: "\n    "), file: "h.yaml")
+                return nil
+            } catch { return "\(error)" }
+        }
+        let base = "name: a\ncategories: [latency]\nurl: http://127.0.0.1:1/x"
+        XCTAssertNil(error(base))
+        XCTAssertNotNil(
+            error(base + "\nbody: '{\"code\": \"${coupon}\"}'"), "a quoted placeholder is not JSON once filled")
+        XCTAssertNotNil(error(base + "\nbody: '{\"code\": ${nonsense}}'"), "an unknown placeholder")
+        XCTAssertNotNil(error("name: a\ncategories: [latency]\nurl: file:///etc/passwd"))
+        XCTAssertNotNil(error("name: a\ncategories: [lateness]\nurl: http://x"))
+        XCTAssertNotNil(error(base + "\nmethod: TRACE"))
+        XCTAssertNotNil(error(base + "\nheaders: {Authorization: {vault: x}}"))
+        XCTAssertNotNil(error(base + "\ncolor: red"))
+        // placeholders fill with quoted JSON: nothing from a log leaves its string
+        var f = Finding(
+            time: 0, category: .couponAbuse, severity: .p0, subject: Subject(coupon: "A\"},\"x\":{\""), windowStart: 0,
+            windowEnd: 0, evidence: Evidence(observed: 1, expected: 1, score: 1), summary: "line\nbreak")
+        f.incident = nil
+        let body = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(h.render(f).utf8)) as? [String: Any])
+        XCTAssertEqual(body["code"] as? String, "A\"},\"x\":{\"")
+        XCTAssertEqual(Set(body.keys), ["code", "why"])
+        XCTAssertEqual(
+            HookConfig(name: "a", categories: [], url: "https://u:pw@admin.example/x?token=t#f").redactedURL,
+            "https://admin.example/x")
+    }
+
     func testUnknownKeysAndBadValuesNameTheKey() {
         func error(_ yaml: String) -> ConfigError? {
             do {

@@ -1,0 +1,187 @@
+import Foundation
+import PromowatchCore
+import PromowatchTestSupport
+import XCTest
+
+/// Runbook hooks against a local HTTP receiver (127.0.0.1, stops by itself): the call is made
+/// only with `--apply` and the mode enforced, its body is JSON whatever a coupon code holds, its
+/// secret header comes from the environment and never shows, a 5xx is a failed outcome, and the
+/// audit records each call.
+final class RunbookHookTests: XCTestCase {
+    let dir = NSTemporaryDirectory() + "pw-hook-\(UUID().uuidString)"
+    var receiver: Process?
+
+    override func setUpWithError() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+    override func tearDown() {
+        if let p = receiver, p.isRunning { p.terminate() }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// Starts a receiver answering `status`; returns its port. Requests go to `dir/requests.jsonl`.
+    func startReceiver(status: Int) throws -> Int {
+        try TestDependency.require(tool: "python3")
+        let script = dir + "/receiver.py"
+        try """
+        import http.server, json, sys, threading, os
+        status, log = int(sys.argv[1]), sys.argv[2]
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a): pass
+            def handle_one(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n).decode("utf-8", "replace")
+                with open(log, "a") as f:
+                    f.write(json.dumps({"method": self.command, "path": self.path, "body": body,
+                                        "authorization": self.headers.get("Authorization")}) + "\\n")
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            do_POST = do_PUT = handle_one
+        s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        print("PORT", s.server_address[1], flush=True)
+        threading.Timer(60, lambda: os._exit(0)).start()
+        s.serve_forever()
+        """.write(toFile: script, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", script, String(status), dir + "/requests.jsonl"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        receiver = p
+        var line = Data()
+        while !line.contains(0x0A) {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { throw TestDependency.missing("the hook receiver did not start") }
+            line.append(d)
+        }
+        return Int(
+            String(decoding: line, as: UTF8.self).split(separator: " ")[1].trimmingCharacters(
+                in: .whitespacesAndNewlines))!
+    }
+
+    func requests() -> [[String: Any]] {
+        ((try? String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8)) ?? "").split(separator: "\n")
+            .compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+    }
+
+    /// A code a user typed to break out of a JSON string, stacked on orders (discount >= subtotal).
+    let hostile = "EVIL\"},\"admin\":true,\"x\":{\"y\":\"<b>\\n*`@here`*"
+
+    func stackingLog() throws -> String {
+        let t0 = Int64(Date().timeIntervalSince1970 - 300) * EventTime.nanosPerSecond
+        let code = String(
+            decoding: try JSONSerialization.data(withJSONObject: [hostile], options: [.fragmentsAllowed]), as: UTF8.self
+        )
+        .dropFirst().dropLast()
+        let lines = (0..<4).map { k in
+            "{\"ts\":\"\(EventTime.rfc3339(t0 + Int64(k) * 10 * EventTime.nanosPerSecond))\",\"msg\":\"ApplyPromotion\","
+                + "\"coupon\":\(code),\"user_id\":\"u-\(k)\",\"status\":\"applied\",\"discount\":50,\"subtotal\":50}"
+        }
+        let path = dir + "/stacking.log"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func config(port: Int, mode: String) throws -> String {
+        let path = dir + "/hooks-\(mode).yaml"
+        try """
+        decision:
+          modes:
+            runbook_hook: \(mode)
+        hooks:
+          - name: deactivate-promotion
+            categories: [discount_stacking, coupon_abuse]
+            min_severity: P1
+            url: "http://127.0.0.1:\(port)/api/promotions/deactivate?token=query-secret-77"
+            method: POST
+            headers:
+              Authorization: {env: PROMO_ADMIN_TOKEN, prefix: "Bearer "}
+            body: '{"code": ${coupon}, "severity": ${severity}, "finding": ${fingerprint}, "note": "from promowatch"}'
+            timeout_seconds: 5
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func run(_ args: [String]) throws -> (Binary.Result, [[String: Any]]) {
+        let r = try Binary.run(args, environment: ["HOME": dir, "PROMO_ADMIN_TOKEN": "s3cr3t-admin-token"])
+        return (
+            r,
+            r.stdout.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+        )
+    }
+
+    func testTheHookIsCalledWithAnEscapedBodyAndItsSecretNeverShows() throws {
+        let port = try startReceiver(status: 204)
+        let log = try stackingLog()
+        // a dry run sends nothing and says what it would send
+        let (dry, dryOut) = try run([
+            "analyze", "--config", try config(port: port, mode: "enforce"), "--format", "json", log,
+        ])
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        let dryStep = try XCTUnwrap(dryOut.compactMap { $0["step"] as? [String: Any] }.first, dry.stdout)
+        XCTAssertEqual(dryStep["kind"] as? String, "runbook_hook")
+        XCTAssertTrue(
+            (dryStep["outcome"] as? String ?? "").hasPrefix(
+                "dry_run: would POST http://127.0.0.1:\(port)/api/promotions/deactivate ("), "\(dryStep)")
+        XCTAssertTrue(requests().isEmpty)
+
+        let (r, out) = try run(
+            [
+                "cron", "--from", log, "--apply", "--config", try config(port: port, mode: "enforce"), "--format",
+                "json",
+                "--state-dir", dir + "/state",
+            ])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let calls = requests()
+        XCTAssertEqual(calls.count, 1, "one call for one finding")
+        let call = try XCTUnwrap(calls.first)
+        XCTAssertEqual(call["authorization"] as? String, "Bearer s3cr3t-admin-token")
+        XCTAssertEqual(call["path"] as? String, "/api/promotions/deactivate?token=query-secret-77")
+        let body = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data((call["body"] as! String).utf8)) as? [String: Any])
+        XCTAssertEqual(Set(body.keys), ["code", "severity", "finding", "note"], "nothing injected")
+        XCTAssertEqual(body["code"] as? String, ASCII.uppercased(hostile))
+        XCTAssertEqual(body["severity"] as? String, "P1")
+        let step = try XCTUnwrap(out.compactMap { $0["step"] as? [String: Any] }.first, r.stdout)
+        XCTAssertTrue((step["outcome"] as? String ?? "").hasPrefix("applied: POST "), "\(step)")
+        XCTAssertTrue((step["outcome"] as? String ?? "").hasSuffix("-> 204"), "\(step)")
+        for text in [dry.stdout, dry.stderr, r.stdout, r.stderr] {
+            XCTAssertFalse(text.contains("s3cr3t-admin-token") || text.contains("query-secret-77"), text)
+        }
+        // the audit keeps the call
+        let (h, history) = try run(["history", "--state-dir", dir + "/state", "--format", "json"])
+        XCTAssertEqual(h.status, 0, h.stderr)
+        XCTAssertNotNil(
+            history.compactMap { $0["action"] as? [String: Any] }.first {
+                $0["kind"] as? String == "runbook_hook" && ($0["outcome"] as? String ?? "").hasPrefix("applied")
+            }, h.stdout)
+        XCTAssertFalse(h.stdout.contains("query-secret-77"))
+    }
+
+    func testAFailingReceiverIsAFailedOutcomeAndShadowOrOffSendsNothing() throws {
+        let port = try startReceiver(status: 503)
+        let log = try stackingLog()
+        let (_, out) = try run(
+            ["analyze", "--apply", "--config", try config(port: port, mode: "enforce"), "--format", "json", log])
+        let step = try XCTUnwrap(out.compactMap { $0["step"] as? [String: Any] }.first)
+        XCTAssertTrue((step["outcome"] as? String ?? "").hasPrefix("failed: POST "), "\(step)")
+        XCTAssertTrue((step["outcome"] as? String ?? "").hasSuffix("-> 503"), "\(step)")
+        XCTAssertEqual(requests().count, 1)
+
+        let (_, shadow) = try run(
+            ["analyze", "--apply", "--config", try config(port: port, mode: "shadow"), "--format", "json", log])
+        let s = try XCTUnwrap(shadow.compactMap { $0["step"] as? [String: Any] }.first)
+        XCTAssertTrue((s["outcome"] as? String ?? "").hasPrefix("dry_run: shadow: would POST"), "\(s)")
+        let (_, off) = try run([
+            "analyze", "--apply", "--config", try config(port: port, mode: "off"), "--format", "json", log,
+        ])
+        XCTAssertTrue(off.compactMap { $0["step"] as? [String: Any] }.isEmpty)
+        XCTAssertEqual(requests().count, 1, "shadow and off sent nothing")
+    }
+}
