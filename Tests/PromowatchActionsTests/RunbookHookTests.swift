@@ -33,7 +33,8 @@ final class RunbookHookTests: XCTestCase {
                 body = self.rfile.read(n).decode("utf-8", "replace")
                 with open(log, "a") as f:
                     f.write(json.dumps({"method": self.command, "path": self.path, "body": body,
-                                        "authorization": self.headers.get("Authorization")}) + "\\n")
+                                        "authorization": self.headers.get("Authorization"),
+                                        "api_key": self.headers.get("X-Api-Key")}) + "\\n")
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -87,6 +88,7 @@ final class RunbookHookTests: XCTestCase {
     }
 
     func config(port: Int, mode: String) throws -> String {
+        try "file-secret-42\n".write(toFile: dir + "/api-key", atomically: true, encoding: .utf8)
         let path = dir + "/hooks-\(mode).yaml"
         try """
         decision:
@@ -100,6 +102,7 @@ final class RunbookHookTests: XCTestCase {
             method: POST
             headers:
               Authorization: {env: PROMO_ADMIN_TOKEN, prefix: "Bearer "}
+              X-Api-Key: {file: "\(dir)/api-key"}
             body: '{"code": ${coupon}, "severity": ${severity}, "finding": ${fingerprint}, "note": "from promowatch"}'
             timeout_seconds: 5
         """.write(toFile: path, atomically: true, encoding: .utf8)
@@ -142,6 +145,7 @@ final class RunbookHookTests: XCTestCase {
         XCTAssertEqual(calls.count, 1, "one call for one finding")
         let call = try XCTUnwrap(calls.first)
         XCTAssertEqual(call["authorization"] as? String, "Bearer s3cr3t-admin-token")
+        XCTAssertEqual(call["api_key"] as? String, "file-secret-42", "from the file, without its newline")
         XCTAssertEqual(call["path"] as? String, "/api/promotions/deactivate?token=query-secret-77")
         let body = try XCTUnwrap(
             try JSONSerialization.jsonObject(with: Data((call["body"] as! String).utf8)) as? [String: Any])
@@ -152,7 +156,10 @@ final class RunbookHookTests: XCTestCase {
         XCTAssertTrue((step["outcome"] as? String ?? "").hasPrefix("applied: POST "), "\(step)")
         XCTAssertTrue((step["outcome"] as? String ?? "").hasSuffix("-> 204"), "\(step)")
         for text in [dry.stdout, dry.stderr, r.stdout, r.stderr] {
-            XCTAssertFalse(text.contains("s3cr3t-admin-token") || text.contains("query-secret-77"), text)
+            XCTAssertFalse(
+                text.contains("s3cr3t-admin-token") || text.contains("query-secret-77")
+                    || text.contains("file-secret-42"),
+                text)
         }
         // the audit keeps the call
         let (h, history) = try run(["history", "--state-dir", dir + "/state", "--format", "json"])

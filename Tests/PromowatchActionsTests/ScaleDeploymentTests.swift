@@ -51,12 +51,18 @@ final class ScaleDeploymentTests: XCTestCase {
         return path
     }
 
-    func server(replicas: Int, waiting: String? = nil, forbid: [String] = []) throws -> FakeAPIServer {
+    func server(replicas: Int, waiting: String? = nil, oomKilledAt: Int64? = nil, forbid: [String] = []) throws
+        -> FakeAPIServer
+    {
         var status: [String: Any] = [
             "phase": "Running", "conditions": [["type": "Ready", "status": waiting == nil ? "True" : "False"]],
         ]
         var container: [String: Any] = ["name": "checkout", "restartCount": waiting == nil ? 0 : 7]
         if let w = waiting { container["state"] = ["waiting": ["reason": w]] }
+        if let t = oomKilledAt {
+            container["restartCount"] = 2
+            container["lastState"] = ["terminated": ["reason": "OOMKilled", "finishedAt": EventTime.rfc3339(t)]]
+        }
         status["containerStatuses"] = [container]
         let pods: [[String: Any]] = ["a", "b"].map {
             [
@@ -168,6 +174,21 @@ final class ScaleDeploymentTests: XCTestCase {
         XCTAssertTrue(why.hasPrefix("not scaled: the pods are failing"), why)
         XCTAssertTrue(why.contains("CrashLoopBackOff: checkout-a, checkout-b"), why)
         XCTAssertEqual(try replicas(crashing), 2)
+
+        // containers killed for memory during the incident: not scaled either; long before it: scaled
+        let now = Int64(Date().timeIntervalSince1970) * EventTime.nanosPerSecond
+        let oom = try server(replicas: 2, oomKilledAt: now - 15 * 60 * EventTime.nanosPerSecond)
+        let (_, outOOM) = try run(
+            ["analyze", "--apply", "--config", try config(), "--format", "json", try latencyLog(slowUntil: 40)], oom)
+        let fo = try latencyFinding(outOOM)
+        XCTAssertTrue(fo["action"] is NSNull, "\(fo)")
+        XCTAssertTrue(
+            ((fo["explanation"] as? [String: Any])?["why_no_action"] as? String ?? "").contains(
+                "OOMKilled: checkout-a, checkout-b"), "\(fo)")
+        let oldOOM = try server(replicas: 2, oomKilledAt: now - 6 * 3600 * EventTime.nanosPerSecond)
+        let (_, outOld) = try run(
+            ["analyze", "--apply", "--config", try config(), "--format", "json", try latencyLog(slowUntil: 40)], oldOOM)
+        XCTAssertEqual((try latencyFinding(outOld)["action"] as? [String: Any])?["kind"] as? String, "scale_deployment")
 
         let denied = try server(replicas: 2, forbid: ["patch:deployments/scale"])
         let (_, out2) = try run(
