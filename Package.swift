@@ -9,6 +9,7 @@
 //   PromowatchDiagnostics reads the systems behind a finding (the checkout's PostgreSQL)
 //   PromowatchStore       state: PostgreSQL (PromowatchPostgres) or the embedded store
 //   PromowatchPostgres    one libpq connection (CLibPQ), parameterized statements
+//   PromowatchMetrics     Prometheus text format and the /metrics endpoint (SwiftNIO)
 //   PromowatchReport      findings and summaries as JSON or text
 //   PromowatchConfig      YAML configuration
 //   PromowatchDecision    findings in, proposed actions out: blast radius, allowlist, guardrails
@@ -73,6 +74,12 @@ let package = Package(
         .target(
             name: "PromowatchDiagnostics", dependencies: ["PromowatchCore", "PromowatchPostgres", "PromowatchKube"]),
         .target(name: "PromowatchStore", dependencies: ["PromowatchCore", "PromowatchPostgres"]),
+        .target(
+            name: "PromowatchMetrics",
+            dependencies: [
+                "PromowatchCore", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         .target(name: "PromowatchReport", dependencies: ["PromowatchCore"]),
         .target(name: "PromowatchConfig", dependencies: ["PromowatchCore", .product(name: "Yams", package: "Yams")]),
         .target(
@@ -86,7 +93,7 @@ let package = Package(
                 "PromowatchCore", "PromowatchEngine", "PromowatchReport", "PromowatchInput", "PromowatchConfig",
                 "PromowatchDetection",
                 "PromowatchDecision", "PromowatchActions", "PromowatchKube", "PromowatchStore", "PromowatchParsing",
-                "PromowatchDiagnostics", "PromowatchPostgres",
+                "PromowatchDiagnostics", "PromowatchPostgres", "PromowatchMetrics",
             ]
         ),
         .executableTarget(

@@ -64,6 +64,31 @@ public struct RunSummary: Sendable, Equatable {
     /// Redemptions by (account, code) pairs at the reuse threshold in a minute whose steady-reuse
     /// table (256 pairs) was full: a flood is reported by its first pairs, the rest counted here.
     public var untrackedReusePairs = 0
+    /// Discount of every applied promotion, in ten-thousandths of a currency unit (a whole
+    /// number: the total does not depend on the order events were added in).
+    public var discountTotalE4: Int64 = 0
+    /// Request latencies (for the metrics endpoint; not in the printed summary).
+    public var latency = LatencyTotals()
 
     public init() {}
+}
+
+/// A cumulative histogram of request latencies with Prometheus' default buckets (seconds).
+public struct LatencyTotals: Sendable, Equatable {
+    public static let bounds: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    /// Per bucket (not cumulative); the last entry counts the latencies above every bound.
+    public var buckets = [Int](repeating: 0, count: LatencyTotals.bounds.count + 1)
+    /// In microseconds (a whole number: order-independent).
+    public var sumMicros: Int64 = 0
+    public var count = 0
+    public init() {}
+
+    @inline(__always)
+    public mutating func add(_ seconds: Double) {
+        var i = 0
+        while i < LatencyTotals.bounds.count && seconds > LatencyTotals.bounds[i] { i += 1 }
+        buckets[i] += 1
+        sumMicros &+= Int64(min(seconds, 1e9) * 1e6)
+        count += 1
+    }
 }

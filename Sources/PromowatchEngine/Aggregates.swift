@@ -12,12 +12,21 @@ public struct Aggregates: Sendable {
     public var providerSucceeded: [Int] = []
     public var providerDeclined: [Int] = []
     public var providerFailures: [Int] = []
+    /// Discount of every applied promotion (ten-thousandths of a currency unit), tracked code or not.
+    public var discountTotalE4: Int64 = 0
+    /// Request latencies (seconds) in `LatencyTotals.bounds` buckets, for the metrics endpoint.
+    public var latency = LatencyTotals()
 
     public init() {}
 
     @inline(__always)
     private static func ensure<T>(_ a: inout [T], _ i: Int, _ zero: T) {
         if i >= a.count { a.append(contentsOf: repeatElement(zero, count: i + 1 - a.count)) }
+    }
+
+    @inline(__always)
+    static func addDiscount(_ total: inout Int64, _ d: Double) {
+        if d.isFinite && abs(d) < 1e12 { total &+= Int64((d * 1e4).rounded()) }
     }
 
     @inline(__always)
@@ -29,15 +38,18 @@ public struct Aggregates: Sendable {
                 Aggregates.ensure(&couponRejected, i, 0)
                 Aggregates.ensure(&couponDiscount, i, 0)
                 if e.kinds.contains(.promotionApplied) {
+                    Aggregates.addDiscount(&discountTotalE4, e.discount)
                     couponApplied[i] += 1
                     if e.discount.isFinite { couponDiscount[i] += e.discount }
                 } else {
                     couponRejected[i] += 1
                 }
-            } else if e.coupon == .overflow {
-                untrackedCouponEvents += 1
+            } else {
+                if e.coupon == .overflow { untrackedCouponEvents += 1 }
+                if e.kinds.contains(.promotionApplied) { Aggregates.addDiscount(&discountTotalE4, e.discount) }
             }
         }
+        if e.kinds.contains(.request) && e.latencyMs.isFinite && e.latencyMs >= 0 { latency.add(e.latencyMs / 1000) }
         if !e.kinds.isDisjoint(with: .payment), e.provider >= 0 {
             let i = Int(e.provider)
             Aggregates.ensure(&providerSucceeded, i, 0)

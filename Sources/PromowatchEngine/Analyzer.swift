@@ -41,6 +41,9 @@ public final class Analyzer {
     private var skipped = 0
     private var oversized = 0
     private var bytes = 0
+    /// `reader.bytesRead` when the input being read began (nil between inputs): a summary taken
+    /// while following a stream counts what was read of it so far.
+    private var inputStart: Int?
     private var inputErrors: [String] = []
     private var inputWarnings = 0
     private var inputWarningSamples: [String] = []
@@ -95,8 +98,10 @@ public final class Analyzer {
     public func run(_ source: inout ByteSource) throws {
         reader.reset()
         let before = reader.bytesRead
+        inputStart = before
         defer {
             bytes += reader.bytesRead - before
+            inputStart = nil
             endOfInput()
         }
         do {
@@ -313,7 +318,7 @@ public final class Analyzer {
     public func summary() -> RunSummary {
         var s = RunSummary()
         s.lines = lines + reader.oversizedLines
-        s.bytes = bytes
+        s.bytes = bytes + (inputStart.map { reader.bytesRead - $0 } ?? 0)
         s.skippedLines = skipped + reader.oversizedLines + deframer.droppedPartials
         s.oversizedLines = oversized + reader.oversizedLines
         s.events = counts
@@ -327,6 +332,8 @@ public final class Analyzer {
         s.untrackedSourceEvents = extractor.untrackedSourceEvents
         s.lateEvents = detector?.lateEvents ?? 0
         s.untrackedReusePairs = detector?.untrackedReusePairs ?? 0
+        s.discountTotalE4 = aggregates.discountTotalE4
+        s.latency = aggregates.latency
         let a = aggregates
         for i in 0..<a.couponApplied.count {
             s.coupons.append(

@@ -2,6 +2,7 @@ import PromowatchCore
 import PromowatchDecision
 import PromowatchDiagnostics
 import PromowatchEngine
+import PromowatchMetrics
 
 #if canImport(Glibc)
     import Glibc
@@ -58,6 +59,27 @@ public enum WatchRun {
         let incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
         var printedSteps = 0
         var printedIncidents = 0
+        var counters = RunCounters()
+        var lastMetrics = 0.0
+        let metrics = try settings.metricsListen.map { a -> MetricsServer in
+            do {
+                let m = try MetricsServer(listen: a)
+                Stderr.write("promowatch: metrics on port \(m.port) at /metrics\n")
+                return m
+            } catch { throw RuntimeError("\(error)") }
+        }
+        let providers = Set(config.actions.providerKeys.keys)
+        let publish = { (force: Bool) in
+            guard let m = metrics else { return }
+            let t = Double(Analyzer.now()) / 1e9
+            guard force || t - lastMetrics >= 1 else { return }
+            lastMetrics = t
+            let lag =
+                detector.watermark == Int64.min ? nil : max(0, Double(Analyzer.now() - detector.watermark) / 1e9)
+            m.update(
+                MetricsText.render(
+                    summary: analyzer.summary(), counters: counters, lagSeconds: lag, providers: providers))
+        }
         let flush = {
             // "now" is never ahead of the clock: a line dated in the future evaluates nothing early
             var found = decision.review(
@@ -67,18 +89,24 @@ public enum WatchRun {
             for i in found.indices { incidents.assign(&found[i]) }
             incidents.advance(to: detector.watermark)
             out.timeline(found, remediator.steps[printedSteps...], incidents.resolved[printedIncidents...])
+            for f in found { counters.note(f) }
+            for s in remediator.steps[printedSteps...] { counters.note(s.action) }
             printedSteps = remediator.steps.count
             printedIncidents = incidents.resolved.count
             result.note(found)
             fflush(stdout)
             lastEval = Analyzer.now()
+            publish(false)
         }
+        publish(true)  // the endpoint answers from the start
         analyzer.afterBlock = { if Analyzer.now() - lastEval >= 100_000_000 { flush() } }
         analyzer.onIdle(every: 200, flush)
         result.inputsFailed = readAll(inputs.isEmpty ? ["-"] : inputs, into: analyzer)
         analyzer.finish()
         flush()
+        publish(true)
         out.summary(analyzer.summary())
+        metrics?.close()
         return result
     }
 }

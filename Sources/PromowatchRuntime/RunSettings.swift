@@ -46,6 +46,8 @@ public struct RunSettings: Sendable {
     /// else in-cluster / `$KUBECONFIG` / `~/.kube/config`.
     public var kubeURL: String?
     public var kubeconfig: String?
+    /// `watch --metrics-listen`: where to serve Prometheus metrics (nil: not served).
+    public var metricsListen: String?
 
     public init() {}
 

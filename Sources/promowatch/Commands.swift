@@ -66,6 +66,12 @@ struct Watch: ParsableCommand {
     @Option(help: "This instance's name in the --shared group (default: host name and process id).")
     var instance: String?
 
+    @Option(
+        help:
+            "Serve Prometheus metrics at http://ADDR/metrics (host:port, :port or port; 0 picks a free port). Off by default."
+    )
+    var metricsListen: String?
+
     @OptionGroup var store: StoreOptions
     @OptionGroup var options: CommonOptions
 
@@ -74,13 +80,15 @@ struct Watch: ParsableCommand {
             print(Promowatch.helpMessage())  // bare `promowatch` on a terminal
             return
         }
+        var settings = options.settings
+        settings.metricsListen = metricsListen
         if shared {
             try runtime {
                 try SharedWatchRun.run(
-                    options.settings, inputs: files, store: store.location, group: group, instance: instance)
+                    settings, inputs: files, store: store.location, group: group, instance: instance)
             }
         } else {
-            try runtime { try WatchRun.run(options.settings, inputs: files) }
+            try runtime { try WatchRun.run(settings, inputs: files) }
         }
     }
 }
