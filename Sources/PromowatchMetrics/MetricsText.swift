@@ -1,3 +1,4 @@
+import Foundation
 import PromowatchCore
 
 /// What a run counted that is not in its summary: findings and actions, and failures at the
@@ -145,5 +146,19 @@ public enum MetricsText {
         if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
         if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
         return String(v)
+    }
+}
+
+/// node-exporter's textfile collector reads `*.prom` files: written to a temporary file beside it
+/// and renamed, so the collector never reads half a file.
+public enum MetricsFile {
+    public static func write(_ text: String, to path: String) throws {
+        let tmp = path + ".tmp"
+        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else {
+            throw MetricsError(description: "cannot write \(tmp)")
+        }
+        if rename(tmp, path) != 0 {
+            throw MetricsError(description: "cannot rename \(tmp) to \(path): errno \(errno)")
+        }
     }
 }

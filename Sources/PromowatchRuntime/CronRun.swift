@@ -5,6 +5,7 @@ import PromowatchDecision
 import PromowatchDiagnostics
 import PromowatchEngine
 import PromowatchKube
+import PromowatchMetrics
 import PromowatchStore
 
 /// `promowatch cron`: one scheduled run. Takes the store's cron lock (an overlapping run exits
@@ -130,6 +131,15 @@ public enum CronRun {
         out.timeline(findings, remediator.steps[...], incidents.resolved[...])
         out.summary(analyzer.summary())
         result.note(findings)
+        if let path = settings.metricsTextfile {
+            var counters = RunCounters()
+            for f in findings { counters.note(f) }
+            for s in remediator.steps { counters.note(s.action) }
+            try MetricsFile.write(
+                MetricsText.render(
+                    summary: analyzer.summary(), counters: counters, lagSeconds: nil,
+                    providers: Set(config.actions.providerKeys.keys)), to: path)
+        }
         Stderr.write(
             "promowatch cron: run \(runID): \(new) new findings, \(commit.actions.count + commit.completions.count) actions recorded, \(analyzer.alreadySeen) events already seen\n"
         )

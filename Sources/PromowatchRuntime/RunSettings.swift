@@ -48,6 +48,8 @@ public struct RunSettings: Sendable {
     public var kubeconfig: String?
     /// `watch --metrics-listen`: where to serve Prometheus metrics (nil: not served).
     public var metricsListen: String?
+    /// `cron --metrics-textfile`: the run's metrics for node-exporter's textfile collector.
+    public var metricsTextfile: String?
 
     public init() {}
 

@@ -116,11 +116,16 @@ struct Cron: ParsableCommand {
     @Option(help: "Label selector of the checkout pods (API mode).")
     var selector = "app=checkout"
 
+    @Option(help: "Write this run's metrics for node-exporter's textfile collector (a .prom file).")
+    var metricsTextfile: String?
+
     @OptionGroup var store: StoreOptions
     @OptionGroup var options: CommonOptions
 
     func run() throws {
-        try runtime { try CronRun.run(options.settings, from: from, selector: selector, store: store.location) }
+        var settings = options.settings
+        settings.metricsTextfile = metricsTextfile
+        try runtime { try CronRun.run(settings, from: from, selector: selector, store: store.location) }
     }
 }
 

@@ -139,4 +139,39 @@ final class MetricsTests: XCTestCase {
         watch.waitUntilExit()
         XCTAssertEqual(watch.terminationStatus, 0)
     }
+
+    /// `cron --metrics-textfile`: node-exporter's textfile format, checked by Prometheus' own
+    /// `promtool check metrics`.
+    func testCronWritesATextfileThatPromtoolAccepts() throws {
+        try TestDependency.require(tool: "promtool")
+        let dir = NSTemporaryDirectory() + "pw-textfile-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log =
+            (0..<3).map {
+                "{\"ts\":\"2026-11-20T10:00:0\($0)Z\",\"msg\":\"query failed\",\"error\":\"pq: sorry, too many clients already\"}"
+            }.joined(separator: "\n") + "\n"
+        let r = try Binary.run(
+            ["cron", "--from", "-", "--state-dir", dir + "/state", "--metrics-textfile", dir + "/promowatch.prom"],
+            stdin: Data(log.utf8), environment: ["HOME": dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let text = try String(contentsOfFile: dir + "/promowatch.prom", encoding: .utf8)
+        XCTAssertTrue(text.contains("promowatch_events_total{kind=\"db_saturation\"} 3\n"), text)
+        XCTAssertTrue(text.contains("promowatch_findings_total{category=\"db_saturation\",severity=\"P1\"} 1\n"), text)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/promowatch.prom.tmp"))
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        check.arguments = ["promtool", "check", "metrics"]
+        let inPipe = Pipe()
+        let outPipe = Pipe()
+        check.standardInput = inPipe
+        check.standardOutput = outPipe
+        check.standardError = outPipe
+        try check.run()
+        inPipe.fileHandleForWriting.write(Data(text.utf8))
+        try inPipe.fileHandleForWriting.close()
+        check.waitUntilExit()
+        let said = String(decoding: outPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(check.terminationStatus, 0, said)
+    }
 }
