@@ -53,9 +53,10 @@ public struct KubeAuth: Sendable {
                 .trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    /// From a kubeconfig: its current context's cluster, user and namespace. `paths` is
-    /// `$KUBECONFIG` split on `:` (the first file naming the current context wins) or `~/.kube/config`.
-    public static func kubeconfig(paths: [String]) throws -> KubeAuth {
+    /// From a kubeconfig: its current context's (or `context`'s, like kubectl's `--context`)
+    /// cluster, user and namespace. `paths` is `$KUBECONFIG` split on `:` (the first file naming
+    /// the current context wins) or `~/.kube/config`.
+    public static func kubeconfig(paths: [String], context: String? = nil) throws -> KubeAuth {
         var docs: [[String: Any]] = []
         for p in paths where FileManager.default.fileExists(atPath: p) {
             let text = try String(contentsOfFile: p, encoding: .utf8)
@@ -64,14 +65,20 @@ public struct KubeAuth: Sendable {
         guard !docs.isEmpty else {
             throw ConfigError(message: "no kubeconfig found at \(paths.joined(separator: ":"))")
         }
-        guard let current = docs.compactMap({ $0["current-context"] as? String }).first(where: { !$0.isEmpty }) else {
-            throw ConfigError(message: "kubeconfig has no current-context")
+        guard
+            let current = context
+                ?? docs.compactMap({ $0["current-context"] as? String }).first(where: { !$0.isEmpty })
+        else {
+            throw ConfigError(message: "kubeconfig has no current-context (give --context)")
         }
         func named(_ list: String, _ name: String) -> [String: Any]? {
             for d in docs {
                 for e in d[list] as? [[String: Any]] ?? [] where e["name"] as? String == name { return e }
             }
             return nil
+        }
+        guard named("contexts", current) != nil else {
+            throw ConfigError(message: "kubeconfig has no context '\(current)'")
         }
         guard let ctx = named("contexts", current)?["context"] as? [String: Any],
             let clusterName = ctx["cluster"] as? String,
@@ -99,13 +106,15 @@ public struct KubeAuth: Sendable {
             namespace: ctx["namespace"] as? String)
     }
 
-    /// The usual order: in-cluster, else `$KUBECONFIG` / `~/.kube/config`.
-    public static func discover(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KubeAuth
-    {
-        if let a = inCluster(environment: environment) { return a }
+    /// The usual order: in-cluster, else `$KUBECONFIG` / `~/.kube/config`; a named `context`
+    /// always comes from the kubeconfig.
+    public static func discover(
+        environment: [String: String] = ProcessInfo.processInfo.environment, context: String? = nil
+    ) throws -> KubeAuth {
+        if context == nil, let a = inCluster(environment: environment) { return a }
         let paths =
             environment["KUBECONFIG"].map { $0.split(separator: ":").map(String.init) }
             ?? [(environment["HOME"] ?? NSHomeDirectory()) + "/.kube/config"]
-        return try kubeconfig(paths: paths)
+        return try kubeconfig(paths: paths, context: context)
     }
 }

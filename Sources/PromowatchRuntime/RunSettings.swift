@@ -46,6 +46,9 @@ public struct RunSettings: Sendable {
     /// else in-cluster / `$KUBECONFIG` / `~/.kube/config`.
     public var kubeURL: String?
     public var kubeconfig: String?
+    /// kubectl's `--context` (a kubeconfig context) and `--namespace` (over `actions.namespace`).
+    public var kubeContext: String?
+    public var namespace: String?
     /// `watch --metrics-listen`: where to serve Prometheus metrics (nil: not served).
     public var metricsListen: String?
     /// `cron --metrics-textfile`: the run's metrics for node-exporter's textfile collector.
@@ -68,6 +71,7 @@ public struct RunSettings: Sendable {
         if let s = overrides.minScore { c.general.minScore = s }
         if let w = overrides.warmupMinutes { c.general.warmupMinutes = w }
         if let d = overrides.cooldownMinutes { c.general.cooldownMinutes = d }
+        if let n = namespace { c.actions.namespace = n }
         c.decision.allowlist += overrides.allow
         c.decision.campaigns += overrides.campaigns
         return c
@@ -86,8 +90,8 @@ public struct RunSettings: Sendable {
 
     func kubeAuth() throws -> KubeAuth {
         if let u = kubeURL { return KubeAuth(server: u) }
-        if let k = kubeconfig { return try KubeAuth.kubeconfig(paths: [k]) }
-        return try KubeAuth.discover()
+        if let k = kubeconfig { return try KubeAuth.kubeconfig(paths: [k], context: kubeContext) }
+        return try KubeAuth.discover(context: kubeContext)
     }
 
     func kubeClient() throws -> KubeClient {

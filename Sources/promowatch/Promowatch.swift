@@ -111,7 +111,18 @@ struct CommonOptions: ParsableArguments {
         help: "kubeconfig file (default: in-cluster service account, else $KUBECONFIG or ~/.kube/config).")
     var kubeconfig: String?
 
+    @Option(name: .customLong("context"), help: "kubeconfig context to use (as kubectl's --context).")
+    var context: String?
+
+    @Option(
+        name: [.customLong("namespace"), .customShort("n")],
+        help: "Namespace of the checkout and its ConfigMap (as kubectl's -n; overrides actions.namespace).")
+    var namespace: String?
+
     func validate() throws {
+        if let n = namespace, !LabelSelector.isValue(n) || n.isEmpty {
+            throw ValidationError("--namespace must be a Kubernetes name")
+        }
         if top < 0 { throw ValidationError("--top must be 0 or more") }
         if let s = minScore, !(s >= 0) { throw ValidationError("--min-score must be 0 or more") }
         if let w = warmupMinutes, w < 0 { throw ValidationError("--warmup-minutes must be 0 or more") }
@@ -132,6 +143,8 @@ struct CommonOptions: ParsableArguments {
         s.actionMode = apply ? .apply : (serverDryRun ? .serverDryRun : .dryRun)
         s.kubeURL = kubeURL
         s.kubeconfig = kubeconfig
+        s.kubeContext = context
+        s.namespace = namespace
         return s
     }
 }

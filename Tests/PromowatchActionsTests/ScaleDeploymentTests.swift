@@ -198,4 +198,72 @@ final class ScaleDeploymentTests: XCTestCase {
         XCTAssertTrue(outcome.contains("cannot patch resource \"deployments/scale\" in API group \"apps\""), outcome)
         XCTAssertEqual(try replicas(denied), 2)
     }
+
+    /// kubectl's conventions: `--context` picks the kubeconfig context (the current one here
+    /// points at nothing), `-n` the namespace; and `kubectl promowatch` runs it as a plugin.
+    func testContextAndNamespaceAsKubectlAndThePlugin() throws {
+        let s = try server(replicas: 2)
+        let kc = dir + "/two-contexts"
+        try """
+        apiVersion: v1
+        kind: Config
+        current-context: nowhere
+        contexts:
+          - {name: nowhere, context: {cluster: dead, user: pw}}
+          - {name: shop, context: {cluster: fake, user: pw}}
+        clusters:
+          - {name: dead, cluster: {server: "https://127.0.0.1:1"}}
+          - {name: fake, cluster: {server: "\(s.url)", certificate-authority-data: \(Data(s.caPEM.utf8).base64EncodedString())}}
+        users: [{name: pw, user: {token: \(s.token)}}]
+        """.write(toFile: kc, atomically: true, encoding: .utf8)
+        let log = try latencyLog(slowUntil: 40)
+        let base = ["analyze", "--apply", "--config", try config(), "--format", "json", "--kubeconfig", kc, log]
+        func outcome(_ args: [String]) throws -> String {
+            let r = try Binary.run(args, environment: ["HOME": dir])
+            let out = r.stdout.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            let f = try latencyFinding(out)
+            return (f["action"] as? [String: Any])?["outcome"] as? String
+                ?? (f["explanation"] as? [String: Any])?["why_no_action"] as? String ?? r.stderr
+        }
+        let nowhere = try outcome(base)
+        XCTAssertTrue(
+            nowhere.hasPrefix("not scaled: the pods were not diagnosed (reading the pods failed"),
+            "the current context points at nothing: \(nowhere)")
+        XCTAssertEqual(
+            try outcome(base + ["--context", "shop"]), "applied: scaled deployment checkout from 2 to 4 replicas")
+        let other = try outcome(base + ["--context", "shop", "-n", "payments"])
+        XCTAssertTrue(other.contains("deployments \"checkout\" not found"), other)
+        XCTAssertEqual(try replicas(s), 4)
+        XCTAssertTrue(try outcome(base + ["--context", "staging"]).contains("kubeconfig has no context 'staging'"))
+
+        // the binary as a kubectl plugin
+        try TestDependency.require(tool: "kubectl")
+        let bin = dir + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: bin + "/kubectl-promowatch", withDestinationPath: Binary.url().path)
+        let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        func kubectl(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["kubectl"] + args
+            p.environment = ["PATH": path, "HOME": dir]
+            let out = Pipe()
+            let err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile()
+            let e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        }
+        let list = try kubectl(["plugin", "list"])
+        XCTAssertTrue(list.stdout.contains(bin + "/kubectl-promowatch"), list.stdout + list.stderr)
+        let plugin = try kubectl(["promowatch", "analyze", "--format", "json", log])
+        XCTAssertEqual(plugin.status, 0, plugin.stderr)
+        XCTAssertTrue(plugin.stdout.contains("\"category\": \"latency\""), plugin.stdout)
+    }
 }
