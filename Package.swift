@@ -10,6 +10,7 @@
 //   PromowatchStore       state: PostgreSQL (PromowatchPostgres) or the embedded store
 //   PromowatchPostgres    one libpq connection (CLibPQ), parameterized statements
 //   PromowatchMetrics     Prometheus text format and the /metrics endpoint (SwiftNIO)
+//   PromowatchNotify      incidents to Alertmanager, Slack and webhooks (a bounded queue)
 //   PromowatchReport      findings and summaries as JSON or text
 //   PromowatchConfig      YAML configuration
 //   PromowatchDecision    findings in, proposed actions out: blast radius, allowlist, guardrails
@@ -75,6 +76,12 @@ let package = Package(
             name: "PromowatchDiagnostics", dependencies: ["PromowatchCore", "PromowatchPostgres", "PromowatchKube"]),
         .target(name: "PromowatchStore", dependencies: ["PromowatchCore", "PromowatchPostgres"]),
         .target(
+            name: "PromowatchNotify",
+            dependencies: [
+                "PromowatchCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+        .target(
             name: "PromowatchMetrics",
             dependencies: [
                 "PromowatchCore", .product(name: "NIOCore", package: "swift-nio"),
@@ -93,7 +100,7 @@ let package = Package(
                 "PromowatchCore", "PromowatchEngine", "PromowatchReport", "PromowatchInput", "PromowatchConfig",
                 "PromowatchDetection",
                 "PromowatchDecision", "PromowatchActions", "PromowatchKube", "PromowatchStore", "PromowatchParsing",
-                "PromowatchDiagnostics", "PromowatchPostgres", "PromowatchMetrics",
+                "PromowatchDiagnostics", "PromowatchPostgres", "PromowatchMetrics", "PromowatchNotify",
             ]
         ),
         .executableTarget(

@@ -2,12 +2,13 @@
 # Installs the Debian packages promowatch needs, only those missing (idempotent, quiet).
 #   bash scripts/deps.sh build      zlib headers and pkg-config: enough to build and run
 #   bash scripts/deps.sh test       + jq, bc, openssl, python3 (fake API server), PostgreSQL and libpq,
-#                                   Prometheus (scrapes `watch --metrics-listen` in a test).
+#                                   Prometheus (scrapes `watch --metrics-listen` in a test) and
+#                                   Alertmanager (receives incidents in a test).
 #   kubectl, the oracle for patch semantics, ships with this project's machine image.
 set -euo pipefail
 want=(zlib1g-dev pkg-config gzip)
 if [ "${1:-build}" = "test" ]; then
-  want+=(jq bc openssl python3 postgresql libpq-dev prometheus)
+  want+=(jq bc openssl python3 postgresql libpq-dev prometheus prometheus-alertmanager)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -130,6 +130,50 @@ public enum ConfigLoader {
         }
     }
 
+    /// A notification receiver: `{url: http://..., min_severity: P1}`, the URL as text or, for one
+    /// that holds a secret, `{env: NAME}` or `{file: PATH}`. Empty or null: none.
+    static func receiver(_ set: @escaping (inout DetectionConfig, NotificationsConfig.Receiver?) -> Void) -> Setter {
+        { c, n, key in
+            if case .scalar(let s) = n, s.string.isEmpty || s.string == "~" || s.string == "null" {
+                set(&c, nil)
+                return
+            }
+            guard let m = n.mapping else {
+                throw ConfigError(file: "", key: key, message: "expected {url: ..., min_severity: P1}")
+            }
+            var url: HookConfig.Value?
+            var sev = Severity.p1
+            for (k, v) in m {
+                switch k.scalar?.string {
+                case "url":
+                    if let s = v.scalar?.string {
+                        guard s.hasPrefix("http://") || s.hasPrefix("https://") else {
+                            throw ConfigError(file: "", key: key + ".url", message: "expected an http(s) URL")
+                        }
+                        url = .literal(s)
+                    } else if let e = v.mapping?["env"]?.scalar?.string {
+                        url = .env(e, prefix: "")
+                    } else if let f = v.mapping?["file"]?.scalar?.string {
+                        url = .file(f, prefix: "")
+                    } else {
+                        throw ConfigError(
+                            file: "", key: key + ".url", message: "expected a URL, {env: NAME} or {file: PATH}")
+                    }
+                case "min_severity":
+                    guard let s = v.scalar.flatMap({ Severity(name: $0.string) }) else {
+                        throw ConfigError(
+                            file: "", key: key + ".min_severity", message: "expected one of P0, P1, P2, P3")
+                    }
+                    sev = s
+                default:
+                    throw ConfigError(file: "", key: key + "." + (k.scalar?.string ?? "?"), message: "unknown key")
+                }
+            }
+            guard let url else { throw ConfigError(file: "", key: key + ".url", message: "missing") }
+            set(&c, NotificationsConfig.Receiver(url: url, minSeverity: sev))
+        }
+    }
+
     /// One label selector (`app=checkout`), validated like `actions.culprit_selectors`.
     static func selector(_ set: @escaping (inout DetectionConfig, String) -> Void) -> Setter {
         { c, n, key in
@@ -221,6 +265,12 @@ public enum ConfigLoader {
         ("diagnostics.pod_selector", selector { $0.diagnostics.podSelector = $1 }),
         ("diagnostics.watched_deployments", strings { $0.diagnostics.watchedDeployments = $1 }),
         ("diagnostics.rollout_window_minutes", int(0) { $0.diagnostics.rolloutWindowMinutes = $1 }),
+        ("notifications.alertmanager", receiver { $0.notifications.alertmanager = $1 }),
+        ("notifications.slack", receiver { $0.notifications.slack = $1 }),
+        ("notifications.webhook", receiver { $0.notifications.webhook = $1 }),
+        ("notifications.queue_size", int(1) { $0.notifications.queueSize = min($1, 100_000) }),
+        ("notifications.retries", int(0) { $0.notifications.retries = min($1, 10) }),
+        ("notifications.resend_seconds", int(5) { $0.notifications.resendSeconds = $1 }),
         ("diagnostics.postgres", secretText { $0.diagnostics.postgres = $1 }),
         ("diagnostics.max_age_seconds", int(0) { $0.diagnostics.maxAgeSeconds = $1 }),
         ("decision.allowlist", strings { $0.decision.allowlist = $1 }),

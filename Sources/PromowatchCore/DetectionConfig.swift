@@ -104,6 +104,8 @@ public struct DetectionConfig: Sendable, Equatable {
     public var actions = ActionsConfig()
     /// What promowatch may read, beside logs, to diagnose a finding.
     public var diagnostics = DiagnosticsConfig()
+    /// Where incidents are announced.
+    public var notifications = NotificationsConfig()
 
     public init() {}
 

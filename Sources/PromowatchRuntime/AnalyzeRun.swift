@@ -69,11 +69,13 @@ public enum WatchRun {
             } catch { throw RuntimeError("\(error)") }
         }
         let providers = Set(config.actions.providerKeys.keys)
+        let announcer = Announcer(config)
         let publish = { (force: Bool) in
             guard let m = metrics else { return }
             let t = Double(Analyzer.now()) / 1e9
             guard force || t - lastMetrics >= 1 else { return }
             lastMetrics = t
+            counters.notificationDrops = announcer?.notifier.drops ?? 0
             let lag =
                 detector.watermark == Int64.min ? nil : max(0, Double(Analyzer.now() - detector.watermark) / 1e9)
             m.update(
@@ -91,6 +93,9 @@ public enum WatchRun {
             out.timeline(found, remediator.steps[printedSteps...], incidents.resolved[printedIncidents...])
             for f in found { counters.note(f) }
             for s in remediator.steps[printedSteps...] { counters.note(s.action) }
+            announcer?.findings(found)
+            announcer?.resolved(incidents.resolved[printedIncidents...])
+            announcer?.tick()
             printedSteps = remediator.steps.count
             printedIncidents = incidents.resolved.count
             result.note(found)
@@ -104,6 +109,7 @@ public enum WatchRun {
         result.inputsFailed = readAll(inputs.isEmpty ? ["-"] : inputs, into: analyzer)
         analyzer.finish()
         flush()
+        announcer?.finish()
         publish(true)
         out.summary(analyzer.summary())
         metrics?.close()

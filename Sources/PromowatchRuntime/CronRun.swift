@@ -122,11 +122,18 @@ public enum CronRun {
         for i in findings.indices { incidents.assign(&findings[i]) }
         incidents.advance(to: detector.watermark)
         commit.incidents = incidents.all.map { IncidentRecord(event: $0, runID: runID) }
+        // announced once: findings an earlier run recorded were announced by it
+        let announce = try findings.filter { try !st.hasFinding($0.fingerprint) }
         commit.findings = findings
         commit.checkpoints = analyzer.latest
         commit.detectorState = (stateName, detector.snapshot())
         commit.baselines = detector.baselineRows()
         let new = try st.commit(commit)
+        if let a = Announcer(config) {
+            a.findings(announce)
+            a.resolved(incidents.resolved)
+            a.finish()
+        }
         let out = settings.output
         out.timeline(findings, remediator.steps[...], incidents.resolved[...])
         out.summary(analyzer.summary())

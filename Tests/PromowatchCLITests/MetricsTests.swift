@@ -11,7 +11,7 @@ import XCTest
 /// streams in; PromQL answers for a business metric, a findings counter and the provider label
 /// that a log line cannot choose.
 final class MetricsTests: XCTestCase {
-    func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -66,7 +66,7 @@ final class MetricsTests: XCTestCase {
         XCTAssertNotEqual(port, 0, String(decoding: said, as: UTF8.self))
 
         // Prometheus on loopback, scraping every second
-        let promPort = try freePort()
+        let promPort = try MetricsTests.freePort()
         try """
         global: {scrape_interval: 1s, evaluation_interval: 1s}
         scrape_configs:

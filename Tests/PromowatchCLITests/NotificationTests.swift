@@ -1,0 +1,279 @@
+import Foundation
+import PromowatchTestSupport
+import XCTest
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Incidents announced by `watch`: to a real Alertmanager (Debian's `prometheus-alertmanager`,
+/// started on loopback by the test, its webhook receiver pointing back at the test), to a Slack
+/// incoming webhook and a generic webhook (a local receiver). The alert is active in Alertmanager's
+/// API and reaches its receiver, then resolves; Slack's Block Kit stays within its limits and a
+/// coupon code cannot format or mention anything; a flaky webhook gets every notice through
+/// retries; a receiver that stays down costs drops, counted in the metrics, never detection.
+final class NotificationTests: XCTestCase {
+    let dir = NSTemporaryDirectory() + "pw-notify-\(UUID().uuidString)"
+    var processes: [Process] = []
+
+    override func setUpWithError() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+    override func tearDown() {
+        for p in processes where p.isRunning { p.terminate() }
+        for p in processes { p.waitUntilExit() }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// A receiver recording every request to `requests.jsonl`: `/down` always answers 500,
+    /// `/flaky` 503 to the first two requests, anything else 200.
+    func startReceiver() throws -> Int {
+        let script = dir + "/receiver.py"
+        try """
+        import http.server, json, sys, threading, os
+        log = sys.argv[1]
+        seen = {"flaky": 0}
+        lock = threading.Lock()
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a): pass
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n).decode("utf-8", "replace")
+                with lock:
+                    status = 200
+                    if self.path == "/down": status = 500
+                    if self.path == "/flaky":
+                        seen["flaky"] += 1
+                        if seen["flaky"] <= 2: status = 503
+                    with open(log, "a") as f:
+                        f.write(json.dumps({"path": self.path, "status": status, "body": body}) + "\\n")
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+        s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        print("PORT", s.server_address[1], flush=True)
+        threading.Timer(120, lambda: os._exit(0)).start()
+        s.serve_forever()
+        """.write(toFile: script, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", script, dir + "/requests.jsonl"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        processes.append(p)
+        var line = Data()
+        while !line.contains(0x0A) {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { throw TestDependency.missing("the receiver did not start") }
+            line.append(d)
+        }
+        return Int(
+            String(decoding: line, as: UTF8.self).split(separator: " ")[1].trimmingCharacters(
+                in: .whitespacesAndNewlines))!
+    }
+
+    func requests(_ path: String) -> [[String: Any]] {
+        ((try? String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8)) ?? "").split(separator: "\n")
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { ($0["path"] as? String ?? "").split(separator: "?").first.map(String.init) == path }
+    }
+
+    func body(_ r: [String: Any]) -> Any? {
+        try? JSONSerialization.jsonObject(with: Data((r["body"] as? String ?? "").utf8))
+    }
+
+    func wait(_ seconds: Double, _ ok: () -> Bool) -> Bool {
+        let until = Date().addingTimeInterval(seconds)
+        while Date() < until {
+            if ok() { return true }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        return ok()
+    }
+
+    let hostile = "EVIL<!here>&*bold*_it_`code`\n<@U123>"
+
+    /// A saturated database and stacked discounts on a hostile code, ten minutes ago.
+    func incidentLines() throws -> String {
+        let t0 = Date().timeIntervalSince1970 - 600
+        func ts(_ s: Double) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: t0 + s)) }
+        let code = String(
+            decoding: try JSONSerialization.data(withJSONObject: [hostile]), as: UTF8.self
+        ).dropFirst().dropLast()
+        var lines: [String] = []
+        for k in 0..<3 {
+            lines.append(
+                "{\"ts\":\"\(ts(Double(k)))\",\"msg\":\"query failed\",\"error\":\"pq: sorry, too many clients already\"}"
+            )
+        }
+        for k in 0..<4 {
+            lines.append(
+                "{\"ts\":\"\(ts(Double(10 + k)))\",\"msg\":\"ApplyPromotion\",\"coupon\":\(code),\"user_id\":\"u\(k)\",\"status\":\"applied\",\"discount\":30,\"subtotal\":30}"
+            )
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Three minutes later: quiet for longer than the incident gap, so both resolve.
+    func laterLine() -> String {
+        let t = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Date().timeIntervalSince1970 - 420))
+        return "{\"ts\":\"\(t)\",\"msg\":\"request\",\"latency_ms\":40}\n"
+    }
+
+    func testIncidentsReachAlertmanagerSlackAndAWebhookAndResolve() throws {
+        try TestDependency.require(tool: "prometheus-alertmanager")
+        let rport = try startReceiver()
+        let aport = try MetricsTests.freePort()
+        try """
+        route: {receiver: back, group_by: [incident], group_wait: 1s, group_interval: 1s, repeat_interval: 1h}
+        receivers:
+          - name: back
+            webhook_configs: [{url: "http://127.0.0.1:\(rport)/alertmanager", send_resolved: true}]
+        """.write(toFile: dir + "/alertmanager.yml", atomically: true, encoding: .utf8)
+        let am = Process()
+        am.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        am.arguments = [
+            "timeout", "120", "prometheus-alertmanager", "--config.file=\(dir)/alertmanager.yml",
+            "--storage.path=\(dir)/am", "--web.listen-address=127.0.0.1:\(aport)", "--cluster.listen-address=",
+        ]
+        am.standardOutput = FileHandle.nullDevice
+        am.standardError = FileHandle.nullDevice
+        try am.run()
+        processes.append(am)
+        XCTAssertTrue(
+            wait(20) { (try? Data(contentsOf: URL(string: "http://127.0.0.1:\(aport)/-/ready")!)) != nil },
+            "Alertmanager did not start")
+
+        try """
+        decision:
+          incident_gap_minutes: 1
+        notifications:
+          alertmanager: {url: "http://127.0.0.1:\(aport)", min_severity: P1}
+          slack: {url: {env: SLACK_WEBHOOK_URL}, min_severity: P1}
+          webhook: {url: {env: INCIDENT_WEBHOOK_URL}, min_severity: P2}
+          retries: 3
+        """.write(toFile: dir + "/watch.yaml", atomically: true, encoding: .utf8)
+        let input = Pipe()
+        let watch = try Binary.start(
+            ["watch", "--config", dir + "/watch.yaml", "--format", "json"],
+            environment: [
+                "HOME": dir, "SLACK_WEBHOOK_URL": "http://127.0.0.1:\(rport)/slack?token=slack-secret-1",
+                "INCIDENT_WEBHOOK_URL": "http://127.0.0.1:\(rport)/flaky",
+            ], stdin: input, stdout: FileHandle.nullDevice, stderr: FileHandle.nullDevice)
+        processes.append(watch)
+        input.fileHandleForWriting.write(Data(try incidentLines().utf8))
+
+        // active in Alertmanager's API, with the stable labels, and delivered to its receiver
+        func alerts() -> [[String: Any]] {
+            guard let d = try? Data(contentsOf: URL(string: "http://127.0.0.1:\(aport)/api/v2/alerts")!) else {
+                return []
+            }
+            return (try? JSONSerialization.jsonObject(with: d) as? [[String: Any]]) ?? []
+        }
+        XCTAssertTrue(wait(30) { alerts().count == 2 }, "\(alerts())")
+        let db = try XCTUnwrap(
+            alerts().first { ($0["labels"] as? [String: String])?["category"] == "db_saturation" })
+        let labels = try XCTUnwrap(db["labels"] as? [String: String])
+        XCTAssertEqual(labels["alertname"], "promowatch_db_saturation")
+        XCTAssertEqual(labels["severity"], "P1")
+        XCTAssertEqual(labels["subject"], "checkout")
+        XCTAssertEqual((db["status"] as? [String: Any])?["state"] as? String, "active")
+        XCTAssertTrue(
+            wait(20) {
+                requests("/alertmanager").contains {
+                    ((body($0) as? [String: Any])?["status"] as? String) == "firing"
+                }
+            }, "Alertmanager's receiver got the alert")
+
+        // the end: both incidents resolve, Alertmanager tells its receiver
+        input.fileHandleForWriting.write(Data(laterLine().utf8))
+        XCTAssertTrue(
+            wait(30) {
+                requests("/alertmanager").contains {
+                    ((body($0) as? [String: Any])?["status"] as? String) == "resolved"
+                }
+            }, "resolved in Alertmanager: \(requests("/alertmanager").map { $0["body"] ?? "" })")
+        try input.fileHandleForWriting.close()
+        watch.waitUntilExit()
+
+        // Slack: opened and resolved for each incident, Block Kit within limits, the code inert
+        let slack = requests("/slack").compactMap { body($0) as? [String: Any] }
+        XCTAssertEqual(slack.count, 4, "\(slack)")
+        for m in slack {
+            XCTAssertFalse((m["text"] as? String ?? "").contains("EVIL"), "the mrkdwn fallback holds only our words")
+            let blocks = try XCTUnwrap(m["blocks"] as? [[String: Any]])
+            for b in blocks {
+                var texts: [[String: Any]] = []
+                if let t = b["text"] as? [String: Any] { texts.append(t) }
+                texts += b["fields"] as? [[String: Any]] ?? []
+                texts += b["elements"] as? [[String: Any]] ?? []
+                XCTAssertLessThanOrEqual((b["fields"] as? [Any])?.count ?? 0, 10)
+                for t in texts {
+                    XCTAssertEqual(t["type"] as? String, "plain_text", "nothing from a log is mrkdwn")
+                    let limit = b["type"] as? String == "header" ? 150 : (b["fields"] != nil ? 2000 : 3000)
+                    XCTAssertLessThanOrEqual((t["text"] as? String ?? "").count, limit)
+                }
+            }
+        }
+        XCTAssertTrue(
+            slack.contains { m in
+                (m["blocks"] as? [[String: Any]] ?? []).contains {
+                    (($0["text"] as? [String: Any])?["text"] as? String ?? "").contains("<!HERE>")
+                }
+            }, "the code is shown as it is, as plain text")
+
+        // the flaky webhook: two 503s, then every notice through (2 opened + 2 resolved)
+        let flaky = requests("/flaky")
+        XCTAssertEqual(flaky.filter { $0["status"] as? Int == 503 }.count, 2)
+        XCTAssertEqual(flaky.filter { $0["status"] as? Int == 200 }.count, 4, "\(flaky.count) requests")
+        for r in flaky where r["status"] as? Int == 200 {
+            let b = try XCTUnwrap(body(r) as? [String: Any])
+            XCTAssertNotNil(b["incident"] as? [String: Any])
+        }
+    }
+
+    func testAReceiverThatStaysDownCostsDropsNotDetection() throws {
+        let rport = try startReceiver()
+        try """
+        notifications:
+          slack: {url: {env: SLACK_WEBHOOK_URL}}
+          retries: 1
+        """.write(toFile: dir + "/down.yaml", atomically: true, encoding: .utf8)
+        let input = Pipe()
+        let errors = Pipe()
+        let output = Pipe()
+        let watch = try Binary.start(
+            ["watch", "--config", dir + "/down.yaml", "--format", "json", "--metrics-listen", "127.0.0.1:0"],
+            environment: ["HOME": dir, "SLACK_WEBHOOK_URL": "http://127.0.0.1:\(rport)/down"], stdin: input,
+            stdout: output, stderr: errors)
+        processes.append(watch)
+        var said = Data()
+        var port = 0
+        XCTAssertTrue(
+            wait(20) {
+                said.append(errors.fileHandleForReading.availableData)
+                let t = String(decoding: said, as: UTF8.self)
+                if let r = t.range(of: "metrics on port ") {
+                    port = Int(t[r.upperBound...].prefix { $0.isNumber }) ?? 0
+                }
+                return port != 0
+            })
+        input.fileHandleForWriting.write(Data(try incidentLines().utf8))
+        var metrics = ""
+        XCTAssertTrue(
+            wait(30) {
+                metrics =
+                    (try? String(contentsOf: URL(string: "http://127.0.0.1:\(port)/metrics")!, encoding: .utf8)) ?? ""
+                return metrics.contains("promowatch_notification_drops_total 2\n")
+            }, metrics)
+        XCTAssertTrue(
+            metrics.contains("promowatch_findings_total{category=\"db_saturation\",severity=\"P1\"} 1"), metrics)
+        XCTAssertEqual(requests("/down").count, 4, "two notices, each tried twice")
+        try input.fileHandleForWriting.close()
+        watch.waitUntilExit()
+        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(out.contains("\"category\": \"db_saturation\""), "detection went on")
+        XCTAssertFalse(String(decoding: said, as: UTF8.self).contains("/down"), "the URL is a secret")
+    }
+}
