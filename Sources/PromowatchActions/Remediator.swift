@@ -25,6 +25,11 @@ public final class Remediator {
     private lazy var hookClient = HookClient()
     /// The environment hook headers read their secrets from.
     public var environment: [String: String] = [:]
+    /// The audit row of the action being handled (`cron`'s write-ahead intent), named in the
+    /// Kubernetes Event recorded on the object it changes.
+    public var auditID: Int64?
+    /// Who acts, for Events (`reportingInstance`).
+    public var instance = "promowatch"
     /// The latency window ending at a time, as detection judges it: verify after a scale-out.
     public var latency: ((Int64) -> LatencyReading?)?
     /// Scale-outs whose effect is not verified yet.
@@ -222,6 +227,9 @@ public final class Remediator {
             guardrails.config.mode(kind) == .off
             ? .skipped("\(kind.rawValue) is off (decision.modes)")
             : write(&action, at: time, shadow: shadow, unhealthy: [], recovering: false).outcome
+        if case .applied(let detail) = outcome {
+            _ = recordEvent(action, detail, finding: cause, at: time)
+        }
         action.outcome = outcome
         steps.append(ActionStep(time: time, action: action, reason: reason, cause: cause))
         return outcome
@@ -243,6 +251,9 @@ public final class Remediator {
         case .skipped, .failed: break
         }
         changes += audit
+        if case .applied(let detail) = outcome {
+            return .applied(detail + recordEvent(action, detail, finding: f.fingerprint, at: f.time))
+        }
         return outcome
     }
 
@@ -426,6 +437,47 @@ public final class Remediator {
                 .applied("scaled deployment \(d) from \(scale.replicas) to \(to) replicas"),
                 [Change(finding: current, key: "deployments/\(d)/scale", before: "\(scale.replicas)", after: "\(to)")]
             )
+        }
+    }
+
+    /// A Kubernetes Event on the object an applied action changed (the ConfigMap, the
+    /// deployment), so `kubectl describe` shows who changed it and why. Never fails the action:
+    /// returns a note for the outcome when the Event could not be recorded.
+    private func recordEvent(_ a: ProposedAction, _ detail: String, finding: String, at time: Int64) -> String {
+        guard let client else { return "" }
+        let object: KubeClient.ObjectReference
+        let reason: String
+        switch a.kind {
+        case .blacklistCoupon:
+            (object, reason) = (
+                .init(apiVersion: "v1", kind: "ConfigMap", name: config.configMap), "PromowatchBlacklistCoupon"
+            )
+        case .disableProvider:
+            (object, reason) = (
+                .init(apiVersion: "v1", kind: "ConfigMap", name: config.configMap), "PromowatchDisableProvider"
+            )
+        case .enableProvider:
+            (object, reason) = (
+                .init(apiVersion: "v1", kind: "ConfigMap", name: config.configMap), "PromowatchEnableProvider"
+            )
+        case .scaleDeployment:
+            (object, reason) = (.init(apiVersion: "apps/v1", kind: "Deployment", name: a.target), "PromowatchScaleOut")
+        case .rolloutUndo:
+            (object, reason) = (
+                .init(apiVersion: "apps/v1", kind: "Deployment", name: a.target), "PromowatchRolloutUndo"
+            )
+        case .terminateIdleConnections, .restartCulprit, .runbookHook:
+            return ""
+        }
+        var message = "\(a.kind.rawValue) \(a.target): \(detail); finding \(finding)"
+        if let id = auditID { message += "; audit #\(id) (promowatch rollback \(id))" }
+        do {
+            try client.createEvent(
+                namespace: config.namespace, about: object, reason: reason,
+                message: String(message.prefix(1000)), at: EventTime.rfc3339(time), instance: instance)
+            return ""
+        } catch {
+            return "; event not recorded: \(error)"
         }
     }
 

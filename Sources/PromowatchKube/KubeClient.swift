@@ -240,6 +240,40 @@ public final class KubeClient {
             body: jsonPatch, contentType: "application/json-patch+json")
     }
 
+    /// The object an Event is about.
+    public struct ObjectReference: Sendable, Equatable {
+        public var apiVersion: String
+        public var kind: String
+        public var name: String
+        public var uid: String?
+        public init(apiVersion: String, kind: String, name: String, uid: String? = nil) {
+            self.apiVersion = apiVersion
+            self.kind = kind
+            self.name = name
+            self.uid = uid
+        }
+    }
+
+    /// Records a core/v1 Event about `object` (what `kubectl describe` lists under Events).
+    public func createEvent(
+        namespace: String, about object: ObjectReference, reason: String, message: String, type: String = "Normal",
+        at time: String, instance: String
+    ) throws {
+        var involved =
+            "{\"apiVersion\": \(JSONString.quoted(object.apiVersion)), \"kind\": \(JSONString.quoted(object.kind)), "
+            + "\"name\": \(JSONString.quoted(object.name)), \"namespace\": \(JSONString.quoted(namespace))"
+        if let u = object.uid { involved += ", \"uid\": \(JSONString.quoted(u))" }
+        involved += "}"
+        let body =
+            "{\"apiVersion\": \"v1\", \"kind\": \"Event\", \"metadata\": {\"generateName\": \(JSONString.quoted(object.name + ".")), "
+            + "\"namespace\": \(JSONString.quoted(namespace))}, \"involvedObject\": \(involved), "
+            + "\"reason\": \(JSONString.quoted(reason)), \"message\": \(JSONString.quoted(message)), \"type\": \(JSONString.quoted(type)), "
+            + "\"source\": {\"component\": \"promowatch\"}, \"reportingComponent\": \"promowatch\", "
+            + "\"reportingInstance\": \(JSONString.quoted(instance)), \"firstTimestamp\": \(JSONString.quoted(time)), "
+            + "\"lastTimestamp\": \(JSONString.quoted(time)), \"count\": 1}"
+        _ = try call(.POST, "/api/v1/namespaces/\(KubeClient.escape(namespace))/events", body: body)
+    }
+
     /// Deletes one pod (its controller starts a new one), like `kubectl delete pod`.
     public func deletePod(namespace: String, name: String, dryRun: Bool = false) throws {
         _ = try call(

@@ -100,10 +100,12 @@ public enum CronRun {
                     intent = try st.recordIntent(pending)
                 }
             }
+            remediator.auditID = intent
             remediator.handle(
                 &findings[i], index: i,
                 failingProviders: remediator.failingProviders(at: findings[i].time, in: findings),
                 recovering: recovering)
+            remediator.auditID = nil
             var record = ActionRecord(
                 finding: findings[i], action: findings[i].action!,
                 change: remediator.changes.first { $0.finding == i }, runID: runID)

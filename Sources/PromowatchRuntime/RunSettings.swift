@@ -122,6 +122,7 @@ public struct RunSettings: Sendable {
         let r = Remediator(config: c.actions, decision: c.decision, mode: mode, client: client)
         r.unreachable = unreachable
         r.environment = ProcessInfo.processInfo.environment  // hook headers' secrets
+        r.instance = ProcessInfo.processInfo.hostName
         return r
     }
 

@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse, parse_qs
 
 lock = threading.Lock()
-state = {"configmaps": {}, "deployments": {}, "pods": [], "replicasets": [], "logs": {}}
+state = {"configmaps": {}, "deployments": {}, "pods": [], "replicasets": [], "events": [], "logs": {}}
 
 DISCOVERY = {
     "/api": {"kind": "APIVersions", "versions": ["v1"],
@@ -38,7 +38,9 @@ DISCOVERY = {
          "verbs": ["get", "list", "patch"], "shortNames": ["cm"]},
         {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
          "verbs": ["get", "list", "delete"], "shortNames": ["po"]},
-        {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]}]},
+        {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]},
+        {"name": "events", "singularName": "event", "namespaced": True, "kind": "Event",
+         "verbs": ["create", "list"], "shortNames": ["ev"]}]},
     "/apis/apps/v1": {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1", "resources": [
         {"name": "deployments", "singularName": "deployment", "namespaced": True, "kind": "Deployment",
          "verbs": ["get", "list", "patch"], "shortNames": ["deploy"]},
@@ -143,7 +145,7 @@ class Handler(BaseHTTPRequestHandler):
                     if "logs" in control:
                         state["logs"].update(control.pop("logs"))
                 return self.reply(200, {"configmaps": state["configmaps"], "deployments": state["deployments"],
-                                        "pods": state["pods"], "requests": control["requests"]})
+                                        "pods": state["pods"], "events": state["events"], "requests": control["requests"]})
         with lock:
             control["requests"].append({"verb": verb, "path": url.path, "query": url.query,
                                         "content_type": self.headers.get("Content-Type")})
@@ -165,14 +167,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(*status(control["fail_code"], "ServiceUnavailable", "the server is currently unable to handle the request"))
         if verb == "GET" and url.path in DISCOVERY:
             return self.reply(200, DISCOVERY[url.path])
-        m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/(configmaps|pods)(?:/([^/]+))?(/log)?", url.path) or \
+        m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/(configmaps|pods|events)(?:/([^/]+))?(/log)?", url.path) or \
             re.fullmatch(r"/apis/apps/v1/namespaces/([^/]+)/(deployments)/([^/]+)(/scale)?", url.path) or \
             re.fullmatch(r"/apis/apps/v1/namespaces/([^/]+)/(replicasets)()()", url.path)
         if not m:
             return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
         ns, resource, name, log = m.group(1), m.group(2), m.group(3) or None, m.group(4)
         sub = log or ""  # /log of a pod, /scale of a deployment
-        api_verb = {"GET": "list" if name is None else "get", "PATCH": "patch"}.get(verb, verb.lower())
+        api_verb = {"GET": "list" if name is None else "get", "PATCH": "patch", "POST": "create"}.get(verb, verb.lower())
         rbac_resource = resource + sub
         if f"{api_verb}:{rbac_resource}" in args.forbid:
             group = "apps" if resource in ("deployments", "replicasets") else ""
@@ -185,6 +187,31 @@ class Handler(BaseHTTPRequestHandler):
             if resource == "pods" and not log and name is None:
                 items = selected(state["pods"], ns, (q.get("labelSelector") or [""])[0])
                 return self.reply(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items})
+            if resource == "events" and verb == "POST" and name is None:
+                try:
+                    ev = json.loads(raw)
+                except ValueError as e:
+                    return self.reply(*status(400, "BadRequest", f"invalid Event: {e}"))
+                meta = ev.setdefault("metadata", {})
+                if not meta.get("name"):
+                    meta["name"] = meta.get("generateName", "event.") + format(len(state["events"]) + 1, "x")
+                meta["namespace"] = ns
+                meta["resourceVersion"] = str(1000 + len(state["events"]))
+                if ev.get("involvedObject", {}).get("namespace") not in (None, ns):
+                    return self.reply(*status(422, "Invalid", "involvedObject.namespace does not match"))
+                state["events"].append(ev)
+                return self.reply(201, ev)
+            if resource == "events" and verb == "GET" and name is None:
+                want = {}
+                for part in (q.get("fieldSelector") or [""])[0].split(","):
+                    if "=" in part:
+                        k, v = part.split("=", 1)
+                        want[k] = v
+                items = [e for e in state["events"] if e["metadata"].get("namespace") == ns and all(
+                    str(e.get("involvedObject", {}).get(k.split(".", 1)[1], "")) == v
+                    for k, v in want.items() if k.startswith("involvedObject."))]
+                return self.reply(200, {"kind": "EventList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"},
+                                        "items": items})
             if resource == "replicasets":
                 items = selected(state["replicasets"], ns, (q.get("labelSelector") or [""])[0])
                 return self.reply(200, {"kind": "ReplicaSetList", "apiVersion": "apps/v1",

@@ -265,6 +265,33 @@ final class CronTests: XCTestCase {
         }
     }
 
+    /// Every change leaves a Kubernetes Event on the object it changed: the real `kubectl describe
+    /// configmap` (run against the test API server) shows what promowatch did, why and the audit
+    /// id to roll it back.
+    func testKubectlDescribeShowsWhoChangedTheConfigMapAndWhy() throws {
+        let (codes, logFile) = try threeCodesLog()
+        defer { try? FileManager.default.removeItem(atPath: logFile) }
+        let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
+        let kubeconfig = try RemediationEndToEndTests.kubeconfig(s)
+        let r = try promowatch(
+            ["cron", "--from", logFile, "--apply", "--format", "json", "--state-dir", stateDir],
+            env: ["KUBECONFIG": kubeconfig])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let ids = try EmbeddedStore(directory: stateDir).actions(limit: 10).filter { $0.kind == "blacklist_coupon" }
+            .map(\.id)
+        XCTAssertEqual(ids.count, codes.count)
+        let (status, out, err) = try KubectlOracleTests.kubectl([
+            "--kubeconfig", kubeconfig, "-n", "microservices", "describe", "configmap", "checkout-config",
+        ])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.contains("Events:"), out)
+        for (code, id) in zip(codes, ids.sorted()) {
+            XCTAssertTrue(out.contains("PromowatchBlacklistCoupon"), out)
+            XCTAssertTrue(out.contains("blacklist_coupon \(code)"), "\(code) in: \(out)")
+            XCTAssertTrue(out.contains("audit #\(id)"), "#\(id) in: \(out)")
+        }
+    }
+
     func testKilledRunsNeitherLoseNorRepeatActionsEmbedded() throws {
         try killLoop(rounds: 5) { round in
             let dir = stateDir + "-\(round)"
