@@ -52,6 +52,8 @@ public final class Detector {
     var retainedEntries = 0
     /// Findings of minutes a batch evaluated before `finish` to stay within that bound.
     var foldedFindings: [Finding] = []
+    /// Findings a batch already evaluated (its folded minutes): progress on long runs.
+    public var findingsSoFar: Int { foldedFindings.count }
     /// The newest minute at the last attempt to fold for the bound (one attempt a minute).
     var foldAttemptMinute = Int.min
     /// Events whose minute had already been folded into the baseline when they arrived: late in

@@ -44,6 +44,8 @@ public final class Analyzer {
     /// `reader.bytesRead` when the input being read began (nil between inputs): a summary taken
     /// while following a stream counts what was read of it so far.
     private var inputStart: Int?
+    /// How far into the current input's file the reader is (compressed bytes for gzip).
+    public private(set) var inputPosition = 0
     private var inputErrors: [String] = []
     private var inputWarnings = 0
     private var inputWarningSamples: [String] = []
@@ -99,6 +101,7 @@ public final class Analyzer {
         reader.reset()
         let before = reader.bytesRead
         inputStart = before
+        inputPosition = 0
         defer {
             bytes += reader.bytesRead - before
             inputStart = nil
@@ -114,6 +117,7 @@ public final class Analyzer {
                     }
                 }
                 process(block)
+                inputPosition = source.position
                 afterBlock?()
             }
         } catch let e as InputError {

@@ -47,6 +47,14 @@ public enum ByteSource {
         return .plain(file, prefix: head)
     }
 
+    /// Bytes consumed from the file so far (for gzip, the compressed position): progress.
+    public var position: Int {
+        switch self {
+        case .plain(let f, let prefix): return f.offset - prefix.count
+        case .gzip(let g): return g.compressedOffset
+        }
+    }
+
     public var name: String {
         switch self {
         case .plain(let f, _): return f.name

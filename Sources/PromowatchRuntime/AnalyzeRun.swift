@@ -1,3 +1,4 @@
+import Foundation
 import PromowatchCore
 import PromowatchDecision
 import PromowatchDiagnostics
@@ -16,7 +17,26 @@ public enum AnalyzeRun {
         let analyzer = Analyzer(options: settings.analyzerOptions(config))
         if settings.detect { analyzer.enableDetection(config) }
         var result = RunResult()
-        result.inputsFailed = readAll(inputs.isEmpty ? ["-"] : inputs, into: analyzer)
+        let paths = inputs.isEmpty ? ["-"] : inputs
+        let progress = ProgressLine(inputs: paths, format: settings.format)
+        var finished = 0
+        if let progress {
+            analyzer.afterBlock = {
+                progress.update(
+                    finished: finished, position: analyzer.inputPosition,
+                    findings: analyzer.detector?.findingsSoFar ?? 0)
+            }
+        }
+        result.inputsFailed = false
+        for path in paths {
+            if readAll([path], into: analyzer) { result.inputsFailed = true }
+            if path != "-", let a = try? FileManager.default.attributesOfItem(atPath: path),
+                let size = a[.size] as? NSNumber
+            {
+                finished += size.intValue
+            }
+        }
+        progress?.finish()
         analyzer.finish()
         let out = settings.output
         if let d = analyzer.detector {

@@ -175,3 +175,39 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(check.terminationStatus, 0, said)
     }
 }
+
+/// `analyze`'s progress line: drawn on a terminal (a pseudo-terminal made by `script`), never on a
+/// pipe or with `--format json`.
+final class ProgressLineTests: XCTestCase {
+    func terminal(_ args: [String]) throws -> String {
+        try TestDependency.require(tool: "script")
+        let cmd = ([Binary.url().path] + args).map { "'\($0)'" }.joined(separator: " ")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["script", "-qfec", cmd, "/dev/null"]
+        p.currentDirectoryURL = Repository.root
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let d = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        return String(decoding: d, as: UTF8.self)
+    }
+
+    func testDrawnOnATerminalOnly() throws {
+        let fixture = Repository.path("fixtures/checkout-sample.log.gz")
+        let size = try XCTUnwrap(
+            (try FileManager.default.attributesOfItem(atPath: fixture)[.size] as? NSNumber)?.intValue)
+        let shown = try terminal(["analyze", "--format", "text", fixture])
+        XCTAssertTrue(shown.contains(String(format: " of %.1f MB (", Double(size) / 1e6)), shown)
+        XCTAssertTrue(shown.contains("MB/s"), shown)
+        XCTAssertTrue(shown.contains("findings so far"), shown)
+        XCTAssertTrue(shown.contains("\r\u{1B}[K"), "the line is cleared before the findings")
+        XCTAssertFalse(
+            try terminal(["analyze", "--format", "json", fixture]).contains("MB/s"), "not with --format json")
+        let piped = try Binary.run(["analyze", "--format", "text", fixture])
+        XCTAssertFalse(piped.stderr.contains("MB/s"), "not when stderr is no terminal")
+    }
+}
