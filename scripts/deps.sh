@@ -3,12 +3,13 @@
 #   bash scripts/deps.sh build      zlib headers and pkg-config: enough to build and run
 #   bash scripts/deps.sh test       + jq, bc, openssl, python3 (fake API server), PostgreSQL and libpq,
 #                                   Prometheus (scrapes `watch --metrics-listen` in a test) and
-#                                   Alertmanager (receives incidents in a test).
+#                                   Alertmanager (receives incidents in a test), Chromium (renders
+#                                   the HTML report in a test).
 #   kubectl, the oracle for patch semantics, ships with this project's machine image.
 set -euo pipefail
 want=(zlib1g-dev pkg-config gzip)
 if [ "${1:-build}" = "test" ]; then
-  want+=(jq bc openssl python3 postgresql libpq-dev prometheus prometheus-alertmanager)
+  want+=(jq bc openssl python3 postgresql libpq-dev prometheus prometheus-alertmanager chromium)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -92,3 +92,25 @@ public struct LatencyTotals: Sendable, Equatable {
         count += 1
     }
 }
+
+/// Per-minute figures of a run, for the report's charts: checkout traffic, p99 latency,
+/// payment outcomes by provider and the redemptions of the codes the findings are about.
+public struct MinuteSeries: Sendable, Equatable {
+    /// Start of each minute (ns since the epoch), ascending; every other array follows it.
+    public var minutes: [Int64] = []
+    /// Payment attempts and requests (what promotions do not drive).
+    public var traffic: [Int] = []
+    /// p99 request latency (ms); 0 for a minute without requests.
+    public var p99Ms: [Double] = []
+    public struct Payments: Sendable, Equatable {
+        public var succeeded: [Int] = []
+        public var declined: [Int] = []
+        public var failed: [Int] = []
+        public init() {}
+    }
+    /// By provider name.
+    public var payments: [String: Payments] = [:]
+    /// Redemptions by code.
+    public var coupons: [String: [Int]] = [:]
+    public init() {}
+}

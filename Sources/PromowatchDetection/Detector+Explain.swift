@@ -103,3 +103,39 @@ extension Detector {
             .prefix(5).map { $0 }
     }
 }
+
+extension Detector {
+    /// The minutes still held (a batch holds all of them unless its entry bound folded the
+    /// oldest), as per-minute series for the report; `coupons` names the codes to chart.
+    public func series(coupons names: [String]) -> MinuteSeries {
+        var s = MinuteSeries()
+        let ids = names.compactMap { n -> (String, Int32)? in
+            let id = self.coupons.find(Array(n.utf8))
+            return id >= 0 ? (n, id) : nil
+        }
+        var providerNames: [Int32: String] = [:]
+        for m in buckets.keys.sorted() {
+            let b = buckets[m]!
+            s.minutes.append(Int64(m) * Detector.minuteNanos)
+            s.traffic.append(b.reference)
+            s.p99Ms.append(b.latency.total > 0 ? b.latency.quantile(0.99) : 0)
+            for (p, _) in b.providers where providerNames[p] == nil { providerNames[p] = providers.string(p) }
+            for (name, id) in ids {
+                var n = 0
+                for (c, st) in b.coupons where c == id { n = Int(st.applied) }
+                s.coupons[name, default: []].append(n)
+            }
+        }
+        for (p, name) in providerNames {
+            var pay = MinuteSeries.Payments()
+            for m in buckets.keys.sorted() {
+                let st = buckets[m]!.providers[p]
+                pay.succeeded.append(Int(st?.succeeded ?? 0))
+                pay.declined.append(Int(st?.declined ?? 0))
+                pay.failed.append(Int(st?.failures ?? 0))
+            }
+            s.payments[name] = pay
+        }
+        return s
+    }
+}

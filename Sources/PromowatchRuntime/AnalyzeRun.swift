@@ -4,6 +4,7 @@ import PromowatchDecision
 import PromowatchDiagnostics
 import PromowatchEngine
 import PromowatchMetrics
+import PromowatchReport
 
 #if canImport(Glibc)
     import Glibc
@@ -52,6 +53,18 @@ public enum AnalyzeRun {
             let incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
             for i in findings.indices { incidents.assign(&findings[i]) }
             incidents.advance(to: d.watermark)
+            if let path = settings.reportPath {
+                var codes: [String] = []
+                for f in findings {
+                    if let c = f.subject.coupon, !codes.contains(c), codes.count < 6 { codes.append(c) }
+                }
+                let html = HTMLReport.render(
+                    findings: findings, steps: remediator.steps, resolved: incidents.resolved,
+                    summary: analyzer.summary(), series: d.series(coupons: codes))
+                guard FileManager.default.createFile(atPath: path + ".tmp", contents: Data(html.utf8)),
+                    rename(path + ".tmp", path) == 0
+                else { throw RuntimeError("cannot write the report \(path)") }
+            }
             out.timeline(findings, remediator.steps[...], incidents.resolved[...])
             if out.format == .text && findings.isEmpty { print("  (none)") }
             result.note(findings)

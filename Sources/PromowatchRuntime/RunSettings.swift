@@ -53,6 +53,8 @@ public struct RunSettings: Sendable {
     public var metricsListen: String?
     /// `cron --metrics-textfile`: the run's metrics for node-exporter's textfile collector.
     public var metricsTextfile: String?
+    /// `analyze --report`: a self-contained HTML report.
+    public var reportPath: String?
 
     public init() {}
 

@@ -20,6 +20,7 @@ struct Analyze: ParsableCommand {
               promowatch analyze --format json a.log b.log.gz
               promowatch analyze --fail-on P1 archive/today.log.gz   # exit 3 on a P0 or P1 finding
               zcat archive/*.gz | promowatch analyze -
+              promowatch analyze --report day.html archive/today.log.gz
             """
     )
 
@@ -31,10 +32,15 @@ struct Analyze: ParsableCommand {
         help: "Exit with status 3 when a finding this severe or worse is reported (P0, P1, P2, P3).")
     var failOn: Severity?
 
+    @Option(help: "Also write a self-contained HTML report with charts (opens offline, prints on A4).")
+    var report: String?
+
     @OptionGroup var options: CommonOptions
 
     func run() throws {
-        try runtime(failOn: failOn) { try AnalyzeRun.run(options.settings, inputs: files) }
+        var settings = options.settings
+        settings.reportPath = report
+        try runtime(failOn: failOn) { try AnalyzeRun.run(settings, inputs: files) }
     }
 }
 
