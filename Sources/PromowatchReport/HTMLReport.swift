@@ -25,7 +25,10 @@ public enum HTMLReport {
             let end = ends[id] ?? fs.map(\.windowEnd).max()!
             let sev = fs.map(\.severity).min()!
             let root = fs.first!
-            return (id, start, max(end, start + 60 * EventTime.nanosPerSecond), sev, "\(root.category.rawValue) \(subject(root.subject))")
+            return (
+                id, start, max(end, start + 60 * EventTime.nanosPerSecond), sev,
+                "\(root.category.rawValue) \(subject(root.subject))"
+            )
         }
 
         var o = """
@@ -61,7 +64,8 @@ public enum HTMLReport {
         o += "<h2>The checkout, minute by minute</h2>\n"
         let shaded = spans.map { ($0.start, $0.end, $0.severity) }
         o += chart(
-            "Checkout traffic (payment attempts and requests a minute)", series, [("traffic", "#3465a4", series.traffic.map(Double.init))],
+            "Checkout traffic (payment attempts and requests a minute)", series,
+            [("traffic", "#3465a4", series.traffic.map(Double.init))],
             shaded: shaded, id: "chart-traffic")
         let palette = ["#3465a4", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f"]
         let codes = series.coupons.keys.sorted()
@@ -126,7 +130,8 @@ public enum HTMLReport {
         o +=
             "<tr><th>finding</th><td><span class=\"sev \(f.severity.name)\">\(f.severity.name)</span> \(escape(f.category.rawValue)) \(escape(subject(f.subject))) at <span class=\"mono\">\(EventTime.rfc3339(f.time))</span></td></tr>\n"
         o += "<tr><th>what</th><td>\(escape(f.summary))</td></tr>\n"
-        var ev = "observed \(NumberText.short(f.evidence.observed)), typical \(NumberText.short(f.evidence.expected)), score \(NumberText.short(f.evidence.score))"
+        var ev =
+            "observed \(NumberText.short(f.evidence.observed)), typical \(NumberText.short(f.evidence.expected)), score \(NumberText.short(f.evidence.score))"
         for (k, v) in f.evidence.counts { ev += "; \(k) \(NumberText.short(v))" }
         o += "<tr><th>evidence</th><td>\(escape(ev))</td></tr>\n"
         if let x = f.explanation {
@@ -177,7 +182,9 @@ public enum HTMLReport {
         }
     }
 
-    static func timeline(_ spans: [(id: String, start: Int64, end: Int64, severity: Severity, title: String)], _ s: MinuteSeries)
+    static func timeline(
+        _ spans: [(id: String, start: Int64, end: Int64, severity: Severity, title: String)], _ s: MinuteSeries
+    )
         -> String
     {
         let row = 22.0
@@ -203,7 +210,8 @@ public enum HTMLReport {
 
     static func axis(_ s: MinuteSeries, y: Double) -> String {
         guard let a = s.minutes.first, let b = s.minutes.last else { return "" }
-        var o = "<line x1=\"\(left)\" y1=\"\(f1(y))\" x2=\"\(f1(width - right))\" y2=\"\(f1(y))\" stroke=\"#9aa3b2\"/>\n"
+        var o =
+            "<line x1=\"\(left)\" y1=\"\(f1(y))\" x2=\"\(f1(width - right))\" y2=\"\(f1(y))\" stroke=\"#9aa3b2\"/>\n"
         let end = b + 60 * EventTime.nanosPerSecond
         for k in 0...4 {
             let t = a + (end - a) * Int64(k) / 4
@@ -229,8 +237,10 @@ public enum HTMLReport {
             o +=
                 "<rect class=\"incident-window\" x=\"\(f1(x0))\" y=\"\(top)\" width=\"\(f1(max(2, x(b, s) - x0)))\" height=\"\(f1(bottom - top))\" fill=\"\(color(sev))\" opacity=\"0.14\"/>\n"
         }
-        o += "<text x=\"\(left - 6)\" y=\"\(top + 9)\" font-size=\"10\" fill=\"#5b6475\" text-anchor=\"end\">\(NumberText.short(maxY))</text>\n"
-        o += "<text x=\"\(left - 6)\" y=\"\(f1(bottom))\" font-size=\"10\" fill=\"#5b6475\" text-anchor=\"end\">0</text>\n"
+        o +=
+            "<text x=\"\(left - 6)\" y=\"\(top + 9)\" font-size=\"10\" fill=\"#5b6475\" text-anchor=\"end\">\(NumberText.short(maxY))</text>\n"
+        o +=
+            "<text x=\"\(left - 6)\" y=\"\(f1(bottom))\" font-size=\"10\" fill=\"#5b6475\" text-anchor=\"end\">0</text>\n"
         o += axis(s, y: bottom)
         for (_, colour, values) in lines where !values.isEmpty {
             var pts: [String] = []

@@ -39,6 +39,41 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(s["bytes"] as? Int, truth["bytes"] as? Int)
     }
 
+    /// The README's first command (scripts/example.sh) runs on fixtures/shop-incidents.log.gz:
+    /// what a newcomer sees first is each labelled incident, found in time, with its dry-run
+    /// action, and nothing else.
+    func testTheFirstRunShowsTheIncidentsAndTheirActions() throws {
+        let r = try run(["analyze", "--format", "json", "fixtures/shop-incidents.log.gz"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let findings = r.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.filter { $0["category"] != nil }
+        let labels =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: CLITests.root.appendingPathComponent("fixtures/shop-incidents.labels.json")))
+            as! [[String: Any]]
+        XCTAssertEqual(labels.count, 2)
+        for l in labels {
+            let cat = l["category"] as! String
+            let start = l["start"] as! String
+            XCTAssertTrue(
+                findings.contains { $0["category"] as? String == cat && ($0["time"] as? String ?? "") >= start },
+                "\(l["name"]!) not found")
+        }
+        let actions = findings.compactMap { $0["action"] as? [String: Any] }.map {
+            "\($0["kind"]!):\($0["target"]!)"
+        }
+        XCTAssertEqual(actions.sorted(), ["blacklist_coupon:STAFF50-ANNA", "disable_provider:stripe"])
+        let abuse = try XCTUnwrap(findings.first { $0["category"] as? String == "coupon_abuse" })
+        XCTAssertEqual(abuse["severity"] as? String, "P0")
+        XCTAssertNotNil(abuse["explanation"], "the first thing shown is explained")
+        // and the example script's report is written
+        let report = NSTemporaryDirectory() + "pw-first-run-\(UUID().uuidString).html"
+        defer { try? FileManager.default.removeItem(atPath: report) }
+        XCTAssertEqual(try run(["analyze", "--report", report, "fixtures/shop-incidents.log.gz"]).status, 0)
+        XCTAssertTrue(try String(contentsOfFile: report, encoding: .utf8).contains("STAFF50-ANNA"))
+    }
+
     func testStdinAndDashAreTheSame() throws {
         let data = try Data(contentsOf: CLITests.root.appendingPathComponent("fixtures/concatenated.log.gz"))
         let a = try summary(try run(["analyze", "--format", "json"], stdin: data))

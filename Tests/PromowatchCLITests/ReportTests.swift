@@ -33,12 +33,16 @@ final class ReportTests: XCTestCase {
         // a generated day with incidents, and a hostile code in it
         let day = dir + "/day.log"
         let gen = try Binary.run(
-            ["--adversarial", "--seed", "42", "--format", "json,logfmt", "--framing", "plain,prefixTimestamps", "-o", day],
+            [
+                "--adversarial", "--seed", "42", "--format", "json,logfmt", "--framing", "plain,prefixTimestamps", "-o",
+                day,
+            ],
             product: "loggen")
         XCTAssertEqual(gen.status, 0, gen.stderr)
-        let hostile = (0..<25).map { k in
-            "{\"ts\":\"2026-11-20T15:0\(k / 10):\(k % 6)\(k % 10)Z\",\"msg\":\"ApplyPromotion\",\"coupon\":\"<script>alert(1)</script>\",\"user_id\":\"x\(k)\",\"status\":\"applied\",\"discount\":90,\"subtotal\":90}"
-        }.joined(separator: "\n") + "\n"
+        let hostile =
+            (0..<25).map { k in
+                "{\"ts\":\"2026-11-20T15:0\(k / 10):\(k % 6)\(k % 10)Z\",\"msg\":\"ApplyPromotion\",\"coupon\":\"<script>alert(1)</script>\",\"user_id\":\"x\(k)\",\"status\":\"applied\",\"discount\":90,\"subtotal\":90}"
+            }.joined(separator: "\n") + "\n"
         try hostile.write(toFile: dir + "/hostile.log", atomically: true, encoding: .utf8)
         let report = dir + "/report.html"
         let r = try Binary.run(["analyze", "--report", report, "--format", "json", day, dir + "/hostile.log"])

@@ -9,7 +9,7 @@ import LogGenerator
 //          [--exotic-coupons] [--truth FILE] [-o FILE]
 //   loggen --adversarial --seed S [--labels FILE] [--format LIST] [--framing LIST] [-o FILE]
 //          a day drawn at random (benchmarks/scenarios.sh), labels with right and wrong actions
-//   loggen --scenario [--hours H] [--peak N] [--no-incidents] [--no-legit] [--pod-order] [--attack-distinct N]
+//   loggen --scenario [--hours H] [--peak N] [--no-incidents] [--no-legit] [--only NAME]... [--pod-order] [--attack-distinct N]
 //          [--labels FILE] [--format LIST] [--framing LIST] [--truth FILE] [-o FILE]
 // Formats and framings given as lists are mixed line by line. --scenario writes a day of traffic
 // with labelled incidents and legitimate spikes; --pod-order writes one pod after another, as
@@ -96,6 +96,9 @@ while !args.isEmpty {
     case "--no-legit":
         scenario = scenario ?? ScenarioConfig()
         scenario!.legitSpikes = false
+    case "--only":
+        scenario = scenario ?? ScenarioConfig()
+        scenario!.onlyIncidents.insert(value())
     case "--labels": labelsPath = value()
     case "--attack-distinct":
         guard let n = Int(value()) else { usage() }
