@@ -5,6 +5,7 @@ import PromowatchDecision
 import PromowatchDetection
 import PromowatchDiagnostics
 import PromowatchEngine
+import PromowatchMetrics
 import PromowatchStore
 
 /// `watch --shared`: several instances (one per node, say) each read part of the logs and publish
@@ -29,6 +30,10 @@ final class SharedWatch {
     private var lastPublish = 0.0
     private var lastSnapshot = 0.0
     private let diagnostician: Diagnostician
+    /// Incidents announced by whichever instance leads (`notifications:`).
+    let announcer: Announcer?
+    /// What the leader decided, for this instance's metrics.
+    private(set) var counters = RunCounters()
     private var unrecorded: [Finding] = []
     private var audit: [ActionRecord] = []
     var lockName: String { "promowatch-shared-" + group }
@@ -48,6 +53,7 @@ final class SharedWatch {
         self.decision = DecisionStage(config: config.decision, scaleDeployment: config.actions.scaleDeployment)
         self.remediator = remediator
         self.diagnostician = diagnostician
+        self.announcer = Announcer(config)
         self.incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
         self.out = out
         aggregator.trackPartials()
@@ -165,6 +171,11 @@ final class SharedWatch {
         let resolvedBefore = incidents.resolved.count
         for i in found.indices { incidents.assign(&found[i]) }
         out.timeline(found, remediator.steps[stepsBefore...], incidents.resolved[resolvedBefore...])
+        for f in found { counters.note(f) }
+        for s in remediator.steps[stepsBefore...] { counters.note(s.action) }
+        announcer?.findings(found)
+        announcer?.resolved(incidents.resolved[resolvedBefore...])
+        announcer?.tick()
         audit += remediator.steps[stepsBefore...].map { ActionRecord(step: $0, runID: runID) }
         for (i, f) in found.enumerated() {
             guard let a = f.action else { continue }
@@ -216,7 +227,29 @@ public enum SharedWatchRun {
         let coordinator = try SharedWatch(
             store: st, group: group, instance: name, config: config, aggregator: analyzer.detector!,
             remediator: remediator, diagnostician: settings.diagnostician(config, remediator: remediator), out: out)
+        let metrics = try settings.metricsListen.map { a -> MetricsServer in
+            do {
+                let m = try MetricsServer(listen: a)
+                Stderr.write("promowatch: metrics on port \(m.port) at /metrics\n")
+                return m
+            } catch { throw RuntimeError("\(error)") }
+        }
+        var lastMetrics = 0.0
+        let providers = Set(config.actions.providerKeys.keys)
+        let publish = {
+            guard let m = metrics, Double(Analyzer.now()) / 1e9 - lastMetrics >= 1 else { return }
+            lastMetrics = Double(Analyzer.now()) / 1e9
+            var c = coordinator.counters
+            c.notificationDrops = coordinator.announcer?.notifier.drops ?? 0
+            let w = analyzer.detector!.watermark
+            m.update(
+                MetricsText.render(
+                    summary: analyzer.summary(), counters: c,
+                    lagSeconds: w == Int64.min ? nil : max(0, Double(Analyzer.now() - w) / 1e9), providers: providers))
+        }
+        publish()
         let tick = {
+            publish()
             do { try coordinator.tick() } catch {
                 // PostgreSQL has been away for a minute, or failed otherwise: stop (a supervisor restarts the instance)
                 Stderr.write("promowatch watch --shared: giving up: \(error)\n")
@@ -229,7 +262,9 @@ public enum SharedWatchRun {
         result.inputsFailed = readAll(inputs.isEmpty ? ["-"] : inputs, into: analyzer)
         analyzer.finish()
         try coordinator.finish()
+        coordinator.announcer?.finish()
         out.summary(analyzer.summary())
+        metrics?.close()
         return result
     }
 }
