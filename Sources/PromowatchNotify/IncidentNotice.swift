@@ -18,6 +18,15 @@ public struct IncidentNotice: Sendable, Equatable {
     public var endsAt: Int64?
     /// The finding behind it, as the contract's JSON (the generic webhook's body).
     public var findingJSON: String?
+    /// The audit id of its action, when the run keeps an audit (`cron`): rolled back with
+    /// `promowatch rollback ID --apply`.
+    public var auditID: Int64?
+
+    /// How to undo what was done.
+    var rollback: String {
+        auditID.map { "promowatch rollback \($0) --apply" }
+            ?? "promowatch history shows each action's id; promowatch rollback ID --apply undoes one"
+    }
 
     public init(
         id: String, state: IncidentRef.State, severity: Severity, category: Category, subject: String,
@@ -66,7 +75,7 @@ public struct IncidentNotice: Sendable, Equatable {
         ann.add("summary", n.summary)
         ann.add("evidence", n.evidence)
         if let a = n.action { ann.add("action", a) }
-        ann.add("rollback", "promowatch history shows each action's id; promowatch rollback ID --apply undoes one")
+        ann.add("rollback", n.rollback)
         var o = JSONWriter()
         o.addRaw("labels", labels.text)
         o.addRaw("annotations", ann.text)
@@ -99,7 +108,7 @@ public struct IncidentNotice: Sendable, Equatable {
             "{\"type\": \"header\", \"text\": \(plain(title, 150))}",
             "{\"type\": \"section\", \"text\": \(plain(n.summary, 3000))}",
             "{\"type\": \"section\", \"fields\": [\(fields.prefix(10).joined(separator: ", "))]}",
-            "{\"type\": \"context\", \"elements\": [\(plain("Roll back an action: promowatch history, then promowatch rollback ID --apply", 2000))]}",
+            "{\"type\": \"context\", \"elements\": [\(plain("Roll back: " + n.rollback, 2000))]}",
         ]
         var o = JSONWriter()
         // the notification's fallback text is mrkdwn to Slack: only our own words go there

@@ -94,13 +94,7 @@ public enum WatchRun {
         var printedIncidents = 0
         var counters = RunCounters()
         var lastMetrics = 0.0
-        let metrics = try settings.metricsListen.map { a -> MetricsServer in
-            do {
-                let m = try MetricsServer(listen: a)
-                Stderr.write("promowatch: metrics on port \(m.port) at /metrics\n")
-                return m
-            } catch { throw RuntimeError("\(error)") }
-        }
+        let metrics = try settings.metricsServer()
         let providers = Set(config.actions.providerKeys.keys)
         let announcer = Announcer(config)
         let publish = { (force: Bool) in

@@ -20,6 +20,9 @@ final class Announcer {
         for p in notifier.problems { Stderr.write("promowatch: \(p)\n") }
     }
 
+    /// Audit ids of actions by finding fingerprint (`cron`), named in the notices.
+    var auditIDs: [String: Int64] = [:]
+
     func findings<S: Sequence>(_ fs: S) where S.Element == Finding {
         for f in fs {
             guard let ref = f.incident else { continue }
@@ -31,7 +34,9 @@ final class Announcer {
                 action: f.action.map { a in
                     "\(a.kind.rawValue) \(a.target)" + (a.outcome.map { " (\($0.description))" } ?? " (proposed)")
                 }, startsAt: f.time, findingJSON: FindingReport.json(f))
+            n.auditID = auditIDs[f.fingerprint]
             if let old = active[ref.id] {
+                if n.auditID == nil { n.auditID = old.auditID }
                 n.startsAt = old.startsAt
                 n.severity = min(old.severity, n.severity)
                 if n.action == nil { n.action = old.action }

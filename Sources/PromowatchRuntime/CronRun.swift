@@ -132,6 +132,7 @@ public enum CronRun {
         commit.baselines = detector.baselineRows()
         let new = try st.commit(commit)
         if let a = Announcer(config) {
+            for r in commit.completions + commit.actions where r.id > 0 { a.auditIDs[r.findingFingerprint] = r.id }
             a.findings(announce)
             a.resolved(incidents.resolved)
             a.finish()

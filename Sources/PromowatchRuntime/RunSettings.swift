@@ -6,6 +6,7 @@ import PromowatchDecision
 import PromowatchDiagnostics
 import PromowatchEngine
 import PromowatchKube
+import PromowatchMetrics
 import PromowatchParsing
 import PromowatchReport
 import PromowatchStore
@@ -126,6 +127,17 @@ public struct RunSettings: Sendable {
         r.environment = ProcessInfo.processInfo.environment  // hook headers' secrets
         r.instance = ProcessInfo.processInfo.hostName
         return r
+    }
+
+    /// `--metrics-listen`: the endpoint, listening (nil without the flag).
+    func metricsServer() throws -> MetricsServer? {
+        try metricsListen.map { a in
+            do {
+                let m = try MetricsServer(listen: a)
+                Stderr.write("promowatch: metrics on port \(m.port) at /metrics\n")
+                return m
+            } catch { throw RuntimeError("\(error)") }
+        }
     }
 
     /// The diagnosis step of a run, and the database action on the same connection: opened only

@@ -227,13 +227,7 @@ public enum SharedWatchRun {
         let coordinator = try SharedWatch(
             store: st, group: group, instance: name, config: config, aggregator: analyzer.detector!,
             remediator: remediator, diagnostician: settings.diagnostician(config, remediator: remediator), out: out)
-        let metrics = try settings.metricsListen.map { a -> MetricsServer in
-            do {
-                let m = try MetricsServer(listen: a)
-                Stderr.write("promowatch: metrics on port \(m.port) at /metrics\n")
-                return m
-            } catch { throw RuntimeError("\(error)") }
-        }
+        let metrics = try settings.metricsServer()
         var lastMetrics = 0.0
         let providers = Set(config.actions.providerKeys.keys)
         let publish = {

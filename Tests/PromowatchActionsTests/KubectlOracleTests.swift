@@ -13,7 +13,7 @@ final class KubectlOracleTests: XCTestCase {
 
     func kubectl(_ args: [String]) throws -> (Int32, String, String) { try KubectlOracleTests.kubectl(args) }
 
-    static func kubectl(_ args: [String]) throws -> (Int32, String, String) {
+    static func kubectl(_ args: [String], environment: [String: String]? = nil) throws -> (Int32, String, String) {
         guard
             let path = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].first(where: {
                 FileManager.default.isExecutableFile(atPath: $0)
@@ -24,6 +24,7 @@ final class KubectlOracleTests: XCTestCase {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
+        if let environment { p.environment = environment }
         p.currentDirectoryURL = KubectlOracleTests.root
         let out = Pipe()
         let err = Pipe()

@@ -112,10 +112,7 @@ final class RolloutUndoTests: XCTestCase {
     func run(_ args: [String], _ s: FakeAPIServer) throws -> (Binary.Result, [[String: Any]]) {
         let r = try Binary.run(
             args, environment: ["KUBECONFIG": try RemediationEndToEndTests.kubeconfig(s), "HOME": dir])
-        let objects = r.stdout.split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
-        return (r, objects)
+        return (r, r.jsonLines)
     }
 
     func deployment(_ s: FakeAPIServer) throws -> [String: Any] {

@@ -9,65 +9,24 @@ import XCTest
 /// audit records each call.
 final class RunbookHookTests: XCTestCase {
     let dir = NSTemporaryDirectory() + "pw-hook-\(UUID().uuidString)"
-    var receiver: Process?
+    var local: LocalReceiver?
 
     override func setUpWithError() throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
     override func tearDown() {
-        if let p = receiver, p.isRunning { p.terminate() }
+        local = nil
         try? FileManager.default.removeItem(atPath: dir)
     }
 
-    /// Starts a receiver answering `status`; returns its port. Requests go to `dir/requests.jsonl`.
+    /// Starts a receiver answering `status`; returns its port.
     func startReceiver(status: Int) throws -> Int {
-        try TestDependency.require(tool: "python3")
-        let script = dir + "/receiver.py"
-        try """
-        import http.server, json, sys, threading, os
-        status, log = int(sys.argv[1]), sys.argv[2]
-        class H(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a): pass
-            def handle_one(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n).decode("utf-8", "replace")
-                with open(log, "a") as f:
-                    f.write(json.dumps({"method": self.command, "path": self.path, "body": body,
-                                        "authorization": self.headers.get("Authorization"),
-                                        "api_key": self.headers.get("X-Api-Key")}) + "\\n")
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-            do_POST = do_PUT = handle_one
-        s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        print("PORT", s.server_address[1], flush=True)
-        threading.Timer(60, lambda: os._exit(0)).start()
-        s.serve_forever()
-        """.write(toFile: script, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script, String(status), dir + "/requests.jsonl"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        receiver = p
-        var line = Data()
-        while !line.contains(0x0A) {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { throw TestDependency.missing("the hook receiver did not start") }
-            line.append(d)
-        }
-        return Int(
-            String(decoding: line, as: UTF8.self).split(separator: " ")[1].trimmingCharacters(
-                in: .whitespacesAndNewlines))!
+        let r = try LocalReceiver(directory: dir, status: status)
+        local = r
+        return r.port
     }
 
-    func requests() -> [[String: Any]] {
-        ((try? String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8)) ?? "").split(separator: "\n")
-            .compactMap {
-                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-            }
-    }
+    func requests() -> [[String: Any]] { local?.requests() ?? [] }
 
     /// A code a user typed to break out of a JSON string, stacked on orders (discount >= subtotal).
     let hostile = "EVIL\"},\"admin\":true,\"x\":{\"y\":\"<b>\\n*`@here`*"

@@ -92,10 +92,7 @@ final class ScaleDeploymentTests: XCTestCase {
     func run(_ args: [String], _ s: FakeAPIServer) throws -> (Binary.Result, [[String: Any]]) {
         let r = try Binary.run(
             args, environment: ["KUBECONFIG": try RemediationEndToEndTests.kubeconfig(s), "HOME": dir])
-        let objects = r.stdout.split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
-        return (r, objects)
+        return (r, r.jsonLines)
     }
 
     func latencyFinding(_ out: [[String: Any]]) throws -> [String: Any] {
@@ -246,19 +243,7 @@ final class ScaleDeploymentTests: XCTestCase {
             atPath: bin + "/kubectl-promowatch", withDestinationPath: Binary.url().path)
         let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
         func kubectl(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["kubectl"] + args
-            p.environment = ["PATH": path, "HOME": dir]
-            let out = Pipe()
-            let err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            try p.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile()
-            let e = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+            try KubectlOracleTests.kubectl(args, environment: ["PATH": path, "HOME": dir])
         }
         let list = try kubectl(["plugin", "list"])
         XCTAssertTrue(list.stdout.contains(bin + "/kubectl-promowatch"), list.stdout + list.stderr)

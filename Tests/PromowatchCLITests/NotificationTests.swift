@@ -20,64 +20,22 @@ final class NotificationTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
     override func tearDown() {
+        local = nil
         for p in processes where p.isRunning { p.terminate() }
         for p in processes { p.waitUntilExit() }
         try? FileManager.default.removeItem(atPath: dir)
     }
 
-    /// A receiver recording every request to `requests.jsonl`: `/down` always answers 500,
-    /// `/flaky` 503 to the first two requests, anything else 200.
+    var local: LocalReceiver?
+
+    /// The local receiver (`/down` always 500, `/flaky` 503 to its first two requests).
     func startReceiver() throws -> Int {
-        let script = dir + "/receiver.py"
-        try """
-        import http.server, json, sys, threading, os
-        log = sys.argv[1]
-        seen = {"flaky": 0}
-        lock = threading.Lock()
-        class H(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a): pass
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n).decode("utf-8", "replace")
-                with lock:
-                    status = 200
-                    if self.path == "/down": status = 500
-                    if self.path == "/flaky":
-                        seen["flaky"] += 1
-                        if seen["flaky"] <= 2: status = 503
-                    with open(log, "a") as f:
-                        f.write(json.dumps({"path": self.path, "status": status, "body": body}) + "\\n")
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-        s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        print("PORT", s.server_address[1], flush=True)
-        threading.Timer(120, lambda: os._exit(0)).start()
-        s.serve_forever()
-        """.write(toFile: script, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script, dir + "/requests.jsonl"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        processes.append(p)
-        var line = Data()
-        while !line.contains(0x0A) {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { throw TestDependency.missing("the receiver did not start") }
-            line.append(d)
-        }
-        return Int(
-            String(decoding: line, as: UTF8.self).split(separator: " ")[1].trimmingCharacters(
-                in: .whitespacesAndNewlines))!
+        let r = try LocalReceiver(directory: dir)
+        local = r
+        return r.port
     }
 
-    func requests(_ path: String) -> [[String: Any]] {
-        ((try? String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8)) ?? "").split(separator: "\n")
-            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-            .filter { ($0["path"] as? String ?? "").split(separator: "?").first.map(String.init) == path }
-    }
+    func requests(_ path: String) -> [[String: Any]] { local?.requests(path) ?? [] }
 
     func body(_ r: [String: Any]) -> Any? {
         try? JSONSerialization.jsonObject(with: Data((r["body"] as? String ?? "").utf8))

@@ -18,6 +18,12 @@ public enum Binary {
         public var status: Int32
         public var stdout: String
         public var stderr: String
+        /// Each line of stdout that is a JSON object (`--format json`: findings, steps, the summary).
+        public var jsonLines: [[String: Any]] {
+            stdout.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+        }
     }
 
     /// Runs to the end with `stdin` as input, in the repository's root unless told otherwise.
