@@ -234,4 +234,28 @@ final class NotificationTests: XCTestCase {
         XCTAssertTrue(out.contains("\"category\": \"db_saturation\""), "detection went on")
         XCTAssertFalse(String(decoding: said, as: UTF8.self).contains("/down"), "the URL is a secret")
     }
+
+    /// Alertmanager resolves an alert it stops hearing of: active incidents are re-sent every
+    /// `notifications.resend_seconds` (here to the local receiver standing in for it).
+    func testActiveIncidentsAreResentWhileActive() throws {
+        let port = try startReceiver()
+        try """
+        notifications:
+          alertmanager: {url: "http://127.0.0.1:\(port)"}
+          resend_seconds: 5
+        """.write(toFile: dir + "/resend.yaml", atomically: true, encoding: .utf8)
+        let input = Pipe()
+        let watch = try Binary.start(
+            ["watch", "--config", dir + "/resend.yaml", "--format", "json"], environment: ["HOME": dir], stdin: input,
+            stdout: FileHandle.nullDevice, stderr: FileHandle.nullDevice)
+        processes.append(watch)
+        input.fileHandleForWriting.write(Data(try incidentLines().utf8))
+        // two openings, then both incidents again in one re-send, still without an end
+        XCTAssertTrue(wait(20) { requests("/api/v2/alerts").count >= 3 }, "\(requests("/api/v2/alerts").count) posts")
+        let resent = try XCTUnwrap(requests("/api/v2/alerts").last.flatMap { body($0) as? [[String: Any]] })
+        XCTAssertEqual(resent.count, 2)
+        XCTAssertTrue(resent.allSatisfy { $0["endsAt"] == nil && $0["startsAt"] != nil })
+        try input.fileHandleForWriting.close()
+        watch.waitUntilExit()
+    }
 }
