@@ -99,12 +99,27 @@ final class SharedWatchTests: XCTestCase {
     func testTwoInstancesOverHalvesFindWhatOneFinds() throws {
         let expected = try single()
         XCTAssertGreaterThanOrEqual(expected.count, 10)
-        let args = ["watch", "--shared", "--group", "g1", "--database-url", scoped, "--format", "json"]
+        let args = [
+            "watch", "--shared", "--group", "g1", "--database-url", scoped, "--format", "json", "--metrics-listen",
+            "127.0.0.1:0",
+        ]
         let a = try Instance(args, dir: dir, name: "node-a")
         let b = try Instance(args, dir: dir, name: "node-b")
         let store = try PostgresStore(conninfo: scoped)
         try waitFor("both instances to register") { try store.members(group: "g1").count == 2 }
         feed([a, b], chunks: 12, pause: 0.15)
+        // every instance serves its metrics; the leader's count the group's findings
+        func metrics(_ i: Instance) -> String {
+            guard let r = i.stderr.range(of: "metrics on port "),
+                let port = Int(i.stderr[r.upperBound...].prefix { $0.isNumber }),
+                let text = try? String(contentsOf: URL(string: "http://127.0.0.1:\(port)/metrics")!, encoding: .utf8)
+            else { return "" }
+            return text
+        }
+        try waitFor("the leader's metrics to count findings") {
+            [a, b].contains { metrics($0).contains("promowatch_findings_total{category=") }
+        }
+        for i in [a, b] { XCTAssertTrue(metrics(i).contains("promowatch_events_total{kind=\"request\"}"), i.stderr) }
         try a.close()
         try b.close()
         a.process.waitUntilExit()
