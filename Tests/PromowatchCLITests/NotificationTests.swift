@@ -258,4 +258,21 @@ final class NotificationTests: XCTestCase {
         try input.fileHandleForWriting.close()
         watch.waitUntilExit()
     }
+
+    /// Each receiver has its own minimum severity: P1 incidents reach a webhook that takes P2 and
+    /// worse, never a Slack channel that takes P0 only.
+    func testEachReceiverHasItsOwnMinimumSeverity() throws {
+        let port = try startReceiver()
+        try """
+        notifications:
+          slack: {url: "http://127.0.0.1:\(port)/slack", min_severity: P0}
+          webhook: {url: "http://127.0.0.1:\(port)/hook", min_severity: P2}
+        """.write(toFile: dir + "/levels.yaml", atomically: true, encoding: .utf8)
+        let r = try Binary.run(
+            ["watch", "--config", dir + "/levels.yaml", "--format", "json"], stdin: Data(try incidentLines().utf8),
+            environment: ["HOME": dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(requests("/hook").count, 2, "both P1 incidents, opened")
+        XCTAssertEqual(requests("/slack").count, 0)
+    }
 }
