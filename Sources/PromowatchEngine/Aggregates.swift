@@ -12,6 +12,9 @@ public struct Aggregates: Sendable {
     public var providerSucceeded: [Int] = []
     public var providerDeclined: [Int] = []
     public var providerFailures: [Int] = []
+    /// Whether the run totals below are kept (only a run that serves or writes metrics needs
+    /// them: the per-event path does no more than it must).
+    public var runTotals = false
     /// Discount of every applied promotion (ten-thousandths of a currency unit), tracked code or not.
     public var discountTotalE4: Int64 = 0
     /// Request latencies (seconds) in `LatencyTotals.bounds` buckets, for the metrics endpoint.
@@ -38,7 +41,7 @@ public struct Aggregates: Sendable {
                 Aggregates.ensure(&couponRejected, i, 0)
                 Aggregates.ensure(&couponDiscount, i, 0)
                 if e.kinds.contains(.promotionApplied) {
-                    Aggregates.addDiscount(&discountTotalE4, e.discount)
+                    if runTotals { Aggregates.addDiscount(&discountTotalE4, e.discount) }
                     couponApplied[i] += 1
                     if e.discount.isFinite { couponDiscount[i] += e.discount }
                 } else {
@@ -46,10 +49,14 @@ public struct Aggregates: Sendable {
                 }
             } else {
                 if e.coupon == .overflow { untrackedCouponEvents += 1 }
-                if e.kinds.contains(.promotionApplied) { Aggregates.addDiscount(&discountTotalE4, e.discount) }
+                if runTotals && e.kinds.contains(.promotionApplied) {
+                    Aggregates.addDiscount(&discountTotalE4, e.discount)
+                }
             }
         }
-        if e.kinds.contains(.request) && e.latencyMs.isFinite && e.latencyMs >= 0 { latency.add(e.latencyMs / 1000) }
+        if runTotals && e.kinds.contains(.request) && e.latencyMs.isFinite && e.latencyMs >= 0 {
+            latency.add(e.latencyMs / 1000)
+        }
         if !e.kinds.isDisjoint(with: .payment), e.provider >= 0 {
             let i = Int(e.provider)
             Aggregates.ensure(&providerSucceeded, i, 0)

@@ -44,6 +44,11 @@ public final class Analyzer {
     /// `reader.bytesRead` when the input being read began (nil between inputs): a summary taken
     /// while following a stream counts what was read of it so far.
     private var inputStart: Int?
+    /// Keep the run totals that only metrics read (discount total, latency histogram).
+    public var collectsRunTotals: Bool {
+        get { aggregates.runTotals }
+        set { aggregates.runTotals = newValue }
+    }
     /// How far into the current input's file the reader is (compressed bytes for gzip).
     public private(set) var inputPosition = 0
     private var inputErrors: [String] = []

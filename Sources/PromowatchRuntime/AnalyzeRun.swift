@@ -95,6 +95,7 @@ public enum WatchRun {
         var counters = RunCounters()
         var lastMetrics = 0.0
         let metrics = try settings.metricsServer()
+        analyzer.collectsRunTotals = metrics != nil
         let providers = Set(config.actions.providerKeys.keys)
         let announcer = Announcer(config)
         let publish = { (force: Bool) in

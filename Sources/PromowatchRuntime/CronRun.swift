@@ -44,6 +44,7 @@ public enum CronRun {
         store st: StateStore, runID: Int64
     ) throws -> RunResult {
         let analyzer = Analyzer(options: settings.analyzerOptions(config))
+        analyzer.collectsRunTotals = settings.metricsTextfile != nil
         analyzer.enableDetection(config)
         let detector = analyzer.detector!
         // continue from the previous run: baselines, warm-up, first-seen accounts, open episodes

@@ -228,6 +228,7 @@ public enum SharedWatchRun {
             store: st, group: group, instance: name, config: config, aggregator: analyzer.detector!,
             remediator: remediator, diagnostician: settings.diagnostician(config, remediator: remediator), out: out)
         let metrics = try settings.metricsServer()
+        analyzer.collectsRunTotals = metrics != nil
         var lastMetrics = 0.0
         let providers = Set(config.actions.providerKeys.keys)
         let publish = {
