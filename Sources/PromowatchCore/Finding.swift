@@ -43,6 +43,15 @@ public struct Subject: Sendable, Hashable {
     }
     public var isEmpty: Bool { coupon == nil && user == nil && ip == nil && provider == nil }
 
+    /// A stable text form (`coupon=X user=u`), for storage, reports and notices; values raw.
+    public var storageText: String {
+        [
+            coupon.map { "coupon=" + $0 }, user.map { "user=" + $0 }, ip.map { "ip=" + $0 },
+            provider.map { "provider=" + $0 },
+        ]
+        .compactMap { $0 }.joined(separator: " ")
+    }
+
     /// The subject as a JSON object (`{"coupon": "X", "user": "u"}`), every value quoted safely.
     public var json: String {
         var parts: [String] = []

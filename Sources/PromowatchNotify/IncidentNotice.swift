@@ -48,12 +48,7 @@ public struct IncidentNotice: Sendable, Equatable {
 
     /// The subject of a finding, for labels and titles.
     public static func subject(_ s: Subject) -> String {
-        var parts: [String] = []
-        if let c = s.coupon { parts.append("coupon=" + c) }
-        if let u = s.user { parts.append("user=" + u) }
-        if let i = s.ip { parts.append("ip=" + i) }
-        if let p = s.provider { parts.append("provider=" + p) }
-        return parts.isEmpty ? "checkout" : parts.joined(separator: " ")
+        s.isEmpty ? "checkout" : s.storageText
     }
 
     // MARK: Alertmanager API v2

@@ -152,14 +152,7 @@ public enum HTMLReport {
         return o
     }
 
-    static func subject(_ s: Subject) -> String {
-        var parts: [String] = []
-        if let c = s.coupon { parts.append("coupon=" + c) }
-        if let u = s.user { parts.append("user=" + u) }
-        if let i = s.ip { parts.append("ip=" + i) }
-        if let p = s.provider { parts.append("provider=" + p) }
-        return parts.joined(separator: " ")
-    }
+    static func subject(_ s: Subject) -> String { s.storageText }
 
     // MARK: SVG
 

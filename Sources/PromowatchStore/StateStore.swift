@@ -152,17 +152,6 @@ public protocol StateStore: AnyObject {
     func unlock(_ name: String) throws
 }
 
-extension Subject {
-    /// A stable text form for storage.
-    public var storageText: String {
-        [
-            coupon.map { "coupon=" + $0 }, user.map { "user=" + $0 }, ip.map { "ip=" + $0 },
-            provider.map { "provider=" + $0 },
-        ]
-        .compactMap { $0 }.joined(separator: " ")
-    }
-}
-
 /// One `watch --shared` instance as the store sees it.
 public struct SharedMember: Sendable, Equatable {
     public var instance: String
