@@ -19,25 +19,18 @@ public enum AnalyzeRun {
         if settings.detect { analyzer.enableDetection(config) }
         var result = RunResult()
         let paths = inputs.isEmpty ? ["-"] : inputs
-        let progress = ProgressLine(inputs: paths, format: settings.format)
-        var finished = 0
-        if let progress {
+        if let progress = ProgressLine(inputs: paths, format: settings.format) {
             analyzer.afterBlock = {
-                progress.update(
-                    finished: finished, position: analyzer.inputPosition,
-                    findings: analyzer.detector?.findingsSoFar ?? 0)
+                progress.update(position: analyzer.inputPosition, findings: analyzer.detector?.findingsSoFar ?? 0)
             }
-        }
-        result.inputsFailed = false
-        for path in paths {
-            if readAll([path], into: analyzer) { result.inputsFailed = true }
-            if path != "-", let a = try? FileManager.default.attributesOfItem(atPath: path),
-                let size = a[.size] as? NSNumber
-            {
-                finished += size.intValue
+            for (i, path) in paths.enumerated() {
+                progress.input = i
+                if readAll([path], into: analyzer) { result.inputsFailed = true }
             }
+            progress.finish()
+        } else {
+            result.inputsFailed = readAll(paths, into: analyzer)
         }
-        progress?.finish()
         analyzer.finish()
         let out = settings.output
         if let d = analyzer.detector {

@@ -9,7 +9,11 @@ import PromowatchEngine
 /// bytes done of the total (file sizes; for gzip the compressed position), MB/s, the time left
 /// and the findings so far. Never drawn when stderr is no terminal or with `--format json`.
 final class ProgressLine {
+    /// Each input's size (0 for stdin or what cannot be read), and their sum.
+    let sizes: [Int]
     let total: Int
+    /// The input being read, by index.
+    var input = 0
     private var done = 0
     private var findings = 0
     private let started = Date()
@@ -19,17 +23,18 @@ final class ProgressLine {
     /// Nil when no line should be drawn.
     init?(inputs: [String], format: OutputFormat?, isTerminal: Bool = isatty(2) != 0) {
         guard isTerminal, format != .json else { return nil }
-        total = inputs.reduce(0) { t, p in
+        sizes = inputs.map { p in
             guard p != "-", let a = try? FileManager.default.attributesOfItem(atPath: p),
                 let size = a[.size] as? NSNumber
-            else { return t }
-            return t + size.intValue
+            else { return 0 }
+            return size.intValue
         }
+        total = sizes.reduce(0, +)
     }
 
-    /// After each block: `finished` bytes of inputs read before, `position` into the current one.
-    func update(finished: Int, position: Int, findings: Int) {
-        done = finished + position
+    /// After each block: `position` bytes into the current input.
+    func update(position: Int, findings: Int) {
+        done = sizes[..<min(input, sizes.count)].reduce(0, +) + position
         self.findings = findings
         guard Date().timeIntervalSince(lastDraw) >= 0.1 else { return }
         draw()
