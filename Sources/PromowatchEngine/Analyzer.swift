@@ -72,6 +72,14 @@ public final class Analyzer {
     public var eventObserver: ((Event) -> Void)?
     /// Called after each block (streaming output); nil in batch runs.
     public var afterBlock: (() -> Void)?
+    /// Streaming: called whenever the detector's watermark (the newest trusted event time; a lone
+    /// jump into the future does not move it) reaches the next multiple of `tickNanos` (set by
+    /// `onEventTime`), after the event is counted. A replayed log (`watch`
+    /// on a file) is then evaluated as often in event time as a live stream is on the clock,
+    /// whatever the machine's speed.
+    private var onTick: (() -> Void)?
+    private var tickNanos: Int64 = 0
+    private var nextTick = Int64.max
 
     deinit { lineEnds.deallocate() }
 
@@ -82,6 +90,13 @@ public final class Analyzer {
         d.streaming = streaming
         if streaming { orderIndependent = false }
         detector = d
+    }
+
+    /// Call `handler` each time event time passes a multiple of `seconds` (see `onTick`).
+    public func onEventTime(every seconds: Int, _ handler: @escaping () -> Void) {
+        tickNanos = Int64(max(1, seconds)) * EventTime.nanosPerSecond
+        nextTick = Int64.min
+        onTick = handler
     }
 
     /// While waiting for input on a pipe or terminal, call `handler` every `milliseconds`.
@@ -308,6 +323,14 @@ public final class Analyzer {
         aggregates.add(ev)
         detector?.add(ev, text: text)
         if let observe = eventObserver { observe(ev) }
+        if let d = detector, d.watermark >= nextTick { tick(d.watermark) }
+    }
+
+    private func tick(_ t: Int64) {
+        let first = nextTick == Int64.min
+        let q = t >= 0 ? t / tickNanos : (t - tickNanos + 1) / tickNanos
+        nextTick = (q &+ 1) &* tickNanos
+        if !first { onTick?() }
     }
 
     /// Ends the run: request-line promotions still held by the trace-id rule had no explicit

@@ -70,6 +70,16 @@ public enum AnalyzeRun {
 /// `promowatch watch`: follow a stream; each finding is printed within a second of the line that
 /// raised it, and windows are still evaluated while input is idle.
 public enum WatchRun {
+    /// Every input is a regular file (or a gzip of one): a replay, read as fast as the disk allows,
+    /// whose evaluation follows event time only, so its findings do not depend on the machine.
+    static func isReplay(_ inputs: [String]) -> Bool {
+        !inputs.isEmpty
+            && inputs.allSatisfy { path in
+                var st = stat()
+                return path != "-" && stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+            }
+    }
+
     public static func run(_ settings: RunSettings, inputs: [String]) throws -> RunResult {
         let config = try settings.loadConfig()
         let analyzer = Analyzer(options: settings.analyzerOptions(config))
@@ -125,8 +135,13 @@ public enum WatchRun {
             publish(false)
         }
         publish(true)  // the endpoint answers from the start
-        analyzer.afterBlock = { if Analyzer.now() - lastEval >= 100_000_000 { flush() } }
-        analyzer.onIdle(every: 200, flush)
+        // every few seconds of event time, so a log replayed from files is judged as it was
+        // when live, at any speed; a live stream also on the clock (and while idle)
+        analyzer.onEventTime(every: settings.evaluateEverySeconds, flush)
+        if !WatchRun.isReplay(inputs) {
+            analyzer.afterBlock = { if Analyzer.now() - lastEval >= 100_000_000 { flush() } }
+            analyzer.onIdle(every: 200, flush)
+        }
         result.inputsFailed = readAll(inputs.isEmpty ? ["-"] : inputs, into: analyzer)
         analyzer.finish()
         flush()

@@ -52,6 +52,8 @@ public struct RunSettings: Sendable {
     public var namespace: String?
     /// `watch --metrics-listen`: where to serve Prometheus metrics (nil: not served).
     public var metricsListen: String?
+    /// `watch --evaluate-every`: seconds of event time between evaluations.
+    public var evaluateEverySeconds = 5
     /// `cron --metrics-textfile`: the run's metrics for node-exporter's textfile collector.
     public var metricsTextfile: String?
     /// `analyze --report`: a self-contained HTML report.

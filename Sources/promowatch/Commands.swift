@@ -78,8 +78,22 @@ struct Watch: ParsableCommand {
     )
     var metricsListen: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Evaluate the windows each time event time advances this many seconds (1-3600).",
+            discussion:
+                "A replay (every input a file) is evaluated on event time only, so it is judged as it was live, at any speed; a pipe also within 100 ms on the clock.",
+            valueName: "seconds"))
+    var evaluateEvery = 5
+
     @OptionGroup var store: StoreOptions
     @OptionGroup var options: CommonOptions
+
+    func validate() throws {
+        guard (1...3600).contains(evaluateEvery) else {
+            throw ValidationError("--evaluate-every must be 1 to 3600 seconds, not \(evaluateEvery)")
+        }
+    }
 
     func run() throws {
         if files.isEmpty && isatty(0) != 0 && !CommandLine.arguments.dropFirst().contains("watch") {
@@ -88,6 +102,7 @@ struct Watch: ParsableCommand {
         }
         var settings = options.settings
         settings.metricsListen = metricsListen
+        settings.evaluateEverySeconds = evaluateEvery
         if shared {
             try runtime {
                 try SharedWatchRun.run(

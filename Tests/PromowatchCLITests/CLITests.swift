@@ -225,6 +225,37 @@ final class DetectionCLITests: XCTestCase {
         XCTAssertTrue(lines.last!.hasPrefix("{\"summary\""), "the summary is the last line")
     }
 
+    /// `watch` on a file is a replay: windows are evaluated every 5 s of event time, as a live
+    /// stream is on the clock, so the finding comes seconds after the outage's onset (where
+    /// `analyze` judges whole minutes), and two replays print the same bytes whatever the speed.
+    func testWatchReplayOfAFileIsJudgedAsLive() throws {
+        var input = ""
+        for m in 0..<30 {
+            for k in 0..<20 {
+                let ts = "2026-11-20T09:\(String(format: "%02d", 30 + m)):\(String(format: "%02d", k * 3))Z"
+                input +=
+                    #"{"ts":"\#(ts)","msg":"payment captured","provider":"\#(k % 2 == 0 ? "stripe" : "paypal")","amount":20}"#
+                    + "\n"
+            }
+        }
+        input += outageLines(count: 40)
+        let path = NSTemporaryDirectory() + "pw-replay-\(UUID().uuidString).log"
+        try input.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func firstTime(_ r: Binary.Result) throws -> String {
+            let f = try XCTUnwrap(
+                r.jsonLines.first { $0["category"] as? String == "payment_provider_failure" }, r.stdout)
+            return try XCTUnwrap(f["time"] as? String)
+        }
+        let live = try CLI.run(["watch", "--format", "json", path])
+        let again = try CLI.run(["watch", "--format", "json", path])
+        let batch = try CLI.run(["analyze", "--format", "json", path])
+        // the sixth failure is at 10:00:05, the first evaluation after it at 10:00:05 or :10
+        XCTAssertLessThanOrEqual(try firstTime(live), "2026-11-20T10:00:10Z")
+        XCTAssertEqual(try firstTime(batch), "2026-11-20T10:01:00Z")
+        XCTAssertEqual(live.stdout, again.stdout)
+    }
+
     /// The headline use: a live pipe. The finding must come out within a second of the line that
     /// triggers it, with the pipe still open.
     func testWatchEmitsWithinOneSecondOverAPipe() throws {
