@@ -5,7 +5,8 @@ usage: score-scenarios.py LABELS.json FINDINGS.jsonl [LABELS.json FINDINGS.jsonl
 Per day and in total: recall (incidents found in time, right category and subject), false actions
 (an action a label calls wrong, or any action outside every incident), missed actions (an incident
 whose right action was not proposed), severe (P0/P1) false alarms per day, findings per incident,
-median detection delay. Prints one line per day, then the totals; exit 0."""
+median detection delay (overall, of incidents owed an action, by category and the spread by incident
+name). Prints one line per day, then the totals; exit 0."""
 import datetime, json, statistics, sys
 
 def t(s):
@@ -16,7 +17,7 @@ def matches(pattern, action):
     return action["kind"] == kind and (target == "*" or action["target"].upper() == target.upper())
 
 total = dict(days=0, incidents=0, found=0, false_actions=0, missed_actions=0, severe_false=0, incident_findings=0, delays=[],
-             steps=0, reverts=0)
+             steps=0, reverts=0, action_delays=[])
 problems = []
 args = sys.argv[1:]
 for labels_path, findings_path in zip(args[0::2], args[1::2]):
@@ -40,10 +41,15 @@ for labels_path, findings_path in zip(args[0::2], args[1::2]):
             delay = min(t(f["time"]) for f in hits) - s
             total["delays"].append(delay)
             total.setdefault("by_category", {}).setdefault(l["category"], []).append(delay)
+            if l["right_action"]:
+                total["action_delays"].append(delay)
+            total.setdefault("by_name", {}).setdefault(l["name"].split(":")[0], []).append(delay)
         else:
             problems.append(f"seed {day['seed']}: MISSED {l['name']}")
         if l["right_action"]:
             acted = [f for f in findings if f["action"] and s <= t(f["time"]) <= t(l["end"]) + 300 and matches(l["right_action"], f["action"])]
+            if acted:
+                total.setdefault("to_action", []).append(min(t(f["time"]) for f in acted) - s)
             if not acted:
                 ma += 1
                 problems.append(f"seed {day['seed']}: MISSED ACTION {l['right_action']} for {l['name']}")
@@ -88,5 +94,15 @@ print(f"severe false alarms per day     {total['severe_false'] / d:.2f}")
 print(f"findings per incident           {total['incident_findings'] / max(total['incidents'], 1):.2f}")
 print(f"breaker steps (trials, reverts)  {total['steps']} ({total['reverts']} reverts of a switch that did not help)")
 print(f"median detection delay          {statistics.median(total['delays']) if total['delays'] else float('nan'):.0f} s")
+if total["action_delays"]:
+    print(f"  of incidents owed an action     {statistics.median(total['action_delays']):.0f} s (first finding; the action follows its rules)")
+if total.get("to_action"):
+    print(f"median time to the right action  {statistics.median(total['to_action']):.0f} s")
 for category, delays in sorted(total.get("by_category", {}).items()):
     print(f"  {category:<28} {len(delays):>4} found, median delay {statistics.median(delays):.0f} s")
+for name, delays in sorted(total.get("by_name", {}).items()):
+    counts = {}
+    for x in delays:
+        counts[int(x)] = counts.get(int(x), 0) + 1
+    spread = ", ".join(f"{k} s x{v}" for k, v in sorted(counts.items()))
+    print(f"  {name:<40} {spread}")
