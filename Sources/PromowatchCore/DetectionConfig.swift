@@ -41,7 +41,9 @@ public struct DetectionConfig: Sendable, Equatable {
     }
     public struct ProviderFailure: Sendable, Equatable {
         public var windowMinutes = 5
-        public var minFailures = 10
+        /// The least count of provider-side failures that can raise a finding: five in a quarter
+        /// hour stay quiet, six can speak (the Poisson score and the rate decide the rest).
+        public var minFailures = 6
         public var minFailureRate = 0.05
         /// Assumed provider-side failure rate before there is history.
         public var baselineFailureRate = 0.01

@@ -168,7 +168,7 @@ public struct DecisionStage: Sendable {
         case .couponAbuse:
             // a code a few accounts used before, now redeemed by customers the shop knows as well
             // as its others: a campaign launched after a preview, not a leak
-            if dominant && b.basis == .privateCode && !b.redeemersAreNew {
+            if b.basis == .privateCode && !b.redeemersAreNew {
                 return "a code of \(accounts) account(s) before, but its redeemers are as established as the shop's "
                     + "(\(NumberText.percent(b.newShare)) new vs \(NumberText.percent(b.shopNewShare))): a launch, needs a look"
             }

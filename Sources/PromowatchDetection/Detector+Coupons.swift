@@ -38,19 +38,35 @@ extension Detector {
         // three new made thirteen new redeemers of a leaked code look ordinary at night): then
         // over every minute still kept (the longest window)
         var wide: [Int32: CouponStat]?
+        func wideStats() -> [Int32: CouponStat] {
+            if wide == nil { wide = mergedCoupons(window(m, longest)).stats }
+            return wide!
+        }
         func shopNewShare(excluding c: Int32) -> Double {
             var all = BottomK(k: 64)
             for (o, s) in stats where o != c { all.merge(s.accounts) }
             if all.values.count < Detector.minShopSample && longest > cfg.windowMinutes {
-                if wide == nil { wide = mergedCoupons(window(m, longest)).stats }
                 all = BottomK(k: 64)
-                for (o, s) in wide! where o != c { all.merge(s.accounts) }
+                for (o, s) in wideStats() where o != c { all.merge(s.accounts) }
             }
             return all.values.isEmpty ? 0 : Double(all.values.filter(isNew).count) / Double(all.values.count)
         }
+        /// Whether the code's redeemers are surely (99%) new, by `bar`: over the short window, else
+        /// over every minute still kept, where a slow leak's redeemers accumulate (three a minute
+        /// are fifteen in five minutes, too few against a shop half new; forty-five in fifteen are
+        /// not). "New" there: first seen in the long window or the ten minutes before it.
+        func surelyNew(_ c: Int32, _ sample: [UInt64], _ newShare: Double, bar: Double) -> Bool {
+            if Stats.wilsonLower(newShare, n: Double(sample.count), z: Stats.sure) >= bar { return true }
+            guard longest > cfg.windowMinutes, let all = wideStats()[c]?.accounts.values, all.count > sample.count
+            else { return false }
+            let since = Int32(clamping: m - longest + 1 - 10)
+            let share = Double(all.filter { firstSeen.firstSeen($0) >= since }.count) / Double(all.count)
+            return Stats.wilsonLower(share, n: Double(all.count), z: Stats.sure) >= bar
+        }
         // a private code needs only its distinct new users as evidence (`minNewAccounts` of them);
         // anything else needs `minRedemptions`
-        let fewest = min(cfg.minRedemptions, cfg.minNewAccounts)
+        let fewestPrivate = Stats.fewestSure(share: cfg.newAccountShare)
+        let fewest = min(cfg.minRedemptions, cfg.minNewAccounts, fewestPrivate)
         for (c, s) in stats.sorted(by: { $0.key < $1.key }) where Int(s.applied) >= fewest {
             let code = coupons.string(c)
             var expected = Double(reference) * ((past.couponApplied[c] ?? 0) + 0.5) / (pastReference + 1)
@@ -69,9 +85,11 @@ extension Detector {
             // now redeemed by many: leaked. A new campaign's first redemptions are not that.
             let pastAccounts = past.couponAccounts[c]?.estimate ?? 0
             let privateSince = minutesWatched(c, before: ws)
+            // a private code's history is evidence of its own: it needs only as many redeemers as
+            // can show them surely new (blocking needs that), not `minNewAccounts`
             let wasPrivate =
                 privateSince >= BlastRadius.privateAfterMinutes && pastAccounts <= 3
-                && distinct >= Double(cfg.minNewAccounts)
+                && distinct >= Double(min(cfg.minNewAccounts, fewestPrivate))
             guard Int(s.applied) >= cfg.minRedemptions || wasPrivate else { continue }
             let novel =
                 newShare >= max(cfg.newAccountShare, shopNew + 0.25) && newAccounts >= Double(cfg.minNewAccounts)
@@ -81,12 +99,14 @@ extension Detector {
             mark(m, cfg.windowMinutes) { $0.coupons.insert(c) }
             let excess = s.discount * max(0, 1 - expected / Double(s.applied))
             // blast radius: the share of the code's redemptions the abuse explains. A private code
-            // now used by many: all but its owners'. A discount no one should get: all. New
-            // accounts: their share (a campaign among returning customers is not dominated by them).
+            // now used by many: all but its owners' (at most its past accounts among the redeemers,
+            // and never the new ones: owners were seen an hour before). A discount no one should
+            // get: all. New accounts: their share (a campaign among returning customers is not
+            // dominated by them).
             let abuseShare =
                 abnormalDiscount
                 ? 1
-                : wasPrivate ? max(0, 1 - pastAccounts / max(distinct, 1)) : newShare
+                : wasPrivate ? max(0, 1 - pastAccounts / max(distinct, 1), newShare) : newShare
             let legitPerMinute = Double(s.applied) * (1 - abuseShare) / Double(cfg.windowMinutes)
             let sev: Severity = excess >= cfg.p0Discount ? .p0 : .p1
             let why =
@@ -108,17 +128,21 @@ extension Detector {
                 otherRedemptions: Int((Double(s.applied) * (1 - abuseShare)).rounded()), legitPerMinute: legitPerMinute,
                 basis: abnormalDiscount ? .abnormalDiscount : wasPrivate ? .privateCode : .newAccounts,
                 accountHistoryMinutes: past.minutes, newShare: newShare, shopNewShare: shopNew,
-                // surely, not by the luck of a small sample: a night's ten redeemers of a launch
-                // can be seven lapsed customers
-                redeemersAreNew: Stats.wilsonLower(newShare, n: Double(sample.count))
-                    >= max(cfg.newAccountShare, shopNew + 0.25))
+                // surely (99%), not by the luck of a small sample: a night's ten redeemers of a
+                // launch can be seven or eight lapsed customers
+                redeemersAreNew: wasPrivate
+                    && surelyNew(c, sample, newShare, bar: max(cfg.newAccountShare, shopNew + 0.25)))
             let summary =
                 "coupon \(code) redeemed \(s.applied) times in \(cfg.windowMinutes) min (expected \(fmt(expected))): \(why)"
+            // a leak found on its first few redeemers, not yet surely new ones, is raised again
+            // once they are: the evidence a block needs arrives minutes into the same episode
+            let sure = blast.basis == .privateCode && blast.redeemersAreNew
             emit(
                 FindingDraft(
                     category: .couponAbuse, severity: sev, subject: Subject(coupon: code),
                     windowMinutes: cfg.windowMinutes, evidence: evidence, summary: summary,
-                    remedy: .blockCoupon(code, blast: blast), coupon: c), m, end, into: &out)
+                    remedy: .blockCoupon(code, blast: blast), episode: sure ? "surely-new" : "", coupon: c), m, end,
+                into: &out)
         }
     }
 

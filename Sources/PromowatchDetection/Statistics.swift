@@ -18,6 +18,18 @@ enum Stats {
         return max(0, (centre - spread) / (1 + z2 / n))
     }
 
+    /// z of a one-sided 99% interval: how sure "the redeemers are new" must be before a code is
+    /// blocked for it (a launch blocked by mistake breaks a campaign for everyone).
+    static let sure = 2.326
+
+    /// The fewest samples that can show a share of at least `share` at the lower end of the
+    /// interval when every sample has the property: n / (n + z²) ≥ share. At 99% and one half,
+    /// six: five fresh accounts can be chance, six cannot.
+    static func fewestSure(share: Double, z: Double = sure) -> Int {
+        let s = min(max(share, 0), 0.99)
+        return max(1, Int((z * z * s / (1 - s)).rounded(.up)))
+    }
+
     /// The upper end of the same interval: how large the share may still be. A provider with no
     /// failure in 3 attempts may still fail half its payments; with none in 30, not a fifth.
     static func wilsonUpper(_ p: Double, n: Double, z: Double = 1.645) -> Double {

@@ -326,11 +326,13 @@ final class DetectorTests: XCTestCase {
             pay(d, minute(30, k), "stripe", .paymentProviderFailure)
             got += d.evaluateLatest()
             if !got.isEmpty {
-                XCTAssertGreaterThanOrEqual(k, 9, "needs min_failures")
+                XCTAssertGreaterThanOrEqual(k + 1, DetectionConfig().providerFailure.minFailures, "needs min_failures")
                 break
             }
         }
+        let n = DetectionConfig().providerFailure.minFailures
         XCTAssertEqual(got.first?.subject.provider, "stripe")
-        XCTAssertEqual(got.first?.time, minute(30, 9), "raised at the event time of the tenth failure")
+        XCTAssertEqual(
+            got.first?.time, minute(30, n - 1), "raised at the event time of the failure that makes min_failures")
     }
 }
