@@ -50,10 +50,13 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
         .target(name: "CByteSearch"),
+        // ISA-L's inflate when the machine has it (header at build, library loaded at run time)
+        .target(name: "CInflate"),
         .target(name: "PromowatchCore", swiftSettings: hotPath),
         .target(name: "PromowatchParsing", dependencies: ["PromowatchCore", "CByteSearch"], swiftSettings: hotPath),
         .target(
-            name: "PromowatchInput", dependencies: ["PromowatchCore", "CZlib", "CByteSearch"], swiftSettings: hotPath),
+            name: "PromowatchInput", dependencies: ["PromowatchCore", "CZlib", "CInflate", "CByteSearch"],
+            swiftSettings: hotPath),
         .target(name: "PromowatchDetection", dependencies: ["PromowatchCore", "CByteSearch"], swiftSettings: hotPath),
         .target(
             name: "PromowatchKube",

@@ -1,106 +1,176 @@
-import CZlib
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
+import CInflate
+import Foundation
 
 /// Inflates a gzip stream (one or more concatenated members, like `gzip -dc`) read from a file
 /// descriptor. A truncated or corrupt stream throws `InputError` naming the compressed byte offset;
 /// everything inflated before that point has already been handed out.
+///
+/// With a second CPU to run on, inflating runs on a thread of its own, a few chunks ahead of the
+/// reader (`InflateAhead`), so decompression and parsing overlap; the bytes and errors handed out
+/// are the same as inflating on the caller's thread.
 public final class GzipReader {
-    private var file: FileReader
-    private var stream = z_stream()
-    private let inBuffer: UnsafeMutablePointer<UInt8>
-    private let inCapacity = 1 << 18
-    private var inputEOF = false
-    private var betweenMembers = false
-    private var finished = false
-    private var fed = 0
+    private let inflater: Inflater
+    private let ahead: InflateAhead?
 
-    public init(file: FileReader, prefix: [UInt8] = []) throws {
-        self.file = file
-        inBuffer = .allocate(capacity: inCapacity)
-        let rc = promowatch_inflate_init_gzip(&stream)
-        guard rc == Z_OK else {
-            inBuffer.deallocate()
-            throw InputError(input: file.name, kind: .corruptGzip(detail: "zlib init failed (\(rc))"), offset: 0)
-        }
-        if !prefix.isEmpty {
-            prefix.withUnsafeBufferPointer { inBuffer.update(from: $0.baseAddress!, count: $0.count) }
-            stream.next_in = inBuffer
-            stream.avail_in = UInt32(prefix.count)
-            fed = prefix.count
-        }
+    public init(file: FileReader, prefix: [UInt8] = [], backend: InflateBackend = .preferred, overlap: Bool? = nil)
+        throws
+    {
+        inflater = try Inflater(file: file, prefix: prefix, backend: backend)
+        let useThread = overlap ?? (pw_usable_cpus() > 1)
+        ahead = useThread ? InflateAhead(inflater) : nil
     }
 
-    deinit {
-        inflateEnd(&stream)
-        inBuffer.deallocate()
-    }
+    deinit { ahead?.stop() }
 
-    public var name: String { file.name }
+    public var name: String { inflater.name }
+
+    /// The library inflating this input.
+    public var backend: InflateBackend { inflater.backend }
 
     /// Closes the descriptor (not stdin).
-    public func close() { if file.fd > 2 { _ = Glibc.close(file.fd) } }
-
-    /// Compressed bytes consumed so far.
-    public var compressedOffset: Int { fed - Int(stream.avail_in) }
-
-    private func refill() throws {
-        guard stream.avail_in == 0, !inputEOF else { return }
-        let n = try file.read(into: inBuffer, capacity: inCapacity)
-        if n == 0 { inputEOF = true }
-        fed += n
-        stream.next_in = inBuffer
-        stream.avail_in = UInt32(n)
+    public func close() {
+        ahead?.stop()
+        if inflater.fd > 2 { _ = Glibc.close(inflater.fd) }
     }
 
-    private func fail(_ kind: InputError.Kind) -> InputError {
-        finished = true
-        return InputError(input: file.name, kind: kind, offset: compressedOffset)
-    }
+    /// Compressed bytes consumed so far (by what was handed out, when inflating ahead).
+    public var compressedOffset: Int { ahead?.compressedOffset ?? inflater.compressedOffset }
 
     /// Fills `p` with up to `capacity` inflated bytes; 0 at the clean end of the last member.
     public func read(into p: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int {
-        if finished { return 0 }
+        if let ahead { return try ahead.read(into: p, capacity: capacity) }
+        return try inflater.read(into: p, capacity: capacity)
+    }
+}
+
+/// Inflates on a thread of its own into a ring of chunks, at most `slots` ahead of the reader:
+/// memory stays bounded (4 MB) whatever the input. An error is queued after the data before it.
+final class InflateAhead: @unchecked Sendable {
+    private struct Chunk {
+        var bytes: UnsafeMutablePointer<UInt8>
+        var count = 0
+        var offset = 0
+        var error: Error?
+        var end = false
+    }
+    static let slots = 4
+    static let chunkSize = 1 << 20
+    private var ring: [Chunk]
+    private var head = 0  // next chunk to read
+    private var filled = 0  // chunks ready
+    private var readInChunk = 0
+    private var stopped = false
+    private var producerDone = false
+    private var consumedOffset = 0
+    private let cond = NSCondition()
+    private let inflater: Inflater
+    private var thread: Thread?
+
+    init(_ inflater: Inflater) {
+        self.inflater = inflater
+        ring = (0..<InflateAhead.slots).map { _ in Chunk(bytes: .allocate(capacity: InflateAhead.chunkSize)) }
+        let t = Thread { [self] in produce() }
+        t.stackSize = 1 << 20
+        thread = t
+        t.start()
+    }
+
+    deinit {
+        for c in ring { c.bytes.deallocate() }
+    }
+
+    var compressedOffset: Int {
+        cond.lock()
+        defer { cond.unlock() }
+        return consumedOffset
+    }
+
+    private func produce() {
+        var tail = 0
         while true {
-            try refill()
-            if betweenMembers {
-                // skip zero padding some tools append; anything else must be a new member
-                while stream.avail_in > 0 && stream.next_in.pointee == 0 {
-                    stream.next_in += 1
-                    stream.avail_in -= 1
-                }
-                if stream.avail_in == 0 {
-                    if inputEOF {
-                        finished = true
-                        return 0
+            cond.lock()
+            while filled == InflateAhead.slots && !stopped { cond.wait() }
+            if stopped {
+                producerDone = true
+                cond.broadcast()
+                cond.unlock()
+                return
+            }
+            let bytes = ring[tail].bytes
+            cond.unlock()
+            var chunk = Chunk(bytes: bytes)
+            do {
+                // fill the chunk (several inflate calls), so the reader wakes once a megabyte
+                while chunk.count < InflateAhead.chunkSize {
+                    let n = try inflater.read(into: bytes + chunk.count, capacity: InflateAhead.chunkSize - chunk.count)
+                    if n == 0 {
+                        chunk.end = true
+                        break
                     }
-                    continue
+                    chunk.count += n
                 }
-                guard stream.next_in.pointee == 0x1F else { throw fail(.trailingGarbage) }
-                inflateReset(&stream)
-                betweenMembers = false
+            } catch {
+                chunk.error = error
             }
-            stream.next_out = p
-            stream.avail_out = UInt32(capacity)
-            let rc = inflate(&stream, Z_NO_FLUSH)
-            let produced = capacity - Int(stream.avail_out)
-            switch rc {
-            case Z_STREAM_END:
-                betweenMembers = true
-                if produced > 0 { return produced }
-            case Z_OK:
-                if produced > 0 { return produced }
-                if stream.avail_in == 0 && inputEOF { throw fail(.truncatedGzip) }
-            case Z_BUF_ERROR:
-                if produced > 0 { return produced }
-                if stream.avail_in == 0 && inputEOF { throw fail(.truncatedGzip) }
-            default:
-                let detail = stream.msg.map { String(cString: $0) } ?? "zlib error \(rc)"
-                throw fail(.corruptGzip(detail: detail))
-            }
+            chunk.offset = inflater.compressedOffset
+            cond.lock()
+            ring[tail] = chunk
+            filled += 1
+            cond.broadcast()
+            let last = chunk.end || chunk.error != nil
+            if last { producerDone = true }
+            cond.unlock()
+            if last { return }
+            tail = (tail + 1) % InflateAhead.slots
         }
+    }
+
+    func read(into p: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> Int {
+        cond.lock()
+        defer { cond.unlock() }
+        while true {
+            while filled == 0 && !producerDone { cond.wait() }
+            guard filled > 0 else { return 0 }
+            let c = ring[head]
+            let left = c.count - readInChunk
+            if left > 0 {
+                let k = min(left, capacity)
+                cond.unlock()
+                p.update(from: c.bytes + readInChunk, count: k)
+                cond.lock()
+                readInChunk += k
+                if readInChunk == c.count && c.error == nil && !c.end { release() }
+                return k
+            }
+            if let e = c.error {
+                consumedOffset = c.offset
+                ring[head].error = nil  // thrown once; then the input is over, as on one thread
+                ring[head].end = true
+                throw e
+            }
+            if c.end {
+                consumedOffset = c.offset
+                return 0
+            }
+            release()
+        }
+    }
+
+    /// The chunk at `head` is read: hand it back to the producer.
+    private func release() {
+        consumedOffset = ring[head].offset
+        head = (head + 1) % InflateAhead.slots
+        readInChunk = 0
+        filled -= 1
+        cond.broadcast()
+    }
+
+    /// Ends the thread (an input abandoned before its end) and waits for it.
+    func stop() {
+        cond.lock()
+        stopped = true
+        cond.broadcast()
+        while !producerDone { cond.wait() }
+        cond.unlock()
     }
 }
