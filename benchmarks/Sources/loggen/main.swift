@@ -6,7 +6,9 @@ import LogGenerator
 // loggen — writes a deterministic checkout log and, with --truth FILE, what it contains.
 //   loggen [--records N | --bytes N[K|M|G]] [--seed S] [--format json,logfmt,kratos]
 //          [--framing plain,prefix,timestamps,prefixTimestamps,timestampsPrefix,cri,docker]
-//          [--exotic-coupons] [--truth FILE] [-o FILE]
+//          [--exotic-coupons] [--dense] [--truth FILE] [-o FILE]
+//          --dense: 95% of the records are events (request lines with latencies, promotions,
+//          payments), against about a fifth by default
 //   loggen --adversarial --seed S [--labels FILE] [--format LIST] [--framing LIST] [-o FILE]
 //          a day drawn at random (benchmarks/scenarios.sh), labels with right and wrong actions
 //   loggen --scenario [--hours H] [--peak N] [--no-incidents] [--no-legit] [--only NAME]... [--pod-order] [--attack-distinct N]
@@ -17,7 +19,7 @@ import LogGenerator
 
 func usage() -> Never {
     fputs(
-        "usage: loggen [--records N | --bytes N[K|M|G]] [--seed S] [--format LIST] [--framing LIST] [--exotic-coupons] [--truth FILE] [-o FILE]\n",
+        "usage: loggen [--records N | --bytes N[K|M|G]] [--seed S] [--format LIST] [--framing LIST] [--exotic-coupons] [--dense] [--truth FILE] [-o FILE]\n",
         stderr)
     exit(2)
 }
@@ -80,6 +82,11 @@ while !args.isEmpty {
             return f
         }
     case "--exotic-coupons": config.exoticCoupons = true
+    case "--dense":
+        // an event-dense day: every request line carries a latency, promotions and payments are
+        // half of the rest, noise is a few percent
+        config.eventShare = 0.5
+        config.requestShare = 0.45
     case "--truth": truthPath = value()
     case "--scenario": scenario = scenario ?? ScenarioConfig()
     case "--hours":
