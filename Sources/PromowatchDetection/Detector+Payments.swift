@@ -42,6 +42,7 @@ extension Detector {
         var failing: [FailingProvider] = []
         var failingWindow: [Int32: Int] = [:]
         var raised = Set<Int32>()  // failing more than its own baseline now, threshold crossed or not
+        var burning = Set<Int32>()  // raised in the short window at the rate a finding needs
         var suspect = Set<Int32>()  // any failure now that its baseline makes unlikely (p < 5%)
         var longStats: [Int32: ProviderStat] = [:]
         var known = Set<Int32>()
@@ -51,8 +52,11 @@ extension Detector {
             if w == cfg.windowMinutes { stats = ws }
             if w == longWindow { longStats = ws }
             // the long window finds slow burns that are still burning: the provider's failures must
-            // be raised in the short window too, or a past burst would keep a finding alive
-            let raisedNow = raised
+            // be raised in the short window too, at the rate a finding needs (the long window only
+            // adds the count), or a past burst would keep a finding alive (pinned: seed
+            // 72208688273, a quarter hour still holding an outage that ended seven minutes before,
+            // whose short window had 4 failures in 635 attempts)
+            let burningNow = burning
             for (p, s) in ws.sorted(by: { $0.key < $1.key }) where s.attempts > 0 {
                 known.insert(p)
                 var rate =
@@ -69,7 +73,7 @@ extension Detector {
                 // with little history the normal rate is unknown: only a blatant one counts
                 let coldStart = (past.providerAttempts[p] ?? 0) < 100
                 let minRate = coldStart ? max(4 * cfg.minFailureRate, 3 * rate) : max(cfg.minFailureRate, 3 * rate)
-                if failingWindow[p] == nil && (w <= cfg.windowMinutes || raisedNow.contains(p))
+                if failingWindow[p] == nil && (w <= cfg.windowMinutes || burningNow.contains(p))
                     && Int(s.failures) >= cfg.minFailures && observedRate >= minRate && score >= config.general.minScore
                 {
                     failing.append(FailingProvider(provider: p, stat: s, expected: expected, score: score))
@@ -77,7 +81,10 @@ extension Detector {
                 }
                 // a degrading provider (failures clearly above its own expectation: tail below 1%)
                 // is no fallback even before it crosses the threshold of a finding of its own
-                if s.failures >= 2 && score >= 2 && observedRate >= 2 * rate { raised.insert(p) }
+                if s.failures >= 2 && score >= 2 && observedRate >= 2 * rate {
+                    raised.insert(p)
+                    if w == cfg.windowMinutes && observedRate >= minRate { burning.insert(p) }
+                }
                 // a fallback must be above suspicion in the short window and in its newest minute:
                 // one failure its baseline makes unlikely is enough to wait (verify after a switch
                 // would catch it only after the damage; a staggered onset shows there first)

@@ -468,3 +468,39 @@ extension DetectorTests {
         XCTAssertEqual(f.first?.time, minute(112))
     }
 }
+
+extension DetectorTests {
+    /// The long window finds slow burns still burning, never a burst that is over: seven minutes
+    /// after a heavy outage ended, its quarter hour still held hundreds of failures while the short
+    /// window had the provider's usual noise (4 of 635), and a P1 with no fallback was raised
+    /// again (seed 72208688273). A short window at the rate a finding needs keeps it; noise does not.
+    func testAnOutageThatEndedRaisesNothingFromItsLongWindow() {
+        func run(afterwards: Int) -> [Finding] {
+            coupons = SymbolTable()
+            providers = SymbolTable()
+            let d = detector()
+            for m in 0..<123 {
+                for k in 0..<100 {
+                    // a failure every fourth minute; a third of the payments for ten minutes; then
+                    // `afterwards` in every hundred
+                    let failing =
+                        (100..<110).contains(m)
+                        ? k % 3 == 0 : (m % 4 == 0 && k == 0) || (m >= 110 && k < afterwards)
+                    pay(
+                        d, minute(m, k % 60), "stripe", failing ? .paymentProviderFailure : .paymentSucceeded,
+                        card: "s\(m)-\(k)")
+                    if k < 60 { pay(d, minute(m, k), "paypal", .paymentSucceeded, card: "p\(m)-\(k)") }
+                }
+            }
+            _ = d.finish()
+            d.episodes = [:]  // as if the outage's own finding had lapsed
+            var out: [Finding] = []
+            d.providerFailure(Detector.minute(minute(122)), minute(123), &out)
+            return out
+        }
+        // 2% is raised over the baseline but not at the rate a finding needs: the quarter hour
+        // that still holds the outage's last two minutes says nothing about now
+        XCTAssertEqual(run(afterwards: 2).map(\.summary), [])
+        XCTAssertEqual(run(afterwards: 8).first?.subject.provider, "stripe", "still burning at 8%")
+    }
+}
