@@ -16,7 +16,7 @@
 //   PromowatchDecision    findings in, proposed actions out: blast radius, allowlist, guardrails
 //   PromowatchEngine      input -> parsing -> detection for one stream of bytes
 //   PromowatchDetection   minute buckets and the detectors
-//   PromowatchInput       files, stdin, gzip (CZlib), block reading
+//   PromowatchInput       files, stdin, gzip (CInflate: ISA-L when present; CZlib), block reading
 //   PromowatchParsing     framing, JSON/logfmt byte scanners, event extraction
 //   PromowatchCore        plain value types, no I/O
 import PackageDescription
