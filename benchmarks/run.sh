@@ -69,24 +69,26 @@ bench() {  # bench KIND LOG
     run base_gz - "$BASELINE" analyze --format json --top 0 "$log.gz"
   fi
   run grep_c keep grep -c ApplyPromotion "$log"
-  grep_jq() { grep ApplyPromotion "$log" | cut -d' ' -f3- | jq -r "$coupon_jq" 2>/dev/null | sort | uniq -c; }
-  run grep_jq keep grep_jq
+  run grep_jq keep bash -c 'grep ApplyPromotion "$1" | cut -d" " -f3- | grep "^{" | jq -r "$2" | sort | uniq -c' \
+    grep_jq "$log" "$coupon_jq"
   run gzip_dc - gzip -dc "$log.gz"
   run pigz_dc - pigz -dc "$log.gz"
   run cat - cat "$log"
 
   # the same answer? per-coupon counts from jq vs promowatch (JSON payloads only: on the mixed
   # log jq sees only the JSON lines); event counts vs the generator's truth; one core vs both
-  local agree="n/a (jq reads JSON payloads only)"
+  local agree="n/a (jq reads the JSON payloads only)"
   if [ "$kind" = sparse ]; then
     jq_counts=$(awk '{print $2" "$1}' "$data/out-grep_jq.txt" | sort)
     pw_counts=$(tail -n 1 "$data/out-parse.txt" | jq -r '.summary.coupons[] | "\(.coupon) \(.applied + .rejected)"' | sort)
     if [ "$jq_counts" = "$pw_counts" ]; then agree="yes"; else agree="NO"; fi
   fi
   truth_ok=$(jq -n --slurpfile t "$log.truth.json" --slurpfile s <(tail -n 1 "$data/out-pw.txt") '$t[0].events == $s[0].summary.events')
-  "$pw" analyze --format json --top 0 "$log" | grep '"category"' > "$data/findings-both.txt" || true
-  taskset -c 0 "$pw" analyze --format json --top 0 "$log" | grep '"category"' > "$data/findings-one.txt" || true
-  "$pw" analyze --format json --top 0 "$log.gz" | grep '"category"' > "$data/findings-gz.txt" || true
+  # (a finding's diagnosis says how old it is by the clock: "N min old" differs between runs)
+  findings() { "$@" | grep '"category"' | sed 's/[0-9]* min old/N min old/g' || true; }
+  findings "$pw" analyze --format json --top 0 "$log" > "$data/findings-both.txt"
+  findings taskset -c 0 "$pw" analyze --format json --top 0 "$log" > "$data/findings-one.txt"
+  findings "$pw" analyze --format json --top 0 "$log.gz" > "$data/findings-gz.txt"
   if cmp -s "$data/findings-both.txt" "$data/findings-one.txt" && cmp -s "$data/findings-both.txt" "$data/findings-gz.txt"; then
     same="yes ($(wc -l < "$data/findings-both.txt") findings)"
   else
