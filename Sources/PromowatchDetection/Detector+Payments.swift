@@ -184,14 +184,26 @@ extension Detector {
         let cfg = config.providerFailure
         let worst = failing.map { Double($0.stat.failures) / Double(max($0.stat.attempts, 1)) }.min() ?? 0
         let failingToo = max(worst / 2, cfg.minFailureRate)
-        let standbyFailures = recentFailures(m, minutes: 30)
+        let recent = recentPayments(m, minutes: 30)
         return candidates.sorted().map { p in
             let name = providers.string(p)
             let s = short[p] ?? ProviderStat()
             let l = overSpan[p] ?? ProviderStat()
             if l.attempts == 0 && s.attempts == 0 {
-                let f = standbyFailures[p] ?? 0
-                return (p, f == 0 ? nil : "\(name) is on standby but failed \(f) time(s) in the last 30 min")
+                // a standby is switched off: no traffic for half an hour. One that carried some
+                // (a night's trickle with a quiet few minutes) has shown nothing, not health
+                // (pinned: seed 923511689703, stripe switched to a paypal degrading with it that
+                // had had no attempt in the five minutes of a live evaluation)
+                let (attempts, failures) = recent[p] ?? (0, 0)
+                if attempts > 0 {
+                    return (
+                        p,
+                        "\(name) has too few attempts to show it is healthy (none in \(spanMinutes) min, \(attempts) shortly before)"
+                    )
+                }
+                return (
+                    p, failures == 0 ? nil : "\(name) is on standby but failed \(failures) time(s) in the last 30 min"
+                )
             }
             if raised.contains(p) || (s.attempts > 0 && Double(s.failures) / Double(s.attempts) >= cfg.minFailureRate) {
                 return (
@@ -229,11 +241,15 @@ extension Detector {
         return m - s.start
     }
 
-    /// Provider-side failures per provider in the `minutes` before minute `m` (inclusive).
-    func recentFailures(_ m: Int, minutes: Int) -> [Int32: Int] {
-        var out: [Int32: Int] = [:]
+    /// Payment attempts and provider-side failures per provider in the `minutes` before minute
+    /// `m` (inclusive).
+    func recentPayments(_ m: Int, minutes: Int) -> [Int32: (attempts: Int, failures: Int)] {
+        var out: [Int32: (attempts: Int, failures: Int)] = [:]
         for b in window(m, minutes) {
-            for (p, s) in b.providers where p >= 0 && s.failures > 0 { out[p, default: 0] += Int(s.failures) }
+            for (p, s) in b.providers where p >= 0 && (s.attempts > 0 || s.failures > 0) {
+                let t = out[p] ?? (0, 0)
+                out[p] = (t.attempts + Int(s.attempts), t.failures + Int(s.failures))
+            }
         }
         return out
     }

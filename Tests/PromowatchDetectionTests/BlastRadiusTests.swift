@@ -504,3 +504,37 @@ extension DetectorTests {
         XCTAssertEqual(run(afterwards: 8).first?.subject.provider, "stripe", "still burning at 8%")
     }
 }
+
+extension DetectorTests {
+    /// A standby is a provider switched off: no traffic for half an hour. At night a provider with
+    /// a trickle of payments can go five minutes without one; it has shown nothing then, not
+    /// health, and is no fallback (seed 923511689703: stripe switched to a degrading paypal).
+    func testATrickleProviderWithAQuietSpanIsNoStandby() {
+        func run(paypalTrickle: Bool) -> [Finding] {
+            coupons = SymbolTable()
+            providers = SymbolTable()
+            let d = detector()
+            for m in 0..<130 {
+                for k in 0..<20 {
+                    let failing = m >= 110 && k % 2 == 0
+                    pay(
+                        d, minute(m, k * 3), "stripe", failing ? .paymentProviderFailure : .paymentSucceeded,
+                        card: "s\(m)-\(k)")
+                }
+                // paypal: a payment every third minute until the outage, then none
+                if m < 100 && m % 3 == 0 && (paypalTrickle || m < 60) {
+                    pay(d, minute(m, 30), "paypal", .paymentSucceeded, card: "p\(m)")
+                }
+            }
+            return d.decided().filter { $0.category == .paymentProviderFailure }
+        }
+        let trickle = run(paypalTrickle: true)
+        XCTAssertFalse(trickle.isEmpty)
+        XCTAssertTrue(trickle.allSatisfy { $0.action == nil }, trickle.map(\.summary).joined(separator: "\n"))
+        XCTAssertTrue(
+            trickle.contains { $0.summary.contains("too few attempts") }, trickle.map(\.summary).joined(separator: "\n")
+        )
+        // switched off for the hour before: a standby, and the switch is made
+        XCTAssertEqual(run(paypalTrickle: false).compactMap(\.action?.kind).first, .disableProvider)
+    }
+}
