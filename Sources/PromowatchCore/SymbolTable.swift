@@ -27,6 +27,10 @@ public final class SymbolTable {
     private var arenaCapacity: Int
     private var mask: Int
     public private(set) var overflowed = 0
+    /// Set while another thread may read the table as this one interns (the detector's thread in a
+    /// pipelined batch resolves names when it folds minutes): every call then takes `lock`.
+    public var shared = false
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
 
     public init(maxEntries: Int = 1 << 16, maxBytes: Int = 16 << 20) {
         self.maxEntries = max(1, maxEntries)
@@ -41,20 +45,30 @@ public final class SymbolTable {
         offsets[0] = 0
         arenaCapacity = 256
         arena = .allocate(capacity: 256)
+        lock = .allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
     }
 
     deinit {
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
         slots.deallocate()
         hashes.deallocate()
         offsets.deallocate()
         arena.deallocate()
     }
 
-    public var count: Int { entries }
+    public var count: Int {
+        if shared { pthread_mutex_lock(lock) }
+        defer { if shared { pthread_mutex_unlock(lock) } }
+        return entries
+    }
 
     /// The id of `p[0..<n]`, adding it when new and there is room (and `limit` entries, if
     /// given, are not yet used: callers reserve room for values that matter more).
     public func intern(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, limit: Int? = nil) -> Symbol {
+        if shared { pthread_mutex_lock(lock) }
+        defer { if shared { pthread_mutex_unlock(lock) } }
         var i = Int(truncatingIfNeeded: h) & mask
         while true {
             let e = slots[i]
@@ -92,7 +106,9 @@ public final class SymbolTable {
 
     /// Lookup without inserting.
     public func find(_ bytes: [UInt8]) -> Symbol {
-        bytes.withUnsafeBufferPointer { b -> Symbol in
+        if shared { pthread_mutex_lock(lock) }
+        defer { if shared { pthread_mutex_unlock(lock) } }
+        return bytes.withUnsafeBufferPointer { b -> Symbol in
             let p = b.baseAddress ?? UnsafePointer(bitPattern: 1)!
             let h = ByteHash.hash(p, b.count)
             var i = Int(truncatingIfNeeded: h) & mask
@@ -106,6 +122,8 @@ public final class SymbolTable {
     }
 
     public func bytes(_ id: Symbol) -> [UInt8] {
+        if shared { pthread_mutex_lock(lock) }
+        defer { if shared { pthread_mutex_unlock(lock) } }
         guard id >= 0, Int(id) < entries else { return [] }
         let s = Int(offsets[Int(id)])
         return Array(UnsafeBufferPointer(start: arena + s, count: Int(offsets[Int(id) + 1]) - s))

@@ -24,6 +24,9 @@ public final class Analyzer {
         public var maxFutureSkew: Int64 = 86_400 * 1_000_000_000
         /// The detector's fixed tables (`Detector.Sizes`).
         public var detectorSizes = Detector.Sizes()
+        /// A batch's detection on a thread of its own (`DetectionPipe`); nil: when the process may
+        /// use a second CPU (`Machine.mayUseSecondThread`). Streaming never does.
+        public var detectionThread: Bool?
         public init() {}
     }
 
@@ -60,7 +63,13 @@ public final class Analyzer {
     /// line order (`PromotionDedupe`). Streaming and shared watch decide at once.
     public var orderIndependent = true
     /// Detection, when findings are wanted (it shares the extractor's coupon and provider tables).
-    public private(set) var detector: Detector?
+    /// The detector, with every event handed to it added (a batch's detection thread drained
+    /// first): read it from the thread that feeds the analyzer.
+    public var detector: Detector? {
+        pipe?.drain()
+        return ownDetector
+    }
+    private var ownDetector: Detector?
     /// `cron`: per source (`pod/<pod>/<container>`), events at or before this time were handled
     /// by an earlier run and are skipped; `latest` collects the newest event time per source.
     public var checkpoints: [String: Int64] = [:]
@@ -81,7 +90,10 @@ public final class Analyzer {
     private var tickNanos: Int64 = 0
     private var nextTick = Int64.max
 
-    deinit { lineEnds.deallocate() }
+    deinit {
+        pipe?.close()
+        lineEnds.deallocate()
+    }
 
     /// Turns detection on. `streaming` keeps only the minutes that windows still need.
     public func enableDetection(_ config: DetectionConfig, streaming: Bool = false) {
@@ -89,7 +101,27 @@ public final class Analyzer {
             config: config, coupons: extractor.coupons, providers: extractor.providers, sizes: options.detectorSizes)
         d.streaming = streaming
         if streaming { orderIndependent = false }
-        detector = d
+        ownDetector = d
+        if !streaming && (options.detectionThread ?? Machine.mayUseSecondThread) {
+            extractor.coupons.shared = true
+            extractor.providers.shared = true
+            pipe = DetectionPipe(d)
+        }
+    }
+
+    /// Detection on its own thread, in a batch (nil: on the parsing thread).
+    private var pipe: DetectionPipe?
+
+    /// Findings a batch already evaluated (it folds minutes early to stay within its bound).
+    public var findingsSoFar: Int { pipe?.findingsSoFar ?? ownDetector?.findingsSoFar ?? 0 }
+
+    /// Every event handed to the detector has been added (and its thread ended).
+    private func closePipe() {
+        guard let p = pipe else { return }
+        p.close()
+        pipe = nil
+        extractor.coupons.shared = false
+        extractor.providers.shared = false
     }
 
     /// Call `handler` each time event time passes a multiple of `seconds` (see `onTick`).
@@ -301,11 +333,12 @@ public final class Analyzer {
     private func accept(_ h: PromotionDedupe.Held) {
         storedText.user = h.user
         storedText.ip = h.ip
-        accept(h.event, text: storedText)
+        accept(h.event, text: storedText, fromLine: false)
     }
 
+    /// `fromLine`: `text` is the extractor, on the line being parsed.
     @inline(__always)
-    private func accept(_ ev: Event, text: EventTextSource) {
+    private func accept(_ ev: Event, text: EventTextSource, fromLine: Bool = true) {
         if ev.kinds.isEmpty {
             skipped += 1
             return
@@ -321,9 +354,13 @@ public final class Analyzer {
         }
         counts.add(ev.kinds)
         aggregates.add(ev)
-        detector?.add(ev, text: text)
+        if let pipe {
+            pipe.add(ev, extractor: fromLine ? extractor : nil, stored: fromLine ? nil : text)
+        } else {
+            ownDetector?.add(ev, text: text)
+        }
         if let observe = eventObserver { observe(ev) }
-        if let d = detector, d.watermark >= nextTick { tick(d.watermark) }
+        if tickNanos > 0, let d = ownDetector, d.watermark >= nextTick { tick(d.watermark) }
     }
 
     private func tick(_ t: Int64) {
@@ -338,6 +375,7 @@ public final class Analyzer {
     public func finish() {
         endOfInput()
         for h in dedupe.drain() { accept(h) }
+        closePipe()
     }
 
     public static func now() -> Int64 {
@@ -348,6 +386,7 @@ public final class Analyzer {
 
     /// The run summary so far, coupons and providers sorted by volume.
     public func summary() -> RunSummary {
+        pipe?.drain()  // the detector's counts below, as of every event handed over
         var s = RunSummary()
         s.lines = lines + reader.oversizedLines
         s.bytes = bytes + (inputStart.map { reader.bytesRead - $0 } ?? 0)

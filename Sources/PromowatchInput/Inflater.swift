@@ -174,3 +174,15 @@ final class Inflater {
         }
     }
 }
+
+/// What this process may run on.
+public enum Machine {
+    /// CPUs in this process's affinity mask (`taskset -c 0` makes it 1).
+    public static var usableCPUs: Int { Int(pw_usable_cpus()) }
+
+    /// Whether a batch may use a second thread (`PROMOWATCH_THREADS=1` keeps everything on one).
+    public static var mayUseSecondThread: Bool {
+        if let v = getenv("PROMOWATCH_THREADS"), String(cString: v) == "1" { return false }
+        return usableCPUs > 1
+    }
+}

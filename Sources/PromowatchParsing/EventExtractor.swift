@@ -426,4 +426,11 @@ extension EventExtractor: EventTextSource {
     public func userText() -> String? { text(.user) }
     public func ipText() -> String? { text(.ip) }
     public func lineText() -> String? { line.map { ExampleText.sanitized($0.0, $0.1) } }
+
+    /// The bytes `userText`, `ipText` and `lineText` are made of, valid until the next line (or
+    /// the next call): a pipeline copies them and builds the strings on another thread, only for
+    /// the few events whose text is asked for.
+    public func userBytes() -> (UnsafePointer<UInt8>, Int)? { normalized(.user) }
+    public func ipBytes() -> (UnsafePointer<UInt8>, Int)? { normalized(.ip, cut: UInt8(ascii: ",")) }
+    public func lineBytes() -> (UnsafePointer<UInt8>, Int)? { line }
 }

@@ -21,7 +21,7 @@ public enum AnalyzeRun {
         let paths = inputs.isEmpty ? ["-"] : inputs
         if let progress = ProgressLine(inputs: paths, format: settings.format) {
             analyzer.afterBlock = {
-                progress.update(position: analyzer.inputPosition, findings: analyzer.detector?.findingsSoFar ?? 0)
+                progress.update(position: analyzer.inputPosition, findings: analyzer.findingsSoFar)
             }
             for (i, path) in paths.enumerated() {
                 progress.input = i

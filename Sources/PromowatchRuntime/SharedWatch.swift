@@ -218,7 +218,9 @@ public enum SharedWatchRun {
         guard let st = try location.open() as? SharedStore else {
             throw RuntimeError("--shared needs PostgreSQL: give --database-url or set PROMOWATCH_DATABASE_URL")
         }
-        let analyzer = Analyzer(options: settings.analyzerOptions(config))
+        var options = settings.analyzerOptions(config)
+        options.detectionThread = false  // the coordinator reads the detector as events arrive
+        let analyzer = Analyzer(options: options)
         analyzer.enableDetection(config)
         analyzer.orderIndependent = false  // partials are published as they fill: decide the trace rule at once
         let out = settings.output

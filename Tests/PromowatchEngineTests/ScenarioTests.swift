@@ -21,7 +21,7 @@ final class ScenarioTests: XCTestCase {
         return d
     }()
 
-    func render(_ day: Day, format: PayloadFormat, framing: Framing, podOrder: Bool) -> [UInt8] {
+    static func render(_ day: Day, format: PayloadFormat, framing: Framing, podOrder: Bool) -> [UInt8] {
         let r = Renderer(format: format, framing: framing)
         var rng = SplitMix64(seed: 3)
         if !podOrder {
@@ -78,7 +78,7 @@ final class ScenarioTests: XCTestCase {
     func testEveryIncidentFoundNoActionOutsideIncidents() {
         let day = ScenarioTests.day
         XCTAssertEqual(day.labels.filter { !$0.legit }.count, 10)
-        let reference = findings(render(day, format: .json, framing: .plain, podOrder: false))
+        let reference = findings(Self.render(day, format: .json, framing: .plain, podOrder: false))
         check(reference, day.labels, "json/plain")
         let key = { (fs: [Finding]) in
             Set(
@@ -87,7 +87,7 @@ final class ScenarioTests: XCTestCase {
                 })
         }
         // pods concatenated: time goes backwards at each boundary; the findings must be the same
-        let concatenated = findings(render(day, format: .json, framing: .prefixTimestamps, podOrder: true))
+        let concatenated = findings(Self.render(day, format: .json, framing: .prefixTimestamps, podOrder: true))
         check(concatenated, day.labels, "json/prefixTimestamps/pod-order")
         XCTAssertEqual(key(concatenated), key(reference), "batch results must not depend on line order")
     }
@@ -97,7 +97,8 @@ final class ScenarioTests: XCTestCase {
         for format in PayloadFormat.allCases {
             for framing in Framing.allCases {
                 check(
-                    findings(render(day, format: format, framing: framing, podOrder: framing == .prefix)), day.labels,
+                    findings(Self.render(day, format: format, framing: framing, podOrder: framing == .prefix)),
+                    day.labels,
                     "\(format)/\(framing)")
             }
         }
@@ -107,7 +108,7 @@ final class ScenarioTests: XCTestCase {
     /// what `analyze` finds: every completed minute is evaluated, none skipped.
     func testStreamingOverAFastReplayEqualsBatch() {
         let day = ScenarioTests.day
-        let bytes = render(day, format: .json, framing: .timestamps, podOrder: false)
+        let bytes = Self.render(day, format: .json, framing: .timestamps, podOrder: false)
         let a = Analyzer()
         a.enableDetection(DetectionConfig(), streaming: true)
         var streamed: [Finding] = []
@@ -176,7 +177,7 @@ final class ScenarioTests: XCTestCase {
         var sg = ScenarioGenerator(config: cfg)
         var d = Day()
         sg.generate { d.records.append($0) }
-        let found = findings(render(d, format: .logfmt, framing: .cri, podOrder: false))
+        let found = findings(Self.render(d, format: .logfmt, framing: .cri, podOrder: false))
         XCTAssertEqual(found.filter { $0.action != nil }.map(\.summary), [])
     }
 }

@@ -1,0 +1,182 @@
+import Foundation
+import PromowatchCore
+import PromowatchDetection
+import PromowatchParsing
+
+/// A batch's detection on a second CPU: the parsing thread hands events over in batches, in the
+/// order it would have added them, and one thread adds them to the detector, so parsing and
+/// detection overlap and the detector sees exactly what it would have seen on one thread (the
+/// findings are the same; `Tests/PromowatchEngineTests/DetectionPipeTests` compares them).
+///
+/// The text a detector may ask for (an account's name, an example line) is read while the line is
+/// still there: its bytes are copied into the batch for the events whose kinds can ask
+/// (promotions, declines, provider failures, failed compensations, timeouts, saturation; not
+/// requests or successful payments), and turned into strings only when asked. At most `inFlight`
+/// batches of `batchEvents` events wait: memory stays bounded.
+final class DetectionPipe: @unchecked Sendable {
+    static let batchEvents = 4096
+    static let inFlight = 3
+
+    /// Events and the bytes of their texts.
+    final class Batch {
+        var events: [Event] = []
+        /// Per event: start and length in `arena` of the user, ip and line bytes (-1: none).
+        var spans: [(user: Int32, userLen: Int32, ip: Int32, ipLen: Int32, line: Int32, lineLen: Int32)] = []
+        var arena: [UInt8] = []
+
+        init() {
+            events.reserveCapacity(DetectionPipe.batchEvents)
+            spans.reserveCapacity(DetectionPipe.batchEvents)
+        }
+
+        func reset() {
+            events.removeAll(keepingCapacity: true)
+            spans.removeAll(keepingCapacity: true)
+            arena.removeAll(keepingCapacity: true)
+        }
+
+        func copy(_ b: (UnsafePointer<UInt8>, Int)?) -> (Int32, Int32) {
+            guard let (p, n) = b else { return (-1, 0) }
+            let start = Int32(arena.count)
+            arena.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+            return (start, Int32(n))
+        }
+
+        func copy(_ s: String?) -> (Int32, Int32) {
+            guard let s else { return (-1, 0) }
+            let start = Int32(arena.count)
+            arena.append(contentsOf: s.utf8)
+            return (start, Int32(arena.count) - start)
+        }
+    }
+
+    /// The texts of the event being added, from its batch.
+    final class BatchText: EventTextSource {
+        var batch: Batch?
+        var index = 0
+
+        private func string(_ start: Int32, _ count: Int32) -> String? {
+            guard start >= 0, let b = batch else { return nil }
+            return b.arena.withUnsafeBufferPointer {
+                String(decoding: UnsafeBufferPointer(rebasing: $0[Int(start)..<Int(start + count)]), as: UTF8.self)
+            }
+        }
+
+        func userText() -> String? { batch.flatMap { string($0.spans[index].user, $0.spans[index].userLen) } }
+        func ipText() -> String? { batch.flatMap { string($0.spans[index].ip, $0.spans[index].ipLen) } }
+        func lineText() -> String? {
+            guard let b = batch, b.spans[index].line >= 0 else { return nil }
+            let (start, count) = (Int(b.spans[index].line), Int(b.spans[index].lineLen))
+            return b.arena.withUnsafeBufferPointer { ExampleText.sanitized($0.baseAddress! + start, count) }
+        }
+    }
+
+    static let textKinds: EventKinds = [
+        .promotionApplied, .promotionRejected, .paymentDeclined, .paymentProviderFailure, .compensationFailure,
+        .timeout, .dbSaturation,
+    ]
+
+    private let detector: Detector
+    private var filling = Batch()
+    private var queue: [Batch] = []
+    private var spare: [Batch] = []
+    private var closed = false
+    private var done = false
+    private var published = 0
+    private let cond = NSCondition()
+    private var thread: Thread?
+
+    init(_ detector: Detector) {
+        self.detector = detector
+        let t = Thread { [self] in work() }
+        t.stackSize = 8 << 20
+        thread = t
+        t.start()
+    }
+
+    /// Findings the detector already evaluated (a batch over its entry bound folds minutes early).
+    var findingsSoFar: Int {
+        cond.lock()
+        defer { cond.unlock() }
+        return published
+    }
+
+    /// Queues `e`; its texts are read now, from `extractor` (the line being parsed) or `stored`.
+    @inline(__always)
+    func add(_ e: Event, extractor: EventExtractor?, stored: EventTextSource?) {
+        let b = filling
+        b.events.append(e)
+        if e.kinds.isDisjoint(with: DetectionPipe.textKinds) {
+            b.spans.append((-1, 0, -1, 0, -1, 0))
+        } else if let x = extractor {
+            let u = b.copy(x.userBytes())
+            let i = b.copy(x.ipBytes())
+            let l = b.copy(x.lineBytes())
+            b.spans.append((u.0, u.1, i.0, i.1, l.0, l.1))
+        } else {
+            let u = b.copy(stored?.userText())
+            let i = b.copy(stored?.ipText())
+            b.spans.append((u.0, u.1, i.0, i.1, -1, 0))
+        }
+        if b.events.count >= DetectionPipe.batchEvents { send() }
+    }
+
+    private func send() {
+        cond.lock()
+        while queue.count >= DetectionPipe.inFlight { cond.wait() }
+        queue.append(filling)
+        filling = spare.popLast() ?? Batch()
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    /// Hands over what is queued and waits until the detector has added all of it.
+    func drain() {
+        if !filling.events.isEmpty { send() }
+        cond.lock()
+        while !queue.isEmpty || busy { cond.wait() }
+        cond.unlock()
+    }
+
+    /// Drains, then ends the thread.
+    func close() {
+        drain()
+        cond.lock()
+        closed = true
+        cond.broadcast()
+        while !done { cond.wait() }
+        cond.unlock()
+    }
+
+    private var busy = false
+
+    private func work() {
+        let text = BatchText()
+        while true {
+            cond.lock()
+            while queue.isEmpty && !closed { cond.wait() }
+            if queue.isEmpty {
+                done = true
+                cond.broadcast()
+                cond.unlock()
+                return
+            }
+            let b = queue.removeFirst()
+            busy = true
+            cond.unlock()
+            text.batch = b
+            for i in 0..<b.events.count {
+                text.index = i
+                detector.add(b.events[i], text: text)
+            }
+            text.batch = nil
+            b.reset()
+            cond.lock()
+            spare.append(b)
+            busy = false
+            published = detector.findingsSoFar
+            cond.broadcast()
+            cond.unlock()
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import XCTest
+import PromowatchCore
+import PromowatchEngine
+import LogGenerator
+
+/// A batch's detection on a second thread (`DetectionPipe`) sees what one thread would: the same
+/// events in the same order, the same account names and example lines read from the same bytes.
+/// Findings (with their explanations and examples) and summaries are compared whole, on the
+/// labelled scenario day in every framing and payload format, on an adversarial day and on every
+/// real-log fixture.
+final class DetectionPipeTests: XCTestCase {
+    func run(_ bytes: [UInt8], thread: Bool, config: DetectionConfig = DetectionConfig()) -> (String, String) {
+        var o = Analyzer.Options()
+        o.detectionThread = thread
+        let a = Analyzer(options: o)
+        a.enableDetection(config)
+        a.feed(bytes)
+        a.finish()
+        let found = a.detector!.decided()
+        var s = a.summary()
+        s.inputErrors = []
+        return (String(describing: found), String(describing: s))
+    }
+
+    func same(_ bytes: [UInt8], _ what: String, config: DetectionConfig = DetectionConfig(), finds: Bool = true) {
+        let one = run(bytes, thread: false, config: config)
+        let two = run(bytes, thread: true, config: config)
+        XCTAssertEqual(one.0.count, two.0.count, what)
+        XCTAssertTrue(one.0 == two.0, "findings differ: \(what)")
+        XCTAssertTrue(one.1 == two.1, "summaries differ: \(what)")
+        if finds { XCTAssertTrue(one.0.contains("Finding("), "\(what): nothing found, nothing compared") }
+    }
+
+    func testTheScenarioDayIsFoundAlikeOnOneThreadAndTwo() {
+        let day = ScenarioTests.day
+        for (format, framing, podOrder) in [
+            (PayloadFormat.json, Framing.prefixTimestamps, false), (.logfmt, .cri, false), (.kratos, .docker, true),
+        ] {
+            same(
+                ScenarioTests.render(day, format: format, framing: framing, podOrder: podOrder), "\(format) \(framing)")
+        }
+    }
+
+    func testAnAdversarialDayAndABatchOverItsBoundAreFoundAlike() {
+        var day = AdversarialDay(seed: 720_314_304_983)
+        var records: [Record] = []
+        day.generate { records.append($0) }
+        let r = Renderer(format: .json, framing: .cri)
+        var rng = SplitMix64(seed: 5)
+        var out: [UInt8] = []
+        for rec in records { r.render(rec, rng: &rng, into: &out) }
+        same(out, "adversarial day")
+        // folding minutes early on the detection thread resolves code names there while the
+        // parsing thread interns new ones
+        var small = DetectionConfig()
+        small.input.batchMinuteEntries = 64
+        same(out, "adversarial day, bound 64", config: small)
+    }
+
+    func testEveryRealFixtureIsReadAlike() throws {
+        let dir = RealFixtureTests.dir
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name.hasSuffix(".log") {
+            let bytes = try [UInt8](Data(contentsOf: dir.appendingPathComponent(name)))
+            same(bytes, name, finds: false)
+        }
+    }
+}
