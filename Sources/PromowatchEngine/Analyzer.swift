@@ -110,7 +110,7 @@ public final class Analyzer {
     }
 
     /// Detection on its own thread, in a batch (nil: on the parsing thread).
-    private var pipe: DetectionPipe?
+    var pipe: DetectionPipe?
 
     /// Findings a batch already evaluated (it folds minutes early to stay within its bound).
     public var findingsSoFar: Int { pipe?.findingsSoFar ?? ownDetector?.findingsSoFar ?? 0 }

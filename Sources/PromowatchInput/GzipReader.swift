@@ -10,7 +10,7 @@ import Foundation
 /// are the same as inflating on the caller's thread.
 public final class GzipReader {
     private let inflater: Inflater
-    private let ahead: InflateAhead?
+    let ahead: InflateAhead?
 
     public init(file: FileReader, prefix: [UInt8] = [], backend: InflateBackend = .preferred, overlap: Bool? = nil)
         throws
@@ -64,14 +64,14 @@ final class InflateAhead: @unchecked Sendable {
     private var consumedOffset = 0
     private let cond = NSCondition()
     private let inflater: Inflater
-    private var thread: Thread?
 
     init(_ inflater: Inflater) {
         self.inflater = inflater
         ring = (0..<InflateAhead.slots).map { _ in Chunk(bytes: .allocate(capacity: InflateAhead.chunkSize)) }
+        // the thread holds this until it ends (the end of the input, an error or `stop`); nothing
+        // here holds the thread, so no cycle keeps the ring alive afterwards
         let t = Thread { [self] in produce() }
         t.stackSize = 1 << 20
-        thread = t
         t.start()
     }
 

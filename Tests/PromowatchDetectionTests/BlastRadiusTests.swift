@@ -25,9 +25,7 @@ extension DetectorTests {
     /// use. Seen for the first time minutes ago, nobody can tell whether it is public yet.
     func testCodeUsedOnlyByTheAbuserIsBlocked() {
         func run(history: Bool) -> [Finding] {
-            coupons = SymbolTable()
-            providers = SymbolTable()
-            let d = detector()
+            let d = freshDetector()
             background(d, minutes: 0..<90)
             if history { for m in [0, 20] { promo(d, minute(m, 50), "FRIEND-U9", user: "u-9", ip: "192.0.2.9") } }
             for m in 90..<105 { promo(d, minute(m, 50), "FRIEND-U9", user: "u-9", ip: "192.0.2.9") }
@@ -107,9 +105,7 @@ extension DetectorTests {
     /// and paypal's own degradation showed only after the switch's verify time.
     func testAFallbackWithTooFewAttemptsIsNoFallback() {
         func outage(paypalEvery: Int, perMinute: Int = 1) -> [Finding] {
-            coupons = SymbolTable()
-            providers = SymbolTable()
-            let d = detector()
+            let d = freshDetector()
             for m in 0..<75 {
                 // stripe failing four payments in ten: paypal is a fallback only if it surely
                 // fails fewer than one in five
@@ -173,9 +169,7 @@ extension DetectorTests {
     /// quarter hour stay quiet.
     func testSmallShopSustainedDegradationIsFoundOverALongerWindow() {
         func run(failures: Int) -> [Finding] {
-            coupons = SymbolTable()
-            providers = SymbolTable()
-            let d = detector()
+            let d = freshDetector()
             for m in 0..<120 {
                 // 10 payments a minute: 6 paypal, 4 stripe
                 for k in 0..<10 {
@@ -226,9 +220,7 @@ extension DetectorTests {
     /// one-minute blip of a few failures stays quiet.
     func testASharpOnsetInABusyShopIsFoundInItsFirstMinute() {
         func run(failingPerMinute: Int) -> [Finding] {
-            coupons = SymbolTable()
-            providers = SymbolTable()
-            let d = detector()
+            let d = freshDetector()
             for m in 0..<62 {
                 for k in 0..<400 {
                     let failed = m == 60 && k < failingPerMinute && k % 3 != 0
@@ -408,9 +400,7 @@ extension DetectorTests {
     /// where ten (`min_new_accounts`) once took a small shop two or three minutes longer.
     func testALeakIsBlockedOnItsFirstSixFreshRedeemers() {
         func run(fresh: Int) -> [Finding] {
-            coupons = SymbolTable()
-            providers = SymbolTable()
-            let d = detector()
+            let d = freshDetector()
             background(d, minutes: 0..<150)
             for m in [0, 100] { promo(d, minute(m, 30), "STAFF12-ANNA", user: "owner-1") }
             background(d, minutes: 150..<152)
@@ -476,9 +466,7 @@ extension DetectorTests {
     /// again (seed 72208688273). A short window at the rate a finding needs keeps it; noise does not.
     func testAnOutageThatEndedRaisesNothingFromItsLongWindow() {
         func run(afterwards: Int) -> [Finding] {
-            coupons = SymbolTable()
-            providers = SymbolTable()
-            let d = detector()
+            let d = freshDetector()
             for m in 0..<123 {
                 for k in 0..<100 {
                     // a failure every fourth minute; a third of the payments for ten minutes; then
@@ -511,9 +499,7 @@ extension DetectorTests {
     /// health, and is no fallback (seed 923511689703: stripe switched to a degrading paypal).
     func testATrickleProviderWithAQuietSpanIsNoStandby() {
         func run(paypalTrickle: Bool) -> [Finding] {
-            coupons = SymbolTable()
-            providers = SymbolTable()
-            let d = detector()
+            let d = freshDetector()
             for m in 0..<130 {
                 for k in 0..<20 {
                     let failing = m >= 110 && k % 2 == 0

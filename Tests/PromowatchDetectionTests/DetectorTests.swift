@@ -59,6 +59,13 @@ final class DetectorTests: XCTestCase {
         Detector(config: c, coupons: coupons, providers: providers)
     }
 
+    /// A detector over new symbol tables (a test that runs several days in one).
+    func freshDetector() -> Detector {
+        coupons = SymbolTable()
+        providers = SymbolTable()
+        return detector()
+    }
+
     /// An hour of ordinary traffic: redemptions of two codes by returning customers, payments.
     func background(_ d: Detector, minutes: Range<Int>, scale: Int = 1) {
         for m in minutes {

@@ -1,6 +1,6 @@
 import XCTest
 import PromowatchCore
-import PromowatchEngine
+@testable import PromowatchEngine
 import LogGenerator
 
 /// A batch's detection on a second thread (`DetectionPipe`) sees what one thread would: the same
@@ -63,5 +63,24 @@ final class DetectionPipeTests: XCTestCase {
             let bytes = try [UInt8](Data(contentsOf: dir.appendingPathComponent(name)))
             same(bytes, name, finds: false)
         }
+    }
+
+    /// The detection thread ends with the batch and nothing keeps the pipe alive after it (a
+    /// stored Thread and its closure once made a cycle: the fuzzer's leak check found it).
+    func testThePipeIsFreedWithItsBatch() {
+        weak var pipe: DetectionPipe?
+        do {
+            var o = Analyzer.Options()
+            o.detectionThread = true
+            let a = Analyzer(options: o)
+            a.enableDetection(DetectionConfig())
+            pipe = a.pipe
+            XCTAssertNotNil(pipe)
+            a.feed(Array(#"{"ts":"2026-11-20T08:15:00Z","msg":"ApplyPromotion","coupon":"BOM1"}"#.utf8) + [0x0A])
+            a.finish()
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while pipe != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        XCTAssertNil(pipe)
     }
 }
