@@ -11,6 +11,11 @@ public final class EventExtractor {
     private let scratchCapacity: Int
     private var used = 0
     private var base: UnsafePointer<UInt8> = UnsafePointer(bitPattern: 1)!
+    /// Whether the current line's payload was scanned: its fields (and `base`) belong to it. A
+    /// line whose kinds come from phrases alone (a timeout in plain text) has no fields; reading
+    /// them read the previous line's table against a stale base (found by the fuzzer once a
+    /// timeout's account name was asked for).
+    private var scanned = false
 
     public struct Limits: Sendable {
         public var coupons = 200_000, providers = 64, sources = 4096
@@ -62,7 +67,8 @@ public final class EventExtractor {
         argIP = nil
         if phrases.contains(.timeout) { ev.kinds.insert(.timeout) }
         if phrases.contains(.dbSaturation) { ev.kinds.insert(.dbSaturation) }
-        if frame.length > 0 && scanner.scan(frame.payload, frame.length) {
+        scanned = frame.length > 0 && scanner.scan(frame.payload, frame.length)
+        if scanned {
             base = frame.payload
             used = 0
             classify(&ev)
@@ -138,6 +144,7 @@ public final class EventExtractor {
     /// The decoded bytes of a scalar field, or nil when absent, null, compound or empty.
     @inline(__always)
     func value(_ f: Field) -> (UnsafePointer<UInt8>, Int)? {
+        guard scanned else { return nil }
         let s = scanner[f]
         switch s.type {
         case .plain, .bare:
@@ -151,6 +158,7 @@ public final class EventExtractor {
 
     /// Whether the key is present with a meaningful value (not null, not an empty string).
     func present(_ f: Field) -> Bool {
+        guard scanned else { return false }
         let s = scanner[f]
         switch s.type {
         case .absent, .null: return false

@@ -83,4 +83,13 @@ final class DetectionPipeTests: XCTestCase {
         while pipe != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
         XCTAssertNil(pipe)
     }
+
+    /// A crash input of the fuzz target (`FuzzAnalyze`, SEGV): a saturation line found by its
+    /// phrase in a payload that does not scan, whose texts the detection thread asked for. Read
+    /// alike on one thread and two, and without a crash.
+    func testTheFuzzersSaturationLineWithoutFields() throws {
+        let b64 =
+            "MjAxNi0xMC0wNlQwMDoxNzowOS42Njk3OTQyMDJaIHN0ZG91dCBQIGxtZyBjb25wdHVyZWQiLCJwcm92aWRlciI6InN0c2lwZSIsImFtb3VudCI6MTBmbyIsMH0KeyJsZXZlbCI6ImluZm8iLCJwciJ9CnRpbWU9Ii0xMi0yMDYxMjBUMDk6MTU6MDMrMDE6MDAiIGxldmVsPXdhcm5pbmcgbXNnPSJwYXlseV9tcyI6MjEyLjM2MX0KeyJsZXZlbCI6ImluZm8iLCJ0aW1lc3RhbXAiOiIxMDEzLTExLTIwVDAwOjAzOjQwLjU1N1oiLCJldmVudCI6IkFwcGx5UHJvbW90aW9uIiwicHJvb21Db2RlIjoiIGZhaWxlZCIsImVycm9yIjoicCAAAABvcnJ5LCB0b28gbWFueSBjbGllbnRzIGFscmUzIiwidXNlcl9pZCI6InUtMjM3NSIsInhfZm9yd2ZyZGVkX2ZvciI6IjExNiJdfQp7ImxldmVsIjoiaW5mbyIsInRzIjoidGhvZCI6IlBPU1QiLCJwYSJ9CnRoIjoiL2FwaS9jaJKca291dCIsInN0YXR1cyI6NDA1LCJsYXRlbmN5X21zIgp7ImxlMnZlbHlfbXMiOjIxMi4zNjF93CXb7J/A4KS9VU0MhCVjb3Vwb25lGUfvsMgox2maE/Q+i483bGFibGUK"
+        same(try XCTUnwrap(Data(base64Encoded: b64)).map { $0 }, "fuzz crash 4e29b46a", finds: false)
+    }
 }
