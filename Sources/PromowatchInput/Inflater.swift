@@ -129,10 +129,9 @@ final class Inflater {
     }
 
     private func failAfter(_ produced: Int, _ kind: InputError.Kind) throws -> (produced: Int, memberEnd: Bool) {
-        let e = fail(kind)
-        guard produced > 0 else { throw e }
-        finished = false  // the output first; the error on the next call
-        pending = e
+        guard produced > 0 else { throw fail(kind) }
+        // the output first; the error (at this offset) on the next call
+        pending = InputError(input: file.name, kind: kind, offset: compressedOffset)
         return (produced, false)
     }
 
