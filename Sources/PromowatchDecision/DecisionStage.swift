@@ -11,8 +11,9 @@ import PromowatchCore
 ///    (`abuse_dominance_share`) and, for reuse and stacking, the code is not public (more than
 ///    `public_code_accounts` accounts redeemed it before). Otherwise the finding says why it is
 ///    not blocked, and abuse and reuse findings are P2 (the code keeps working for the rest).
-///    A code is blocked for its redeemers being new accounts only after `min_account_history_hours`
-///    of account history (a cold start makes every customer look new).
+///    A code is blocked for its redeemers being new accounts, or for a private code's redeemers
+///    being new, only after `min_account_history_hours` of account history (a cold start makes
+///    every customer look new).
 /// 3. A provider is switched off only once its outage is confirmed with a healthy fallback, and
 ///    never when the fallback would carry more than its configured capacity.
 /// 4. Idle database connections are terminated only as the diagnosis read from the database
@@ -172,7 +173,11 @@ public struct DecisionStage: Sendable {
                 return "a code of \(accounts) account(s) before, but its redeemers are as established as the shop's "
                     + "(\(NumberText.percent(b.newShare)) new vs \(NumberText.percent(b.shopNewShare))): a launch, needs a look"
             }
-            if dominant && b.basis == .newAccounts && b.accountHistoryMinutes < config.minAccountHistoryHours * 60 {
+            // new to the shop needs the shop's memory: with less than `min_account_history_hours` of
+            // it, yesterday's customers look new, whether the code was a campaign's or a private one
+            if dominant && (b.basis == .newAccounts || b.basis == .privateCode)
+                && b.accountHistoryMinutes < config.minAccountHistoryHours * 60
+            {
                 return
                     "only \(b.accountHistoryMinutes / 60) h of account history, too little to tell new accounts from "
                     + "returning ones: a campaign or a leak, needs a look"

@@ -40,6 +40,7 @@ final class RemediationEndToEndTests: XCTestCase {
         ])
         var cfg = ScenarioConfig()
         cfg.hours = 14
+        cfg.priorHours = 24  // a day of account history: the leak's redeemers are new to the shop
         cfg.legitSpikes = false
         cfg.onlyIncidents = ["leaked employee code", "stripe outage"]
         var sg = ScenarioGenerator(config: cfg)

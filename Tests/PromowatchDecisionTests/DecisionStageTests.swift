@@ -154,7 +154,7 @@ final class DecisionStageTests: XCTestCase {
     }
 
     /// Campaign or leak: redeemers new to the shop block a code only with a day of account
-    /// history; a private code leaking or an abnormal discount needs none.
+    /// history, whether the code is new or was private; an abnormal discount needs none.
     func testNewAccountsAloneNeedAccountHistory() {
         func abuse(_ basis: BlastRadius.Basis, hours: Int) -> Finding? {
             let b = BlastRadius(
@@ -171,7 +171,10 @@ final class DecisionStageTests: XCTestCase {
             "seen; not blocked: only 3 h of account history, too little to tell new accounts from "
                 + "returning ones: a campaign or a leak, needs a look")
         XCTAssertEqual(abuse(.newAccounts, hours: 30)?.action?.kind, .blacklistCoupon)
-        XCTAssertEqual(abuse(.privateCode, hours: 1)?.action?.kind, .blacklistCoupon)
+        // a private code's redeemers are new only as far as the history reaches, too
+        XCTAssertNil(abuse(.privateCode, hours: 9)?.action)
+        XCTAssertEqual(abuse(.privateCode, hours: 9)?.severity, .p2)
+        XCTAssertEqual(abuse(.privateCode, hours: 24)?.action?.kind, .blacklistCoupon)
         XCTAssertEqual(abuse(.abnormalDiscount, hours: 0)?.action?.kind, .blacklistCoupon)
         var c = DecisionConfig()
         c.minAccountHistoryHours = 2
@@ -192,7 +195,8 @@ final class DecisionStageTests: XCTestCase {
         XCTAssertNil(p?.action)
         XCTAssertEqual(p?.summary, "seen; not proposed: disable_provider is off (decision.modes)")
         let b = BlastRadius(
-            abuseShare: 1, pastAccounts: 1, basis: .privateCode, newShare: 1, shopNewShare: 0.1, redeemersAreNew: true)
+            abuseShare: 1, pastAccounts: 1, basis: .privateCode, accountHistoryMinutes: 48 * 60, newShare: 1,
+            shopNewShare: 0.1, redeemersAreNew: true)
         XCTAssertNotNil(
             s.review(finding(.couponAbuse, .p0, remedy: .blockCoupon("LEAK", blast: b)))?.action,
             "shadow is proposed; the remediator only records it")

@@ -345,7 +345,7 @@ extension DetectorTests {
     /// leak looked "as established as the shop's" (100% vs 67%) and was not blocked. Too few
     /// other accounts to say what is usual: the shop's share is taken over the longest window.
     func testALeakAtNightInASmallShopIsJudgedAgainstEnoughOfTheShop() {
-        let d = detector()
+        let d = shortMemoryDetector()
         for m in 0..<140 where m % 2 == 0 { promo(d, minute(m, 10), "WELCOME10", user: "u-\(m % 20)") }
         // night: a returning customer every five minutes
         for m in 140..<150 where m % 5 == 0 { promo(d, minute(m, 10), "WELCOME10", user: "u-\(m % 10 * 2)") }
@@ -400,7 +400,9 @@ extension DetectorTests {
     /// where ten (`min_new_accounts`) once took a small shop two or three minutes longer.
     func testALeakIsBlockedOnItsFirstSixFreshRedeemers() {
         func run(fresh: Int) -> [Finding] {
-            let d = freshDetector()
+            coupons = SymbolTable()
+            providers = SymbolTable()
+            let d = shortMemoryDetector()
             background(d, minutes: 0..<150)
             for m in [0, 100] { promo(d, minute(m, 30), "STAFF12-ANNA", user: "owner-1") }
             background(d, minutes: 150..<152)
@@ -422,7 +424,7 @@ extension DetectorTests {
     /// is raised again within its episode once they are, with the block: the first finding's
     /// cooldown once swallowed the evidence that arrived a minute later (four of 24 scenario days).
     func testALeakIsRaisedAgainOnceItsRedeemersAreSurelyNew() {
-        let d = detector()
+        let d = shortMemoryDetector()
         for m in 0..<160 {
             // a shop where a third of the redeemers are new each minute
             for k in 0..<6 {

@@ -29,6 +29,9 @@ public struct ScenarioConfig: Sendable {
     public var seed: UInt64 = 7
     public var start: Int64 = 1_795_132_800 * 1_000_000_000  // 2026-11-20T00:00:00Z
     public var hours = 24
+    /// Ordinary traffic (no incidents, no spikes) for this many hours before `start`: the account
+    /// history a long-running deployment has when the day begins.
+    public var priorHours = 0
     /// Background records per minute at the busiest time of day.
     public var peakPerMinute = 120.0
     public var pods = 3
@@ -131,9 +134,11 @@ public struct ScenarioGenerator {
 
     /// Background records per minute at time t: time of day, slow growth, Black Friday.
     func rate(_ t: Int64) -> Double {
-        let hour = Double((t - config.start) % (86400 * EventTime.nanosPerSecond)) / 3.6e12
+        let day = 86400 * EventTime.nanosPerSecond
+        let hour = Double(((t - config.start) % day + day) % day) / 3.6e12
         let diurnal = 0.12 + 0.88 * max(0, sin(Double.pi * (hour - 5) / 18))  // 05:00 low → 14:00 high → 23:00 low
-        let growth = 1 + 0.2 * Double(t - config.start) / Double(Int64(config.hours) * 3600 * EventTime.nanosPerSecond)
+        let growth =
+            1 + 0.2 * Double(max(0, t - config.start)) / Double(Int64(config.hours) * 3600 * EventTime.nanosPerSecond)
         let friday = active("Black Friday x8", t) ? 8.0 : 1.0
         return config.peakPerMinute * diurnal * growth * friday
     }
@@ -363,9 +368,9 @@ public struct ScenarioGenerator {
 
     /// Generates the whole day, minute by minute, calling `emit` with each record in time order.
     public mutating func generate(_ emit: (Record) -> Void) {
-        let minutes = config.hours * 60
+        let prior = config.priorHours * 60
         var kratos = config.kratosService ? KratosService(seed: config.seed) : nil
-        for m in 0..<minutes {
+        for m in -prior..<(config.hours * 60) {
             for r in minute(config.start + Int64(m) * 60 * EventTime.nanosPerSecond) {
                 if kratos != nil { for x in kratos!.expand(r) { emit(x) } } else { emit(r) }
             }

@@ -11,7 +11,7 @@ import LogGenerator
 //          payments), against about a fifth by default
 //   loggen --adversarial --seed S [--labels FILE] [--format LIST] [--framing LIST] [-o FILE]
 //          a day drawn at random (benchmarks/scenarios.sh), labels with right and wrong actions
-//   loggen --scenario [--hours H] [--peak N] [--no-incidents] [--no-legit] [--only NAME]... [--pod-order] [--attack-distinct N]
+//   loggen --scenario [--hours H] [--prior-hours P] [--peak N] [--no-incidents] [--no-legit] [--only NAME]... [--pod-order] [--attack-distinct N]
 //          [--labels FILE] [--format LIST] [--framing LIST] [--truth FILE] [-o FILE]
 // Formats and framings given as lists are mixed line by line. --scenario writes a day of traffic
 // with labelled incidents and legitimate spikes; --pod-order writes one pod after another, as
@@ -93,6 +93,10 @@ while !args.isEmpty {
         guard let n = Int(value()) else { usage() }
         scenario = scenario ?? ScenarioConfig()
         scenario!.hours = n
+    case "--prior-hours":
+        guard let n = Int(value()), n >= 0 else { usage() }
+        scenario = scenario ?? ScenarioConfig()
+        scenario!.priorHours = n
     case "--peak":
         guard let n = Double(value()) else { usage() }
         scenario = scenario ?? ScenarioConfig()
