@@ -22,8 +22,8 @@ struct CouponStat: Sendable, Equatable {
     var sharedCount: Int32 = 0
     /// Redemptions with discount >= subtotal > 0.
     var stacked: Int32 = 0
-    /// Accounts (user, else ip) that redeemed it.
-    var accounts = BottomK(k: 24)
+    /// Accounts (user, else ip) that redeemed it: a sample of up to `CouponTable.accountsK`.
+    var accounts = BottomK(k: CouponTable.accountsK)
 
     /// Returns the redemptions counted so far.
     @discardableResult
