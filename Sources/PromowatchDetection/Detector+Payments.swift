@@ -86,9 +86,14 @@ extension Detector {
                     if w == cfg.windowMinutes && observedRate >= minRate { burning.insert(p) }
                 }
                 // a fallback must be above suspicion in the short window and in its newest minute:
-                // one failure its baseline makes unlikely is enough to wait (verify after a switch
-                // would catch it only after the damage; a staggered onset shows there first)
-                if w <= cfg.windowMinutes && s.failures >= 1 && score >= 1.3 && observedRate >= 2 * rate {
+                // one failure its baseline makes unlikely (p < 5% over the window, < 1% in the
+                // newest minute alone) is enough to wait (verify after a switch would catch it only
+                // after the damage; a staggered onset shows there first). The newest minute asks
+                // for more: a fresh minute is tested every minute of a confirmation, and one failure
+                // in a minute of five payments against a 1% baseline (p 4.9%) broke a Stripe
+                // outage's streak on a healthy PayPal now and then
+                let unlikely = w == 1 ? 2.0 : 1.3
+                if w <= cfg.windowMinutes && s.failures >= 1 && score >= unlikely && observedRate >= 2 * rate {
                     suspect.insert(p)
                 }
             }
@@ -205,7 +210,12 @@ extension Detector {
                     p, failures == 0 ? nil : "\(name) is on standby but failed \(failures) time(s) in the last 30 min"
                 )
             }
-            if raised.contains(p) || (s.attempts > 0 && Double(s.failures) / Double(s.attempts) >= cfg.minFailureRate) {
+            // raised: failures its own baseline makes unlikely (suspects are among `raised` here).
+            // Not one failure in twenty: against a 0.4% baseline that happens one window in eleven,
+            // and it flipped a healthy PayPal's verdict minute by minute through a Stripe outage,
+            // so its switch waited on luck (the Wilson bound below asks whether it fails like the
+            // failing provider)
+            if raised.contains(p) {
                 return (
                     p,
                     "\(name) is failing more than usual too (\(s.failures) of \(s.attempts) in \(cfg.windowMinutes) min)"
@@ -225,9 +235,19 @@ extension Detector {
 
     /// Minutes provider `p` has been failing without a break before minute `m` (0 = it starts
     /// now), counting only minutes in which a healthy fallback was there too. Evaluating one minute
-    /// again (streaming re-evaluates the filling minute) does not extend it.
+    /// again (streaming re-evaluates the filling minute) does not extend it, and its latest verdict
+    /// on the fallback replaces the earlier ones: watch once lost a confirmed Stripe outage's
+    /// switch because a look at a minute's first seconds found too few PayPal attempts, and that
+    /// broke the streak for good while the full minute showed PayPal healthy (analyze switched).
     func providerStreak(_ p: Int32, _ m: Int, fallbackHealthy: Bool) -> Int {
-        Detector.extendRun(&streaks, p, m, unbroken: fallbackHealthy)
+        let run = Detector.extendRun(&streaks, p, m, unbroken: true)
+        let start = m - run
+        var doubts = fallbackDoubts[p, default: []].filter { $0 >= start && $0 != m }
+        if !fallbackHealthy { doubts.append(m) }
+        doubts.sort()
+        fallbackDoubts[p] = doubts.isEmpty ? nil : doubts
+        guard let last = doubts.last(where: { $0 <= m }) else { return run }
+        return m - last  // a doubted minute starts the streak anew, as a gap does
     }
 
     /// Extends `p`'s run of consecutive minutes to minute `m` (a new run after a gap, before its

@@ -33,6 +33,10 @@ public final class Detector {
     var episodes: [String: Int] = [:]
     /// Failing streak per provider (first and last minute), for the confirmation before a switch.
     var streaks: [Int32: (start: Int, last: Int)] = [:]
+    /// Per failing provider, the minutes of its streak whose latest evaluation found no healthy
+    /// fallback (ascending): each breaks the streak. Only a minute's latest verdict counts, so an
+    /// early look at a filling minute (a live evaluation seconds into it) cannot break it alone.
+    var fallbackDoubts: [Int32: [Int]] = [:]
     /// Failing run per provider (first and last minute), whatever the fallbacks: how long the
     /// outage has been showing, the span over which a fallback must show its health.
     var outages: [Int32: (start: Int, last: Int)] = [:]

@@ -22,10 +22,12 @@ final class SharedWatchTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-    /// A generated day with every incident, two pods; lines of pod 0 and of pod 1.
+    /// A generated day with every incident, after a day of account history (without it the leak is
+    /// a P2 that needs a look), two pods; lines of pod 0 and of pod 1.
     static let day: (whole: [UInt8], halves: [[UInt8]]) = {
         var cfg = ScenarioConfig()
         cfg.pods = 2
+        cfg.priorHours = 24
         var sg = ScenarioGenerator(config: cfg)
         let renderer = Renderer(format: .json, framing: .prefixTimestamps)
         var rng = SplitMix64(seed: 11)

@@ -1,5 +1,6 @@
 import XCTest
 import PromowatchCore
+import PromowatchDecision
 @testable import PromowatchDetection
 
 /// Issue "Actions an on-call engineer would let run unattended": an action only where the abuse
@@ -524,5 +525,69 @@ extension DetectorTests {
         )
         // switched off for the hour before: a standby, and the switch is made
         XCTAssertEqual(run(paypalTrickle: false).compactMap(\.action?.kind).first, .disableProvider)
+    }
+}
+
+extension DetectorTests {
+    /// `watch` looks at the filling minute every few seconds, and a look at a minute's first
+    /// seconds once broke a switch's confirmation streak for good ("too few attempts" of the
+    /// fallback over four minutes and seconds), while the full minute found the fallback healthy:
+    /// a Stripe outage was never switched live that `analyze` switched (the generated day of
+    /// SharedWatchTests with a day of prior history). A minute's latest verdict is the one that counts.
+    func testOnlyAMinutesLatestVerdictOnTheFallbackBreaksTheSwitchStreak() {
+        let d = detector()
+        XCTAssertEqual(d.providerStreak(1, 60, fallbackHealthy: true), 0)
+        XCTAssertEqual(d.providerStreak(1, 61, fallbackHealthy: true), 1)
+        XCTAssertEqual(d.providerStreak(1, 62, fallbackHealthy: false), 0, "doubted now: a new streak")
+        XCTAssertEqual(d.providerStreak(1, 62, fallbackHealthy: true), 2, "the full minute says healthy")
+        XCTAssertEqual(d.providerStreak(1, 63, fallbackHealthy: true), 3)
+        XCTAssertEqual(d.providerStreak(1, 64, fallbackHealthy: false), 0)
+        XCTAssertEqual(d.providerStreak(1, 64, fallbackHealthy: false), 0, "the full minute doubts it too")
+        XCTAssertEqual(d.providerStreak(1, 65, fallbackHealthy: true), 1, "a new streak from the doubted minute")
+        XCTAssertEqual(d.providerStreak(1, 66, fallbackHealthy: true), 2)
+        XCTAssertEqual(d.providerStreak(1, 68, fallbackHealthy: true), 0, "a gap ends the outage's run")
+        XCTAssertEqual(d.providerStreak(2, 66, fallbackHealthy: true), 0, "per provider")
+    }
+
+    /// One failure of a fallback carrying a few payments a minute, against a baseline of one in a
+    /// hundred, is no evidence against it: "one of 19 is 5%, over `min_failure_rate`" once flipped
+    /// PayPal's verdict minute by minute through a Stripe outage, so the switch waited on luck.
+    /// Only failures its baseline makes unlikely, or a rate like the failing provider's, doubt it.
+    func testOneFailureOfABusyFallbackDoesNotDelayTheSwitch() {
+        func switchTime(paypalFailureAt: Int?) -> (Int64?, [String]) {
+            coupons = SymbolTable()
+            providers = SymbolTable()
+            let d = detector()
+            d.streaming = true
+            var got: [Finding] = []
+            for m in 0..<72 {
+                for s in 0..<20 {
+                    let fails = m >= 60 && s % 2 == 0 && s < 18
+                    pay(
+                        d, minute(m, s), "stripe", fails ? .paymentProviderFailure : .paymentSucceeded,
+                        card: "s\(m)-\(s)")
+                }
+                for s in [30, 38, 46, 54] {
+                    // paypal's own baseline: about one failure in a hundred attempts
+                    let fails = (m == paypalFailureAt || (m < 60 && m % 17 == 0)) && s == 30
+                    pay(
+                        d, minute(m, s), "paypal", fails ? .paymentProviderFailure : .paymentSucceeded,
+                        card: "p\(m)-\(s)")
+                }
+                got += d.evaluateLatest()
+            }
+            let f = DecisionStage(config: d.config.decision).review(got).filter {
+                $0.category == .paymentProviderFailure
+            }
+            return (f.first { $0.action?.kind == .disableProvider }?.time, f.map { "\($0.time) \($0.summary)" })
+        }
+        let clean = switchTime(paypalFailureAt: nil)
+        XCTAssertNotNil(clean.0, clean.1.joined(separator: "\n"))
+        // (earlier, with Stripe's window under half failing, one failure in PayPal's twenty
+        // leaves it possibly failing at half Stripe's rate: waiting there is the Wilson bound's call)
+        for m in [64, 65, 66] {
+            let one = switchTime(paypalFailureAt: m)
+            XCTAssertEqual(one.0, clean.0, "paypal failed once in minute \(m):\n" + one.1.joined(separator: "\n"))
+        }
     }
 }
