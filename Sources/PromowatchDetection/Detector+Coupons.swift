@@ -32,6 +32,11 @@ extension Detector {
         }
         let hour = HourProfile.hour(m)
         let ws = m - cfg.windowMinutes + 1
+        // the account history behind "new": every minute seen before the window, folded into the
+        // baseline (kept across cron runs) or still held in buckets. The folded minutes alone
+        // were an hour short, and a leak 24 h 11 min into a shop's logs was judged on "23 h"
+        // (seed 562550866535)
+        let accountHistory = past.minutes + max(0, ws - max(pastUpTo, firstMinute))
         func isNew(_ h: UInt64) -> Bool { firstSeen.firstSeen(h) >= Int32(clamping: ws - 10) }
         // how new the shop's other redeeming accounts are right now (all coupons but the one judged);
         // a small shop's window holds a handful of them, too few to say what is usual (two of
@@ -127,7 +132,7 @@ extension Detector {
                 abuseShare: abuseShare, pastAccounts: pastAccounts,
                 otherRedemptions: Int((Double(s.applied) * (1 - abuseShare)).rounded()), legitPerMinute: legitPerMinute,
                 basis: abnormalDiscount ? .abnormalDiscount : wasPrivate ? .privateCode : .newAccounts,
-                accountHistoryMinutes: past.minutes, newShare: newShare, shopNewShare: shopNew,
+                accountHistoryMinutes: accountHistory, newShare: newShare, shopNewShare: shopNew,
                 // surely (99%), not by the luck of a small sample: a night's ten redeemers of a
                 // launch can be seven or eight lapsed customers
                 redeemersAreNew: wasPrivate

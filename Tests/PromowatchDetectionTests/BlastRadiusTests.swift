@@ -591,3 +591,22 @@ extension DetectorTests {
         }
     }
 }
+
+extension DetectorTests {
+    /// The account history behind "new" is every minute seen before the window, not only those
+    /// folded into the baseline (an hour short): a leak 24 h 11 min into a shop's logs was judged
+    /// on "23 h of account history" and not blocked (seed 562550866535).
+    func testAccountHistoryCountsEveryMinuteBeforeTheWindow() {
+        let d = detector()
+        background(d, minutes: 0..<1451)
+        for m in stride(from: 0, to: 1451, by: 120) { promo(d, minute(m, 30), "STAFF22-ANNA", user: "owner-1") }
+        for m in 1451..<1454 {
+            background(d, minutes: m..<(m + 1))
+            for k in 0..<4 {
+                promo(d, minute(m, 5 + k * 10), "STAFF22-ANNA", user: "fresh-\(m)-\(k)", ip: "198.51.\(m % 200).\(k)")
+            }
+        }
+        let f = d.decided().filter { $0.category == .couponAbuse && $0.subject.coupon == "STAFF22-ANNA" }
+        XCTAssertEqual(f.first?.action?.kind, .blacklistCoupon, f.map(\.summary).joined(separator: "\n"))
+    }
+}
