@@ -142,7 +142,13 @@ extension Detector {
             // a switch is proposed once the outage has lasted `confirmMinutes` with a healthy
             // fallback all along (the finding is raised at once, without it)
             let streak = providerStreak(p, m, fallbackHealthy: !healthy.isEmpty)
-            let confirmed = !healthy.isEmpty && streak >= cfg.confirmMinutes
+            // a minute still filling (a live look seconds into it) has not been witnessed yet: it
+            // does not count toward the confirmation, which lands where a batch's does, on the
+            // whole minute (pinned: seed 777201845012, where a look at 19:29:00 counted 19:29 as a
+            // failing minute with a healthy fallback and switched stripe to a paypal whose own
+            // degradation had begun 90 s before; analyze, judging 19:29 whole, did not)
+            let filling = end < Int64(m + 1) * 60 * EventTime.nanosPerSecond
+            let confirmed = !healthy.isEmpty && streak - (filling ? 1 : 0) >= cfg.confirmMinutes
             let load = ProviderLoad(
                 movedPerMinute: perMinute(p), fallback: fallback.map { providers.string($0) },
                 fallbackPerMinute: fallback.map(perMinute) ?? 0)
