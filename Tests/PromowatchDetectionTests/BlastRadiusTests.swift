@@ -600,16 +600,10 @@ extension DetectorTests {
     /// folded into the baseline (an hour short): a leak 24 h 11 min into a shop's logs was judged
     /// on "23 h of account history" and not blocked (seed 562550866535).
     func testAccountHistoryCountsEveryMinuteBeforeTheWindow() {
-        let d = detector()
-        background(d, minutes: 0..<1451)
-        for m in stride(from: 0, to: 1451, by: 120) { promo(d, minute(m, 30), "STAFF22-ANNA", user: "owner-1") }
-        for m in 1451..<1454 {
-            background(d, minutes: m..<(m + 1))
-            for k in 0..<4 {
-                promo(d, minute(m, 5 + k * 10), "STAFF22-ANNA", user: "fresh-\(m)-\(k)", ip: "198.51.\(m % 200).\(k)")
-            }
-        }
-        let f = d.decided().filter { $0.category == .couponAbuse && $0.subject.coupon == "STAFF22-ANNA" }
+        let f = privateCodeRedeemed(
+            detector(), "STAFF22-ANNA", start: 1451, minutes: 3, perMinute: 4, ownerEvery: 120,
+            owner: { _ in "owner-1" },
+            redeemer: { "fresh-\($0)-\($1)" })
         XCTAssertEqual(f.first?.action?.kind, .blacklistCoupon, f.map(\.summary).joined(separator: "\n"))
     }
 }
@@ -621,17 +615,10 @@ extension DetectorTests {
     /// launch (seed 524980214464: 25 of 35 new, an hour in); the new ones explain 79%, under the
     /// 80% a block needs, and the finding says what looks legitimate.
     func testAPreviewedLaunchWithEstablishedRedeemersIsNotBlocked() {
-        let d = shortMemoryDetector()
-        background(d, minutes: 0..<150)
-        for m in stride(from: 60, to: 150, by: 20) { promo(d, minute(m, 30), "WINTER14", user: "staff-\(m % 40 / 20)") }
-        for m in 150..<155 {
-            background(d, minutes: m..<(m + 1))
-            for k in 0..<8 {
-                let user = k < 2 ? "u-\((m * 11 + k * 37) % 300)" : "lapsed-\(m)-\(k)"
-                promo(d, minute(m, 5 + k * 7), "WINTER14", user: user, ip: "10.7.\(m).\(k)", discount: 9, subtotal: 50)
-            }
-        }
-        let f = d.decided().filter { $0.category == .couponAbuse && $0.subject.coupon == "WINTER14" }
+        let f = privateCodeRedeemed(
+            shortMemoryDetector(), "WINTER14", start: 150, minutes: 5, perMinute: 8, ownersFrom: 60,
+            owner: { "staff-\($0 % 40 / 20)" }, discount: 9, subtotal: 50,
+            redeemer: { m, k in k < 2 ? "u-\((m * 11 + k * 37) % 300)" : "lapsed-\(m)-\(k)" })
         XCTAssertFalse(f.isEmpty)
         XCTAssertTrue(f.allSatisfy { $0.action == nil }, f.map(\.summary).joined(separator: "\n"))
         XCTAssertTrue(

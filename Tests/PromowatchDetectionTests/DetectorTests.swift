@@ -90,6 +90,27 @@ final class DetectorTests: XCTestCase {
         }
     }
 
+    /// A code its owners redeemed now and then (every `ownerEvery` minutes from `ownersFrom`) over
+    /// `start` minutes of ordinary traffic, then `perMinute` redeemers a minute for `minutes`,
+    /// named by `redeemer(minute, k)`: a leak or a launch. Its coupon-abuse findings, decided.
+    func privateCodeRedeemed(
+        _ d: Detector, _ code: String, start: Int, minutes: Int, perMinute: Int, ownersFrom: Int = 0,
+        ownerEvery: Int = 20, owner: (Int) -> String, discount: Double = 5, subtotal: Double = 50,
+        redeemer: (Int, Int) -> String
+    ) -> [Finding] {
+        background(d, minutes: 0..<start)
+        for m in stride(from: ownersFrom, to: start, by: ownerEvery) { promo(d, minute(m, 30), code, user: owner(m)) }
+        for m in start..<(start + minutes) {
+            background(d, minutes: m..<(m + 1))
+            for k in 0..<perMinute {
+                promo(
+                    d, minute(m, 5 + k * (50 / perMinute)), code, user: redeemer(m, k), ip: "198.51.\(m % 200).\(k)",
+                    discount: discount, subtotal: subtotal)
+            }
+        }
+        return d.decided().filter { $0.category == .couponAbuse && $0.subject.coupon == code }
+    }
+
     /// Redemptions of a never-seen code by accounts new to the shop, after `history` minutes of
     /// ordinary traffic.
     func newCodeByNewAccounts(history: Int) -> [Finding] {
@@ -124,17 +145,9 @@ final class DetectorTests: XCTestCase {
     /// history because nine of its first ten redeemers were not in them).
     func testAPrivateCodeLeakingOnASmallShopIsFoundOnItsDistinctUsers() {
         func run(_ d: Detector) -> [Finding] {
-            background(d, minutes: 0..<150)
-            for m in stride(from: 0, to: 150, by: 20) {
-                promo(d, minute(m, 30), "STAFF47-BOB", user: "owner-\(m % 40 == 0 ? 1 : 2)")
-            }
-            for m in 150..<156 {
-                background(d, minutes: m..<(m + 1))
-                for k in 0..<2 {
-                    promo(d, minute(m, 5 + k * 20), "STAFF47-BOB", user: "fresh-\(m)-\(k)", ip: "198.51.\(m).\(k)")
-                }
-            }
-            return d.decided().filter { $0.category == .couponAbuse && $0.subject.coupon == "STAFF47-BOB" }
+            privateCodeRedeemed(
+                d, "STAFF47-BOB", start: 150, minutes: 6, perMinute: 2, owner: { "owner-\($0 % 40 == 0 ? 1 : 2)" },
+                redeemer: { "fresh-\($0)-\($1)" })
         }
         let f = run(shortMemoryDetector())
         XCTAssertEqual(f.count, 1, f.map(\.summary).joined(separator: "\n"))
