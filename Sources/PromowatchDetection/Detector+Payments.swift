@@ -147,7 +147,7 @@ extension Detector {
             // whole minute (pinned: seed 777201845012, where a look at 19:29:00 counted 19:29 as a
             // failing minute with a healthy fallback and switched stripe to a paypal whose own
             // degradation had begun 90 s before; analyze, judging 19:29 whole, did not)
-            let filling = end < Int64(m + 1) * 60 * EventTime.nanosPerSecond
+            let filling = end < Int64(m + 1) * Detector.minuteNanos
             let confirmed = !healthy.isEmpty && streak - (filling ? 1 : 0) >= cfg.confirmMinutes
             let load = ProviderLoad(
                 movedPerMinute: perMinute(p), fallback: fallback.map { providers.string($0) },
