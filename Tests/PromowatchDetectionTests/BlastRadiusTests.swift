@@ -401,9 +401,7 @@ extension DetectorTests {
     /// where ten (`min_new_accounts`) once took a small shop two or three minutes longer.
     func testALeakIsBlockedOnItsFirstSixFreshRedeemers() {
         func run(fresh: Int) -> [Finding] {
-            coupons = SymbolTable()
-            providers = SymbolTable()
-            let d = shortMemoryDetector()
+            let d = shortMemoryDetector(fresh: true)
             background(d, minutes: 0..<150)
             for m in [0, 100] { promo(d, minute(m, 30), "STAFF12-ANNA", user: "owner-1") }
             background(d, minutes: 150..<152)
@@ -555,9 +553,7 @@ extension DetectorTests {
     /// Only failures its baseline makes unlikely, or a rate like the failing provider's, doubt it.
     func testOneFailureOfABusyFallbackDoesNotDelayTheSwitch() {
         func switchTime(paypalFailureAt: Int?) -> (Int64?, [String]) {
-            coupons = SymbolTable()
-            providers = SymbolTable()
-            let d = detector()
+            let d = freshDetector()
             d.streaming = true
             var got: [Finding] = []
             for m in 0..<72 {

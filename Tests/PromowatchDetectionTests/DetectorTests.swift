@@ -62,17 +62,17 @@ final class DetectorTests: XCTestCase {
     /// A detector for a shop that trusts two hours of account history to tell new accounts from
     /// returning ones (`decision.min_account_history_hours` 2; the default asks for a day): tests
     /// that pin what the detector sees in a leak, on a short stream, use it.
-    func shortMemoryDetector() -> Detector {
+    func shortMemoryDetector(fresh: Bool = false) -> Detector {
         var c = DetectionConfig()
         c.decision.minAccountHistoryHours = 2
-        return detector(c)
+        return fresh ? freshDetector(c) : detector(c)
     }
 
     /// A detector over new symbol tables (a test that runs several days in one).
-    func freshDetector() -> Detector {
+    func freshDetector(_ c: DetectionConfig = DetectionConfig()) -> Detector {
         coupons = SymbolTable()
         providers = SymbolTable()
-        return detector()
+        return detector(c)
     }
 
     /// An hour of ordinary traffic: redemptions of two codes by returning customers, payments.
