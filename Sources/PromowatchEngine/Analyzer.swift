@@ -14,7 +14,7 @@ import CByteSearch
 public final class Analyzer {
     public struct Options: Sendable {
         public var maxLineLength = 1 << 20
-        public var blockSize = 4 << 20
+        public var blockSize = 1 << 20
         public var keys = KeyTable()
         public var limits = EventExtractor.Limits()
         /// Event times are trusted between this instant (ns; default 2000-01-01T00:00:00Z) and
@@ -27,6 +27,9 @@ public final class Analyzer {
         /// A batch's detection on a thread of its own (`DetectionPipe`); nil: when the process may
         /// use a second CPU (`Machine.mayUseSecondThread`). Streaming never does.
         public var detectionThread: Bool?
+        /// A batch's reading and line scanning on a thread of its own (`ScanAhead`); nil: when the
+        /// process may use a second CPU. Streaming and following a pipe never do.
+        public var scanThread: Bool?
         public init() {}
     }
 
@@ -160,6 +163,10 @@ public final class Analyzer {
             endOfInput()
         }
         do {
+            if scansAhead {
+                try runScanningAhead(&source)
+                return
+            }
             var first = true
             while let block = try reader.next(from: &source) {
                 if first {
@@ -215,6 +222,50 @@ public final class Analyzer {
         }
         defer { source.close() }
         try run(&source)
+    }
+
+    /// Whether `run` reads and scans on a second thread: a batch (order-independent) not
+    /// following a pipe, allowed a second CPU.
+    private var scansAhead: Bool {
+        orderIndependent && reader.onIdle == nil && (options.scanThread ?? Machine.mayUseSecondThread)
+    }
+
+    /// The marker of the scanning thread (a marker keeps scratch state: one per thread).
+    private(set) var aheadMarkerIfMade: LineMarker?
+
+    /// `run` with reading, phrase search and line indexing on a second thread: each block is
+    /// then parsed here exactly as `process` parses it.
+    private func runScanningAhead(_ source: inout ByteSource) throws {
+        let name = source.name
+        let m = aheadMarkerIfMade ?? LineMarker(keys: options.keys)
+        aheadMarkerIfMade = m
+        let ahead = ScanAhead(reader: reader, marker: m, source: source)
+        defer { source = ahead.finish() }
+        var first = true
+        while let slot = try ahead.next() {
+            defer { ahead.recycle(slot) }
+            let p = UnsafePointer(slot.buffer)
+            if first {
+                first = false
+                if Analyzer.looksLikeUTF16(UnsafeBufferPointer(start: p, count: slot.count)) {
+                    throw InputError(input: name, kind: .utf16, offset: 0)
+                }
+            }
+            swap(&hits, &slot.hits)
+            let arrival = Analyzer.now()
+            var hi = 0
+            var i = 0
+            let maxLine = options.maxLineLength
+            let ends = slot.lineEnds
+            for k in 0..<slot.lines {
+                let e = Int(ends[k])
+                lineAt(p, i, e, maxLine: maxLine, arrival: arrival, hi: &hi)
+                i = e &+ 1
+            }
+            if i < slot.count { lineAt(p, i, slot.count, maxLine: maxLine, arrival: arrival, hi: &hi) }
+            inputPosition = slot.position
+            afterBlock?()
+        }
     }
 
     /// Processes a buffer that holds whole lines, each ending in `\n`.

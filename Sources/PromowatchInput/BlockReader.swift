@@ -16,7 +16,7 @@ import CByteSearch
 public final class BlockReader {
     public let maxLineLength: Int
     public let capacity: Int
-    private let buffer: UnsafeMutablePointer<UInt8>
+    private var buffer: UnsafeMutablePointer<UInt8>
     private var start = 0
     private var end = 0
     private var discarding = false
@@ -58,6 +58,22 @@ public final class BlockReader {
 
     /// Bytes of an unfinished last line left in the buffer (dropped when input fails mid-line).
     public var pendingBytes: Int { end - start }
+
+    /// The size of a buffer `exchange` takes.
+    public var bufferSize: Int { capacity + 1 }
+
+    /// Hands the buffer holding the block just returned to the caller, who keeps it (and the
+    /// block in it) from now on, and goes on in `fresh` (`bufferSize` bytes, which the reader
+    /// owns from now on): the bytes read past the block move there, nothing else is copied.
+    public func exchange(_ fresh: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        let old = buffer
+        let rest = end - start
+        if rest > 0 { fresh.update(from: old + start, count: rest) }
+        buffer = fresh
+        end = rest
+        start = 0
+        return old
+    }
 
     /// The next block of whole lines, or nil at end of input. The block stays valid until the next call.
     /// Returns as soon as at least one whole line is buffered, so a live pipe is not held back.

@@ -59,6 +59,48 @@ final class InputTests: XCTestCase {
         XCTAssertEqual(lines[4999], "line number 4999 " + String(repeating: "x", count: 4999 % 300))
     }
 
+    /// `exchange` hands the block's buffer over and goes on in another: the same lines as
+    /// reading in one buffer, the bytes past each block carried, every buffer handed over intact
+    /// until it is handed back (`ScanAhead` keeps several in flight).
+    func testExchangedBuffersKeepTheirBlocksAndTheLinesAreTheSame() throws {
+        var text = ""
+        for i in 0..<3000 { text += "line \(i) " + String(repeating: "z", count: (i * 37) % 700) + "\n" }
+        text += "last without newline"
+        let path = tempFile(Array(text.utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var plain = try ByteSource.open(path)
+        let expected = try allLines(&plain, reader: BlockReader(maxLineLength: 1024, blockSize: 1024))
+        var s = try ByteSource.open(path)
+        let reader = BlockReader(maxLineLength: 1024, blockSize: 1024)
+        var spare = (0..<2).map { _ in UnsafeMutablePointer<UInt8>.allocate(capacity: reader.bufferSize) }
+        var held: [(UnsafeMutablePointer<UInt8>, Int)] = []
+        var lines: [String] = []
+        func take(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) {
+            XCTAssertEqual(p[n - 1], 0x0A)
+            lines += Array(UnsafeBufferPointer(start: p, count: n - 1)).split(
+                separator: 0x0A, omittingEmptySubsequences: false
+            ).map { String(decoding: $0, as: UTF8.self) }
+        }
+        while let b = try reader.next(from: &s) {
+            let n = b.count
+            let old = reader.exchange(spare.removeLast())
+            XCTAssertEqual(UnsafePointer(old), b.baseAddress, "the block's own buffer")
+            held.append((old, n))
+            if held.count == 2 {  // read one more block before parsing the oldest
+                let (p, n) = held.removeFirst()
+                take(p, n)
+                spare.append(p)
+            }
+        }
+        for (p, n) in held {
+            take(p, n)
+            spare.append(p)
+        }
+        for p in spare { p.deallocate() }
+        XCTAssertEqual(lines, expected)
+        XCTAssertEqual(lines.last, "last without newline")
+    }
+
     func testOverlongLinesAreSkippedAndCountedWithBoundedBuffer() throws {
         let long = String(repeating: "y", count: 5000)
         let text = "first\n" + long + "\nmiddle\n" + long + long + "\nlast\n" + long
