@@ -51,7 +51,16 @@ extension Detector {
         // (streaming) an event older than the baseline horizon: its minute was folded into the
         // baseline already, so fold this event the same way through a throwaway bucket
         let late = m < pastUpTo
-        let b = late ? MinuteBucket() : bucket(m)
+        let throwaway = late ? MinuteBucket() : nil
+        // +0: `lastBucket` holds the minute's bucket (no retain and release per event)
+        unowned(unsafe) let b: MinuteBucket
+        if let t = throwaway {
+            b = t
+        } else if let (lm, r) = lastBucketRef, lm == m {
+            b = r.takeUnretainedValue()
+        } else {
+            b = bucket(m)
+        }
         if !k.isDisjoint(with: .promotion) { promotion(e, b, m, text) }
         if !k.isDisjoint(with: .payment) { payment(e, b, m, text) }
         if k.contains(.compensationFailure) {
@@ -71,7 +80,7 @@ extension Detector {
             example(b, .dbSaturation, b.dbSaturation, text)
         }
         if late {
-            past.add(b, minute: m, wholeMinute: false)
+            withExtendedLifetime(throwaway) { past.add(b, minute: m, wholeMinute: false) }
             lateEvents += 1
         } else if retainedEntries > config.input.batchMinuteEntries && !streaming && !aggregatesOnly {
             foldForBudget()

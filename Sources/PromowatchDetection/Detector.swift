@@ -44,7 +44,11 @@ public final class Detector {
     /// Minutes evaluated so far (the work done, for tests).
     var evaluatedMinutes = 0
     /// The bucket of the last event (consecutive events share a minute).
-    var lastBucket: (minute: Int, bucket: MinuteBucket)?
+    var lastBucket: (minute: Int, bucket: MinuteBucket)? {
+        didSet { lastBucketRef = lastBucket.map { ($0.minute, Unmanaged.passUnretained($0.bucket)) } }
+    }
+    /// The same, unretained (`lastBucket` keeps it alive): the per-event path reads it at +0.
+    var lastBucketRef: (minute: Int, bucket: Unmanaged<MinuteBucket>)?
     /// The window's reuse pairs by code for explanations (`topRedeemers`), during one evaluation.
     var redeemerCache: (key: RedeemerCacheKey, byCoupon: [Int32: [(count: Int32, p: ReusePayload)]])?
     /// Streaming: keep only the minutes windows still need.

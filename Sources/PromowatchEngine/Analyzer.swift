@@ -408,8 +408,11 @@ public final class Analyzer {
         }
         counts.add(ev.kinds)
         aggregates.add(ev)
-        if let pipe {
-            pipe.add(ev, extractor: fromLine ? extractor : nil, stored: fromLine ? nil : text)
+        if let p = pipe.map({ Unmanaged.passUnretained($0) }) {
+            // +0: the analyzer holds the pipe (no retain and release per event)
+            p._withUnsafeGuaranteedRef {
+                $0.add(ev, extractor: fromLine ? extractor : nil, stored: fromLine ? nil : text)
+            }
         } else {
             ownDetector?.add(ev, text: text)
         }

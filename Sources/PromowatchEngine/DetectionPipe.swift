@@ -17,21 +17,26 @@ final class DetectionPipe: @unchecked Sendable {
     static let batchEvents = 4096
     static let inFlight = 3
 
-    /// Events and the bytes of their texts.
+    /// Per event: start and length in `arena` of the user, ip and line bytes (-1: none).
+    typealias Spans = (user: Int32, userLen: Int32, ip: Int32, ipLen: Int32, line: Int32, lineLen: Int32)
+
+    /// Events and the bytes of their texts. Events and spans sit in fixed raw buffers: adding one
+    /// is two stores, with no array uniqueness check nor retain of the batch per event.
     final class Batch {
-        var events: [Event] = []
-        /// Per event: start and length in `arena` of the user, ip and line bytes (-1: none).
-        var spans: [(user: Int32, userLen: Int32, ip: Int32, ipLen: Int32, line: Int32, lineLen: Int32)] = []
+        let events = UnsafeMutablePointer<Event>.allocate(capacity: DetectionPipe.batchEvents)
+        let spans = UnsafeMutablePointer<Spans>.allocate(capacity: DetectionPipe.batchEvents)
+        var count = 0
         var arena: [UInt8] = []
 
-        init() {
-            events.reserveCapacity(DetectionPipe.batchEvents)
-            spans.reserveCapacity(DetectionPipe.batchEvents)
+        deinit {
+            events.deinitialize(count: count)
+            events.deallocate()
+            spans.deallocate()
         }
 
         func reset() {
-            events.removeAll(keepingCapacity: true)
-            spans.removeAll(keepingCapacity: true)
+            events.deinitialize(count: count)
+            count = 0
             arena.removeAll(keepingCapacity: true)
         }
 
@@ -104,21 +109,23 @@ final class DetectionPipe: @unchecked Sendable {
     /// Queues `e`; its texts are read now, from `extractor` (the line being parsed) or `stored`.
     @inline(__always)
     func add(_ e: Event, extractor: EventExtractor?, stored: EventTextSource?) {
-        let b = filling
-        b.events.append(e)
+        unowned(unsafe) let b = filling  // the pipe holds it: no retain and release per event
+        let k = b.count
+        (b.events + k).initialize(to: e)
         if e.kinds.isDisjoint(with: DetectionPipe.textKinds) {
-            b.spans.append((-1, 0, -1, 0, -1, 0))
+            b.spans[k] = (-1, 0, -1, 0, -1, 0)
         } else if let x = extractor {
             let u = b.copy(x.userBytes())
             let i = b.copy(x.ipBytes())
             let l = b.copy(x.lineBytes())
-            b.spans.append((u.0, u.1, i.0, i.1, l.0, l.1))
+            b.spans[k] = (u.0, u.1, i.0, i.1, l.0, l.1)
         } else {
             let u = b.copy(stored?.userText())
             let i = b.copy(stored?.ipText())
-            b.spans.append((u.0, u.1, i.0, i.1, -1, 0))
+            b.spans[k] = (u.0, u.1, i.0, i.1, -1, 0)
         }
-        if b.events.count >= DetectionPipe.batchEvents { send() }
+        b.count = k + 1
+        if k + 1 >= DetectionPipe.batchEvents { send() }
     }
 
     private func send() {
@@ -132,7 +139,7 @@ final class DetectionPipe: @unchecked Sendable {
 
     /// Hands over what is queued and waits until the detector has added all of it.
     func drain() {
-        if !filling.events.isEmpty { send() }
+        if filling.count > 0 { send() }
         cond.lock()
         while !queue.isEmpty || busy { cond.wait() }
         cond.unlock()
@@ -165,7 +172,7 @@ final class DetectionPipe: @unchecked Sendable {
             busy = true
             cond.unlock()
             text.batch = b
-            for i in 0..<b.events.count {
+            for i in 0..<b.count {
                 text.index = i
                 detector.add(b.events[i], text: text)
             }
