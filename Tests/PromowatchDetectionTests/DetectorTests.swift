@@ -356,6 +356,26 @@ final class DetectorTests: XCTestCase {
         XCTAssertTrue(d.decided().isEmpty)
     }
 
+    /// Streaming: an event older than the baseline horizon goes through a throwaway bucket into
+    /// the baseline (the per-event path holds the minute's bucket unretained; the throwaway one
+    /// must live until it is folded).
+    func testALateEventIsFoldedIntoTheBaselineAndCounted() {
+        let d = detector()
+        d.streaming = true
+        for m in 0..<200 {
+            pay(d, minute(m), "stripe", .paymentSucceeded)
+            _ = d.evaluateLatest()
+        }
+        XCTAssertGreaterThan(d.pastUpTo, 10, "old minutes were folded")
+        let applied = d.past.applied
+        promo(d, minute(3, 7), "LATE10", user: "u-late")
+        pay(d, minute(4, 2), "stripe", .paymentProviderFailure)
+        XCTAssertEqual(d.lateEvents, 2)
+        XCTAssertEqual(d.past.applied, applied + 1, "the late promotion is in the baseline")
+        promo(d, minute(200, 3), "NOW10", user: "u-now")
+        XCTAssertEqual(d.lateEvents, 2, "a current event is not late")
+    }
+
     func testStreamingEmitsAsSoonAsTheWindowTrips() {
         let d = detector()
         d.streaming = true
