@@ -16,7 +16,7 @@ public final class GzipReader {
         throws
     {
         inflater = try Inflater(file: file, prefix: prefix, backend: backend)
-        let useThread = overlap ?? (pw_usable_cpus() > 1)
+        let useThread = overlap ?? Machine.mayUseSecondThread
         ahead = useThread ? InflateAhead(inflater) : nil
     }
 

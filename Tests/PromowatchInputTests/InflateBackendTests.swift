@@ -104,6 +104,22 @@ final class InflateBackendTests: XCTestCase {
         }
     }
 
+    /// `PROMOWATCH_THREADS=1` keeps gzip input on the caller's thread too (it once only held back
+    /// the detection thread, so "one thread" still inflated on a second).
+    func testOneThreadMeansNoInflatingThread() throws {
+        let path = fixtures.appendingPathComponent("shop-incidents.log.gz").path
+        setenv("PROMOWATCH_THREADS", "1", 1)
+        defer { unsetenv("PROMOWATCH_THREADS") }
+        XCTAssertFalse(Machine.mayUseSecondThread)
+        let g = try GzipReader(file: FileReader(fd: open(path, O_RDONLY), name: path))
+        defer { g.close() }
+        XCTAssertNil(g.ahead)
+        unsetenv("PROMOWATCH_THREADS")
+        let h = try GzipReader(file: FileReader(fd: open(path, O_RDONLY), name: path))
+        defer { h.close() }
+        XCTAssertEqual(h.ahead != nil, Machine.usableCPUs > 1)
+    }
+
     /// Nothing keeps an input's inflating thread and its ring alive once the input is read or
     /// dropped (a Thread stored beside its closure once made a cycle: 4 MB leaked per .gz input).
     func testTheInflatingThreadAndItsRingAreFreed() throws {
