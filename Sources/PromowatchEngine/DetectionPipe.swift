@@ -39,20 +39,6 @@ final class DetectionPipe: @unchecked Sendable {
             count = 0
             arena.removeAll(keepingCapacity: true)
         }
-
-        func copy(_ b: (UnsafePointer<UInt8>, Int)?) -> (Int32, Int32) {
-            guard let (p, n) = b else { return (-1, 0) }
-            let start = Int32(arena.count)
-            arena.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
-            return (start, Int32(n))
-        }
-
-        func copy(_ s: String?) -> (Int32, Int32) {
-            guard let s else { return (-1, 0) }
-            let start = Int32(arena.count)
-            arena.append(contentsOf: s.utf8)
-            return (start, Int32(arena.count) - start)
-        }
     }
 
     /// The texts of the event being added, from its batch.
@@ -82,7 +68,14 @@ final class DetectionPipe: @unchecked Sendable {
     ]
 
     private let detector: Detector
+    /// The batch being filled. `add` writes through the pipe's own copies of its buffers
+    /// (`fillEvents`, `fillSpans`, `fillCount`, `arena`): no call on the batch, so no retain of
+    /// it, per event; `send` hands the count and the text bytes over.
     private var filling = Batch()
+    private var fillEvents: UnsafeMutablePointer<Event>
+    private var fillSpans: UnsafeMutablePointer<Spans>
+    private var fillCount = 0
+    private var arena: [UInt8] = []
     private var queue: [Batch] = []
     private var spare: [Batch] = []
     private var closed = false
@@ -92,6 +85,8 @@ final class DetectionPipe: @unchecked Sendable {
 
     init(_ detector: Detector) {
         self.detector = detector
+        fillEvents = filling.events
+        fillSpans = filling.spans
         // the thread holds the pipe until it ends (`close`); the pipe holds no thread (a cycle
         // through a stored Thread leaked every pipe: found by the fuzzer's leak check)
         let t = Thread { [self] in work() }
@@ -106,40 +101,63 @@ final class DetectionPipe: @unchecked Sendable {
         return published
     }
 
+    /// `textKinds`, held by the pipe: read per event without a lazy global's once-check.
+    private let textKindsRaw = DetectionPipe.textKinds.rawValue
+
+    @inline(__always)
+    private func copy(_ b: (UnsafePointer<UInt8>, Int)?) -> (Int32, Int32) {
+        guard let (p, n) = b else { return (-1, 0) }
+        let start = Int32(arena.count)
+        arena.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+        return (start, Int32(n))
+    }
+
+    private func copy(_ s: String?) -> (Int32, Int32) {
+        guard let s else { return (-1, 0) }
+        let start = Int32(arena.count)
+        arena.append(contentsOf: s.utf8)
+        return (start, Int32(arena.count) - start)
+    }
+
     /// Queues `e`; its texts are read now, from `extractor` (the line being parsed) or `stored`.
     @inline(__always)
     func add(_ e: Event, extractor: EventExtractor?, stored: EventTextSource?) {
-        unowned(unsafe) let b = filling  // the pipe holds it: no retain and release per event
-        let k = b.count
-        (b.events + k).initialize(to: e)
-        if e.kinds.isDisjoint(with: DetectionPipe.textKinds) {
-            b.spans[k] = (-1, 0, -1, 0, -1, 0)
+        let k = fillCount
+        (fillEvents + k).initialize(to: e)
+        if e.kinds.rawValue & textKindsRaw == 0 {
+            fillSpans[k] = (-1, 0, -1, 0, -1, 0)
         } else if let x = extractor {
-            let u = b.copy(x.userBytes())
-            let i = b.copy(x.ipBytes())
-            let l = b.copy(x.lineBytes())
-            b.spans[k] = (u.0, u.1, i.0, i.1, l.0, l.1)
+            let u = copy(x.userBytes())
+            let i = copy(x.ipBytes())
+            let l = copy(x.lineBytes())
+            fillSpans[k] = (u.0, u.1, i.0, i.1, l.0, l.1)
         } else {
-            let u = b.copy(stored?.userText())
-            let i = b.copy(stored?.ipText())
-            b.spans[k] = (u.0, u.1, i.0, i.1, -1, 0)
+            let u = copy(stored?.userText())
+            let i = copy(stored?.ipText())
+            fillSpans[k] = (u.0, u.1, i.0, i.1, -1, 0)
         }
-        b.count = k + 1
+        fillCount = k + 1
         if k + 1 >= DetectionPipe.batchEvents { send() }
     }
 
     private func send() {
+        filling.count = fillCount
+        swap(&filling.arena, &arena)  // the batch's text bytes; `arena` takes its emptied buffer
         cond.lock()
         while queue.count >= DetectionPipe.inFlight { cond.wait() }
         queue.append(filling)
         filling = spare.popLast() ?? Batch()
         cond.broadcast()
         cond.unlock()
+        fillEvents = filling.events
+        fillSpans = filling.spans
+        fillCount = 0
+        arena.removeAll(keepingCapacity: true)
     }
 
     /// Hands over what is queued and waits until the detector has added all of it.
     func drain() {
-        if filling.count > 0 { send() }
+        if fillCount > 0 { send() }
         cond.lock()
         while !queue.isEmpty || busy { cond.wait() }
         cond.unlock()
