@@ -42,13 +42,7 @@ final class DetectionPipeTests: XCTestCase {
     }
 
     func testAnAdversarialDayAndABatchOverItsBoundAreFoundAlike() {
-        var day = AdversarialDay(seed: 720_314_304_983)
-        var records: [Record] = []
-        day.generate { records.append($0) }
-        let r = Renderer(format: .json, framing: .cri)
-        var rng = SplitMix64(seed: 5)
-        var out: [UInt8] = []
-        for rec in records { r.render(rec, rng: &rng, into: &out) }
+        let out = TestInputs.adversarialDay
         same(out, "adversarial day")
         // folding minutes early on the detection thread resolves code names there while the
         // parsing thread interns new ones

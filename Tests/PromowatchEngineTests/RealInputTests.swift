@@ -4,22 +4,7 @@ import PromowatchInput
 @testable import PromowatchEngine
 
 /// Whole inputs as real nodes and tools leave them (log contract revision 2).
-final class RealInputTests: XCTestCase {
-    var dir: String = ""
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "promowatch-real-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
-
-    func write(_ name: String, _ bytes: [UInt8]) -> String {
-        let path = dir + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
-        return path
-    }
-
+final class RealInputTests: TemporaryDirectoryTestCase {
     func analyze(_ paths: [String]) -> (RunSummary, [String]) {
         let a = Analyzer()
         var errors: [String] = []

@@ -8,22 +8,7 @@ import LogGenerator
 /// gives: findings (with explanations and examples) and summaries compared whole, on files read
 /// through `run(path:)` in small blocks (many block boundaries, lines split across reads), plain
 /// and gzip, over every framing, an adversarial day, a truncated gzip and hostile edges.
-final class ScanAheadTests: XCTestCase {
-    var dir = ""
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "promowatch-scanahead-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
-
-    func write(_ name: String, _ bytes: [UInt8]) -> String {
-        let path = dir + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
-        return path
-    }
-
+final class ScanAheadTests: TemporaryDirectoryTestCase {
     /// The system's gzip (real zlib output), `level` 1-9.
     func gzipped(_ path: String, level: Int = 6) throws -> String {
         let p = Process()
@@ -92,13 +77,7 @@ final class ScanAheadTests: XCTestCase {
     }
 
     func testAnAdversarialDayAndSeveralInputsInARow() throws {
-        var day = AdversarialDay(seed: 720_314_304_983)
-        var records: [Record] = []
-        day.generate { records.append($0) }
-        let r = Renderer(format: .json, framing: .cri)
-        var rng = SplitMix64(seed: 5)
-        var out: [UInt8] = []
-        for rec in records { r.render(rec, rng: &rng, into: &out) }
+        let out = TestInputs.adversarialDay
         // two files cut in the middle of a line: each input's last line is whole in itself
         let cut = out.count / 2 + 17
         let a = write("a.log", Array(out[..<cut]))
