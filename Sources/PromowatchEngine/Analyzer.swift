@@ -265,7 +265,8 @@ public final class Analyzer {
                 lineAt(p, i, e, maxLine: maxLine, arrival: arrival, hi: &hi)
                 i = e &+ 1
             }
-            if i < slot.count { lineAt(p, i, slot.count, maxLine: maxLine, arrival: arrival, hi: &hi) }
+            // lines past the block's index (`ScanAhead.Block.maxLines`): indexed here
+            parseLines(p, from: i, to: slot.count, arrival: arrival, hi: &hi)
             inputPosition = slot.position
             afterBlock?()
         }
@@ -277,12 +278,16 @@ public final class Analyzer {
         let n = block.count
         precondition(n < Int(UInt32.max), "blocks are indexed with 32-bit offsets")
         marker.scan(p, n, into: &hits)
-        let arrival = Analyzer.now()
         var hi = 0
-        var i = 0
+        parseLines(p, from: 0, to: n, arrival: Analyzer.now(), hi: &hi)
+    }
+
+    /// Parses the lines of `p[from..<n]` (the block's phrase hits in `hits`, from `hi` on),
+    /// indexing their ends many at a time, then one line at a time.
+    private func parseLines(_ p: UnsafePointer<UInt8>, from: Int, to n: Int, arrival: Int64, hi: inout Int) {
+        var i = from
         let maxLine = options.maxLineLength
         while i < n {
-            // newline offsets for many lines at once, then one line at a time
             let count = promowatch_index_lines(p, i, n, lineEnds, Analyzer.lineIndexCapacity)
             if count == 0 {
                 // the last line has no newline (blocks from BlockReader always end in one)

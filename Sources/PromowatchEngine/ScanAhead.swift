@@ -15,20 +15,22 @@ final class ScanAhead: @unchecked Sendable {
     static let slots = 2
 
     /// One block with its phrase hits and line ends.
-    final class Slot {
+    final class Block {
+        /// Line ends indexed per block at most (a block of 1-byte lines would otherwise need four
+        /// bytes of index per byte): the parsing thread indexes any lines past them itself.
+        static let maxLines = 1 << 15
         /// A buffer of the reader's (`BlockReader.exchange`), the block at its start.
         fileprivate(set) var buffer: UnsafeMutablePointer<UInt8>
         var count = 0
         var hits: [(offset: Int, phrase: Phrases)] = []
-        private(set) var lineEnds: UnsafeMutablePointer<UInt32>
-        private var lineCapacity = 8192
+        let lineEnds = UnsafeMutablePointer<UInt32>.allocate(capacity: Block.maxLines)
+        /// Lines indexed in `lineEnds`, the first ones of the block.
         private(set) var lines = 0
         /// `ByteSource.position` once the block was read (progress).
         var position = 0
 
         init(capacity: Int) {
             buffer = .allocate(capacity: capacity)
-            lineEnds = .allocate(capacity: lineCapacity)
         }
 
         deinit {
@@ -36,27 +38,14 @@ final class ScanAhead: @unchecked Sendable {
             lineEnds.deallocate()
         }
 
-        /// Every newline offset of the block.
+        /// The block's first `maxLines` newline offsets.
         func indexLines() {
-            lines = 0
-            var from = 0
-            while true {
-                let got = promowatch_index_lines(buffer, from, count, lineEnds + lines, lineCapacity - lines)
-                lines += got
-                if lines < lineCapacity { return }
-                // full: the block has more lines than room; grow and go on after the last one
-                from = Int(lineEnds[lines - 1]) + 1
-                let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: lineCapacity * 2)
-                bigger.update(from: lineEnds, count: lines)
-                lineEnds.deallocate()
-                lineEnds = bigger
-                lineCapacity *= 2
-            }
+            lines = promowatch_index_lines(buffer, 0, count, lineEnds, Block.maxLines)
         }
     }
 
     private enum Item {
-        case block(Slot)
+        case block(Block)
         case failed(Error)
         case end
     }
@@ -65,7 +54,7 @@ final class ScanAhead: @unchecked Sendable {
     private let marker: LineMarker
     private var source: ByteSource
     private var queue: [Item] = []
-    private var spare: [Slot] = []
+    private var spare: [Block] = []
     private var made = 0
     private var stopping = false
     private var done = false
@@ -83,7 +72,7 @@ final class ScanAhead: @unchecked Sendable {
 
     /// The next scanned block in input order, nil at the end of input; rethrows a failed read
     /// after the blocks read before it. Hand each block back with `recycle` once parsed.
-    func next() throws -> Slot? {
+    func next() throws -> Block? {
         cond.lock()
         while queue.isEmpty { cond.wait() }
         let item = queue.removeFirst()
@@ -96,7 +85,7 @@ final class ScanAhead: @unchecked Sendable {
         }
     }
 
-    func recycle(_ s: Slot) {
+    func recycle(_ s: Block) {
         cond.lock()
         spare.append(s)
         cond.broadcast()
@@ -124,12 +113,12 @@ final class ScanAhead: @unchecked Sendable {
                 cond.unlock()
                 return
             }
-            let slot: Slot
+            let slot: Block
             if let s = spare.popLast() {
                 slot = s
             } else {
                 made += 1
-                slot = Slot(capacity: reader.bufferSize)
+                slot = Block(capacity: reader.bufferSize)
             }
             cond.unlock()
 

@@ -129,6 +129,26 @@ final class ScanAheadTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(two.summary.contains("oversizedLines: 6"), two.summary)
     }
 
+    /// A block of more lines than its index holds (`ScanAhead.Block.maxLines`): the parsing
+    /// thread indexes the rest, and every line and event is counted as on one thread.
+    func testABlockOfMoreLinesThanItsIndex() {
+        var bytes: [UInt8] = []
+        for i in 0..<100_000 {
+            if i % 9_000 == 8_999 {
+                bytes += Array(#"{"ts":"2026-11-20T08:00:00Z","msg":"ApplyPromotion","coupon":"MANY\#(i)"}"#.utf8)
+            } else {
+                bytes.append(UInt8(ascii: "x"))
+            }
+            bytes.append(0x0A)
+        }
+        let path = write("many.log", bytes)
+        XCTAssertGreaterThan(100_000, ScanAhead.Block.maxLines)
+        same([path], "one-byte lines", blockSizes: [1 << 20], finds: false)
+        let two = analyze([path], scanThread: true, blockSize: 1 << 20, detect: false)
+        XCTAssertEqual(two.applied, 11)
+        XCTAssertTrue(two.summary.contains("lines: 100000,"), two.summary)
+    }
+
     /// The scanning thread ends with its input: nothing of it outlives `run`.
     func testTheThreadEndsWithItsInput() throws {
         let path = write("small.log", Array("msg=ApplyPromotion coupon=X\n".utf8))
