@@ -258,13 +258,7 @@ public final class Analyzer {
             let arrival = Analyzer.now()
             var hi = 0
             var i = 0
-            let maxLine = options.maxLineLength
-            let ends = slot.lineEnds
-            for k in 0..<slot.lines {
-                let e = Int(ends[k])
-                lineAt(p, i, e, maxLine: maxLine, arrival: arrival, hi: &hi)
-                i = e &+ 1
-            }
+            parseIndexed(p, slot.lineEnds, slot.lines, from: &i, arrival: arrival, hi: &hi)
             // lines past the block's index (`ScanAhead.Block.maxLines`): indexed here
             parseLines(p, from: i, to: slot.count, arrival: arrival, hi: &hi)
             inputPosition = slot.position
@@ -294,11 +288,21 @@ public final class Analyzer {
                 lineAt(p, i, n, maxLine: maxLine, arrival: arrival, hi: &hi)
                 break
             }
-            for k in 0..<count {
-                let e = Int(lineEnds[k])
-                lineAt(p, i, e, maxLine: maxLine, arrival: arrival, hi: &hi)
-                i = e &+ 1
-            }
+            parseIndexed(p, lineEnds, count, from: &i, arrival: arrival, hi: &hi)
+        }
+    }
+
+    /// Parses the `count` lines from `i` whose ends are in `ends`; `i` ends past the last one.
+    @inline(__always)
+    private func parseIndexed(
+        _ p: UnsafePointer<UInt8>, _ ends: UnsafePointer<UInt32>, _ count: Int, from i: inout Int, arrival: Int64,
+        hi: inout Int
+    ) {
+        let maxLine = options.maxLineLength
+        for k in 0..<count {
+            let e = Int(ends[k])
+            lineAt(p, i, e, maxLine: maxLine, arrival: arrival, hi: &hi)
+            i = e &+ 1
         }
     }
 
