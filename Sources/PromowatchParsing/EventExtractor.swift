@@ -78,9 +78,12 @@ public final class EventExtractor {
         let latest = arrival > Int64.max - maxFutureSkew ? Int64.max : arrival + maxFutureSkew
         var untrusted = false
         ev.time = 0
+        // a local time names no zone: the framing's time (the node's clock) says which instant it
+        // was; without one it is read as UTC, a container's default zone
+        var localTime: Int64 = 0
         if let (p, n) = scanner.parsed ? value(.ts) : nil {
-            if let t = ByteNumbers.parseTimestamp(p, n), t >= earliestTime && t <= latest {
-                ev.time = t
+            if let (t, zoned) = ByteNumbers.parseEventTime(p, n), t >= earliestTime && t <= latest {
+                if zoned { ev.time = t } else { localTime = t }
             } else {
                 untrusted = true
             }
@@ -89,6 +92,8 @@ public final class EventExtractor {
             let ft = frame.time
             if ft != 0 && ft >= earliestTime && ft <= latest {
                 ev.time = ft
+            } else if localTime != 0 {
+                ev.time = localTime
             } else {
                 if frame.hasTime { untrusted = true }
                 ev.time = arrival

@@ -142,9 +142,22 @@ public enum ByteNumbers {
 
     /// RFC3339 (`2026-11-20T08:15:00.123456789Z`, 0-9 fraction digits, `Z` or `±hh:mm`), or an
     /// epoch number: seconds, milliseconds when > 1e11 (microseconds > 1e14, nanoseconds > 1e17).
-    /// Returns nanoseconds since the epoch.
+    /// Returns nanoseconds since the epoch. A local time without a zone (see `parseEventTime`) is
+    /// read as UTC.
     public static func parseTimestamp(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
-        if n >= 19, Bytes.isDigit(p[0]), p[4] == UInt8(ascii: "-") { return parseRFC3339(p, n)?.nanos }
+        parseEventTime(p, n)?.nanos
+    }
+
+    /// A payload's time: what `parseTimestamp` reads, and also the local-time layouts Go services
+    /// write with a layout of their own (`log.Timestamp("2006-01-02 15:04:05")` in go-kratos,
+    /// zap's `TimeEncoderOfLayout`, logrus' `TimestampFormat`, `time.Time`'s `String()`):
+    /// `2026-11-20 08:15:00`, `2026/11/20 08:15:00.123`, `2026-11-20 08:15:00.123 +0800 CST`.
+    /// `zoned` is false when the text names no offset: the nanoseconds then read it as UTC, and the
+    /// caller prefers a framing time if it has one (the node's clock says which instant it was).
+    public static func parseEventTime(_ p: UnsafePointer<UInt8>, _ n: Int) -> (nanos: Int64, zoned: Bool)? {
+        if n >= 19, Bytes.isDigit(p[0]), p[4] == UInt8(ascii: "-") || p[4] == UInt8(ascii: "/") {
+            return parseRFC3339(p, n, local: true).map { ($0.nanos, $0.zoned) }
+        }
         guard let v = parseDouble(p, n), v.isFinite, v > 0 else { return nil }
         let seconds: Double
         if v > 1e17 {
@@ -158,18 +171,27 @@ public enum ByteNumbers {
         }
         guard seconds < 9.2e9 else { return nil }
         let whole = seconds.rounded(.down)
-        return Int64(whole) * 1_000_000_000 + Int64(((seconds - whole) * 1e9).rounded())
+        return (Int64(whole) * 1_000_000_000 + Int64(((seconds - whole) * 1e9).rounded()), true)
     }
 
     /// Parses an RFC3339 timestamp at the start of `p`; returns its value and the bytes consumed.
     public static func parseRFC3339(_ p: UnsafePointer<UInt8>, _ n: Int) -> (nanos: Int64, length: Int)? {
+        parseRFC3339(p, n, local: false).map { ($0.nanos, $0.length) }
+    }
+
+    /// `local`: also `/` between the date's parts (both the same), no zone (read as UTC, `zoned`
+    /// false) and a numeric offset after one space (`time.Time.String()`); framings never get these.
+    static func parseRFC3339(
+        _ p: UnsafePointer<UInt8>, _ n: Int, local: Bool
+    ) -> (nanos: Int64, length: Int, zoned: Bool)? {
         guard n >= 19 else { return nil }
+        let dateSeparator = local && p[4] == UInt8(ascii: "/") ? UInt8(ascii: "/") : UInt8(ascii: "-")
         @inline(__always) func d2(_ i: Int) -> Int? {
             let a = p[i] &- 0x30
             let b = p[i + 1] &- 0x30
             return a < 10 && b < 10 ? Int(a) * 10 + Int(b) : nil
         }
-        guard let y1 = d2(0), let y2 = d2(2), p[4] == UInt8(ascii: "-"), let mo = d2(5), p[7] == UInt8(ascii: "-"),
+        guard let y1 = d2(0), let y2 = d2(2), p[4] == dateSeparator, let mo = d2(5), p[7] == dateSeparator,
             let d = d2(8), p[10] == UInt8(ascii: "T") || p[10] == UInt8(ascii: "t") || p[10] == 0x20,
             let h = d2(11), p[13] == UInt8(ascii: ":"), let mi = d2(14), p[16] == UInt8(ascii: ":"), let s = d2(17)
         else { return nil }
@@ -191,8 +213,21 @@ public enum ByteNumbers {
             }
         }
         var offset = 0
-        guard i < n else { return nil }  // a zone is required
-        if p[i] == UInt8(ascii: "Z") || p[i] == UInt8(ascii: "z") {
+        var zoned = true
+        // `time.Time.String()`: `2026-11-20 08:15:00.5 +0800 CST`
+        if local && i + 3 <= n && p[i] == 0x20 && (p[i + 1] == UInt8(ascii: "+") || p[i + 1] == UInt8(ascii: "-"))
+            && Bytes.isDigit(p[i + 2])
+        {
+            i += 1
+        }
+        if i >= n
+            || !(p[i] == UInt8(ascii: "Z") || p[i] == UInt8(ascii: "z") || p[i] == UInt8(ascii: "+")
+                || p[i] == UInt8(ascii: "-"))
+        {
+            // a zone is required in a framing; a payload's local time names none
+            guard local else { return nil }
+            zoned = false
+        } else if p[i] == UInt8(ascii: "Z") || p[i] == UInt8(ascii: "z") {
             i += 1
         } else if p[i] == UInt8(ascii: "+") || p[i] == UInt8(ascii: "-") {
             let sign = p[i] == UInt8(ascii: "-") ? -1 : 1
@@ -208,15 +243,13 @@ public enum ByteNumbers {
                 i += 3
             }
             offset = sign * (oh * 3600 + om * 60)
-        } else {
-            return nil
         }
         let days = EventTimeBridge.days(year: y1 * 100 + y2, month: mo, day: d)
         // Years 0000-9999 fit in Int64 seconds; nanoseconds only between 1678 and 2262. A time
         // outside that is no timestamp (issue: one such line trapped on overflow).
         let secs = Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + s) - Int64(offset)
         guard secs > -9_223_372_036 && secs < 9_223_372_035 else { return nil }
-        return (secs * 1_000_000_000 + frac, i)
+        return (secs * 1_000_000_000 + frac, i, zoned)
     }
 }
 

@@ -236,4 +236,45 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertEqual(time(#"{"msg":"ApplyPromotion","ts":"yesterday"}"#), arrival)
         XCTAssertEqual(x.untrustedTimestamps, 4, "an unreadable time is not used either")
     }
+
+    /// Real go-kratos services often set `"ts", log.Timestamp("2006-01-02 15:04:05")` (a local
+    /// time, no zone); zap and logrus configs do the same with layouts of their own. Such times were
+    /// unreadable: an archived file without framing dated every event by the moment it was read.
+    func testLocalTimesWithoutZone() {
+        let x = EventExtractor()
+        let arrival = t0 + 3 * 86_400_000_000_000
+        func time(_ line: String) -> Int64 {
+            var b = Array(line.utf8)
+            return b.withUnsafeMutableBufferPointer { p -> Int64 in
+                let d = Deframer()
+                guard case .record(let f) = d.deframe(UnsafePointer(p.baseAddress!), p.count) else { return -1 }
+                return x.extract(f, phrases: [], arrival: arrival).time
+            }
+        }
+        let second: Int64 = 1_000_000_000
+        XCTAssertEqual(
+            time("INFO ts=2026-11-20 08:15:00 caller=biz/promo.go:31 msg=ApplyPromotion coupon=SAVE10"), t0,
+            "kratos std logger, a layout with a space: read as UTC")
+        XCTAssertEqual(
+            time(#"{"ts":"2026-11-20 08:15:01.250","msg":"ApplyPromotion","coupon":"A"}"#), t0 + 1_250_000_000)
+        XCTAssertEqual(time(#"time="2026/11/20 08:15:02" level=info msg=ApplyPromotion coupon=A"#), t0 + 2 * second)
+        XCTAssertEqual(
+            time(#"{"ts":"2026-11-20 16:15:03.5 +0800 CST","msg":"ApplyPromotion","coupon":"A"}"#),
+            t0 + 3 * second + 500_000_000, "time.Time.String(): the offset after a space counts")
+        XCTAssertEqual(
+            time(#"2026-11-20T08:15:04.5Z {"ts":"2026-11-20 16:15:04","msg":"ApplyPromotion","coupon":"A"}"#),
+            t0 + 4 * second + 500_000_000, "no zone: the framing's time says which instant it was")
+        XCTAssertEqual(
+            time(#"2026-11-20T08:15:05Z {"ts":"2026-11-20T08:14:05+00:00","msg":"ApplyPromotion","coupon":"A"}"#),
+            t0 - 55 * second, "a zoned payload time still comes first")
+        XCTAssertEqual(x.untrustedTimestamps, 0)
+        XCTAssertEqual(time(#"{"ts":"2026-11-20 8:15:00","msg":"ApplyPromotion","coupon":"A"}"#), arrival)
+        XCTAssertEqual(time(#"{"ts":"2026-11/20 08:15:00","msg":"ApplyPromotion","coupon":"A"}"#), arrival)
+        XCTAssertEqual(x.untrustedTimestamps, 2, "other shapes stay unreadable and counted")
+        // a framing's time still needs its zone: a payload that starts with a local time is no framing
+        var line = Array("2026-11-20 08:15:00 {\"msg\":\"ApplyPromotion\"}".utf8)
+        line.withUnsafeMutableBufferPointer { p in
+            XCTAssertNil(ByteNumbers.parseRFC3339(UnsafePointer(p.baseAddress!), p.count))
+        }
+    }
 }
