@@ -153,6 +153,16 @@ struct Anomalies: Sendable {
     var timeouts = false
 }
 
+/// Redeemers sampled in folded minutes, and how many of them were new to the shop then.
+struct NewTally: Sendable, Equatable {
+    var sampled = 0.0
+    var new = 0.0
+    /// A share needs a sample: twenty redeemers say what is usual within about ten points.
+    static let minSample = 20.0
+    /// The usual share of new redeemers, when the sample says it.
+    var share: Double? { sampled >= NewTally.minSample ? new / sampled : nil }
+}
+
 /// Cumulative totals of all minutes before the current baseline horizon.
 struct PastTotals: Sendable {
     var minutes = 0
@@ -163,6 +173,9 @@ struct PastTotals: Sendable {
     var couponAccounts: [Int32: BottomK] = [:]
     /// Minute each coupon was first redeemed.
     var couponFirstMinute: [Int32: Int] = [:]
+    /// How new each coupon's redeemers usually are (`Detector.learnRedeemers`): a welcome code's
+    /// are new by design.
+    var couponRedeemers: [Int32: NewTally] = [:]
     var reference = 0.0
     var couponSharedDiscount: [Int32: Double] = [:]
     var couponSharedSubtotal: [Int32: Double] = [:]

@@ -96,8 +96,13 @@ extension Detector {
                 privateSince >= BlastRadius.privateAfterMinutes && pastAccounts <= 3
                 && distinct >= Double(min(cfg.minNewAccounts, fewestPrivate))
             guard Int(s.applied) >= cfg.minRedemptions || wasPrivate else { continue }
-            let novel =
-                newShare >= max(cfg.newAccountShare, shopNew + 0.25) && newAccounts >= Double(cfg.minNewAccounts)
+            // new redeemers are evidence only where they are newer than usual: than the shop's
+            // other redeemers now, and than the code's own over its history (a welcome code is
+            // redeemed by new accounts by design; pinned: a surge of new customers on a sale day
+            // blacklisted WELCOME10, "100% vs 17% shop-wide", when 100% was its every day)
+            let usual = past.couponRedeemers[c]?.share
+            let bar = max(cfg.newAccountShare, shopNew + 0.25, (usual ?? 0) + 0.25)
+            let novel = newShare >= bar && newAccounts >= Double(cfg.minNewAccounts)
             let dshare = s.sharedSubtotal > 0 ? s.sharedDiscount / s.sharedSubtotal : 0
             let abnormalDiscount = Int(s.sharedCount) * 2 >= cfg.minRedemptions && dshare >= cfg.abnormalDiscountShare
             guard novel || wasPrivate || abnormalDiscount else { continue }
@@ -110,14 +115,18 @@ extension Detector {
             // (pinned: seed 524980214464, a previewed launch an hour in, 25 of 35 redeemers new
             // against a shop 14% new, blacklisted when every redeemer but the two owners counted
             // as abuse)
-            let abuseShare = abnormalDiscount ? 1 : newShare
+            // Where the code's usual share u of new redeemers is known, its legitimate use brings
+            // new accounts too: new share now = (1 - a) u + a for an abuse share a
+            let abuseShare =
+                abnormalDiscount ? 1 : usual.map { $0 < 1 ? max(0, (newShare - $0) / (1 - $0)) : 0 } ?? newShare
             let legitPerMinute = Double(s.applied) * (1 - abuseShare) / Double(cfg.windowMinutes)
             let sev: Severity = excess >= cfg.p0Discount ? .p0 : .p1
             let why =
                 wasPrivate
                 ? "a code of \(Int(pastAccounts)) account(s) now used by \(Int(distinct.rounded()))"
                 : novel
-                    ? "\(Int(newAccounts.rounded())) new accounts (\(pct(newShare)) vs \(pct(shopNew)) shop-wide)"
+                    ? "\(Int(newAccounts.rounded())) new accounts (\(pct(newShare)) vs \(pct(shopNew)) shop-wide"
+                        + (usual.map { ", \(pct($0)) usual for it)" } ?? ")")
                     : "discount share \(pct(dshare))"
             let evidence = Evidence(
                 observed: Double(s.applied), expected: expected, score: score,
@@ -126,7 +135,7 @@ extension Detector {
                     ("shop_new_share", shopNew), ("past_accounts", pastAccounts.rounded()), ("discount", s.discount),
                     ("discount_share", dshare), ("excess_discount", excess), ("abuse_share", abuseShare),
                     ("legit_per_minute", legitPerMinute),
-                ])
+                ] + (usual.map { [("usual_new_share", $0)] } ?? []))
             let blast = BlastRadius(
                 abuseShare: abuseShare, pastAccounts: pastAccounts,
                 otherRedemptions: Int((Double(s.applied) * (1 - abuseShare)).rounded()), legitPerMinute: legitPerMinute,
@@ -134,8 +143,7 @@ extension Detector {
                 accountHistoryMinutes: accountHistory, newShare: newShare, shopNewShare: shopNew,
                 // surely (99%), not by the luck of a small sample: a night's ten redeemers of a
                 // launch can be seven or eight lapsed customers
-                redeemersAreNew: wasPrivate
-                    && surelyNew(c, sample, newShare, bar: max(cfg.newAccountShare, shopNew + 0.25)))
+                redeemersAreNew: wasPrivate && surelyNew(c, sample, newShare, bar: bar))
             let summary =
                 "coupon \(code) redeemed \(s.applied) times in \(cfg.windowMinutes) min (expected \(fmt(expected))): \(why)"
             // a leak found on its first few redeemers, not yet surely new ones, is raised again

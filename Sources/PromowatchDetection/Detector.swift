@@ -192,6 +192,7 @@ public final class Detector {
             var k = pastUpTo
             while k < m {
                 if let b = buckets[k] {
+                    learnRedeemers(b, minute: k)
                     past.add(b, minute: k)
                     b.examples = []
                 } else if k >= firstMinute {
@@ -204,12 +205,32 @@ public final class Detector {
             let start = max(pastUpTo, firstMinute)
             let keys = buckets.keys.filter { $0 >= pastUpTo && $0 < m }.sorted()
             for k in keys {
+                learnRedeemers(buckets[k]!, minute: k)
                 past.add(buckets[k]!, minute: k)
                 buckets[k]!.examples = []
             }
             if m > start { past.minutes += (m - start) - keys.filter { $0 >= firstMinute }.count }
         }
         pastUpTo = m
+    }
+
+    /// Learns, from a minute being folded into the baseline, how new each code's redeemers usually
+    /// are (its sample of accounts, new when first seen at most ten minutes before, as in the
+    /// abuse rule). Only minutes with the account history that "new" needs before them
+    /// (`decision.min_account_history_hours`: with less, returning customers look new) teach it;
+    /// minutes anomalous for the code teach nothing, as for its redemption rate.
+    func learnRedeemers(_ b: MinuteBucket, minute k: Int) {
+        guard past.minutes >= config.decision.minAccountHistoryHours * 60, !b.coupons.isEmpty else { return }
+        let since = Int32(clamping: k - 10)
+        let anomalous = b.anomalous.coupons
+        for (c, s) in b.coupons where c >= 0 && !anomalous.contains(c) {
+            let sample = s.accounts.values
+            guard !sample.isEmpty else { continue }
+            var fresh = 0
+            for h in sample where firstSeen.firstSeen(h) >= since { fresh += 1 }
+            past.couponRedeemers[c, default: NewTally()].sampled += Double(sample.count)
+            past.couponRedeemers[c, default: NewTally()].new += Double(fresh)
+        }
     }
 
     /// Marks the minutes of a window as anomalous for one signal (kept out of the baseline).

@@ -37,6 +37,13 @@ extension Detector {
         past.encode(&w, &names)
         encodeBuckets(&w, &names)
         firstSeen.encode(&w)
+        // added after the first release of this format: a snapshot without it still restores
+        w.u(UInt64(past.couponRedeemers.count))
+        for (k, v) in past.couponRedeemers.sorted(by: { $0.key < $1.key }) {
+            names.coupon(k, &w)
+            w.d(v.sampled)
+            w.d(v.new)
+        }
         return Detector.frame(Detector.snapshotMagic, names, w)
     }
 
@@ -58,6 +65,18 @@ extension Detector {
         past = try PastTotals.decode(&r, names)
         try mergeBuckets(&r, names)
         try firstSeen.merge(&r)
+        if !r.atEnd {
+            for _ in 0..<(try r.count()) {
+                let k = try names.coupon(&r)
+                let sampled = try r.d()
+                let new = try r.d()
+                guard sampled.isFinite, new.isFinite, sampled >= 0, new >= 0, new <= sampled else {
+                    throw StateCodecError("redeemer tally out of range")
+                }
+                past.couponRedeemers[k, default: NewTally()].sampled += sampled
+                past.couponRedeemers[k, default: NewTally()].new += new
+            }
+        }
         guard r.atEnd else { throw StateCodecError("trailing bytes") }
         try validate()
     }
@@ -104,6 +123,18 @@ extension Detector {
         let mark = try r.i()
         try mergeBuckets(&r, names)
         try firstSeen.merge(&r)
+        if !r.atEnd {
+            for _ in 0..<(try r.count()) {
+                let k = try names.coupon(&r)
+                let sampled = try r.d()
+                let new = try r.d()
+                guard sampled.isFinite, new.isFinite, sampled >= 0, new >= 0, new <= sampled else {
+                    throw StateCodecError("redeemer tally out of range")
+                }
+                past.couponRedeemers[k, default: NewTally()].sampled += sampled
+                past.couponRedeemers[k, default: NewTally()].new += new
+            }
+        }
         guard r.atEnd else { throw StateCodecError("trailing bytes") }
         if mark > watermark { watermark = mark }
     }

@@ -622,3 +622,66 @@ extension DetectorTests {
             f.map(\.summary).joined(separator: "\n"))
     }
 }
+
+extension DetectorTests {
+    /// A code redeemed by `usual` accounts for three hours, then by 25 brand-new accounts a minute
+    /// while the shop's traffic triples (a sale day).
+    func surgeOfNewRedeemers(usual: (Int, Int) -> String) -> [Finding] {
+        let d = shortMemoryDetector()
+        for m in 0..<180 {
+            background(d, minutes: m..<(m + 1))
+            for k in 0..<2 { promo(d, minute(m, 20 + k), "HELLO5", user: usual(m, k), ip: "10.3.\(m % 200).\(k)") }
+        }
+        for m in 180..<195 {
+            background(d, minutes: m..<(m + 1), scale: 3)
+            for k in 0..<25 {
+                promo(d, minute(m, 30 + k), "HELLO5", user: "signup-\(m)-\(k)", ip: "10.4.\(m % 200).\(k)")
+            }
+        }
+        return d.decided().filter { $0.subject.coupon == "HELLO5" }
+    }
+
+    /// A welcome code is redeemed by new accounts by design: a sale day's surge of new customers
+    /// redeeming it is no abuse (pinned: an unseen day blacklisted WELCOME10 in a surge, "188 new
+    /// accounts (100% vs 17% shop-wide)", when every one of its redeemers had always been new).
+    func testAWelcomeCodeInASurgeOfNewCustomersIsNotAbuse() {
+        let f = surgeOfNewRedeemers(usual: { m, k in "signup-\(m)-\(k)-early" })
+        XCTAssertTrue(f.isEmpty, f.map(\.summary).joined(separator: "\n"))
+    }
+
+    /// The same surge on a code returning customers redeemed: new redeemers are what is unusual,
+    /// and the abuse explains their share beyond the code's usual (here all of it).
+    func testACodeOfReturningCustomersSurgingWithNewAccountsIsStillAbuse() {
+        let f = surgeOfNewRedeemers(usual: { m, k in "u-\((m * 13 + k * 101) % 300)" })
+        let abuse = f.filter { $0.category == .couponAbuse }
+        XCTAssertEqual(abuse.first?.action?.kind, .blacklistCoupon, f.map(\.summary).joined(separator: "\n"))
+        XCTAssertTrue(abuse.first?.summary.contains("usual for it") ?? false, abuse.first?.summary ?? "")
+    }
+
+    /// The usual share survives a cron run: the snapshot carries it (and one written before it
+    /// existed still restores).
+    func testTheUsualShareOfNewRedeemersIsKeptInTheSnapshot() throws {
+        let d = shortMemoryDetector()
+        for m in 0..<200 {
+            background(d, minutes: m..<(m + 1))
+            promo(d, minute(m, 20), "HELLO5", user: "signup-\(m)", ip: "10.3.\(m % 200).1")
+        }
+        _ = d.decided()
+        let blob = d.snapshot()
+        let learned = try XCTUnwrap(d.past.couponRedeemers[coupons.intern("HELLO5")])
+        XCTAssertGreaterThan(learned.sampled, 20)
+        XCTAssertEqual(learned.share ?? 0, 1, accuracy: 0.01)
+        let r = shortMemoryDetector()
+        try r.restore(blob)
+        XCTAssertEqual(r.past.couponRedeemers[coupons.intern("HELLO5")], learned)
+        // a snapshot of the format before: no tally at the end (here it would be empty: one 0)
+        let young = shortMemoryDetector()
+        background(young, minutes: 0..<30)
+        _ = young.decided()
+        var old = Array(young.snapshot().dropLast(8))
+        XCTAssertEqual(old.removeLast(), 0)
+        let h = old.withUnsafeBufferPointer { ByteHash.hash($0.baseAddress!, $0.count) }
+        withUnsafeBytes(of: h.littleEndian) { old += $0 }
+        XCTAssertNoThrow(try shortMemoryDetector().restore(old))
+    }
+}
