@@ -122,6 +122,14 @@ final class MinuteBucket {
     var rejectors = TopK<IdentityPayload>(capacity: 32)
     var decliners = TopK<IdentityPayload>(capacity: 32)
     var providers: [Int32: ProviderStat] = [:]
+    /// Accounts (user, else ip) behind each provider's provider-side failures, and failures without
+    /// one: an outage fails many customers, an attack the provider answers with errors or a
+    /// client's retry loop fails a few. Not carried in snapshots and partial aggregates: a decoded
+    /// minute has `failingAccountsKnown` false, and a window holding one judges without it.
+    var failingAccounts: [Int32: BottomK] = [:]
+    var failingUnidentified: [Int32: Int32] = [:]
+    var failingAccountsKnown = true
+    static let failingAccountsK = 16
     var attempts: Int32 = 0
     var declines: Int32 = 0
     var smallDeclines: Int32 = 0

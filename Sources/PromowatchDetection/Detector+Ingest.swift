@@ -192,6 +192,11 @@ extension Detector {
         } else if e.kinds.contains(.paymentProviderFailure) {
             s.failures +~= 1
             example(b, .provider(e.provider), s.failures, text)
+            if account != 0 {
+                b.failingAccounts[e.provider, default: BottomK(k: MinuteBucket.failingAccountsK)].insert(account)
+            } else {
+                b.failingUnidentified[e.provider, default: 0] +~= 1
+            }
         }
         b.providers[e.provider] = s
     }

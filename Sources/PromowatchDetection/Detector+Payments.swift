@@ -148,7 +148,15 @@ extension Detector {
             // failing minute with a healthy fallback and switched stripe to a paypal whose own
             // degradation had begun 90 s before; analyze, judging 19:29 whole, did not)
             let filling = end < Int64(m + 1) * Detector.minuteNanos
-            let confirmed = !healthy.isEmpty && streak - (filling ? 1 : 0) >= cfg.confirmMinutes
+            // an outage fails the customers who try: failures from fewer accounts than the least
+            // count that may speak, three or more each, are those accounts' doing (an attack the
+            // provider answers with errors, a client's retry loop); switching would move them to
+            // the fallback along with everyone's payments (pinned: card testing from three ips,
+            // answered by stripe with rate_limit, switched stripe off)
+            let accounts = failingAccounts(p, m, w)
+            let concentrated = accounts.map { $0 < cfg.minFailures && $0 * 3 <= Int(s.failures) } ?? false
+            let confirmed =
+                !concentrated && !healthy.isEmpty && streak - (filling ? 1 : 0) >= cfg.confirmMinutes
             let load = ProviderLoad(
                 movedPerMinute: perMinute(p), fallback: fallback.map { providers.string($0) },
                 fallbackPerMinute: fallback.map(perMinute) ?? 0)
@@ -158,6 +166,7 @@ extension Detector {
                 ("attempts_per_minute", load.movedPerMinute),
             ]
             if load.fallback != nil { counts.append(("fallback_attempts_per_minute", load.fallbackPerMinute)) }
+            if let accounts { counts.append(("failing_accounts", Double(accounts))) }
             let evidence = Evidence(observed: Double(s.failures), expected: expected, score: score, counts: counts)
             var summary =
                 "\(name): \(s.failures) of \(s.attempts) payment attempts failed on the provider side in \(w) min (expected \(fmt(expected)))"
@@ -167,6 +176,10 @@ extension Detector {
             } else {
                 let reasons = fallbacks.compactMap(\.reason)
                 summary += reasons.isEmpty ? "; no other provider" : "; no fallback: " + reasons.joined(separator: "; ")
+            }
+            if concentrated, let accounts {
+                summary +=
+                    "; not switched: the failures came from \(accounts) account(s) (an attack or a client's retries, not an outage): look at them"
             }
             var draft = FindingDraft(
                 category: .paymentProviderFailure, severity: .p1, subject: Subject(provider: name), windowMinutes: w,
@@ -180,6 +193,20 @@ extension Detector {
                 emit(draft, m, end, into: &out)
             }
         }
+    }
+
+    /// Distinct accounts behind provider `p`'s provider-side failures over the `w` minutes to `m`
+    /// (a failure without an account counts as one of its own); nil when some minute of the
+    /// window was restored from a snapshot or merged from another instance (not carried there).
+    func failingAccounts(_ p: Int32, _ m: Int, _ w: Int) -> Int? {
+        var all = BottomK(k: MinuteBucket.failingAccountsK)
+        var unidentified = 0
+        for b in window(m, w) {
+            guard b.failingAccountsKnown else { return nil }
+            if let a = b.failingAccounts[p] { all.merge(a) }
+            unidentified += Int(b.failingUnidentified[p] ?? 0)
+        }
+        return Int(all.estimate.rounded()) + unidentified
     }
 
     /// Each candidate fallback with the reason it cannot take traffic (nil: it can). A provider

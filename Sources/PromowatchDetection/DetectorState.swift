@@ -44,6 +44,7 @@ extension Detector {
             w.d(v.sampled)
             w.d(v.new)
         }
+        encodeFailingAccounts(&w, &names)
         return Detector.frame(Detector.snapshotMagic, names, w)
     }
 
@@ -63,8 +64,9 @@ extension Detector {
             episodes[k] = try r.int()
         }
         past = try PastTotals.decode(&r, names)
-        try mergeBuckets(&r, names)
+        let decoded = try decodeBuckets(&r, names)
         try firstSeen.merge(&r)
+        // sections added after the first release of this format: a snapshot without them restores
         if !r.atEnd {
             for _ in 0..<(try r.count()) {
                 let k = try names.coupon(&r)
@@ -77,7 +79,9 @@ extension Detector {
                 past.couponRedeemers[k, default: NewTally()].new += new
             }
         }
+        if !r.atEnd { try decodeFailingAccounts(&r, names, into: decoded) }
         guard r.atEnd else { throw StateCodecError("trailing bytes") }
+        mergeBuckets(decoded)
         try validate()
     }
 
@@ -110,6 +114,7 @@ extension Detector {
         w.i(watermark)
         encodeBuckets(&w, &names)
         firstSeen.encodeChanges(&w)
+        encodeFailingAccounts(&w, &names)
         buckets.removeAll(keepingCapacity: true)
         lastBucket = nil
         retainedEntries = 0
@@ -121,21 +126,11 @@ extension Detector {
     public func absorb(_ bytes: [UInt8]) throws {
         var (r, names) = try open(bytes, Detector.partialMagic)
         let mark = try r.i()
-        try mergeBuckets(&r, names)
+        let decoded = try decodeBuckets(&r, names)
         try firstSeen.merge(&r)
-        if !r.atEnd {
-            for _ in 0..<(try r.count()) {
-                let k = try names.coupon(&r)
-                let sampled = try r.d()
-                let new = try r.d()
-                guard sampled.isFinite, new.isFinite, sampled >= 0, new >= 0, new <= sampled else {
-                    throw StateCodecError("redeemer tally out of range")
-                }
-                past.couponRedeemers[k, default: NewTally()].sampled += sampled
-                past.couponRedeemers[k, default: NewTally()].new += new
-            }
-        }
+        if !r.atEnd { try decodeFailingAccounts(&r, names, into: decoded) }
         guard r.atEnd else { throw StateCodecError("trailing bytes") }
+        mergeBuckets(decoded)
         if mark > watermark { watermark = mark }
     }
 
@@ -149,10 +144,57 @@ extension Detector {
         }
     }
 
-    private func mergeBuckets(_ r: inout ByteReader, _ names: NameReader) throws {
+    private func decodeBuckets(_ r: inout ByteReader, _ names: NameReader) throws -> [(Int, MinuteBucket)] {
+        var out: [(Int, MinuteBucket)] = []
         for _ in 0..<(try r.count()) {
             let m = try r.int()
-            let b = try MinuteBucket.decode(&r, names)
+            out.append((m, try MinuteBucket.decode(&r, names)))
+        }
+        return out
+    }
+
+    /// The accounts behind each minute's provider failures (`MinuteBucket.failingAccounts`), for
+    /// the minutes that know them; written after the rest, so blobs without it still read (their
+    /// minutes judge without it).
+    private func encodeFailingAccounts(_ w: inout ByteWriter, _ names: inout NameWriter) {
+        let known = buckets.filter { $0.value.failingAccountsKnown }.sorted { $0.key < $1.key }
+        w.u(UInt64(known.count))
+        for (m, b) in known {
+            w.int(m)
+            let ps = Set(b.failingAccounts.keys).union(b.failingUnidentified.keys).sorted()
+            w.u(UInt64(ps.count))
+            for p in ps {
+                names.provider(p, &w)
+                (b.failingAccounts[p] ?? BottomK(k: MinuteBucket.failingAccountsK)).encode(&w)
+                w.i32(b.failingUnidentified[p] ?? 0)
+            }
+        }
+    }
+
+    private func decodeFailingAccounts(
+        _ r: inout ByteReader, _ names: NameReader, into decoded: [(Int, MinuteBucket)]
+    ) throws {
+        var byMinute: [Int: MinuteBucket] = [:]
+        for (m, b) in decoded { byMinute[m] = b }
+        for _ in 0..<(try r.count()) {
+            let m = try r.int()
+            guard let b = byMinute[m] else { throw StateCodecError("failing accounts of a minute not in the blob") }
+            b.failingAccountsKnown = true
+            for _ in 0..<(try r.count()) {
+                let p = try names.provider(&r)
+                let a = try BottomK.decode(&r)
+                let n = try r.i32()
+                guard a.k == MinuteBucket.failingAccountsK, n >= 0 else {
+                    throw StateCodecError("bad failing accounts")
+                }
+                b.failingAccounts[p, default: BottomK(k: MinuteBucket.failingAccountsK)].merge(a)
+                b.failingUnidentified[p, default: 0] +~= n
+            }
+        }
+    }
+
+    private func mergeBuckets(_ decoded: [(Int, MinuteBucket)]) {
+        for (m, b) in decoded {
             if pastUpTo != Int.min && m < pastUpTo {
                 past.add(b, minute: m, wholeMinute: false)
             } else if let have = buckets[m] {
@@ -216,6 +258,14 @@ extension MinuteBucket {
             t.declined +~= s.declined
             t.failures +~= s.failures
             providers[p] = t
+        }
+        if o.failingAccountsKnown {
+            for (p, a) in o.failingAccounts {
+                failingAccounts[p, default: BottomK(k: MinuteBucket.failingAccountsK)].merge(a)
+            }
+            for (p, n) in o.failingUnidentified { failingUnidentified[p, default: 0] +~= n }
+        } else {
+            failingAccountsKnown = false
         }
         declineCards.merge(o.declineCards)
         latency.merge(o.latency)

@@ -40,7 +40,7 @@ final class DetectorTests: XCTestCase {
 
     func pay(
         _ d: Detector, _ t: Int64, _ provider: String, _ kinds: EventKinds, card: String = "c", ip: String = "10.0.0.2",
-        amount: Double = 40
+        user: String? = nil, amount: Double = 40
     ) {
         var e = Event()
         e.kinds = kinds
@@ -48,9 +48,9 @@ final class DetectorTests: XCTestCase {
         e.provider = providers.intern(provider)
         e.cardHash = hash(card)
         e.ipHash = hash(ip)
-        e.userHash = hash("user-of-" + card)
+        e.userHash = hash(user ?? "user-of-" + card)
         e.amount = amount
-        names.user = "user-of-" + card
+        names.user = user ?? "user-of-" + card
         names.ip = ip
         d.add(e, text: names)
     }
@@ -263,7 +263,8 @@ final class DetectorTests: XCTestCase {
         background(d, minutes: 0..<60)
         for m in 60..<70 {
             background(d, minutes: m..<(m + 1))
-            for k in 0..<6 { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure) }
+            // an outage fails the customers who try to pay: each failure another card and account
+            for k in 0..<6 { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure, card: "o-\(m)-\(k)") }
         }
         let f = d.decided().filter { $0.category == .paymentProviderFailure }
         XCTAssertEqual(f.first?.subject.provider, "stripe")
