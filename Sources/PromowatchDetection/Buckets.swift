@@ -128,6 +128,10 @@ final class MinuteBucket {
     /// minute has `failingAccountsKnown` false, and a window holding one judges without it.
     var failingAccounts: [Int32: BottomK] = [:]
     var failingUnidentified: [Int32: Int32] = [:]
+    /// The same for every attempt: where the logged account does not tell customers apart (every
+    /// payment behind one proxy's ip), failures from "one account" say nothing.
+    var attemptAccounts: [Int32: BottomK] = [:]
+    var attemptsUnidentified: [Int32: Int32] = [:]
     var failingAccountsKnown = true
     static let failingAccountsK = 16
     var attempts: Int32 = 0

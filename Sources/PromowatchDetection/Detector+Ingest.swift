@@ -177,6 +177,11 @@ extension Detector {
         var s = b.providers[e.provider, default: ProviderStat()]
         s.attempts +~= 1
         let account = e.userHash != 0 ? e.userHash : e.ipHash
+        if account != 0 {
+            b.attemptAccounts[e.provider, default: BottomK(k: MinuteBucket.failingAccountsK)].insert(account)
+        } else {
+            b.attemptsUnidentified[e.provider, default: 0] +~= 1
+        }
         if e.kinds.contains(.paymentSucceeded) {
             s.succeeded +~= 1
             if account != 0 { firstSeen.note(account, minute: Int32(clamping: m)) }

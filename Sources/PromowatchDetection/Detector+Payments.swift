@@ -153,8 +153,14 @@ extension Detector {
             // provider answers with errors, a client's retry loop); switching would move them to
             // the fallback along with everyone's payments (pinned: card testing from three ips,
             // answered by stripe with rate_limit, switched stripe off)
-            let accounts = failingAccounts(p, m, w)
-            let concentrated = accounts.map { $0 < cfg.minFailures && $0 * 3 <= Int(s.failures) } ?? false
+            // Only where the logged accounts tell the provider's customers apart (three times as
+            // many paying as failing): payments that all carry one proxy's ip say nothing by it.
+            let spread = failingAccounts(p, m, w)
+            let accounts = spread?.failing
+            let concentrated =
+                spread.map {
+                    $0.failing < cfg.minFailures && $0.failing * 3 <= Int(s.failures) && $0.attempting >= 3 * $0.failing
+                } ?? false
             let confirmed =
                 !concentrated && !healthy.isEmpty && streak - (filling ? 1 : 0) >= cfg.confirmMinutes
             let load = ProviderLoad(
@@ -195,18 +201,24 @@ extension Detector {
         }
     }
 
-    /// Distinct accounts behind provider `p`'s provider-side failures over the `w` minutes to `m`
-    /// (a failure without an account counts as one of its own); nil when some minute of the
-    /// window was restored from a snapshot or merged from another instance (not carried there).
-    func failingAccounts(_ p: Int32, _ m: Int, _ w: Int) -> Int? {
-        var all = BottomK(k: MinuteBucket.failingAccountsK)
-        var unidentified = 0
+    /// Distinct accounts behind provider `p`'s provider-side failures, and behind all its
+    /// attempts, over the `w` minutes to `m` (one without an account counts as one of its own);
+    /// nil when some minute of the window was restored from a snapshot written before they were.
+    func failingAccounts(_ p: Int32, _ m: Int, _ w: Int) -> (failing: Int, attempting: Int)? {
+        var failing = BottomK(k: MinuteBucket.failingAccountsK)
+        var attempting = BottomK(k: MinuteBucket.failingAccountsK)
+        var (failingUnidentified, attemptsUnidentified) = (0, 0)
         for b in window(m, w) {
             guard b.failingAccountsKnown else { return nil }
-            if let a = b.failingAccounts[p] { all.merge(a) }
-            unidentified += Int(b.failingUnidentified[p] ?? 0)
+            if let a = b.failingAccounts[p] { failing.merge(a) }
+            if let a = b.attemptAccounts[p] { attempting.merge(a) }
+            failingUnidentified += Int(b.failingUnidentified[p] ?? 0)
+            attemptsUnidentified += Int(b.attemptsUnidentified[p] ?? 0)
         }
-        return Int(all.estimate.rounded()) + unidentified
+        return (
+            Int(failing.estimate.rounded()) + failingUnidentified,
+            Int(attempting.estimate.rounded()) + attemptsUnidentified
+        )
     }
 
     /// Each candidate fallback with the reason it cannot take traffic (nil: it can). A provider

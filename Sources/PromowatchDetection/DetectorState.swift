@@ -161,12 +161,16 @@ extension Detector {
         w.u(UInt64(known.count))
         for (m, b) in known {
             w.int(m)
-            let ps = Set(b.failingAccounts.keys).union(b.failingUnidentified.keys).sorted()
+            let ps = Set(b.failingAccounts.keys).union(b.failingUnidentified.keys).union(b.attemptAccounts.keys)
+                .union(b.attemptsUnidentified.keys).sorted()
             w.u(UInt64(ps.count))
+            let none = BottomK(k: MinuteBucket.failingAccountsK)
             for p in ps {
                 names.provider(p, &w)
-                (b.failingAccounts[p] ?? BottomK(k: MinuteBucket.failingAccountsK)).encode(&w)
+                (b.failingAccounts[p] ?? none).encode(&w)
                 w.i32(b.failingUnidentified[p] ?? 0)
+                (b.attemptAccounts[p] ?? none).encode(&w)
+                w.i32(b.attemptsUnidentified[p] ?? 0)
             }
         }
     }
@@ -184,11 +188,15 @@ extension Detector {
                 let p = try names.provider(&r)
                 let a = try BottomK.decode(&r)
                 let n = try r.i32()
-                guard a.k == MinuteBucket.failingAccountsK, n >= 0 else {
+                let aa = try BottomK.decode(&r)
+                let an = try r.i32()
+                guard a.k == MinuteBucket.failingAccountsK, aa.k == a.k, n >= 0, an >= 0 else {
                     throw StateCodecError("bad failing accounts")
                 }
                 b.failingAccounts[p, default: BottomK(k: MinuteBucket.failingAccountsK)].merge(a)
                 b.failingUnidentified[p, default: 0] +~= n
+                b.attemptAccounts[p, default: BottomK(k: MinuteBucket.failingAccountsK)].merge(aa)
+                b.attemptsUnidentified[p, default: 0] +~= an
             }
         }
     }
@@ -264,6 +272,10 @@ extension MinuteBucket {
                 failingAccounts[p, default: BottomK(k: MinuteBucket.failingAccountsK)].merge(a)
             }
             for (p, n) in o.failingUnidentified { failingUnidentified[p, default: 0] +~= n }
+            for (p, a) in o.attemptAccounts {
+                attemptAccounts[p, default: BottomK(k: MinuteBucket.failingAccountsK)].merge(a)
+            }
+            for (p, n) in o.attemptsUnidentified { attemptsUnidentified[p, default: 0] +~= n }
         } else {
             failingAccountsKnown = false
         }

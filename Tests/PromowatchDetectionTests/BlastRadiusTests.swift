@@ -718,3 +718,25 @@ extension DetectorTests {
             outage.map(\.summary).joined(separator: "\n"))
     }
 }
+
+extension DetectorTests {
+    /// Where every payment carries the same account (one proxy's ip, no user), "the failures came
+    /// from one account" says nothing: an outage there is still switched.
+    func testFailuresFromOneAccountSwitchWhereEveryPaymentHasIt() {
+        let d = detector()
+        for m in 0..<72 {
+            for k in 0..<8 {
+                let failing = m >= 60 && k < 6
+                pay(
+                    d, minute(m, k), "stripe", failing ? .paymentProviderFailure : .paymentSucceeded,
+                    card: "c\(m)-\(k)",
+                    ip: "10.9.0.1", user: "gateway")
+                pay(
+                    d, minute(m, 30 + k), "paypal", .paymentSucceeded, card: "p\(m)-\(k)", ip: "10.9.0.1",
+                    user: "gateway")
+            }
+        }
+        let f = d.decided().filter { $0.category == .paymentProviderFailure }
+        XCTAssertEqual(f.first { $0.action != nil }?.action?.target, "stripe", f.map(\.summary).joined(separator: "\n"))
+    }
+}
