@@ -215,17 +215,21 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertEqual(e.time, 7, "no trap: the arrival time")
     }
 
+    /// The time `x` gives the event on `line` (deframed first), read at `arrival`; -1 when the
+    /// line is no record.
+    func eventTime(_ x: EventExtractor, _ line: String, arrival: Int64) -> Int64 {
+        var b = Array(line.utf8)
+        return b.withUnsafeMutableBufferPointer { p -> Int64 in
+            let d = Deframer()
+            guard case .record(let f) = d.deframe(UnsafePointer(p.baseAddress!), p.count) else { return -1 }
+            return x.extract(f, phrases: [], arrival: arrival).time
+        }
+    }
+
     func testTrustedRange() {
         let x = EventExtractor()
         let arrival = t0
-        func time(_ line: String) -> Int64 {
-            var b = Array(line.utf8)
-            return b.withUnsafeMutableBufferPointer { p -> Int64 in
-                let d = Deframer()
-                guard case .record(let f) = d.deframe(UnsafePointer(p.baseAddress!), p.count) else { return -1 }
-                return x.extract(f, phrases: [], arrival: arrival).time
-            }
-        }
+        func time(_ line: String) -> Int64 { eventTime(x, line, arrival: arrival) }
         XCTAssertEqual(time(#"{"msg":"ApplyPromotion","ts":"2026-11-20T08:15:00Z"}"#), t0)
         XCTAssertEqual(time(#"{"msg":"ApplyPromotion","ts":"1999-12-31T23:59:59Z"}"#), arrival, "before 2000")
         XCTAssertEqual(time(#"{"msg":"ApplyPromotion","ts":"2026-11-22T08:15:00Z"}"#), arrival, "two days ahead")
@@ -243,14 +247,7 @@ final class RealLogShapeTests: XCTestCase {
     func testLocalTimesWithoutZone() {
         let x = EventExtractor()
         let arrival = t0 + 3 * 86_400_000_000_000
-        func time(_ line: String) -> Int64 {
-            var b = Array(line.utf8)
-            return b.withUnsafeMutableBufferPointer { p -> Int64 in
-                let d = Deframer()
-                guard case .record(let f) = d.deframe(UnsafePointer(p.baseAddress!), p.count) else { return -1 }
-                return x.extract(f, phrases: [], arrival: arrival).time
-            }
-        }
+        func time(_ line: String) -> Int64 { eventTime(x, line, arrival: arrival) }
         let second: Int64 = 1_000_000_000
         XCTAssertEqual(
             time("INFO ts=2026-11-20 08:15:00 caller=biz/promo.go:31 msg=ApplyPromotion coupon=SAVE10"), t0,

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Days written by hand outside loggen (not the generator promowatch is tuned on), each with what
+# must not happen. Prints every finding that carries an action, and the verdict per day.
+#
+#   bash benchmarks/outside/run.sh
+#   PROMOWATCH=/path/to/old/promowatch bash benchmarks/outside/run.sh   # judge another build
+#
+#   welcome-code-surge.py       a welcome code (always redeemed by new accounts) through a sale
+#                               day's surge of new customers: no blacklist
+#   card-testing-rate-limit.py  card testing from three ips, a third of it answered by stripe with
+#                               rate_limit: no provider switch
+#   kratos-campaign-launch.py   a campaign announced by email, tried early (PROMOTION_NOT_FOUND),
+#                               launched among established customers, all in go-kratos middleware
+#                               lines with a local-time `ts` layout: no blacklist, events dated by
+#                               their own times
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+pw=${PROMOWATCH:-}
+if [ -z "$pw" ]; then
+  swift build -c release --product promowatch >/dev/null
+  pw=.build/release/promowatch
+fi
+dir=$(mktemp -d /tmp/promowatch-outside.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+fail=0
+check() {  # check NAME FORBIDDEN-ACTION-KIND SCRIPT SEED [PEAK]
+  local name=$1 forbidden=$2 script=$3 seed=$4 peak=${5:-}
+  python3 "$script" "$seed" "$dir/$name.log" $peak
+  "$pw" analyze --format json "$dir/$name.log" > "$dir/$name.jsonl"
+  local bad
+  bad=$(python3 - "$dir/$name.jsonl" "$forbidden" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if "summary" in o and "events" in o["summary"]:
+        s = o["summary"]
+        if s["untrusted_timestamps"]:
+            print(f"  {s['untrusted_timestamps']} events with unreadable times"); n += 1
+    elif o.get("action"):
+        print(f"  {o['time']} {o['action']['kind']}:{o['action']['target']} {o['summary'][:120]}")
+        n += o["action"]["kind"] == sys.argv[2]
+print(n)
+PY
+)
+  local count; count=$(echo "$bad" | tail -n 1)
+  echo "$bad" | sed '$d'
+  if [ "$count" = 0 ]; then echo "ok    $name"; else echo "FAIL  $name"; fail=1; fi
+}
+check welcome-code-surge blacklist_coupon benchmarks/outside/welcome-code-surge.py 1 100
+check card-testing-rate-limit disable_provider benchmarks/outside/card-testing-rate-limit.py 1
+check kratos-campaign-launch blacklist_coupon benchmarks/outside/kratos-campaign-launch.py 3
+exit $fail
