@@ -140,18 +140,12 @@ public enum ByteNumbers {
         return any ? total : nil
     }
 
-    /// RFC3339 (`2026-11-20T08:15:00.123456789Z`, 0-9 fraction digits, `Z` or `±hh:mm`), or an
-    /// epoch number: seconds, milliseconds when > 1e11 (microseconds > 1e14, nanoseconds > 1e17).
-    /// Returns nanoseconds since the epoch. A local time without a zone (see `parseEventTime`) is
-    /// read as UTC.
-    public static func parseTimestamp(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
-        parseEventTime(p, n)?.nanos
-    }
-
-    /// A payload's time: what `parseTimestamp` reads, and also the local-time layouts Go services
-    /// write with a layout of their own (`log.Timestamp("2006-01-02 15:04:05")` in go-kratos,
-    /// zap's `TimeEncoderOfLayout`, logrus' `TimestampFormat`, `time.Time`'s `String()`):
-    /// `2026-11-20 08:15:00`, `2026/11/20 08:15:00.123`, `2026-11-20 08:15:00.123 +0800 CST`.
+    /// A payload's time: RFC3339 (`2026-11-20T08:15:00.123456789Z`, 0-9 fraction digits, `Z` or
+    /// `±hh:mm`), an epoch number (seconds; milliseconds when > 1e11, microseconds > 1e14,
+    /// nanoseconds > 1e17), or a local-time layout Go services write with a layout of their own
+    /// (`log.Timestamp("2006-01-02 15:04:05")` in go-kratos, zap's `TimeEncoderOfLayout`, logrus'
+    /// `TimestampFormat`, `time.Time`'s `String()`): `2026-11-20 08:15:00`,
+    /// `2026/11/20 08:15:00.123`, `2026-11-20 08:15:00.123 +0800 CST`. Nanoseconds since the epoch;
     /// `zoned` is false when the text names no offset: the nanoseconds then read it as UTC, and the
     /// caller prefers a framing time if it has one (the node's clock says which instant it was).
     public static func parseEventTime(_ p: UnsafePointer<UInt8>, _ n: Int) -> (nanos: Int64, zoned: Bool)? {

@@ -207,7 +207,7 @@ final class RealLogShapeTests: XCTestCase {
             var b = Array(s.utf8)
             XCTAssertNil(
                 b.withUnsafeMutableBufferPointer {
-                    ByteNumbers.parseTimestamp(UnsafePointer($0.baseAddress!), $0.count)
+                    ByteNumbers.parseEventTime(UnsafePointer($0.baseAddress!), $0.count)?.nanos
                 }, s)
         }
         let h = LineHarness()
