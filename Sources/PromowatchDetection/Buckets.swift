@@ -124,8 +124,9 @@ final class MinuteBucket {
     var providers: [Int32: ProviderStat] = [:]
     /// Accounts (user, else ip) behind each provider's provider-side failures, and failures without
     /// one: an outage fails many customers, an attack the provider answers with errors or a
-    /// client's retry loop fails a few. Not carried in snapshots and partial aggregates: a decoded
-    /// minute has `failingAccountsKnown` false, and a window holding one judges without it.
+    /// client's retry loop fails a few. Carried in a section after the rest of snapshots and
+    /// partial aggregates: a minute decoded from a blob without it has `failingAccountsKnown`
+    /// false, and a window holding one judges without it.
     var failingAccounts: [Int32: BottomK] = [:]
     var failingUnidentified: [Int32: Int32] = [:]
     /// The same for every attempt: where the logged account does not tell customers apart (every

@@ -279,7 +279,7 @@ extension MinuteBucket {
 
     static func decode(_ r: inout ByteReader, _ names: NameReader) throws -> MinuteBucket {
         let b = MinuteBucket()
-        b.failingAccountsKnown = false  // not encoded
+        b.failingAccountsKnown = false  // until the blob's failing-accounts section says otherwise
         b.applied = try r.i32()
         b.rejected = try r.i32()
         b.attempts = try r.i32()
