@@ -69,6 +69,36 @@ extension DetectorTests {
         XCTAssertTrue(next.decided().filter { $0.category == .paymentProviderFailure && $0.action == nil }.isEmpty)
     }
 
+    /// A restored detector is the one that stopped: same baseline, same findings after. Pins a
+    /// double count: minutes already in the baseline but still held for the windows came back
+    /// from a snapshot as late events and were counted again, two minutes of every cron run (a
+    /// shop's expected redemptions 40% high for a run every five minutes).
+    func testARestoredDetectorCountsEachMinuteOnce() throws {
+        func feed(_ d: Detector, _ minutes: Range<Int>) {
+            for m in minutes {
+                background(d, minutes: m..<(m + 1))
+                if m >= 150 { for k in 0..<(m - 148) { promo(d, minute(m, 30 + k), "SPRING", user: "s-\(m)-\(k)") } }
+            }
+        }
+        let whole = detector()
+        feed(whole, 0..<140)
+        _ = whole.decided()
+        let stopped = detector()
+        feed(stopped, 0..<140)
+        _ = stopped.decided()
+        let resumed = detector()
+        try resumed.restore(stopped.snapshot())
+        XCTAssertEqual(resumed.past.applied, whole.past.applied)
+        XCTAssertEqual(resumed.past.minutes, whole.past.minutes)
+        XCTAssertEqual(resumed.past.hours.applied, whole.past.hours.applied)
+        feed(whole, 140..<170)
+        feed(resumed, 140..<170)
+        let a = whole.decided().map { "\($0.time) \($0.summary)" }
+        let b = resumed.decided().map { "\($0.time) \($0.summary)" }
+        XCTAssertFalse(a.isEmpty)
+        XCTAssertEqual(a, b)
+    }
+
     func testDamagedSnapshotsAreRefusedNeverCrash() throws {
         let d = detector()
         background(d, minutes: 0..<40)
