@@ -219,10 +219,25 @@ public struct BlastRadius: Sendable, Hashable {
     /// Minutes the code had been seen before the window (0: never): a code counts as private
     /// (not public) only after `BlastRadius.privateAfterMinutes` of a handful of accounts.
     public var codeWatchedMinutes: Int
+    /// How large (95% upper bound) the code's share of the shop's redemptions over those minutes
+    /// may be, its handful of accounts against everything the shop redeemed meanwhile. A handful of
+    /// accounts says "private" only against a crowd: at night on a cold start, the shop's most
+    /// used code had three accounts in two hours because the whole shop had few more.
+    public var shopShareBound: Double
 
     /// How long a code must have been watched with at most a handful of accounts to count as
     /// private: before that, nobody can tell a private code from a public one seen briefly.
     public static let privateAfterMinutes = 60
+    /// The share of the shop's redemptions under which a code counts as private (with
+    /// `shopShareBound`): if it was public after all, a block breaks at most this share.
+    public static let privateShare = 0.02
+
+    /// Whether the code's history shows it private, not merely unseen: a handful of accounts over
+    /// at least `privateAfterMinutes`, while the shop redeemed enough that a public code would have
+    /// shown more (its share surely under `privateShare`).
+    public var privacyShown: Bool {
+        codeWatchedMinutes >= BlastRadius.privateAfterMinutes && shopShareBound < BlastRadius.privateShare
+    }
 
     public enum Basis: Sendable, Hashable {
         /// The redeemers are accounts new to the shop: only as good as the account history.
@@ -238,7 +253,7 @@ public struct BlastRadius: Sendable, Hashable {
     public init(
         abuseShare: Double, pastAccounts: Double, otherRedemptions: Int = 0, legitPerMinute: Double = 0,
         basis: Basis = .repetition, accountHistoryMinutes: Int = 0, newShare: Double = 0, shopNewShare: Double = 0,
-        redeemersAreNew: Bool = false, codeWatchedMinutes: Int = Int.max
+        redeemersAreNew: Bool = false, codeWatchedMinutes: Int = Int.max, shopShareBound: Double = 0
     ) {
         self.abuseShare = abuseShare
         self.pastAccounts = pastAccounts
@@ -250,6 +265,7 @@ public struct BlastRadius: Sendable, Hashable {
         self.shopNewShare = shopNewShare
         self.redeemersAreNew = redeemersAreNew
         self.codeWatchedMinutes = codeWatchedMinutes
+        self.shopShareBound = shopShareBound
     }
 }
 

@@ -156,8 +156,15 @@ public struct DecisionStage: Sendable {
         f.action = action
     }
 
-    private func tooSoon(_ code: String, _ b: BlastRadius) -> String {
-        "\(code) was first seen \(b.codeWatchedMinutes) min before: too soon to know whether it is public"
+    /// Why a code of a handful of accounts is not yet shown private (nil: it is).
+    private func privacyUnknown(_ code: String, _ b: BlastRadius) -> String? {
+        if b.codeWatchedMinutes < BlastRadius.privateAfterMinutes {
+            return "\(code) was first seen \(b.codeWatchedMinutes) min before: too soon to know whether it is public"
+        }
+        if b.privacyShown { return nil }
+        return "\(code) had \(Int(b.pastAccounts.rounded())) account(s) in \(b.codeWatchedMinutes) min, but the shop "
+            + "redeemed too little meanwhile to tell a private code from a public one (its share may be "
+            + "\(NumberText.percent(b.shopShareBound)))"
     }
 
     /// Why blocking `code` would do more harm than good, or nil when it would not.
@@ -186,17 +193,13 @@ public struct DecisionStage: Sendable {
             return "abuse explains \(NumberText.percent(b.abuseShare)) of its redemptions, "
                 + "\(NumberText.short(b.legitPerMinute))/min look legitimate (a campaign or a popular code needs a look)"
         case .couponReuse:
-            if dominant && !isPublic && b.codeWatchedMinutes < BlastRadius.privateAfterMinutes {
-                return tooSoon(code, b)
-            }
+            if dominant && !isPublic, let why = privacyUnknown(code, b) { return why }
             if dominant && !isPublic { return nil }
             return isPublic
                 ? "\(code) is public (\(accounts) accounts redeemed it before)"
                 : "\(b.otherRedemptions) other redemptions of \(code) in the window"
         case .discountStacking:
-            if dominant && !isPublic && b.codeWatchedMinutes < BlastRadius.privateAfterMinutes {
-                return tooSoon(code, b)
-            }
+            if dominant && !isPublic, let why = privacyUnknown(code, b) { return why }
             if dominant && !isPublic { return nil }
             return isPublic
                 ? "\(code) is public (\(accounts) accounts redeemed it before), the stacking needs a fix"

@@ -186,6 +186,10 @@ struct PastTotals: Sendable {
     var couponAccounts: [Int32: BottomK] = [:]
     /// Minute each coupon was first redeemed.
     var couponFirstMinute: [Int32: Int] = [:]
+    /// The shop's redemptions (`applied`) folded before each coupon's first minute: what the shop
+    /// redeemed while the code was watched is `applied` minus this (`Detector.shopShareBound`).
+    /// Missing (a snapshot written before it existed): 0, the whole history.
+    var couponAppliedBefore: [Int32: Double] = [:]
     /// How new each coupon's redeemers usually are (`Detector.learnRedeemers`): a welcome code's
     /// are new by design.
     var couponRedeemers: [Int32: NewTally] = [:]
@@ -209,6 +213,7 @@ struct PastTotals: Sendable {
         if wholeMinute { minutes += 1 }
         hours.add(b, minute: minute, wholeMinute: wholeMinute)
         for c in b.coupons.keys where couponFirstMinute[c].map({ minute < $0 }) ?? true {
+            if couponFirstMinute[c] == nil { couponAppliedBefore[c] = applied }
             couponFirstMinute[c] = minute
         }
         let a = b.anomalous

@@ -187,11 +187,13 @@ extension Detector {
             let pastAccounts = past.couponAccounts[v.p.coupon]?.estimate ?? 0
             let blast = BlastRadius(
                 abuseShare: share, pastAccounts: pastAccounts, otherRedemptions: Int(total) - Int(v.count),
-                codeWatchedMinutes: minutesWatched(v.p.coupon, before: m - cfg.windowMinutes + 1))
+                codeWatchedMinutes: minutesWatched(v.p.coupon, before: m - cfg.windowMinutes + 1),
+                shopShareBound: shopShareBound(v.p.coupon))
             let evidence = Evidence(
                 observed: Double(v.count), expected: 1, score: Stats.poissonTailScore(Double(v.count), expected: 1),
                 counts: [
                     ("code_redemptions", total), ("abuse_share", share), ("past_accounts", pastAccounts.rounded()),
+                    ("code_share_bound", blast.shopShareBound),
                 ])
             let summary =
                 "\(v.p.kind == .user ? "user" : "ip") \(who) applied \(code) \(v.count) times in \(cfg.windowMinutes) min"
@@ -206,6 +208,19 @@ extension Detector {
     /// Minutes code `c` had been seen before minute `windowStart` (0: never).
     func minutesWatched(_ c: Int32, before windowStart: Int) -> Int {
         past.couponFirstMinute[c].map { max(0, windowStart - $0) } ?? 0
+    }
+
+    /// How large code `c`'s share of the shop's redemptions since it was first seen may be (95%
+    /// upper bound; `BlastRadius.shopShareBound`): its accounts in the baseline against those plus
+    /// the shop's other redemptions folded since. Its own anomalous minutes count as the shop's
+    /// (the baseline leaves them out of its count), which errs towards a smaller share only by
+    /// the abuse's size.
+    func shopShareBound(_ c: Int32) -> Double {
+        guard past.couponFirstMinute[c] != nil else { return 1 }
+        let accounts = past.couponAccounts[c]?.estimate ?? 0
+        let others = max(0, past.applied - (past.couponAppliedBefore[c] ?? 0) - (past.couponApplied[c] ?? 0))
+        let n = accounts + others
+        return n > 0 ? Stats.wilsonUpper(accounts / n, n: n) : 1
     }
 
     /// Steady reuse the minutes' heavy hitters lost (`PairRecurrence`): a pair they lost entirely
@@ -288,7 +303,8 @@ extension Detector {
                 let blast = BlastRadius(
                     abuseShare: stackedShare, pastAccounts: pastAccounts,
                     otherRedemptions: Int(s.applied) - Int(s.stacked),
-                    codeWatchedMinutes: minutesWatched(c, before: m - cfg.windowMinutes + 1))
+                    codeWatchedMinutes: minutesWatched(c, before: m - cfg.windowMinutes + 1),
+                    shopShareBound: shopShareBound(c))
                 let evidence = Evidence(
                     observed: Double(s.stacked), expected: 0,
                     score: Stats.poissonTailScore(Double(s.stacked), expected: 0.01),

@@ -45,6 +45,11 @@ extension Detector {
             w.d(v.new)
         }
         encodeFailingAccounts(&w, &names)
+        w.u(UInt64(past.couponAppliedBefore.count))
+        for (k, v) in past.couponAppliedBefore.sorted(by: { $0.key < $1.key }) {
+            names.coupon(k, &w)
+            w.d(v)
+        }
         return Detector.frame(Detector.snapshotMagic, names, w)
     }
 
@@ -80,6 +85,14 @@ extension Detector {
             }
         }
         if !r.atEnd { try decodeFailingAccounts(&r, names, into: decoded) }
+        if !r.atEnd {
+            for _ in 0..<(try r.count()) {
+                let k = try names.coupon(&r)
+                let v = try r.d()
+                guard v.isFinite, v >= 0, v <= past.applied else { throw StateCodecError("redemptions out of range") }
+                past.couponAppliedBefore[k] = v
+            }
+        }
         guard r.atEnd else { throw StateCodecError("trailing bytes") }
         // the snapshot's own minutes: those before `pastUpTo` are in the baseline already (folded
         // while windows still read them), so they come back as buckets only. Merged as late

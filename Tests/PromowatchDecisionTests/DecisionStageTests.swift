@@ -239,6 +239,17 @@ final class DecisionStageTests: XCTestCase {
             early?.summary,
             "seen; not blocked: CODE0-13 was first seen 3 min before: too soon to know whether it is public")
         XCTAssertEqual(reuse(watched: 90)?.action?.kind, .blacklistCoupon)
+        // watched long enough, but while the shop redeemed so little that the code's share of it
+        // may be a quarter: not shown private (pins seed 389020480152, a quiet night's cold start)
+        let b = BlastRadius(abuseShare: 1, pastAccounts: 3, codeWatchedMinutes: 108, shopShareBound: 0.27)
+        let quiet = stage.review(finding(.couponReuse, remedy: .blockCoupon("CODE0-73", blast: b)))
+        XCTAssertNil(quiet?.action)
+        XCTAssertEqual(
+            quiet?.summary,
+            "seen; not blocked: CODE0-73 had 3 account(s) in 108 min, but the shop redeemed too little meanwhile to "
+                + "tell a private code from a public one (its share may be 27%)")
+        let stacked = stage.review(finding(.discountStacking, remedy: .blockCoupon("CODE0-73", blast: b)))
+        XCTAssertNil(stacked?.action)
     }
 
     // MARK: database saturation (runbook scenario 3)

@@ -39,6 +39,35 @@ extension DetectorTests {
             early.allSatisfy { $0.action == nil && $0.summary.contains("too soon to know") }, "\(early.map(\.summary))")
     }
 
+    /// Pins seed 389020480152 of benchmarks/scenarios.sh: a cold start at night in a shop of a
+    /// few redemptions an hour. Its most used code had three accounts in its first two hours
+    /// because the whole shop had few more, so it counted as private, and one account reusing it
+    /// eight times had it blacklisted. A handful of accounts says "private" only against a crowd;
+    /// the same three accounts among a busy shop's hundreds of redemptions do.
+    func testAFewAccountsInAQuietShopDoNotMakeACodePrivate() {
+        func run(busy: Bool) -> [Finding] {
+            let d = freshDetector()
+            for m in 0..<110 {
+                if m % 40 == 0 { promo(d, minute(m, 5), "CODE0-73", user: "c-\(m)", ip: "10.4.0.\(m)") }
+                if busy {
+                    background(d, minutes: m..<(m + 1), scale: 3)
+                } else if m % 15 == 7 {
+                    promo(d, minute(m, 20), "CODE1-52", user: "o-\(m)", ip: "10.5.0.\(m)")
+                }
+            }
+            for m in 110..<125 { promo(d, minute(m, 50), "CODE0-73", user: "reuser-0", ip: "192.0.2.9") }
+            return d.decided().filter { $0.category == .couponReuse }
+        }
+        let quiet = run(busy: false)
+        XCTAssertEqual(quiet.first?.subject.user, "reuser-0")
+        XCTAssertTrue(
+            quiet.allSatisfy { $0.action == nil && $0.summary.contains("redeemed too little meanwhile") },
+            quiet.map(\.summary).joined(separator: "\n"))
+        XCTAssertGreaterThan(quiet.first?.evidence.counts.first { $0.0 == "code_share_bound" }?.1 ?? 0, 0.02)
+        let busy = run(busy: true)
+        XCTAssertEqual(busy.first?.action?.kind, .blacklistCoupon, busy.map(\.summary).joined(separator: "\n"))
+    }
+
     /// A new campaign among returning customers (half of them lapsed, so "new" to this history):
     /// a finding at most, P2 with the reason, never a blacklist.
     func testCampaignAmongReturningCustomersIsNotBlacklisted() {
@@ -674,9 +703,14 @@ extension DetectorTests {
         let r = shortMemoryDetector()
         try r.restore(blob)
         XCTAssertEqual(r.past.couponRedeemers[coupons.intern("HELLO5")], learned)
+        // and what the shop had redeemed before each code was first seen (a code's share)
+        XCTAssertFalse(d.past.couponAppliedBefore.isEmpty)
+        XCTAssertEqual(r.past.couponAppliedBefore, d.past.couponAppliedBefore)
+        XCTAssertEqual(r.shopShareBound(coupons.intern("HELLO5")), d.shopShareBound(coupons.intern("HELLO5")))
         // snapshots of the formats before: without the sections added at the end since (the
-        // failing accounts' and this tally's; on a detector with no minutes each is one 0)
-        for dropped in [1, 2] {
+        // shop's redemptions before each code, the failing accounts' and this tally's; on a
+        // detector with no minutes each is one 0)
+        for dropped in [1, 2, 3] {
             var old = Array(shortMemoryDetector().snapshot().dropLast(8))
             for _ in 0..<dropped { XCTAssertEqual(old.removeLast(), 0) }
             let h = old.withUnsafeBufferPointer { ByteHash.hash($0.baseAddress!, $0.count) }
