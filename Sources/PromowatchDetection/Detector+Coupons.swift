@@ -102,7 +102,6 @@ extension Detector {
             let wasPrivate =
                 privateSince >= BlastRadius.privateAfterMinutes && pastAccounts <= 3
                 && distinct >= Double(min(cfg.minNewAccounts, fewestPrivate))
-            guard Int(s.applied) >= cfg.minRedemptions || wasPrivate else { continue }
             // new redeemers are evidence only where they are newer than usual: than the shop's
             // other redeemers now, and than the code's own over its history (a welcome code is
             // redeemed by new accounts by design; pinned: a surge of new customers on a sale day
@@ -110,6 +109,13 @@ extension Detector {
             let usual = past.couponRedeemers[c]?.share
             let bar = max(cfg.newAccountShare, shopNew + 0.25, (usual ?? 0) + 0.25)
             let novel = newShare >= bar && newAccounts >= Double(cfg.minNewAccounts)
+            // fewer than `min_redemptions` speak when their redeemers are surely (99%) newer than
+            // the bar, as a code's first `min_new_accounts` fresh redeemers are: a leak at three
+            // redemptions a minute in a quiet shop took seven minutes to reach twenty, found late
+            // on every such day (pinned: seeds 752947805779, 815662440295)
+            let surelyNovel =
+                novel && Stats.wilsonLower(newShare, n: Double(sample.count), z: Stats.sure) >= bar
+            guard Int(s.applied) >= cfg.minRedemptions || wasPrivate || surelyNovel else { continue }
             let dshare = s.sharedSubtotal > 0 ? s.sharedDiscount / s.sharedSubtotal : 0
             let abnormalDiscount = Int(s.sharedCount) * 2 >= cfg.minRedemptions && dshare >= cfg.abnormalDiscountShare
             guard novel || wasPrivate || abnormalDiscount else { continue }
