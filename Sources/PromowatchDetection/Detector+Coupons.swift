@@ -117,8 +117,17 @@ extension Detector {
                 novel && Stats.wilsonLower(newShare, n: Double(sample.count), z: Stats.sure) >= bar
             guard Int(s.applied) >= cfg.minRedemptions || wasPrivate || surelyNovel else { continue }
             let dshare = s.sharedSubtotal > 0 ? s.sharedDiscount / s.sharedSubtotal : 0
-            let abnormalDiscount = Int(s.sharedCount) * 2 >= cfg.minRedemptions && dshare >= cfg.abnormalDiscountShare
-            guard novel || wasPrivate || abnormalDiscount else { continue }
+            let deep = Int(s.sharedCount) * 2 >= cfg.minRedemptions && dshare >= cfg.abnormalDiscountShare
+            // a deep discount is abuse whoever redeems only as a jump over the code's own terms (a
+            // misconfiguration or an exploit). A code without a history of its own, or always this
+            // deep, gives what its promotion says: a Black Friday code at 70% off among returning
+            // customers was blacklisted at P0 as "discount share 70%"; its redeemers decide
+            let pastShared = past.couponSharedSubtotal[c] ?? 0
+            let ownShare: Double? =
+                (past.couponSharedCount[c] ?? 0) >= Double(cfg.minRedemptions) && pastShared > 0
+                ? (past.couponSharedDiscount[c] ?? 0) / pastShared : nil
+            let abnormalDiscount = deep && ownShare.map { dshare - $0 >= config.discountStacking.shareJump } ?? false
+            guard novel || wasPrivate || deep else { continue }
             mark(m, cfg.windowMinutes) { $0.coupons.insert(c) }
             let excess = s.discount * max(0, 1 - expected / Double(s.applied))
             // blast radius: the share of the code's redemptions the abuse explains. A discount no
@@ -141,6 +150,7 @@ extension Detector {
                     ? "\(Int(newAccounts.rounded())) new accounts (\(pct(newShare)) vs \(pct(shopNew)) shop-wide"
                         + (usual.map { ", \(pct($0)) usual for it)" } ?? ")")
                     : "discount share \(pct(dshare))"
+                        + (ownShare.map { " (\(pct($0)) usual for it)" } ?? " (no history of its own)")
             let evidence = Evidence(
                 observed: Double(s.applied), expected: expected, score: score,
                 counts: [

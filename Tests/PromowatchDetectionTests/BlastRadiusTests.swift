@@ -89,6 +89,38 @@ extension DetectorTests {
         XCTAssertTrue(launch.isEmpty, launch.map(\.summary).joined(separator: "\n"))
     }
 
+    /// A discount share no ordinary order gets is abuse only where it is not the code's own terms:
+    /// a Black Friday code at 70% off, new, redeemed by the shop's returning customers, is a
+    /// campaign (its discount is what marketing chose, or a mistake a human must judge), never a
+    /// blacklist; a code whose orders got 20% off for an hour and now get 80% is blocked.
+    func testADeepDiscountIsAbuseOnlyAsAJumpOverTheCodesOwn() {
+        func run(history: Bool) -> [Finding] {
+            let d = freshDetector()
+            for m in 0..<90 {
+                background(d, minutes: m..<(m + 1))
+                if history {
+                    promo(d, minute(m, 30), "BF70", user: "u-\((m * 13) % 300)", discount: 10, subtotal: 50)
+                }
+            }
+            for m in 90..<100 {
+                background(d, minutes: m..<(m + 1))
+                for k in 0..<30 {
+                    // the background's customers of its first hour and more: all returning
+                    let j = (m * 30 + k) % 80
+                    promo(d, minute(m, 20 + k), "BF70", user: "u-\((7 * j + j % 4) % 300)", discount: 35, subtotal: 50)
+                }
+            }
+            return d.decided().filter { $0.subject.coupon == "BF70" }
+        }
+        let launch = run(history: false)
+        XCTAssertFalse(launch.isEmpty)
+        XCTAssertTrue(launch.allSatisfy { $0.action == nil }, launch.map(\.summary).joined(separator: "\n"))
+        let jump = run(history: true)
+        XCTAssertEqual(
+            jump.first { $0.action != nil }?.action?.kind, .blacklistCoupon, jump.map(\.summary).joined(separator: "\n")
+        )
+    }
+
     /// A new campaign among returning customers (half of them lapsed, so "new" to this history):
     /// a finding at most, P2 with the reason, never a blacklist.
     func testCampaignAmongReturningCustomersIsNotBlacklisted() {
