@@ -87,6 +87,8 @@ public final class EventExtractor {
             } else {
                 untrusted = true
             }
+        } else if let t = EventExtractor.goLogTime(frame.payload, frame.length), t >= earliestTime && t <= latest {
+            localTime = t
         }
         if ev.time == 0 {
             let ft = frame.time
@@ -105,6 +107,36 @@ public final class EventExtractor {
             if ev.source < 0 { untrackedSourceEvents += 1 }
         }
         return ev
+    }
+
+    /// The time Go's `log` package writes before the message with `LstdFlags` (`2026/11/20 08:15:01`;
+    /// `.123456` with `Lmicroseconds`), at the start of the payload or after one prefix word
+    /// (`log.New(w, "[checkout] ", log.LstdFlags)`): a local time without a zone. Services that
+    /// hand go-kratos' std logger a `log.New(w, "", log.LstdFlags|log.Llongfile)` write it before
+    /// `INFO msg=...` and often no `ts` at all; unread, an archived day of them was dated by the
+    /// moment it was read.
+    static func goLogTime(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
+        guard n >= 19 else { return nil }
+        var s = 0
+        if !Bytes.isDigit(p[0]) {
+            var i = 0
+            while i < n && i < 40 && p[i] != 0x20 {
+                if p[i] == UInt8(ascii: "=") || p[i] == UInt8(ascii: "{") || p[i] == 0x22 { return nil }
+                i += 1
+            }
+            guard i < n, p[i] == 0x20 else { return nil }
+            s = i + 1
+        }
+        guard n - s >= 19, p[s + 4] == UInt8(ascii: "/"), p[s + 7] == UInt8(ascii: "/"), p[s + 10] == 0x20 else {
+            return nil
+        }
+        var e = s + 19
+        if e < n && p[e] == UInt8(ascii: ".") {
+            e += 1
+            while e < n && Bytes.isDigit(p[e]) { e += 1 }
+        }
+        guard e == n || p[e] == 0x20 else { return nil }
+        return ByteNumbers.parseRFC3339(p + s, e - s, local: true)?.nanos
     }
 
     /// The event name: `msg`, `message`, `event`, then `operation`, then `op` (and configured

@@ -274,4 +274,31 @@ final class RealLogShapeTests: XCTestCase {
             XCTAssertNil(ByteNumbers.parseRFC3339(UnsafePointer(p.baseAddress!), p.count))
         }
     }
+
+    /// Go's `log` package writes its own local time before the message (`LstdFlags`), and services
+    /// hand go-kratos' std logger such a writer (`log.New(w, "", log.LstdFlags|log.Llongfile)`,
+    /// found in public kratos projects): `2026/11/20 08:15:01 /app/biz/promo.go:31: INFO msg=...`,
+    /// often with no `ts`. Unread, an archived day of these lines was dated by the moment it was
+    /// read, every event in the same minutes.
+    func testGoLogPrefixTime() {
+        let x = EventExtractor()
+        let arrival = t0 + 3 * 86_400_000_000_000
+        func time(_ line: String) -> Int64 { eventTime(x, line, arrival: arrival) }
+        let second: Int64 = 1_000_000_000
+        XCTAssertEqual(time("2026/11/20 08:15:01 /app/biz/promo.go:31: INFO msg=ApplyPromotion coupon=A"), t0 + second)
+        XCTAssertEqual(
+            time("2026/11/20 08:15:02.250000 promo.go:31: INFO msg=ApplyPromotion coupon=A"), t0 + 2_250_000_000,
+            "Lmicroseconds|Lshortfile")
+        XCTAssertEqual(time("[checkout] 2026/11/20 08:15:03 INFO msg=ApplyPromotion coupon=A"), t0 + 3 * second)
+        XCTAssertEqual(
+            time("2026/11/20 08:15:04 INFO ts=2026-11-20T08:14:04Z msg=ApplyPromotion coupon=A"), t0 - 56 * second,
+            "the payload's own ts comes first")
+        XCTAssertEqual(
+            time("2026-11-20T08:15:05Z 2026/11/20 16:15:05 INFO msg=ApplyPromotion coupon=A"), t0 + 5 * second,
+            "no zone: the framing's time says which instant it was")
+        XCTAssertEqual(x.untrustedTimestamps, 0)
+        XCTAssertEqual(time("msg=ApplyPromotion coupon=A at=2026/11/20 08:15:06"), arrival, "only before the message")
+        XCTAssertEqual(time("2026/11/20 08:15:0 INFO msg=ApplyPromotion coupon=A"), arrival)
+        XCTAssertEqual(time("a=1 2026/11/20 08:15:07 INFO msg=ApplyPromotion coupon=A"), arrival, "a key is no prefix")
+    }
 }
