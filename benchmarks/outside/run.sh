@@ -13,6 +13,8 @@
 #                               launched among established customers, all in go-kratos middleware
 #                               lines with a local-time `ts` layout: no blacklist, events dated by
 #                               their own times
+#   black-friday-deep-discount.py  a new code at 70% off launched among returning customers
+#                               through a surge (JSON and logfmt lines): no blacklist
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pw=${PROMOWATCH:-}
@@ -50,4 +52,5 @@ PY
 check welcome-code-surge blacklist_coupon benchmarks/outside/welcome-code-surge.py 1 100
 check card-testing-rate-limit disable_provider benchmarks/outside/card-testing-rate-limit.py 1
 check kratos-campaign-launch blacklist_coupon benchmarks/outside/kratos-campaign-launch.py 3
+check black-friday-deep-discount blacklist_coupon benchmarks/outside/black-friday-deep-discount.py 1
 exit $fail
