@@ -93,8 +93,37 @@ public final class PayloadScanner {
             parsed = false
             return false
         }
+        if p[i] != UInt8(ascii: "{"), let j = PayloadScanner.jsonAfterGoLogPrefix(p, n, from: i) {
+            parsed = scanJSON(p, n, from: j)
+            return parsed
+        }
         parsed = p[i] == UInt8(ascii: "{") ? scanJSON(p, n, from: i) : scanLogfmt(p, n, from: i)
         return parsed
+    }
+
+    /// Where a JSON object starts after the time Go's `log` package writes before a message
+    /// (`2026/11/20 08:15:01 {...}`, `.123456` with `Lmicroseconds`, a `file.go:12:` with
+    /// `Lshortfile`): a JSON line handed to `log.Printf`. Nil for any other shape.
+    static func jsonAfterGoLogPrefix(_ p: UnsafePointer<UInt8>, _ n: Int, from s: Int) -> Int? {
+        guard n - s > 20, Bytes.isDigit(p[s]), p[s + 4] == UInt8(ascii: "/"), p[s + 7] == UInt8(ascii: "/"),
+            p[s + 10] == 0x20, p[s + 13] == UInt8(ascii: ":"), p[s + 16] == UInt8(ascii: ":")
+        else { return nil }
+        var i = s + 19
+        if i < n && p[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < n && Bytes.isDigit(p[i]) { i += 1 }
+        }
+        guard i < n, p[i] == 0x20 else { return nil }
+        while i < n && p[i] == 0x20 { i += 1 }
+        if i < n && p[i] != UInt8(ascii: "{") {
+            // `Lshortfile` / `Llongfile`: one token ending in `:`
+            var k = i
+            while k < n && p[k] != 0x20 && k - i < 256 { k += 1 }
+            guard k < n, k > i, p[k - 1] == UInt8(ascii: ":") else { return nil }
+            i = k
+            while i < n && p[i] == 0x20 { i += 1 }
+        }
+        return i < n && p[i] == UInt8(ascii: "{") ? i : nil
     }
 
     // MARK: JSON

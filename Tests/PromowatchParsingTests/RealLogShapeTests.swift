@@ -296,6 +296,11 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertEqual(
             time("2026-11-20T08:15:05Z 2026/11/20 16:15:05 INFO msg=ApplyPromotion coupon=A"), t0 + 5 * second,
             "no zone: the framing's time says which instant it was")
+        XCTAssertEqual(
+            time(#"2026/11/20 08:15:06 {"msg":"ApplyPromotion","coupon":"A","status":"applied"}"#), t0 + 6 * second,
+            "a JSON line handed to log.Printf")
+        XCTAssertEqual(
+            time(#"2026/11/20 08:15:07.5 promo.go:31: {"msg":"ApplyPromotion","coupon":"A"}"#), t0 + 7_500_000_000)
         XCTAssertEqual(x.untrustedTimestamps, 0)
         XCTAssertEqual(time("msg=ApplyPromotion coupon=A at=2026/11/20 08:15:06"), arrival, "only before the message")
         XCTAssertEqual(time("2026/11/20 08:15:0 INFO msg=ApplyPromotion coupon=A"), arrival)
