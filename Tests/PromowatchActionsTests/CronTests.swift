@@ -20,13 +20,16 @@ final class CronTests: XCTestCase {
     /// after `history` (below): a code is private, and so blockable for one reuser, only once it
     /// has been watched for an hour with a handful of accounts.
     func reuseLog(_ code: String, minute: Int = 0, user: String = "u-greedy") -> String {
-        historyLine(code, user: user)
+        historyLine(code, user: user) + shop
             + (0..<12).map { k in
                 let ts = String(format: "2026-11-20T10:%02d:%02dZ", minute, k * 4)
                 return
                     "[pod/checkout-\(k % 2)/checkout] \(ts) {\"msg\":\"ApplyPromotion\",\"coupon\":\"\(code)\",\"user_id\":\"\(user)\",\"status\":\"applied\"}"
             }.joined(separator: "\n") + "\n"
     }
+
+    /// The shop's other redemptions between the code's history and its reuse (pod checkout-0).
+    let shop = ShopTraffic.redemptions(prefix: "[pod/checkout-0/checkout] ")
 
     /// The code's one earlier redemption, by the same account, 90 minutes before the reuse.
     func historyLine(_ code: String, user: String = "u-greedy") -> String {
@@ -41,7 +44,7 @@ final class CronTests: XCTestCase {
         let second = try promowatch(["cron", "--from", "-", "--format", "json"] + storeArgs, input: log)
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertTrue(
-            second.stderr.contains("0 new findings, 0 actions recorded, 13 events already seen"), second.stderr)
+            second.stderr.contains("0 new findings, 0 actions recorded, 313 events already seen"), second.stderr)
         let history = try promowatch(["history", "--format", "json"] + storeArgs)
         XCTAssertEqual(history.stdout.components(separatedBy: "\"finding\"").count - 1, 1)
         XCTAssertEqual(history.stdout.components(separatedBy: "\"action\"").count - 1, 1)
@@ -211,10 +214,10 @@ final class CronTests: XCTestCase {
         // every code's history first, so each pod's lines stay in time order
         let history = codes.map { historyLine($0, user: "u-\($0)") }.joined()
         let log =
-            history
+            history + shop
             + codes.enumerated().map { i, code in
                 reuseLog(code, minute: i * 2, user: "u-\(code)").replacingOccurrences(
-                    of: historyLine(code, user: "u-\(code)"), with: "")
+                    of: historyLine(code, user: "u-\(code)") + shop, with: "")
             }.joined()
         let logFile = NSTemporaryDirectory() + "pw-kill-\(UUID().uuidString).log"
         try log.write(toFile: logFile, atomically: true, encoding: .utf8)

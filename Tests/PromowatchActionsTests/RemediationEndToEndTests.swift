@@ -67,11 +67,13 @@ final class RemediationEndToEndTests: XCTestCase {
     func testTwoProcessesAtOnceBothLand() throws {
         let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"])
         try s.control(["slow_ms": 300])  // widen the window in which both read the same version
-        // one redemption 90 minutes before: a code watched for an hour with one account is private
+        // one redemption 90 minutes before: a code watched for an hour with one account, among the
+        // shop's 300 other redemptions, is private
         func reuse(_ code: String) -> Data {
             Data(
                 ([
-                    #"{"ts":"2026-11-20T08:30:00Z","msg":"ApplyPromotion","coupon":"\#(code)","user_id":"u-\#(code)","status":"applied"}"#
+                    #"{"ts":"2026-11-20T08:30:00Z","msg":"ApplyPromotion","coupon":"\#(code)","user_id":"u-\#(code)","status":"applied"}"#,
+                    String(ShopTraffic.redemptions().dropLast()),
                 ]
                     + (0..<10).map {
                         #"{"ts":"2026-11-20T10:00:0\#($0)Z","msg":"ApplyPromotion","coupon":"\#(code)","user_id":"u-\#(code)","status":"applied"}"#
