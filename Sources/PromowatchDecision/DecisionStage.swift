@@ -193,14 +193,12 @@ public struct DecisionStage: Sendable {
             return "abuse explains \(NumberText.percent(b.abuseShare)) of its redemptions, "
                 + "\(NumberText.short(b.legitPerMinute))/min look legitimate (a campaign or a popular code needs a look)"
         case .couponReuse:
-            if dominant && !isPublic, let why = privacyUnknown(code, b) { return why }
-            if dominant && !isPublic { return nil }
+            if dominant && !isPublic { return privacyUnknown(code, b) }
             return isPublic
                 ? "\(code) is public (\(accounts) accounts redeemed it before)"
                 : "\(b.otherRedemptions) other redemptions of \(code) in the window"
         case .discountStacking:
-            if dominant && !isPublic, let why = privacyUnknown(code, b) { return why }
-            if dominant && !isPublic { return nil }
+            if dominant && !isPublic { return privacyUnknown(code, b) }
             return isPublic
                 ? "\(code) is public (\(accounts) accounts redeemed it before), the stacking needs a fix"
                 : "\(b.otherRedemptions) ordinary redemptions of it in the window"

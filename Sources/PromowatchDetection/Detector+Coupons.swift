@@ -204,7 +204,7 @@ extension Detector {
             let blast = BlastRadius(
                 abuseShare: share, pastAccounts: pastAccounts, otherRedemptions: Int(total) - Int(v.count),
                 codeWatchedMinutes: minutesWatched(v.p.coupon, before: m - cfg.windowMinutes + 1),
-                shopShareBound: shopShareBound(v.p.coupon))
+                shopShareBound: shopShareBound(v.p.coupon, accounts: pastAccounts))
             let evidence = Evidence(
                 observed: Double(v.count), expected: 1, score: Stats.poissonTailScore(Double(v.count), expected: 1),
                 counts: [
@@ -227,13 +227,12 @@ extension Detector {
     }
 
     /// How large code `c`'s share of the shop's redemptions since it was first seen may be (95%
-    /// upper bound; `BlastRadius.shopShareBound`): its accounts in the baseline against those plus
+    /// upper bound; `BlastRadius.shopShareBound`): its `accounts` in the baseline against those plus
     /// the shop's other redemptions folded since. Its own anomalous minutes count as the shop's
     /// (the baseline leaves them out of its count), which errs towards a smaller share only by
     /// the abuse's size.
-    func shopShareBound(_ c: Int32) -> Double {
+    func shopShareBound(_ c: Int32, accounts: Double) -> Double {
         guard past.couponFirstMinute[c] != nil else { return 1 }
-        let accounts = past.couponAccounts[c]?.estimate ?? 0
         let others = max(0, past.applied - (past.couponAppliedBefore[c] ?? 0) - (past.couponApplied[c] ?? 0))
         let n = accounts + others
         return n > 0 ? Stats.wilsonUpper(accounts / n, n: n) : 1
@@ -320,7 +319,7 @@ extension Detector {
                     abuseShare: stackedShare, pastAccounts: pastAccounts,
                     otherRedemptions: Int(s.applied) - Int(s.stacked),
                     codeWatchedMinutes: minutesWatched(c, before: m - cfg.windowMinutes + 1),
-                    shopShareBound: shopShareBound(c))
+                    shopShareBound: shopShareBound(c, accounts: pastAccounts))
                 let evidence = Evidence(
                     observed: Double(s.stacked), expected: 0,
                     score: Stats.poissonTailScore(Double(s.stacked), expected: 0.01),

@@ -127,15 +127,7 @@ public final class EventExtractor {
             guard i < n, p[i] == 0x20 else { return nil }
             s = i + 1
         }
-        guard n - s >= 19, p[s + 4] == UInt8(ascii: "/"), p[s + 7] == UInt8(ascii: "/"), p[s + 10] == 0x20 else {
-            return nil
-        }
-        var e = s + 19
-        if e < n && p[e] == UInt8(ascii: ".") {
-            e += 1
-            while e < n && Bytes.isDigit(p[e]) { e += 1 }
-        }
-        guard e == n || p[e] == 0x20 else { return nil }
+        guard let e = PayloadScanner.goLogTimeEnd(p, n, from: s) else { return nil }
         return ByteNumbers.parseRFC3339(p + s, e - s, local: true)?.nanos
     }
 

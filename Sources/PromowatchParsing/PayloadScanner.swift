@@ -101,19 +101,25 @@ public final class PayloadScanner {
         return parsed
     }
 
-    /// Where a JSON object starts after the time Go's `log` package writes before a message
-    /// (`2026/11/20 08:15:01 {...}`, `.123456` with `Lmicroseconds`, a `file.go:12:` with
-    /// `Lshortfile`): a JSON line handed to `log.Printf`. Nil for any other shape.
-    static func jsonAfterGoLogPrefix(_ p: UnsafePointer<UInt8>, _ n: Int, from s: Int) -> Int? {
-        guard n - s > 20, Bytes.isDigit(p[s]), p[s + 4] == UInt8(ascii: "/"), p[s + 7] == UInt8(ascii: "/"),
+    /// The end of the time Go's `log` package writes before a message (`LstdFlags`:
+    /// `2026/11/20 08:15:01`, `.123456` with `Lmicroseconds`) starting at `s`, followed by a space
+    /// or the end; nil for any other shape.
+    static func goLogTimeEnd(_ p: UnsafePointer<UInt8>, _ n: Int, from s: Int) -> Int? {
+        guard n - s >= 19, Bytes.isDigit(p[s]), p[s + 4] == UInt8(ascii: "/"), p[s + 7] == UInt8(ascii: "/"),
             p[s + 10] == 0x20, p[s + 13] == UInt8(ascii: ":"), p[s + 16] == UInt8(ascii: ":")
         else { return nil }
-        var i = s + 19
-        if i < n && p[i] == UInt8(ascii: ".") {
-            i += 1
-            while i < n && Bytes.isDigit(p[i]) { i += 1 }
+        var e = s + 19
+        if e < n && p[e] == UInt8(ascii: ".") {
+            e += 1
+            while e < n && Bytes.isDigit(p[e]) { e += 1 }
         }
-        guard i < n, p[i] == 0x20 else { return nil }
+        return e == n || p[e] == 0x20 ? e : nil
+    }
+
+    /// Where a JSON object starts after that time (and a `file.go:12:` of `Lshortfile`): a JSON
+    /// line handed to `log.Printf`. Nil for any other shape.
+    static func jsonAfterGoLogPrefix(_ p: UnsafePointer<UInt8>, _ n: Int, from s: Int) -> Int? {
+        guard var i = goLogTimeEnd(p, n, from: s), i < n else { return nil }
         while i < n && p[i] == 0x20 { i += 1 }
         if i < n && p[i] != UInt8(ascii: "{") {
             // `Lshortfile` / `Llongfile`: one token ending in `:`
