@@ -208,6 +208,13 @@ struct PastTotals: Sendable {
     /// The same by hour of day (UTC), for what recurs daily.
     var hours = HourProfile()
 
+    /// The share of its orders' subtotal coupon `c` gave as discount over the baseline (nil when no
+    /// redemption carried both), with how many redemptions carried both.
+    func discountShare(_ c: Int32) -> (count: Double, share: Double?) {
+        let subtotal = couponSharedSubtotal[c] ?? 0
+        return (couponSharedCount[c] ?? 0, subtotal > 0 ? (couponSharedDiscount[c] ?? 0) / subtotal : nil)
+    }
+
     /// `wholeMinute` false: late events of a minute already folded (adds counts, not a minute).
     mutating func add(_ b: MinuteBucket, minute: Int, wholeMinute: Bool = true) {
         if wholeMinute { minutes += 1 }

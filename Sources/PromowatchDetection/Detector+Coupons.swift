@@ -122,10 +122,8 @@ extension Detector {
             // misconfiguration or an exploit). A code without a history of its own, or always this
             // deep, gives what its promotion says: a Black Friday code at 70% off among returning
             // customers was blacklisted at P0 as "discount share 70%"; its redeemers decide
-            let pastShared = past.couponSharedSubtotal[c] ?? 0
-            let ownShare: Double? =
-                (past.couponSharedCount[c] ?? 0) >= Double(cfg.minRedemptions) && pastShared > 0
-                ? (past.couponSharedDiscount[c] ?? 0) / pastShared : nil
+            let own = past.discountShare(c)
+            let ownShare = own.count >= Double(cfg.minRedemptions) ? own.share : nil
             let abnormalDiscount = deep && ownShare.map { dshare - $0 >= config.discountStacking.shareJump } ?? false
             guard novel || wasPrivate || deep else { continue }
             mark(m, cfg.windowMinutes) { $0.coupons.insert(c) }
@@ -306,10 +304,8 @@ extension Detector {
         for (c, s) in stats.sorted(by: { $0.key < $1.key }) {
             let code = coupons.string(c)
             let share = s.sharedSubtotal > 0 ? s.sharedDiscount / s.sharedSubtotal : 0
-            let pastCount = past.couponSharedCount[c] ?? 0
-            let pastShare =
-                (past.couponSharedSubtotal[c] ?? 0) > 0
-                ? (past.couponSharedDiscount[c] ?? 0) / past.couponSharedSubtotal[c]! : 0
+            let (pastCount, own) = past.discountShare(c)
+            let pastShare = own ?? 0
             if Int(s.stacked) >= cfg.minEvents {
                 // blast radius: a code whose redemptions are mostly free orders is blocked; a code
                 // where a few orders stacked discounts points at the stacking, not at the code

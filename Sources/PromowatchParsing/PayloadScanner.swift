@@ -93,11 +93,13 @@ public final class PayloadScanner {
             parsed = false
             return false
         }
-        if p[i] != UInt8(ascii: "{"), let j = PayloadScanner.jsonAfterGoLogPrefix(p, n, from: i) {
+        if p[i] == UInt8(ascii: "{") {
+            parsed = scanJSON(p, n, from: i)
+        } else if let j = PayloadScanner.jsonAfterGoLogPrefix(p, n, from: i) {
             parsed = scanJSON(p, n, from: j)
-            return parsed
+        } else {
+            parsed = scanLogfmt(p, n, from: i)
         }
-        parsed = p[i] == UInt8(ascii: "{") ? scanJSON(p, n, from: i) : scanLogfmt(p, n, from: i)
         return parsed
     }
 
