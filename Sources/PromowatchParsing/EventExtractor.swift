@@ -44,7 +44,7 @@ public final class EventExtractor {
     private var argIP: (UnsafePointer<UInt8>, Int)?
 
     public init(keys: KeyTable = KeyTable(), limits: Limits = Limits(), maxRecordLength: Int = 1 << 20) {
-        argAliases = [Field.coupon, .user, .ip].flatMap { f in keys.aliases(for: f).map { (f, Array($0.utf8)) } }
+        argAliases = [Field.coupon, .user, .ip].flatMap { f in keys.spellings(for: f).map { (f, Array($0.utf8)) } }
         scanner = PayloadScanner(keys: keys)
         coupons = SymbolTable(maxEntries: limits.coupons, maxBytes: limits.coupons * 32)
         providers = SymbolTable(maxEntries: limits.providers, maxBytes: 4096)
@@ -365,8 +365,10 @@ public final class EventExtractor {
     }
 
     /// The body of `alias:"X"`, `alias: "X"` or `"alias":"X"` inside `args` (protobuf text or
-    /// JSON), still escaped. The alias must stand as a whole key: `coupon` is not found in
-    /// `coupon_code:"X"` nor in `xcoupon:"X"`.
+    /// JSON), still escaped, or the bare `X` of `alias:X` (a JSON number, or a Go struct as the
+    /// middleware prints a request without `String()`: `&{PromotionCode:SAVE10 UserID:u-1}`). The
+    /// alias must stand as a whole key: `coupon` is not found in `coupon_code:"X"` nor in
+    /// `xcoupon:"X"`.
     static func argValue(_ p: UnsafePointer<UInt8>, _ n: Int, _ alias: [UInt8]) -> (UnsafePointer<UInt8>, Int)? {
         let a = alias.count
         guard a > 0, n > a + 2 else { return nil }
@@ -385,8 +387,26 @@ public final class EventExtractor {
             guard i < n, p[i] == UInt8(ascii: ":") else { continue }
             i += 1
             while i < n && (p[i] == 0x20 || p[i] == 0x09) { i += 1 }
-            guard i < n, p[i] == 0x22, let e = PayloadScanner.stringEnd(p, from: i + 1, end: n) else { continue }
-            return (p + i + 1, e - i - 1)
+            guard i < n else { continue }
+            if p[i] == 0x22 {
+                guard let e = PayloadScanner.stringEnd(p, from: i + 1, end: n) else { continue }
+                return (p + i + 1, e - i - 1)
+            }
+            // bare: up to a space, `,`, `}` or `]`; a nested value (`{`, `[`, `&{`) or Go's
+            // `<nil>` is no code
+            let c = p[i]
+            if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") || c == UInt8(ascii: "&") || c == UInt8(ascii: "<")
+                || c == UInt8(ascii: ",") || c == UInt8(ascii: "}") || c == UInt8(ascii: "]")
+            {
+                continue
+            }
+            var e = i
+            while e < n && p[e] != 0x20 && p[e] != 0x09 && p[e] != UInt8(ascii: ",") && p[e] != UInt8(ascii: "}")
+                && p[e] != UInt8(ascii: "]")
+            {
+                e += 1
+            }
+            return (p + i, e - i)
         }
         return nil
     }

@@ -77,27 +77,36 @@ public final class KeyTable: @unchecked Sendable {
         let entries = UnsafeMutablePointer<Entry>.allocate(capacity: size)
         entries.initialize(repeating: Entry(w0: 0, w1: 0, len: 0, field: .name, rank: 0), count: size)
         var longKeys: [String: Field] = [:]
-        for f in Field.allCases {
-            for (rank, key) in (byField[f] ?? []).enumerated() {
-                var bytes = Array(key.utf8)
-                guard !bytes.isEmpty, bytes.count <= 16 else { continue }  // longer keys: `longKeys`
-                bytes.withUnsafeMutableBufferPointer { b in
-                    let p = UnsafePointer(b.baseAddress!)
-                    let (w0, w1) = KeyTable.words(p, b.count, readable: b.count)
-                    var i = KeyTable.slot(w0, w1, b.count) & (size - 1)
-                    while entries[i].len != 0 {
-                        let e = entries[i]
-                        if e.len == Int32(b.count) && e.w0 == w0 && e.w1 == w1 { return }
-                        i = (i + 1) & (size - 1)
-                    }
-                    entries[i] = Entry(w0: w0, w1: w1, len: Int32(b.count), field: f, rank: UInt8(min(rank, 15)))
+        // every alias as written first, then its other spellings (`promotionCode`, `UserID`) at
+        // its rank: a spelling never displaces an alias written for another field
+        let written = Field.allCases.flatMap { f in (byField[f] ?? []).enumerated().map { (f, $1, $0) } }
+        let respelled = written.flatMap { f, key, rank in KeyTable.otherSpellings(of: key).map { (f, $0, rank) } }
+        var spellings: [Field: [String]] = [:]
+        for (f, key, rank) in written + respelled {
+            if spellings[f]?.contains(key) == true { continue }
+            spellings[f, default: []].append(key)
+            if key.utf8.count > 16 {
+                if longKeys[key] == nil { longKeys[key] = f }
+                continue
+            }
+            var bytes = Array(key.utf8)
+            guard !bytes.isEmpty else { continue }
+            bytes.withUnsafeMutableBufferPointer { b in
+                let p = UnsafePointer(b.baseAddress!)
+                let (w0, w1) = KeyTable.words(p, b.count, readable: b.count)
+                var i = KeyTable.slot(w0, w1, b.count) & (size - 1)
+                while entries[i].len != 0 {
+                    let e = entries[i]
+                    if e.len == Int32(b.count) && e.w0 == w0 && e.w1 == w1 { return }
+                    i = (i + 1) & (size - 1)
                 }
+                entries[i] = Entry(w0: w0, w1: w1, len: Int32(b.count), field: f, rank: UInt8(min(rank, 15)))
             }
         }
-        for f in Field.allCases { for k in byField[f] ?? [] where k.utf8.count > 16 { longKeys[k] = f } }
         self.entries = entries
         self.longKeys = longKeys
         self.aliasList = byField
+        self.spellingList = spellings
     }
 
     deinit { entries.deallocate() }
@@ -105,8 +114,51 @@ public final class KeyTable: @unchecked Sendable {
     private var longKeys: [String: Field]
     private var aliasList: [Field: [String]] = [:]
 
-    /// The keys read for a field, built-in and configured.
+    private var spellingList: [Field: [String]] = [:]
+
+    /// The keys read for a field, built-in and configured, as written.
     public func aliases(for f: Field) -> [String] { aliasList[f] ?? [] }
+
+    /// Those keys and their other spellings (`otherSpellings`), as the table reads them.
+    public func spellings(for f: Field) -> [String] { spellingList[f] ?? [] }
+
+    /// The same key in the other conventions Go services write: snake case (`promotion_code`),
+    /// lower camel case (`promotionCode`, protojson's names), Go field names (`PromotionCode`,
+    /// what `encoding/json` and `%+v` print for a struct without tags) and Go's initialisms
+    /// (`UserID`, `clientIP`). Keys with other punctuation (`trace.id`, `@timestamp`) have none.
+    static func otherSpellings(of key: String) -> [String] {
+        guard !key.isEmpty, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            return []
+        }
+        var words: [String] = []
+        var word = ""
+        for c in key {
+            if c == "_" {
+                if !word.isEmpty { words.append(word) }
+                word = ""
+            } else if c.isUppercase && !word.isEmpty && !(word.last!.isUppercase) {
+                words.append(word)
+                word = String(c)
+            } else {
+                word.append(c)
+            }
+        }
+        if !word.isEmpty { words.append(word) }
+        words = words.map { $0.lowercased() }
+        let initialisms: Set<String> = ["id", "ip", "url", "uri"]
+        func cap(_ w: String) -> String { w.prefix(1).uppercased() + w.dropFirst() }
+        func goCap(_ w: String) -> String { initialisms.contains(w) ? w.uppercased() : cap(w) }
+        var out = [
+            words.joined(separator: "_"),
+            words[0] + words.dropFirst().map(cap).joined(),
+            words.map(cap).joined(),
+            words[0] + words.dropFirst().map(goCap).joined(),
+            words.map(goCap).joined(),
+        ]
+        out.removeAll { $0 == key }
+        var seen: Set<String> = []
+        return out.filter { seen.insert($0).inserted }
+    }
 
     /// The key's bytes as two little-endian words, zero beyond its length (keys of 1...16 bytes).
     /// `readable` says how many bytes from `p` may be read: with 16 or more the words are two

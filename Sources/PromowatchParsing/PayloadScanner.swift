@@ -97,6 +97,11 @@ public final class PayloadScanner {
             parsed = scanJSON(p, n, from: i)
         } else if let j = PayloadScanner.jsonAfterGoLogPrefix(p, n, from: i) {
             parsed = scanJSON(p, n, from: j)
+        } else if Bytes.isDigit(p[i]), let c = PayloadScanner.consoleLine(p, n, from: i) {
+            record(.ts, rank: 0, start: c.time.lowerBound, length: c.time.count, type: .plain)
+            record(.name, rank: 0, start: c.message.lowerBound, length: c.message.count, type: .plain)
+            noteValue(p, c.message.lowerBound, c.message.count)
+            parsed = c.fields.map { scanJSON(p, n, from: $0) } ?? true
         } else {
             parsed = scanLogfmt(p, n, from: i)
         }
@@ -132,6 +137,34 @@ public final class PayloadScanner {
             while i < n && p[i] == 0x20 { i += 1 }
         }
         return i < n && p[i] == UInt8(ascii: "{") ? i : nil
+    }
+
+    /// A line of zap's console encoder (`zap.NewDevelopment()`, `zapcore.NewConsoleEncoder`, which
+    /// go-kratos' zap adapter also writes through): tab-separated `time`, `level`, then the logger's
+    /// name and the caller when configured, the message, and the fields as one JSON object last
+    /// (`2026-11-20T08:15:06.000Z\tINFO\tcheckout/main.go:50\tpayment captured\t{"provider": "stripe"}`).
+    /// The first column must be a time; the message is the last column before the fields. Nil for
+    /// any other shape.
+    static func consoleLine(
+        _ p: UnsafePointer<UInt8>, _ n: Int, from s: Int
+    ) -> (time: Range<Int>, message: Range<Int>, fields: Int?)? {
+        var t1 = s
+        while t1 < n && t1 - s < 40 && p[t1] != 0x09 { t1 += 1 }
+        guard t1 < n, p[t1] == 0x09, ByteNumbers.parseEventTime(p + s, t1 - s) != nil else { return nil }
+        var t2 = t1 + 1  // the level (colour codes allowed)
+        while t2 < n && t2 - t1 < 32 && p[t2] != 0x09 { t2 += 1 }
+        guard t2 < n, p[t2] == 0x09, t2 > t1 + 1 else { return nil }
+        // the last column, and the one before it
+        var end = n
+        while end > t2 && (p[end - 1] == 0x20 || p[end - 1] == 0x0D) { end -= 1 }
+        var lastStart = end
+        while lastStart > t2 + 1 && p[lastStart - 1] != 0x09 { lastStart -= 1 }
+        if lastStart > t2 + 1, p[lastStart] == UInt8(ascii: "{"), p[end - 1] == UInt8(ascii: "}") {
+            var msgStart = lastStart - 1
+            while msgStart > t2 + 1 && p[msgStart - 1] != 0x09 { msgStart -= 1 }
+            return (s..<t1, msgStart..<(lastStart - 1), lastStart)
+        }
+        return (s..<t1, lastStart..<end, nil)
     }
 
     // MARK: JSON

@@ -126,6 +126,86 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertNil(find(#"coupon:"#, "coupon"))
     }
 
+    /// Requests the middleware prints through `%+v` (a Go struct without `String()`), and args in
+    /// protojson's and Go's spellings of the contract's keys: each coupon was lost, or the
+    /// attempt counted without its code and account.
+    func testArgsInGoStructAndCamelCaseSpellings() {
+        let h = LineHarness()
+        let s = h.event(
+            "INFO kind=server component=http operation=/api.checkout.v1.Cart/ApplyPromotion args=&{PromotionCode:save12 UserID:u-3 Cart:<nil>} code=0 reason= stack= latency=0.002"
+        )!
+        XCTAssertEqual(s.kinds, [.promotionApplied, .request])
+        XCTAssertEqual(h.coupon(s), "SAVE12")
+        XCTAssertEqual(h.user(s), "u-3")
+        let c = h.event(
+            #"INFO kind=server component=grpc operation=/api.checkout.v1.Cart/ApplyPromotion args=promotionCode:"s15" code=0 reason= stack= latency=0.002"#
+        )!
+        XCTAssertEqual(h.coupon(c), "S15")
+        let n = h.event(
+            "INFO kind=server component=grpc operation=/api.checkout.v1.Cart/ApplyPromotion args=cart:{id:\"c\"} user_id:7 promotion_code:\"N1\" code=0 reason= stack= latency=0.002"
+        )!
+        XCTAssertEqual(h.coupon(n), "N1")
+        XCTAssertEqual(h.user(n), "7", "a number is a bare value")
+        // nested values and Go's nil are no code
+        let z = h.event(
+            "INFO kind=server component=http operation=/api.checkout.v1.Cart/ApplyPromotion args=&{Coupon:<nil> PromoCode:{X:1}} code=0 reason= stack= latency=0.002"
+        )!
+        XCTAssertEqual(z.kinds, [.promotionApplied, .request])
+        XCTAssertNil(h.coupon(z))
+        // top-level keys in the same spellings: protojson and encoding/json of an untagged struct
+        let j = h.event(#"{"msg":"ApplyPromotion","promotionCode":"pj1","accountId":"a-1","discountAmount":5}"#)!
+        XCTAssertEqual(h.coupon(j), "PJ1")
+        XCTAssertEqual(h.user(j), "a-1")
+        XCTAssertEqual(j.discount, 5)
+        let g = h.event(#"{"Msg":"payment failed","Provider":"stripe","ErrorCode":"card_declined","UserID":"u-4"}"#)!
+        XCTAssertEqual(g.kinds, .paymentDeclined)
+        XCTAssertEqual(h.provider(g), "stripe")
+        XCTAssertEqual(h.user(g), "u-4")
+    }
+
+    func testOtherSpellingsOfAKey() {
+        XCTAssertEqual(
+            KeyTable.otherSpellings(of: "promotion_code"),
+            ["promotionCode", "PromotionCode"])
+        XCTAssertEqual(KeyTable.otherSpellings(of: "user_id"), ["userId", "UserId", "userID", "UserID"])
+        XCTAssertEqual(KeyTable.otherSpellings(of: "DiscountTotal"), ["discount_total", "discountTotal"])
+        XCTAssertEqual(KeyTable.otherSpellings(of: "traceID"), ["trace_id", "traceId", "TraceId", "TraceID"])
+        XCTAssertEqual(KeyTable.otherSpellings(of: "trace.id"), [])
+        XCTAssertEqual(KeyTable.otherSpellings(of: "@timestamp"), [])
+        // a spelling never takes another field's alias: `reason` stays an error code, `code` the
+        // middleware's status, whatever their spellings
+        let k = KeyTable()
+        for (key, field) in [("Reason", Field.errorCode), ("Code", .code), ("ErrorCode", .errorCode), ("Ts", .ts)] {
+            var b = Array(key.utf8)
+            XCTAssertEqual(b.withUnsafeMutableBufferPointer { k.lookup($0.baseAddress!, $0.count)?.field }, field, key)
+        }
+    }
+
+    /// zap's console encoder (tab-separated columns, the fields as JSON last), which go-kratos'
+    /// zap adapter writes through too: such lines were skipped whole.
+    func testZapConsoleEncoderLines() {
+        let h = LineHarness()
+        let p = h.event(
+            "2026-11-20T08:15:06.000Z\tINFO\tcheckout/main.go:50\tpayment captured\t{\"provider\": \"stripe\"}")!
+        XCTAssertEqual(p.kinds, .paymentSucceeded)
+        XCTAssertEqual(h.provider(p), "stripe")
+        XCTAssertEqual(p.time, t0 + 6_000_000_000)
+        // the adapter's empty message, a named logger, ISO 8601 with an offset, a colour code
+        let a = h.event(
+            "2026-11-20T16:15:07.000+0800\t\u{1B}[34mINFO\u{1B}[0m\tcheckout\tlogging/logging.go:47\t\t{\"kind\": \"server\", \"component\": \"grpc\", \"operation\": \"/api.checkout.v1.Cart/ApplyPromotion\", \"args\": \"promotion_code:\\\"C1\\\"\", \"code\": 0, \"reason\": \"\", \"latency\": 0.001}"
+        )!
+        XCTAssertEqual(a.kinds, [.promotionApplied, .request])
+        XCTAssertEqual(h.coupon(a), "C1")
+        XCTAssertEqual(a.time, t0 + 7_000_000_000)
+        // no fields: the message alone
+        XCTAssertEqual(
+            h.event("2026-11-20T08:15:08.000Z\tERROR\tbiz/saga.go:88\tcompensation failed for order o-1")?.kinds,
+            .compensationFailure)
+        // not a time in the first column, or one column only: no console line
+        XCTAssertEqual(h.event("3 carts\tINFO\tpayment captured")?.kinds ?? [], [])
+        XCTAssertEqual(h.event("2026-11-20T08:15:08.000Z\tpayment captured")?.kinds ?? [], [])
+    }
+
     // MARK: framing
 
     func testDockerFramingAnyKeyOrderAndWhiteSpace() {
