@@ -289,6 +289,9 @@ public final class EventExtractor {
     // MARK: promotion
 
     private func promotion(_ ev: inout Event) {
+        // a message with the pairs written into it (`"msg":"ApplyPromotion coupon=SAVE10"`): its
+        // code, account and outcome, where the line has no keys of its own for them
+        if !present(.coupon) { scanner.scanMessagePairs(base) }
         var applied = true
         if let (p, n) = value(.outcome), let o = EventExtractor.outcome(p, n) {
             applied = o

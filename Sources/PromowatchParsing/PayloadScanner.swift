@@ -167,6 +167,17 @@ public final class PayloadScanner {
         return (s..<t1, lastStart..<end, nil)
     }
 
+    /// Reads `key=value` pairs written into the message itself (`log.Infof("ApplyPromotion
+    /// coupon=%s user_id=%s", ...)` through a JSON or quoted-logfmt logger), ranked below every key
+    /// of the line: they only fill fields the line lacks. The message must be an unescaped string
+    /// of the line scanned last (its offsets stay the line's).
+    public func scanMessagePairs(_ p: UnsafePointer<UInt8>) {
+        let m = slots[Int(Field.name.rawValue)]
+        guard m.type == .plain, m.length > 0 else { return }
+        let s = Int(m.start)
+        _ = scanLogfmt(p, s + Int(m.length), from: s, rankOffset: 64)
+    }
+
     // MARK: JSON
 
     /// Index of the closing quote of a string whose body starts at `from`, or nil.
@@ -283,7 +294,7 @@ public final class PayloadScanner {
 
     /// `key=value` pairs separated by spaces; values bare or double-quoted with `\"` and `\\`.
     /// Bare words without `=` (a leading level word such as `INFO`) are allowed and ignored.
-    func scanLogfmt(_ p: UnsafePointer<UInt8>, _ n: Int, from start: Int) -> Bool {
+    func scanLogfmt(_ p: UnsafePointer<UInt8>, _ n: Int, from start: Int, rankOffset: UInt8 = 0) -> Bool {
         var i = start
         var pairs = 0
         // The go-kratos std logger never quotes: an unquoted value runs on over the words after it
@@ -303,6 +314,7 @@ public final class PayloadScanner {
             var pair = false
             if i < n && p[i] == UInt8(ascii: "=") && i > ks {
                 hit = keys.lookup(p + ks, i &- ks, readable: n &- ks)
+                if rankOffset != 0, let (f, r) = hit { hit = (f, r &+ rankOffset) }
                 // a key promowatch reads is a key; after an open unquoted value, another word
                 // ending in `=` only when all its bytes are a key's
                 pair = openStart < 0 || hit != nil || isKey(p, ks, i)

@@ -163,6 +163,25 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertEqual(h.user(g), "u-4")
     }
 
+    /// `log.Infof("ApplyPromotion coupon=%s ...")` through a JSON or logrus logger: the pairs are
+    /// inside the message string. The attempt was counted without its code.
+    func testPairsWrittenIntoTheMessage() {
+        let h = LineHarness()
+        let j = h.event(#"{"level":"info","msg":"ApplyPromotion coupon=m1 user_id=u-1 status=rejected"}"#)!
+        XCTAssertEqual(j.kinds, .promotionRejected)
+        XCTAssertEqual(h.coupon(j), "M1")
+        XCTAssertEqual(h.user(j), "u-1")
+        let l = h.event(#"time="2026-11-20T08:15:00Z" level=info msg="ApplyPromotion promotion_code=M2""#)!
+        XCTAssertEqual(h.coupon(l), "M2")
+        XCTAssertEqual(l.time, t0)
+        // the line's own keys come first
+        let k = h.event(#"{"msg":"ApplyPromotion coupon=INNER status=rejected","coupon":"OUTER","status":"applied"}"#)!
+        XCTAssertEqual(h.coupon(k), "OUTER")
+        XCTAssertEqual(k.kinds, .promotionApplied)
+        // free text names no code
+        XCTAssertNil(h.coupon(h.event(#"{"msg":"ApplyPromotion for code SAVE10"}"#)!))
+    }
+
     func testOtherSpellingsOfAKey() {
         XCTAssertEqual(
             KeyTable.otherSpellings(of: "promotion_code"),
