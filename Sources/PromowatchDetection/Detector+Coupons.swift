@@ -38,6 +38,19 @@ extension Detector {
         // (seed 562550866535)
         let accountHistory = past.minutes + max(0, ws - max(pastUpTo, firstMinute))
         func isNew(_ h: UInt64) -> Bool { firstSeen.firstSeen(h) >= Int32(clamping: ws - 10) }
+        // the sketch behind "new" blurs as it fills: in a shop of a million customers some new
+        // accounts read as returning ones. Shares of new accounts are divided by the share that
+        // still reads new (`readsOldWhenNew`)
+        let readsNew = max(0.05, 1 - firstSeen.readsOldWhenNew)
+        func newShareOf(_ sample: [UInt64], _ fresh: (UInt64) -> Bool = isNew) -> (observed: Double, share: Double) {
+            guard !sample.isEmpty else { return (0, 0) }
+            let observed = Double(sample.filter(fresh).count) / Double(sample.count)
+            return (observed, min(1, observed / readsNew))
+        }
+        /// The lower end of the one-sided 99% interval of a new share, seen through the blur.
+        func surelyAtLeast(_ observed: Double, n: Int) -> Double {
+            min(1, Stats.wilsonLower(observed, n: Double(n), z: Stats.sure) / readsNew)
+        }
         // how new the shop's other redeeming accounts are right now (all coupons but the one judged);
         // a small shop's window holds a handful of them, too few to say what is usual (two of
         // three new made thirteen new redeemers of a leaked code look ordinary at night): then
@@ -54,7 +67,7 @@ extension Detector {
                 all = BottomK(k: 64)
                 for (o, s) in wideStats() where o != c { all.merge(s.accounts) }
             }
-            return all.values.isEmpty ? 0 : Double(all.values.filter(isNew).count) / Double(all.values.count)
+            return newShareOf(all.values).share
         }
         /// Whether the code's redeemers are surely (99%) new, by `bar`, judged on the largest
         /// sample of them still kept: every minute of the longest window (where a slow leak's
@@ -65,15 +78,15 @@ extension Detector {
         /// stretch where eight of nine redeemers were lapsed customers (pinned: seed 704793836628,
         /// a tiny shop's previewed launch, "0% new" at its start, blacklisted 42 minutes in on
         /// "8 of 9 new"). "New" there: first seen in the long window or the ten minutes before it.
-        func surelyNew(_ c: Int32, _ sample: [UInt64], _ newShare: Double, bar: Double) -> Bool {
+        func surelyNew(_ c: Int32, _ sample: [UInt64], _ observedNew: Double, bar: Double) -> Bool {
             guard longest > cfg.windowMinutes, let all = wideStats()[c]?.accounts.values, all.count > sample.count
-            else { return Stats.wilsonLower(newShare, n: Double(sample.count), z: Stats.sure) >= bar }
+            else { return surelyAtLeast(observedNew, n: sample.count) >= bar }
             let owners = Set(past.couponAccounts[c]?.values ?? [])
             let redeemers = all.filter { !owners.contains($0) }
             guard !redeemers.isEmpty else { return false }
             let since = Int32(clamping: m - longest + 1 - 10)
-            let share = Double(redeemers.filter { firstSeen.firstSeen($0) >= since }.count) / Double(redeemers.count)
-            return Stats.wilsonLower(share, n: Double(redeemers.count), z: Stats.sure) >= bar
+            let observed = newShareOf(redeemers) { firstSeen.firstSeen($0) >= since }.observed
+            return surelyAtLeast(observed, n: redeemers.count) >= bar
         }
         // a private code needs only its distinct new users as evidence (`minNewAccounts` of them);
         // anything else needs `minRedemptions`
@@ -90,7 +103,7 @@ extension Detector {
             guard score >= config.general.minScore else { continue }
             let shopNew = shopNewShare(excluding: c)
             let sample = s.accounts.values
-            let newShare = sample.isEmpty ? 0 : Double(sample.filter(isNew).count) / Double(sample.count)
+            let (observedNew, newShare) = newShareOf(sample)
             let distinct = s.accounts.estimate
             let newAccounts = distinct * newShare
             // a code that belonged to a handful of accounts for a long time (at least an hour),
@@ -113,8 +126,7 @@ extension Detector {
             // the bar, as a code's first `min_new_accounts` fresh redeemers are: a leak at three
             // redemptions a minute in a quiet shop took seven minutes to reach twenty, found late
             // on every such day (pinned: seeds 752947805779, 815662440295)
-            let surelyNovel =
-                novel && Stats.wilsonLower(newShare, n: Double(sample.count), z: Stats.sure) >= bar
+            let surelyNovel = novel && surelyAtLeast(observedNew, n: sample.count) >= bar
             guard Int(s.applied) >= cfg.minRedemptions || wasPrivate || surelyNovel else { continue }
             let dshare = s.sharedSubtotal > 0 ? s.sharedDiscount / s.sharedSubtotal : 0
             let deep = Int(s.sharedCount) * 2 >= cfg.minRedemptions && dshare >= cfg.abnormalDiscountShare
@@ -156,7 +168,8 @@ extension Detector {
                     ("shop_new_share", shopNew), ("past_accounts", pastAccounts.rounded()), ("discount", s.discount),
                     ("discount_share", dshare), ("excess_discount", excess), ("abuse_share", abuseShare),
                     ("legit_per_minute", legitPerMinute),
-                ] + (usual.map { [("usual_new_share", $0)] } ?? []))
+                ] + (usual.map { [("usual_new_share", $0)] } ?? [])
+                    + (readsNew < 0.99 ? [("new_read_as_returning", 1 - readsNew)] : []))
             let blast = BlastRadius(
                 abuseShare: abuseShare, pastAccounts: pastAccounts,
                 otherRedemptions: Int((Double(s.applied) * (1 - abuseShare)).rounded()), legitPerMinute: legitPerMinute,
@@ -164,7 +177,7 @@ extension Detector {
                 accountHistoryMinutes: accountHistory, newShare: newShare, shopNewShare: shopNew,
                 // surely (99%), not by the luck of a small sample: a night's ten redeemers of a
                 // launch can be seven or eight lapsed customers
-                redeemersAreNew: wasPrivate && surelyNew(c, sample, newShare, bar: bar))
+                redeemersAreNew: wasPrivate && surelyNew(c, sample, observedNew, bar: bar))
             let summary =
                 "coupon \(code) redeemed \(s.applied) times in \(cfg.windowMinutes) min (expected \(fmt(expected))): \(why)"
             // a leak found on its first few redeemers, not yet surely new ones, is raised again

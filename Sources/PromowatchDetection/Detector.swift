@@ -223,13 +223,15 @@ public final class Detector {
         guard past.minutes >= config.decision.minAccountHistoryHours * 60, !b.coupons.isEmpty else { return }
         let since = Int32(clamping: k - 10)
         let anomalous = b.anomalous.coupons
+        // as the abuse rule reads them: through the first-seen sketch's blur
+        let readsNew = max(0.05, 1 - firstSeen.readsOldWhenNew)
         for (c, s) in b.coupons where c >= 0 && !anomalous.contains(c) {
             let sample = s.accounts.values
             guard !sample.isEmpty else { continue }
             var fresh = 0
             for h in sample where firstSeen.firstSeen(h) >= since { fresh += 1 }
             past.couponRedeemers[c, default: NewTally()].sampled += Double(sample.count)
-            past.couponRedeemers[c, default: NewTally()].new += Double(fresh)
+            past.couponRedeemers[c, default: NewTally()].new += min(Double(sample.count), Double(fresh) / readsNew)
         }
     }
 

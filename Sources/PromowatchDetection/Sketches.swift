@@ -222,10 +222,32 @@ final class FirstSeenSketch {
         if tracking {
             for i in [a, b, c, d] where v > cells[i] { changed.append(Int32(i)) }
         }
-        if v > cells[a] { cells[a] = v }
-        if v > cells[b] { cells[b] = v }
-        if v > cells[c] { cells[c] = v }
-        if v > cells[d] { cells[d] = v }
+        raise(a, v)
+        raise(b, v)
+        raise(c, v)
+        raise(d, v)
+    }
+
+    @inline(__always) private func raise(_ i: Int, _ v: UInt32) {
+        let old = cells[i]
+        if v > old {
+            occupied &+= old == 0 ? 1 : 0
+            cells[i] = v
+        }
+    }
+
+    /// Cells that hold an identity.
+    private(set) var occupied = 0
+
+    /// The chance that an identity never seen reads as seen long before: all its cells already
+    /// taken by others long enough ago. With the share `r` of cells taken, about `r^4`: fewer
+    /// distinct cells and fuller blocks raise it, cells taken in the last minutes (which still read
+    /// new) lower it, a small share of the cells once the sketch is full enough for this to matter.
+    /// Under 1% up to some 200,000 identities in 8 MB; 37% at 800,000.
+    var readsOldWhenNew: Double {
+        flush()
+        let r = Double(occupied) / Double(count)
+        return (r * r) * (r * r)
     }
 
     /// `watch --shared`: remember which cells changed, to send them to the leader.
@@ -278,6 +300,7 @@ final class FirstSeenSketch {
             let v = FirstSeenSketch.stored(try r.i32())
             if v > cells[i] {
                 if tracking { changed.append(Int32(i)) }
+                if cells[i] == 0 { occupied += 1 }
                 cells[i] = v
             }
         }
@@ -289,6 +312,8 @@ final class FirstSeenSketch {
         flush()
         let limit = FirstSeenSketch.stored(minute)
         for i in 0..<count where cells[i] > limit { cells[i] = 0 }
+        occupied = 0
+        for i in 0..<count where cells[i] != 0 { occupied += 1 }
     }
 
     /// Applies the last pending note (queries do this themselves).
