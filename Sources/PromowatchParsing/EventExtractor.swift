@@ -89,6 +89,11 @@ public final class EventExtractor {
             }
         } else if let t = EventExtractor.goLogTime(frame.payload, frame.length), t >= earliestTime && t <= latest {
             localTime = t
+        } else if let t = EventExtractor.klogTime(
+            frame.payload, frame.length, near: frame.time != 0 ? frame.time : arrival),
+            t >= earliestTime && t <= latest
+        {
+            localTime = t
         }
         if ev.time == 0 {
             let ft = frame.time
@@ -129,6 +134,34 @@ public final class EventExtractor {
         }
         guard let e = PayloadScanner.goLogTimeEnd(p, n, from: s) else { return nil }
         return ByteNumbers.parseRFC3339(p + s, e - s, local: true)?.nanos
+    }
+
+    /// The time of klog's header (`I1120 08:15:01.123456 ...`): month, day and time of day, no year
+    /// and no zone. The year is the one that puts it nearest before `near` (the framing's time, else
+    /// the arrival): a day's archive read in January keeps December's year.
+    static func klogTime(_ p: UnsafePointer<UInt8>, _ n: Int, near: Int64) -> Int64? {
+        var s = 0
+        while s < n && s < 64 && Bytes.isSpace(p[s]) { s += 1 }
+        guard PayloadScanner.klogHeaderEnd(p, n, from: s) != nil else { return nil }
+        let year = EventTime.civilFromDays(Int(near / 86_400_000_000_000)).year
+        var text = Array("0000-00-00 00:00:00.000000".utf8)
+        for y in [year, year - 1] {
+            guard y >= 1000 && y <= 9999 else { return nil }
+            var v = y
+            for k in (0..<4).reversed() {
+                text[k] = UInt8(0x30 + v % 10)
+                v /= 10
+            }
+            for (to, from) in [(5, 1), (6, 2), (8, 3), (9, 4)] { text[to] = p[s + from] }
+            for k in 0..<15 { text[11 + k] = p[s + 6 + k] }
+            guard
+                let t = text.withUnsafeBufferPointer({
+                    ByteNumbers.parseRFC3339($0.baseAddress!, $0.count, local: true)
+                })
+            else { return nil }
+            if t.nanos <= near + 86_400_000_000_000 { return t.nanos }
+        }
+        return nil
     }
 
     /// The event name: `msg`, `message`, `event`, then `operation`, then `op` (and configured

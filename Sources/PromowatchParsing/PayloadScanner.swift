@@ -97,6 +97,8 @@ public final class PayloadScanner {
             parsed = scanJSON(p, n, from: i)
         } else if let j = PayloadScanner.jsonAfterGoLogPrefix(p, n, from: i) {
             parsed = scanJSON(p, n, from: j)
+        } else if let h = PayloadScanner.klogHeaderEnd(p, n, from: i) {
+            parsed = scanKlogMessage(p, n, from: h)
         } else if Bytes.isDigit(p[i]), let c = PayloadScanner.consoleLine(p, n, from: i) {
             record(.ts, rank: 0, start: c.time.lowerBound, length: c.time.count, type: .plain)
             record(.name, rank: 0, start: c.message.lowerBound, length: c.message.count, type: .plain)
@@ -176,6 +178,53 @@ public final class PayloadScanner {
         guard m.type == .plain, m.length > 0 else { return }
         let s = Int(m.start)
         _ = scanLogfmt(p, s + Int(m.length), from: s, rankOffset: 64)
+    }
+
+    /// The end of klog's header (`I1120 08:15:01.123456   12345 cart.go:75] `: severity, month and
+    /// day, time of day, thread id, file and line) starting at `s`: where the message starts. Nil
+    /// for any other shape.
+    static func klogHeaderEnd(_ p: UnsafePointer<UInt8>, _ n: Int, from s: Int) -> Int? {
+        guard n - s >= 26 else { return nil }
+        let l = p[s]
+        guard l == UInt8(ascii: "I") || l == UInt8(ascii: "W") || l == UInt8(ascii: "E") || l == UInt8(ascii: "F"),
+            Bytes.isDigit(p[s + 1])
+        else { return nil }
+        var k = 2
+        while k <= 20 {
+            if k != 5 && k != 8 && k != 11 && k != 14 && !Bytes.isDigit(p[s + k]) { return nil }
+            k += 1
+        }
+        guard p[s + 5] == 0x20, p[s + 8] == UInt8(ascii: ":"), p[s + 11] == UInt8(ascii: ":"),
+            p[s + 14] == UInt8(ascii: "."), p[s + 21] == 0x20
+        else { return nil }
+        var i = s + 21
+        while i < n && p[i] == 0x20 { i += 1 }
+        let id = i
+        while i < n && Bytes.isDigit(p[i]) { i += 1 }
+        guard i > id, i < n, p[i] == 0x20 else { return nil }
+        // file:line]
+        let limit = min(n - 1, i + 256)
+        while i < limit && p[i] != UInt8(ascii: "]") { i += 1 }
+        guard i < limit, p[i] == UInt8(ascii: "]"), p[i + 1] == 0x20 else { return nil }
+        return i + 2
+    }
+
+    /// klog's message: structured (`klog.InfoS`: the message quoted, then `key="value"` pairs) or
+    /// formatted text (`klog.Infof`, the whole rest the name).
+    func scanKlogMessage(_ p: UnsafePointer<UInt8>, _ n: Int, from h: Int) -> Bool {
+        guard h < n else { return false }
+        if p[h] == 0x22 {
+            var esc = false
+            guard let e = PayloadScanner.stringEnd(p, from: h + 1, end: n, escaped: &esc) else { return false }
+            record(.name, rank: 0, start: h + 1, length: e - h - 1, type: esc ? .escaped : .plain)
+            _ = scanLogfmt(p, n, from: e + 1)
+            return true
+        }
+        var end = n
+        while end > h && Bytes.isSpace(p[end - 1]) { end -= 1 }
+        record(.name, rank: 0, start: h, length: end - h, type: .plain)
+        noteValue(p, h, end - h)
+        return true
     }
 
     // MARK: JSON

@@ -182,6 +182,37 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertNil(h.coupon(h.event(#"{"msg":"ApplyPromotion for code SAVE10"}"#)!))
     }
 
+    /// klog's text format (`klog.InfoS` and `klog.Infof` in Go services of the Kubernetes world):
+    /// a header with month, day and time but no year, then the message. Such lines were skipped.
+    func testKlogLines() {
+        let h = LineHarness()
+        let s = h.event(#"I1120 08:15:01.250000       1 cart.go:75] "ApplyPromotion" coupon="k1" user_id="u-1""#)!
+        XCTAssertEqual(s.kinds, .promotionApplied)
+        XCTAssertEqual(h.coupon(s), "K1")
+        XCTAssertEqual(h.user(s), "u-1")
+        let e = h.event(
+            #"E1120 08:15:02.000000   12345 pay.go:12] "payment failed" provider="stripe" error_code="api_error""#)!
+        XCTAssertEqual(e.kinds, .paymentProviderFailure)
+        XCTAssertEqual(h.provider(e), "stripe")
+        let f = h.event("I1120 08:15:03.000000       1 cart.go:80] ApplyPromotion coupon=K2")!
+        XCTAssertEqual(h.coupon(f), "K2")
+        XCTAssertEqual(
+            h.event(#"I1120 08:15:04.000000 1 main.go:10] "Starting checkout" version="v1""#)?.kinds ?? [], [])
+        // the year: the one that puts the line nearest before the framing's time or the arrival
+        let x = EventExtractor()
+        let line = #"I1120 08:15:05.500000 1 cart.go:75] "ApplyPromotion" coupon="k3""#
+        XCTAssertEqual(eventTime(x, line, arrival: t0 + 86_400_000_000_000), t0 + 5_500_000_000)
+        let january = EventTime.daysFromCivil(year: 2027, month: 1, day: 3)
+        XCTAssertEqual(
+            eventTime(x, line, arrival: Int64(january) * 86_400_000_000_000), t0 + 5_500_000_000,
+            "read in January: last year's November")
+        XCTAssertEqual(
+            eventTime(x, "2026-11-20T08:16:00Z " + line, arrival: t0 + 86_400_000_000_000), t0 + 60_000_000_000,
+            "the framing's time wins")
+        // the std logger's level word is no klog header
+        XCTAssertEqual(h.event("INFO ts=2026-11-20T08:15:00Z msg=ApplyPromotion coupon=S1").map { h.coupon($0) }, "S1")
+    }
+
     func testOtherSpellingsOfAKey() {
         XCTAssertEqual(
             KeyTable.otherSpellings(of: "promotion_code"),
