@@ -104,6 +104,8 @@ public final class PayloadScanner {
             record(.name, rank: 0, start: c.message.lowerBound, length: c.message.count, type: .plain)
             noteValue(p, c.message.lowerBound, c.message.count)
             parsed = c.fields.map { scanJSON(p, n, from: $0) } ?? true
+        } else if let j = PayloadScanner.jsonAfterWords(p, n, from: i) {
+            parsed = scanJSON(p, n, from: j)
         } else {
             parsed = scanLogfmt(p, n, from: i)
         }
@@ -139,6 +141,26 @@ public final class PayloadScanner {
             while i < n && p[i] == 0x20 { i += 1 }
         }
         return i < n && p[i] == UInt8(ascii: "{") ? i : nil
+    }
+
+    /// Where a JSON object that ends the line starts after a few words of someone else's prefix:
+    /// the pod and container `stern` prints (`checkout-7d9f8c6b5-x2kqp checkout {...}`), a compose
+    /// service (`checkout-1  | {...}`), syslog (`Nov 20 08:15:01 node1 checkout[7]: {...}`). The
+    /// words hold no `=` and no `"` (a logfmt line is not one) and take at most 256 bytes. Nil for
+    /// any other shape.
+    static func jsonAfterWords(_ p: UnsafePointer<UInt8>, _ n: Int, from s: Int) -> Int? {
+        var end = n
+        while end > s && Bytes.isSpace(p[end - 1]) { end -= 1 }
+        guard end > s, p[end - 1] == UInt8(ascii: "}") else { return nil }
+        var i = s
+        let limit = min(end, s + 256)
+        while i < limit {
+            let c = p[i]
+            if c == UInt8(ascii: "{") { return i > s && Bytes.isSpace(p[i - 1]) ? i : nil }
+            if c == UInt8(ascii: "=") || c == 0x22 { return nil }
+            i += 1
+        }
+        return nil
     }
 
     /// A line of zap's console encoder (`zap.NewDevelopment()`, `zapcore.NewConsoleEncoder`, which

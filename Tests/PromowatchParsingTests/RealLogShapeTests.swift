@@ -213,6 +213,25 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertEqual(h.event("INFO ts=2026-11-20T08:15:00Z msg=ApplyPromotion coupon=S1").map { h.coupon($0) }, "S1")
     }
 
+    /// A JSON line behind the prefix of the tool that collected it (stern's pod and container, a
+    /// compose service, syslog): skipped whole before.
+    func testJSONAfterAToolsPrefix() {
+        let h = LineHarness()
+        let stern = h.event(
+            #"checkout-7d9f8c6b5-x2kqp checkout {"level":"info","ts":"2026-11-20T08:15:00Z","msg":"ApplyPromotion","coupon":"st1"}"#
+        )!
+        XCTAssertEqual(h.coupon(stern), "ST1")
+        XCTAssertEqual(stern.time, t0)
+        let compose = h.event(#"checkout-1  | {"msg":"payment failed","provider":"stripe","error_code":"timeout"} "#)!
+        XCTAssertEqual(compose.kinds, .paymentProviderFailure)
+        let syslog = h.event(#"Nov 20 08:15:01 node1 checkout[123]: {"msg":"ApplyPromotion","coupon":"SY1"}"#)!
+        XCTAssertEqual(h.coupon(syslog), "SY1")
+        // logfmt stays logfmt; a brace that does not open the line's last object is no JSON line
+        XCTAssertEqual(h.coupon(h.event(#"msg=ApplyPromotion coupon=LF1 note={"a":1}"#)!), "LF1")
+        XCTAssertEqual(h.event(#"prefix {"msg":"ApplyPromotion","coupon":"X"} trailing"#)?.kinds ?? [], [])
+        XCTAssertEqual(h.event(#"prefix{"msg":"ApplyPromotion","coupon":"X"}"#)?.kinds ?? [], [])
+    }
+
     func testOtherSpellingsOfAKey() {
         XCTAssertEqual(
             KeyTable.otherSpellings(of: "promotion_code"),
