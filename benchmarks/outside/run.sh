@@ -15,6 +15,9 @@
 #                               their own times
 #   black-friday-deep-discount.py  a new code at 70% off launched among returning customers
 #                               through a surge (JSON and logfmt lines): no blacklist
+#   big-customer-base-leak.py   a staff code leaking in a shop of 800,000 customers, 760,000 of
+#                               them already seen (a full account history): the staff code must be
+#                               blacklisted, no other code
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pw=${PROMOWATCH:-}
@@ -25,14 +28,15 @@ fi
 dir=$(mktemp -d /tmp/promowatch-outside.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 fail=0
-check() {  # check NAME FORBIDDEN-ACTION-KIND SCRIPT SEED [PEAK]
-  local name=$1 forbidden=$2 script=$3 seed=$4 peak=${5:-}
+check() {  # check NAME FORBIDDEN-ACTION-KIND SCRIPT SEED [PEAK] [REQUIRED-KIND:TARGET]
+  local name=$1 forbidden=$2 script=$3 seed=$4 peak=${5:-} required=${6:-}
   python3 "$script" "$seed" "$dir/$name.log" $peak
   "$pw" analyze --format json "$dir/$name.log" > "$dir/$name.jsonl"
   local bad
-  bad=$(python3 - "$dir/$name.jsonl" "$forbidden" <<'PY'
+  bad=$(python3 - "$dir/$name.jsonl" "$forbidden" "$required" <<'PY'
 import json, sys
 n = 0
+required, found = sys.argv[3], False
 for line in open(sys.argv[1]):
     o = json.loads(line)
     if "summary" in o and "events" in o["summary"]:
@@ -40,8 +44,14 @@ for line in open(sys.argv[1]):
         if s["untrusted_timestamps"]:
             print(f"  {s['untrusted_timestamps']} events with unreadable times"); n += 1
     elif o.get("action"):
-        print(f"  {o['time']} {o['action']['kind']}:{o['action']['target']} {o['summary'][:120]}")
-        n += o["action"]["kind"] == sys.argv[2]
+        a = f"{o['action']['kind']}:{o['action']['target']}"
+        print(f"  {o['time']} {a} {o['summary'][:120]}")
+        if a == required:
+            found = True
+        else:
+            n += o["action"]["kind"] == sys.argv[2]
+if required and not found:
+    print(f"  missed: {required}"); n += 1
 print(n)
 PY
 )
@@ -53,4 +63,6 @@ check welcome-code-surge blacklist_coupon benchmarks/outside/welcome-code-surge.
 check card-testing-rate-limit disable_provider benchmarks/outside/card-testing-rate-limit.py 1
 check kratos-campaign-launch blacklist_coupon benchmarks/outside/kratos-campaign-launch.py 3
 check black-friday-deep-discount blacklist_coupon benchmarks/outside/black-friday-deep-discount.py 1
+check big-customer-base-leak blacklist_coupon benchmarks/outside/big-customer-base-leak.py 1 800000 \
+  blacklist_coupon:STAFF55-OMAR
 exit $fail
