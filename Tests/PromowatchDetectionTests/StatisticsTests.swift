@@ -77,6 +77,20 @@ final class SketchTests: XCTestCase {
         XCTAssertEqual(t.count, 32, "bounded")
     }
 
+    /// The admission sketch's counters stop at 65,535 (two bytes each: a batch keeps every
+    /// minute's table): a key flooding one minute past that still reads as a flood, never as the
+    /// small count a wrapped counter would give.
+    func testAFloodPastTheSketchCountersLimitIsStillAdmitted() {
+        var t = TopK<Int>(capacity: 2)
+        t.add(1, by: 40_000) { 0 }
+        t.add(2, by: 40_000) { 0 }
+        t.add(3) { 0 }  // full: the sketch starts
+        for _ in 0..<3 { t.add(3, by: 30_000) { 0 } }
+        let i = t.keys.firstIndex(of: 3)
+        XCTAssertNotNil(i, "90,000 beats 40,000 (a wrapped counter read 24,465)")
+        if let i { XCTAssertGreaterThan(t.counts[i], 40_000) }
+    }
+
     func testHeavyKeysAboveNOverKSurviveWithoutASketch() {
         var t = TopK<Int>(capacity: 8)
         for k in 0..<100 { t.add(UInt64(k % 4)) { 0 } }
