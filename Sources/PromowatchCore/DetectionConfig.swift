@@ -94,9 +94,10 @@ public struct DetectionConfig: Sendable, Equatable {
         public var earliestYear = 2000
         /// Times more than this many seconds ahead of the arrival (wall) clock are not trusted.
         public var maxFutureSkewSeconds = 86_400
-        /// Code and steady-reuse entries (one per code per minute, about 60 bytes each) a batch
-        /// holds before it evaluates its oldest minutes and folds them into the baseline, as
-        /// `watch` does: memory bounded by this, not by the length of the input.
+        /// Code and steady-reuse entries (one per code per minute, about 60 bytes each; a minute's
+        /// own tables count as 256) a batch holds before it evaluates its oldest minutes and folds
+        /// them into the baseline, as `watch` does: memory bounded by this, not by the length of
+        /// the input (some 2.8 days of minutes at the default).
         public var batchMinuteEntries = 1 << 20
     }
     public var input = Input()

@@ -150,6 +150,16 @@ final class MinuteBucket {
 
     init() {}
 
+    /// What the minute holds beside its codes, in code entries (about 60 bytes each): its heavy
+    /// hitters with their admission sketch, examples and samples come to some 15 KB in a busy
+    /// shop. Counted so that a batch of a month of archives stays within its bound too: before, a
+    /// month of a busy shop's minutes, a few codes each, was far under the bound in entries and
+    /// held some 700 MB.
+    static let entryWeight = 256
+
+    /// Entries this minute counts against a batch's bound.
+    var retainedEntries: Int { MinuteBucket.entryWeight + coupons.count + steadyReuse.count }
+
     /// Shop traffic this minute: what rates of rarer events are scaled by.
     var traffic: Int { Int(applied) + Int(rejected) + Int(attempts) + Int(requests) }
     /// Checkout traffic that promotions do not drive (payment attempts and requests): what a

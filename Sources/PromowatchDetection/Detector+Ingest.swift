@@ -11,6 +11,7 @@ extension Detector {
         }
         let b = MinuteBucket()
         buckets[m] = b
+        retainedEntries += MinuteBucket.entryWeight
         lastBucket = (m, b)
         // a minute two behind a new one has (nearly) stopped filling: drop its growth slack
         if let old = buckets[m - 2] { old.coupons.compact() }

@@ -55,8 +55,9 @@ public final class Detector {
     public var streaming = false
     /// Aggregates for a leader (`watch --shared`): never evaluates, hands its minutes over.
     var aggregatesOnly = false
-    /// Code and steady-reuse entries held in the minute buckets: what a batch bounds by
-    /// `config.input.batchMinuteEntries` (recounted whenever minutes are dropped).
+    /// Code and steady-reuse entries held in the minute buckets, and each minute's own tables
+    /// (`MinuteBucket.entryWeight`): what a batch bounds by `config.input.batchMinuteEntries`
+    /// (recounted whenever minutes are dropped).
     var retainedEntries = 0
     /// Findings of minutes a batch evaluated before `finish` to stay within that bound.
     var foldedFindings: [Finding] = []
@@ -158,7 +159,7 @@ public final class Detector {
         advancePast(to: m)
         for key in buckets.keys where key < m { buckets[key] = nil }
         if let (lm, _) = lastBucket, lm < m { lastBucket = nil }
-        retainedEntries = buckets.values.reduce(0) { $0 + $1.coupons.count + $1.steadyReuse.count }
+        retainedEntries = buckets.values.reduce(0) { $0 + $1.retainedEntries }
     }
 
     /// Batch over its entry bound: evaluates the minutes up to two before the newest (which may
