@@ -70,7 +70,8 @@ func rfc3339TokenLength(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int? {
     else { return nil }
     var i = 19
     let limit = min(n, 40)
-    while i < limit && p[i] != 0x20 { i += 1 }
+    // the token ends at the first blank: a tab after the time (zap's console columns) is no framing
+    while i < limit && p[i] != 0x20 && p[i] != 0x09 { i += 1 }
     return i < n && p[i] == 0x20 ? i : nil
 }
 

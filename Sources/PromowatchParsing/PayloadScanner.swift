@@ -180,10 +180,10 @@ public final class PayloadScanner {
         guard t2 < n, p[t2] == 0x09, t2 > t1 + 1 else { return nil }
         // the last column, and the one before it
         var end = n
-        while end > t2 && (p[end - 1] == 0x20 || p[end - 1] == 0x0D) { end -= 1 }
+        while end > t2 && (p[end - 1] == 0x20 || p[end - 1] == 0x0D || p[end - 1] == 0x09) { end -= 1 }
         var lastStart = end
         while lastStart > t2 + 1 && p[lastStart - 1] != 0x09 { lastStart -= 1 }
-        if lastStart > t2 + 1, p[lastStart] == UInt8(ascii: "{"), p[end - 1] == UInt8(ascii: "}") {
+        if lastStart > t2 + 1, lastStart < end, p[lastStart] == UInt8(ascii: "{"), p[end - 1] == UInt8(ascii: "}") {
             var msgStart = lastStart - 1
             while msgStart > t2 + 1 && p[msgStart - 1] != 0x09 { msgStart -= 1 }
             return (s..<t1, msgStart..<(lastStart - 1), lastStart)

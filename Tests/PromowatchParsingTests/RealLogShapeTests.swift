@@ -266,10 +266,19 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertEqual(a.kinds, [.promotionApplied, .request])
         XCTAssertEqual(h.coupon(a), "C1")
         XCTAssertEqual(a.time, t0 + 7_000_000_000)
+        // three columns (no caller): the time before a tab is no kubectl framing (its token ran
+        // on to the first space and the line lost its first words)
+        let three = h.event("2026-11-20T08:15:06.000Z\tINFO\tpayment captured\t{\"provider\": \"paypal\"}")!
+        XCTAssertEqual(three.kinds, .paymentSucceeded)
+        XCTAssertEqual(h.provider(three), "paypal")
         // no fields: the message alone
         XCTAssertEqual(
             h.event("2026-11-20T08:15:08.000Z\tERROR\tbiz/saga.go:88\tcompensation failed for order o-1")?.kinds,
             .compensationFailure)
+        // a last column left empty (the line ends in the separator): the fields are not read
+        // from past the line's end
+        var cut = Array("2026-11-20T08:15:09.000Z\tINFO\tpayment captured\t{\"provider\": \"stripe\"}\t".utf8)
+        XCTAssertEqual(h.event(bytes: &cut)?.kinds ?? [], .paymentSucceeded)
         // not a time in the first column, or one column only: no console line
         XCTAssertEqual(h.event("3 carts\tINFO\tpayment captured")?.kinds ?? [], [])
         XCTAssertEqual(h.event("2026-11-20T08:15:08.000Z\tpayment captured")?.kinds ?? [], [])
