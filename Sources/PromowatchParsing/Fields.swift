@@ -7,6 +7,16 @@ public enum Field: UInt8, CaseIterable, Sendable {
 
     public static let count = Field.allCases.count
 
+    /// A value of an event (not its name, time, latency or the middleware's request keys): what a
+    /// dotted key's last part may stand for (`PayloadScanner.lookup`).
+    var isEventValue: Bool {
+        switch self {
+        case .coupon, .outcome, .discount, .subtotal, .user, .ip, .provider, .errorCode, .errorText, .amount, .card:
+            return true
+        default: return false
+        }
+    }
+
     /// The field's name in configuration (`aliases:` keys).
     public var configName: String {
         switch self {

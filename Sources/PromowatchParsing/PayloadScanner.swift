@@ -249,6 +249,22 @@ public final class PayloadScanner {
         return true
     }
 
+    /// The field of key `p[ks..<ke]`; a dotted key promowatch does not read as a whole
+    /// (`req.coupon`, `client.ip`: slog's groups in text, loggers that flatten nested fields) by its
+    /// last part, ranked below every key of the line's top level, as a nested JSON key is. Only
+    /// for the values of an event (code, account, provider, amounts, outcome, errors): a dotted
+    /// `event.duration` or `error.code` does not make a line a request or name an event.
+    @inline(__always)
+    func lookup(_ p: UnsafePointer<UInt8>, _ ks: Int, _ ke: Int, _ n: Int) -> (field: Field, rank: UInt8)? {
+        if let hit = keys.lookup(p + ks, ke &- ks, readable: n &- ks) { return hit }
+        var d = ke &- 1
+        while d > ks && p[d] != UInt8(ascii: ".") { d &-= 1 }
+        guard d > ks, d &+ 1 < ke, let (f, r) = keys.lookup(p + d + 1, ke &- d &- 1, readable: n &- d &- 1),
+            f.isEventValue
+        else { return nil }
+        return (f, min(255, r &+ 16))
+    }
+
     // MARK: JSON
 
     /// Index of the closing quote of a string whose body starts at `from`, or nil.
@@ -320,7 +336,7 @@ public final class PayloadScanner {
             i += 1
             while i < n && Bytes.isSpace(p[i]) { i += 1 }
             guard i < n else { return false }
-            let hit = keys.lookup(p + ks, ke &- ks, readable: n &- ks)
+            let hit = lookup(p, ks, ke, n)
             let rank: UInt8 =
                 hit.map { depth == 1 ? $0.rank : min(255, $0.rank &+ 16 &* UInt8(min(depth - 1, 14))) } ?? 0
             c = p[i]
@@ -384,7 +400,7 @@ public final class PayloadScanner {
             var hit: (field: Field, rank: UInt8)? = nil
             var pair = false
             if i < n && p[i] == UInt8(ascii: "=") && i > ks {
-                hit = keys.lookup(p + ks, i &- ks, readable: n &- ks)
+                hit = lookup(p, ks, i, n)
                 if rankOffset != 0, let (f, r) = hit { hit = (f, r &+ rankOffset) }
                 // a key promowatch reads is a key; after an open unquoted value, another word
                 // ending in `=` only when all its bytes are a key's

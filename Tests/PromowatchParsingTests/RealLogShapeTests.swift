@@ -232,6 +232,31 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertEqual(h.event(#"prefix{"msg":"ApplyPromotion","coupon":"X"}"#)?.kinds ?? [], [])
     }
 
+    /// slog's groups in its text handler (`req.coupon=X`), flattened fields (`client.ip`): the
+    /// values were lost. A dotted key is read by its last part, below the line's own keys, and only
+    /// for an event's values.
+    func testDottedKeysByTheirLastPart() {
+        let h = LineHarness()
+        let g = h.event(
+            "time=2026-11-20T08:15:01Z level=INFO msg=ApplyPromotion req.coupon=grp1 req.user_id=u-1 client.ip=10.0.0.9"
+        )!
+        XCTAssertEqual(h.coupon(g), "GRP1")
+        XCTAssertEqual(h.user(g), "u-1")
+        XCTAssertEqual(h.extractor.text(.ip), "10.0.0.9")
+        let p = h.event(
+            #"time=2026-11-20T08:15:03Z level=INFO msg="payment failed" payment.provider=stripe payment.error_code=timeout"#
+        )!
+        XCTAssertEqual(p.kinds, .paymentProviderFailure)
+        XCTAssertEqual(h.provider(p), "stripe")
+        let j = h.event(#"{"msg":"ApplyPromotion","promo.coupon":"INNER","coupon":"TOP"}"#)!
+        XCTAssertEqual(h.coupon(j), "TOP", "the line's own key first")
+        // not the name, the time, a latency or the middleware's keys
+        XCTAssertEqual(
+            h.event(#"{"event.duration":"1.5s","service.name":"checkout","error.message":"payment failed"}"#)?.kinds
+                ?? [], [])
+        XCTAssertEqual(h.event("INFO msg=ApplyPromotion coupon=A span.id=7 service.id=x").map { h.coupon($0) }, "A")
+    }
+
     func testOtherSpellingsOfAKey() {
         XCTAssertEqual(
             KeyTable.otherSpellings(of: "promotion_code"),
