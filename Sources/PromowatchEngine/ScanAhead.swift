@@ -59,15 +59,29 @@ final class ScanAhead: @unchecked Sendable {
     private var stopping = false
     private var done = false
     private let cond = NSCondition()
+    /// The reading thread, joined by `finish`: when it returns, the thread and what it held (this
+    /// object, the marker) are gone. A `Thread` released them some time after, and a test that
+    /// found the marker still alive failed under load.
+    private var thread = pthread_t()
 
     /// Starts reading `source` through `reader` (which the thread alone uses until `finish`).
     init(reader: BlockReader, marker: LineMarker, source: ByteSource) {
         self.reader = reader
         self.marker = marker
         self.source = source
-        let t = Thread { [self] in work() }
-        t.stackSize = 1 << 20
-        t.start()
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setstacksize(&attributes, 1 << 20)
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(
+            &thread, &attributes,
+            { context in
+                let me = Unmanaged<ScanAhead>.fromOpaque(context!).takeRetainedValue()
+                me.work()
+                return nil
+            }, context)
+        pthread_attr_destroy(&attributes)
+        precondition(rc == 0, "cannot start the reading thread (pthread_create: \(rc))")
     }
 
     /// The next scanned block in input order, nil at the end of input; rethrows a failed read
@@ -100,6 +114,7 @@ final class ScanAhead: @unchecked Sendable {
         cond.broadcast()
         while !done { cond.wait() }
         cond.unlock()
+        pthread_join(thread, nil)
         return source
     }
 
