@@ -95,8 +95,6 @@ public final class PayloadScanner {
         }
         if p[i] == UInt8(ascii: "{") {
             parsed = scanJSON(p, n, from: i)
-        } else if let j = PayloadScanner.jsonAfterGoLogPrefix(p, n, from: i) {
-            parsed = scanJSON(p, n, from: j)
         } else if let h = PayloadScanner.klogHeaderEnd(p, n, from: i) {
             parsed = scanKlogMessage(p, n, from: h)
         } else if Bytes.isDigit(p[i]), let c = PayloadScanner.consoleLine(p, n, from: i) {
@@ -127,26 +125,11 @@ public final class PayloadScanner {
         return e == n || p[e] == 0x20 ? e : nil
     }
 
-    /// Where a JSON object starts after that time (and a `file.go:12:` of `Lshortfile`): a JSON
-    /// line handed to `log.Printf`. Nil for any other shape.
-    static func jsonAfterGoLogPrefix(_ p: UnsafePointer<UInt8>, _ n: Int, from s: Int) -> Int? {
-        guard var i = goLogTimeEnd(p, n, from: s), i < n else { return nil }
-        while i < n && p[i] == 0x20 { i += 1 }
-        if i < n && p[i] != UInt8(ascii: "{") {
-            // `Lshortfile` / `Llongfile`: one token ending in `:`
-            var k = i
-            while k < n && p[k] != 0x20 && k - i < 256 { k += 1 }
-            guard k < n, k > i, p[k - 1] == UInt8(ascii: ":") else { return nil }
-            i = k
-            while i < n && p[i] == 0x20 { i += 1 }
-        }
-        return i < n && p[i] == UInt8(ascii: "{") ? i : nil
-    }
-
     /// Where a JSON object that ends the line starts after a few words of someone else's prefix:
     /// the pod and container `stern` prints (`checkout-7d9f8c6b5-x2kqp checkout {...}`), a compose
-    /// service (`checkout-1  | {...}`), syslog (`Nov 20 08:15:01 node1 checkout[7]: {...}`). The
-    /// words hold no `=` and no `"` (a logfmt line is not one) and take at most 256 bytes. Nil for
+    /// service (`checkout-1  | {...}`), syslog (`Nov 20 08:15:01 node1 checkout[7]: {...}`), Go's
+    /// `log` time and file before a JSON line handed to `log.Printf` (`2026/11/20 08:15:01
+    /// promo.go:31: {...}`; that time is read by `EventExtractor.goLogTime`). The words hold no `=` and no `"` (a logfmt line is not one) and take at most 256 bytes. Nil for
     /// any other shape.
     static func jsonAfterWords(_ p: UnsafePointer<UInt8>, _ n: Int, from s: Int) -> Int? {
         var end = n
