@@ -41,7 +41,7 @@ extension Detector {
         // the sketch behind "new" blurs as it fills: in a shop of a million customers some new
         // accounts read as returning ones. Shares of new accounts are divided by the share that
         // still reads new (`readsOldWhenNew`)
-        let readsNew = max(0.05, 1 - firstSeen.readsOldWhenNew)
+        let readsNew = firstSeen.readsNew
         func newShareOf(_ sample: [UInt64], _ fresh: (UInt64) -> Bool = isNew) -> (observed: Double, share: Double) {
             guard !sample.isEmpty else { return (0, 0) }
             let observed = Double(sample.filter(fresh).count) / Double(sample.count)

@@ -225,7 +225,7 @@ public final class Detector {
         let since = Int32(clamping: k - 10)
         let anomalous = b.anomalous.coupons
         // as the abuse rule reads them: through the first-seen sketch's blur
-        let readsNew = max(0.05, 1 - firstSeen.readsOldWhenNew)
+        let readsNew = firstSeen.readsNew
         for (c, s) in b.coupons where c >= 0 && !anomalous.contains(c) {
             let sample = s.accounts.values
             guard !sample.isEmpty else { continue }

@@ -255,6 +255,10 @@ final class FirstSeenSketch {
         return (r * r) * (r * r)
     }
 
+    /// The share of new identities that still read new: what shares of new identities are
+    /// divided by (at least 5%, so a saturated sketch cannot multiply them twentyfold).
+    var readsNew: Double { max(0.05, 1 - readsOldWhenNew) }
+
     /// `watch --shared`: remember which cells changed, to send them to the leader.
     var tracking = false
     private var changed: [Int32] = []
