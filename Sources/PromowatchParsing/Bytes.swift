@@ -23,6 +23,36 @@ enum Bytes {
         return UnsafePointer<UInt8>(r.assumingMemoryBound(to: UInt8.self)) - p
     }
 
+    /// Copies `p[0..<n]` to `out` without its terminal escape sequences and returns the length
+    /// written (at most `n`). Loggers that colour their output (logrus with `ForceColors`,
+    /// zerolog's `ConsoleWriter`, zap's colour level encoders) wrap levels, keys and messages in
+    /// SGR sequences (`ESC [ 36 m ... ESC [ 0 m`); read as they are, `\u{1B}[36mcoupon\u{1B}[0m=X`
+    /// is no key. A control sequence (`ESC [`, parameters and intermediates, one final byte
+    /// `@`-`~`) and any other two-byte escape are dropped; an unfinished one at the end goes with it.
+    static func stripEscapes(_ p: UnsafePointer<UInt8>, _ n: Int, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        var i = 0
+        var o = 0
+        while i < n {
+            let c = p[i]
+            if c != 0x1B {
+                out[o] = c
+                o &+= 1
+                i &+= 1
+                continue
+            }
+            guard i + 1 < n else { break }
+            if p[i + 1] != UInt8(ascii: "[") {
+                i &+= 2
+                continue
+            }
+            var k = i + 2
+            while k < n && p[k] >= 0x20 && p[k] < 0x40 { k &+= 1 }
+            guard k < n else { break }
+            i = p[k] >= 0x40 && p[k] <= 0x7E ? k + 1 : i + 1  // malformed: only the escape goes
+        }
+        return o
+    }
+
     /// Offset of the first `needle` in `p[0..<n]` (plain substring search), or nil. Short haystacks
     /// (field values) use a first-byte scan: glibc's memmem sets up tables on every call.
     static func firstIndex(_ p: UnsafePointer<UInt8>, _ n: Int, _ needle: StaticString) -> Int? {

@@ -9,6 +9,9 @@ public final class EventExtractor {
     public let sources: SymbolTable
     private let scratch: UnsafeMutablePointer<UInt8>
     private let scratchCapacity: Int
+    /// The current line without its colour codes (`Bytes.stripEscapes`), when it had any.
+    private let plain: UnsafeMutablePointer<UInt8>
+    private let plainCapacity: Int
     private var used = 0
     private var base: UnsafePointer<UInt8> = UnsafePointer(bitPattern: 1)!
     /// Whether the current line's payload was scanned: its fields (and `base`) belong to it. A
@@ -51,14 +54,20 @@ public final class EventExtractor {
         sources = SymbolTable(maxEntries: limits.sources, maxBytes: limits.sources * 128)
         scratchCapacity = maxRecordLength * 2 + 64
         scratch = .allocate(capacity: scratchCapacity)
+        plainCapacity = maxRecordLength + 64
+        plain = .allocate(capacity: plainCapacity)
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        scratch.deallocate()
+        plain.deallocate()
+    }
 
     /// The event in `frame`. `phrases` are the phrase hits already known for the line
     /// (`LineMarker`). `arrival` is used when the line
     /// carries no timestamp at all. An event with empty `kinds` is a skipped line.
     public func extract(_ frame: Frame, phrases: Phrases, arrival: Int64) -> Event {
+        var frame = frame
         var ev = Event()
         line = (frame.payload, frame.length)
         traceHash = 0
@@ -68,6 +77,16 @@ public final class EventExtractor {
         if phrases.contains(.timeout) { ev.kinds.insert(.timeout) }
         if phrases.contains(.dbSaturation) { ev.kinds.insert(.dbSaturation) }
         scanned = frame.length > 0 && scanner.scan(frame.payload, frame.length)
+        // colour codes hide a console logger's keys and message (a JSON encoder escapes them, and a
+        // line whose keys name its event reads as it is): looked for only when nothing named it
+        if !scanner.namesEvent && frame.length <= plainCapacity
+            && Bytes.find(0x1B, frame.payload, from: 0, end: frame.length) != nil
+        {
+            frame.length = Bytes.stripEscapes(frame.payload, frame.length, into: plain)
+            frame.payload = UnsafePointer(plain)
+            line = (frame.payload, frame.length)
+            scanned = frame.length > 0 && scanner.scan(frame.payload, frame.length)
+        }
         if scanned {
             base = frame.payload
             used = 0

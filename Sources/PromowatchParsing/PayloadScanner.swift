@@ -62,6 +62,11 @@ public final class PayloadScanner {
 
     @inline(__always) public subscript(f: Field) -> Slot { slots[Int(f.rawValue)] }
 
+    /// The last line has a key (or a console message) that can name an event.
+    @inline(__always) public var namesEvent: Bool {
+        slots[Int(Field.name.rawValue)].type != .absent || slots[Int(Field.operation.rawValue)].type != .absent
+    }
+
     @inline(__always)
     func reset() {
         slots.update(repeating: Slot(), count: Field.count)
@@ -106,6 +111,13 @@ public final class PayloadScanner {
             parsed = scanJSON(p, n, from: j)
         } else {
             parsed = scanLogfmt(p, n, from: i)
+            // words before the pairs are a console logger's message only when no key names the event
+            if !namesEvent, let c = consoleHeader(p, n, from: i) {
+                if let t = c.time { record(.ts, rank: 0, start: t.lowerBound, length: t.count, type: .plain) }
+                record(.name, rank: 0, start: c.message.lowerBound, length: c.message.count, type: .plain)
+                noteValue(p, c.message.lowerBound, c.message.count)
+                parsed = true
+            }
         }
         return parsed
     }
@@ -173,6 +185,146 @@ public final class PayloadScanner {
         }
         return (s..<t1, lastStart..<end, nil)
     }
+
+    /// A line of a logger's human-readable text output: an optional time, a level word, the
+    /// message as words, then `key=value` pairs. logrus' text formatter when it colours (a terminal
+    /// or `ForceColors`: `INFO[0003] ApplyPromotion    coupon=X`, `[2026-11-20T08:15:07Z]` with
+    /// `FullTimestamp`, the caller glued after `]` with `ReportCaller`), zerolog's `ConsoleWriter`
+    /// (`8:15AM INF ApplyPromotion coupon=X`, a caller before ` > `), and hand-made layouts of the
+    /// same kind (`2026-11-20 08:15:07 INFO ApplyPromotion coupon=X`). The message runs up to the
+    /// first word that starts a pair. Nil when the level is followed by a pair at once (the go-kratos
+    /// std logger's `INFO msg=...`, read as logfmt) or the line has another shape.
+    func consoleHeader(
+        _ p: UnsafePointer<UInt8>, _ n: Int, from s: Int
+    ) -> (time: Range<Int>?, message: Range<Int>)? {
+        var i = s
+        var time: Range<Int>? = nil
+        if Bytes.isDigit(p[i]) {
+            // a time: RFC3339, a date and a time of day, or a clock (`time.Kitchen`, `15:04:05`)
+            let t0 = i
+            while i < n && i - t0 < 40 && p[i] != 0x20 { i += 1 }
+            if i - t0 == 10, i + 9 <= n, p[t0 + 4] == UInt8(ascii: "-"), Bytes.isDigit(p[i + 1]),
+                p[i + 3] == UInt8(ascii: ":")
+            {
+                i += 1
+                while i < n && i - t0 < 40 && p[i] != 0x20 { i += 1 }
+            }
+            if ByteNumbers.parseEventTime(p + t0, i - t0) != nil && p[t0 + 4] == UInt8(ascii: "-") {
+                time = t0..<i
+            } else if !PayloadScanner.isClock(p + t0, i - t0) {
+                return nil
+            }
+            guard i < n else { return nil }
+            while i < n && p[i] == 0x20 { i += 1 }
+            guard i < n else { return nil }
+        }
+        guard let l = PayloadScanner.levelEnd(p, n, from: i) else { return nil }
+        i = l
+        if i < n && p[i] == UInt8(ascii: "[") {
+            // logrus: seconds since start, or the time with `FullTimestamp`
+            let b = i + 1
+            while i < n && i - b < 48 && p[i] != UInt8(ascii: "]") { i += 1 }
+            guard i < n, p[i] == UInt8(ascii: "]") else { return nil }
+            if time == nil, i - b >= 19, ByteNumbers.parseEventTime(p + b, i - b) != nil { time = b..<i }
+            i += 1
+            if i < n && p[i] != 0x20 {
+                // `ReportCaller`: `file.go:12 pkg.Func()` glued after the bracket
+                while i < n && p[i] != 0x20 { i += 1 }
+                var k = i
+                while k < n && p[k] == 0x20 { k += 1 }
+                var e = k
+                while e < n && p[e] != 0x20 { e += 1 }
+                if e - k > 2 && p[e - 2] == UInt8(ascii: "(") && p[e - 1] == UInt8(ascii: ")") { i = e }
+            }
+        }
+        guard i < n, p[i] == 0x20 else { return nil }
+        while i < n && p[i] == 0x20 { i += 1 }
+        let m0 = i
+        if startsPair(p, n, at: m0) { return nil }
+        // zerolog's caller: `cart.go:75 > `
+        var m = m0
+        let c = SWAR.find(p, m0, n, 0x20, 0x09)
+        if c + 2 < n, p[c + 1] == UInt8(ascii: ">"), p[c + 2] == 0x20,
+            Bytes.find(UInt8(ascii: ":"), p, from: m0, end: c) != nil
+        {
+            m = c + 3
+            while m < n && p[m] == 0x20 { m += 1 }
+        }
+        i = m
+        var end = n
+        while i < n {
+            if startsPair(p, n, at: i) {
+                end = i
+                break
+            }
+            i = SWAR.find(p, i, n, 0x20, 0x09)
+            while i < n && (p[i] == 0x20 || p[i] == 0x09) { i += 1 }
+        }
+        while end > m && Bytes.isSpace(p[end - 1]) { end -= 1 }
+        guard end > m else { return nil }
+        return (time, m..<end)
+    }
+
+    /// Whether the word at `w` is a `key=` pair's start.
+    @inline(__always)
+    func startsPair(_ p: UnsafePointer<UInt8>, _ n: Int, at w: Int) -> Bool {
+        let e = SWAR.find(p, w, n, UInt8(ascii: "="), 0x20, 0x09, UInt8(ascii: "\""))
+        return e < n && p[e] == UInt8(ascii: "=") && e > w && isKey(p, w, e)
+    }
+
+    /// `3:04PM` (`time.Kitchen`, zerolog's console default), `15:04:05`, `15:04:05.000`.
+    static func isClock(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 0
+        while i < n && i < 2 && Bytes.isDigit(p[i]) { i += 1 }
+        guard i > 0, i < n, p[i] == UInt8(ascii: ":"), i + 3 <= n, Bytes.isDigit(p[i + 1]), Bytes.isDigit(p[i + 2])
+        else { return false }
+        i += 3
+        if i == n { return true }
+        if n - i == 2 {
+            return (p[i] == UInt8(ascii: "A") || p[i] == UInt8(ascii: "P")) && p[i + 1] == UInt8(ascii: "M")
+        }
+        guard p[i] == UInt8(ascii: ":"), i + 3 <= n, Bytes.isDigit(p[i + 1]), Bytes.isDigit(p[i + 2]) else {
+            return false
+        }
+        i += 3
+        if i < n && (p[i] == UInt8(ascii: ".") || p[i] == UInt8(ascii: ",")) {
+            i += 1
+            while i < n && Bytes.isDigit(p[i]) { i += 1 }
+        }
+        return i == n
+    }
+
+    /// The end of a level word at `s`: `INFO`, logrus' four letters (`ERRO`, `WARN`), zerolog's
+    /// three (`INF`, `WRN`, `ERR`), the full words (`WARNING`, `ERROR`), in `[...]` or `|...|` or
+    /// followed by `:`. Upper case only: a message's first word is not a level.
+    static func levelEnd(_ p: UnsafePointer<UInt8>, _ n: Int, from s: Int) -> Int? {
+        var i = s
+        let open = p[i]
+        let close: UInt8 =
+            open == UInt8(ascii: "[") ? UInt8(ascii: "]") : open == UInt8(ascii: "|") ? UInt8(ascii: "|") : 0
+        if close != 0 { i += 1 }
+        let w = i
+        var word: UInt64 = 0
+        while i < n && i - w < 9 && p[i] &- 0x41 < 26 {
+            word = word << 8 | UInt64(p[i])
+            i += 1
+        }
+        guard i - w >= 3, i - w <= 8, PayloadScanner.levelWords.contains(word) else { return nil }
+        if close != 0 {
+            while i < n && p[i] == 0x20 { i += 1 }  // zerolog's `|INFO |`
+            guard i < n, p[i] == close else { return nil }
+            i += 1
+        } else if i < n && p[i] == UInt8(ascii: ":") {
+            i += 1
+        }
+        return i
+    }
+
+    /// The level words, each packed into an integer as `levelEnd` reads them.
+    static let levelWords: [UInt64] = [
+        "TRACE", "TRAC", "TRC", "DEBUG", "DEBU", "DBG", "INFO", "INF", "WARNING", "WARN", "WRN", "ERROR", "ERRO", "ERR",
+        "FATAL", "FATA", "FTL", "PANIC", "PANI", "PNC", "CRITICAL", "NOTICE",
+    ].map { $0.utf8.reduce(0) { $0 << 8 | UInt64($1) } }
 
     /// Reads `key=value` pairs written into the message itself (`log.Infof("ApplyPromotion
     /// coupon=%s user_id=%s", ...)` through a JSON or quoted-logfmt logger), ranked below every key

@@ -213,6 +213,74 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertEqual(h.event("INFO ts=2026-11-20T08:15:00Z msg=ApplyPromotion coupon=S1").map { h.coupon($0) }, "S1")
     }
 
+    /// Human-readable text of Go loggers: logrus' text formatter when it colours (a terminal or
+    /// `ForceColors`), zerolog's `ConsoleWriter`, and layouts of the same kind: a time, a level, the
+    /// message as words, then pairs. The message was no name, so every such line was skipped.
+    func testConsoleTextLevelMessagePairs() {
+        let h = LineHarness()
+        // logrus, default: seconds since start in brackets, the message padded to 44 columns
+        let l = h.event("INFO[0003] ApplyPromotion                                coupon=lr1 user_id=u-1")!
+        XCTAssertEqual(l.kinds, .promotionApplied)
+        XCTAssertEqual(h.coupon(l), "LR1")
+        XCTAssertEqual(h.user(l), "u-1")
+        // `FullTimestamp` (its time is read) and `ReportCaller` (the caller glued after `]`)
+        let c = h.event(
+            "WARN[2026-11-20T09:15:00+01:00]/app/biz/pay.go:88 biz.(*Usecase).Charge() payment failed                               error_code=timeout provider=paypal"
+        )!
+        XCTAssertEqual(c.kinds, .paymentProviderFailure)
+        XCTAssertEqual(h.provider(c), "paypal")
+        XCTAssertEqual(c.time, t0)
+        // zerolog: a clock (no date: the arrival's or the framing's time), three letters, a caller
+        let z = h.event("8:15AM INF cart.go:75 > ApplyPromotion coupon=zl1 user_id=u-2")!
+        XCTAssertEqual(h.coupon(z), "ZL1")
+        XCTAssertEqual(z.time, 7, "a clock alone is no time")
+        let r = h.event(#"2026-11-20 08:15:00 ERR payment failed error="dial tcp: i/o timeout" provider=stripe"#)!
+        XCTAssertEqual(r.kinds, .paymentProviderFailure)
+        XCTAssertEqual(r.time, t0)
+        XCTAssertEqual(
+            h.event("|INFO| payment captured provider=stripe")?.kinds, .paymentSucceeded, "zerolog before 1.0")
+        XCTAssertEqual(h.event("[WARN] payment declined decline_code=card_declined")?.kinds, .paymentDeclined)
+        // no pairs: the whole rest is the message
+        XCTAssertEqual(h.event("INF payment captured")?.kinds, .paymentSucceeded)
+        // the go-kratos std logger's level before a pair stays logfmt; other words are no event
+        let k = h.event("INFO msg=payment failed provider=stripe caller=x.go:1")!
+        XCTAssertEqual(k.kinds, .paymentProviderFailure)
+        XCTAssertEqual(h.provider(k), "stripe")
+        XCTAssertEqual(h.event("INF payment webhook received provider=stripe")?.kinds ?? [], [])
+        XCTAssertEqual(h.event("Info payment captured provider=stripe")?.kinds ?? [], [], "a message's word, no level")
+        XCTAssertEqual(h.event("INFORMATION payment captured provider=stripe")?.kinds ?? [], [])
+        XCTAssertEqual(h.event("12 INF payment captured")?.kinds ?? [], [], "a number is no time")
+    }
+
+    /// Colour codes (`ESC [ ... m`) around levels, keys and messages: `\u{1B}[36mcoupon\u{1B}[0m=X` was
+    /// no key, and a coloured time hid the line's shape.
+    func testColourCodesAreNotPartOfTheText() {
+        let h = LineHarness()
+        let e = "\u{1B}"
+        let l = h.event(
+            "\(e)[36mINFO\(e)[0m[0003] ApplyPromotion                                \(e)[36mcoupon\(e)[0m=c1 \(e)[36muser_id\(e)[0m=u-1"
+        )!
+        XCTAssertEqual(h.coupon(l), "C1")
+        XCTAssertEqual(h.user(l), "u-1")
+        let z = h.event(
+            "\(e)[90m2026-11-20T08:15:00Z\(e)[0m \(e)[31mERR\(e)[0m \(e)[1mpayment failed\(e)[0m \(e)[36merror=\(e)[0m\(e)[31m\"context deadline exceeded\"\(e)[0m \(e)[36mprovider=\(e)[0mpaypal"
+        )!
+        XCTAssertEqual(z.kinds, [.paymentProviderFailure, .timeout])
+        XCTAssertEqual(h.provider(z), "paypal")
+        XCTAssertEqual(z.time, t0)
+        func stripped(_ s: String) -> String {
+            let b = Array(s.utf8)
+            var out = [UInt8](repeating: 0, count: b.count)
+            let n = Bytes.stripEscapes(b, b.count, into: &out)
+            return String(decoding: out[0..<n], as: UTF8.self)
+        }
+        XCTAssertEqual(stripped("a\(e)[1;31mb\(e)[0mc"), "abc")
+        XCTAssertEqual(stripped("a\(e)Mb"), "ab", "a two-byte escape")
+        XCTAssertEqual(stripped("a\(e)[31"), "a", "unfinished at the end")
+        XCTAssertEqual(stripped("a\(e)[3\u{1}b"), "a[3\u{1}b", "malformed: only the escape goes")
+        XCTAssertEqual(stripped("ab\(e)"), "ab")
+    }
+
     /// A JSON line behind the prefix of the tool that collected it (stern's pod and container, a
     /// compose service, syslog): skipped whole before.
     func testJSONAfterAToolsPrefix() {
