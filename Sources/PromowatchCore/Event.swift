@@ -45,6 +45,8 @@ extension Symbol {
 /// Plain value type: ids instead of strings, `Double.nan` for absent numbers.
 public struct Event: Sendable {
     public var kinds: EventKinds = []
+    /// Neither the payload nor the framing said when it happened: `time` is when it was read.
+    public var undated = false
     /// Event time, nanoseconds since the Unix epoch (UTC).
     public var time: Int64 = 0
     /// Interned coupon code (upper-case) and provider (lower-case). Users, ips and cards are

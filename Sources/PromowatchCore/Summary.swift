@@ -55,6 +55,9 @@ public struct RunSummary: Sendable, Equatable {
     public var inputWarningSamples: [String] = []
     /// Events whose timestamp was unreadable or outside the trusted range (the framing's or arrival time was used).
     public var untrustedTimestamps = 0
+    /// Events of a batch with no time in the payload or the framing: counted in the totals, left
+    /// out of detection (dated by the moment they were read, a day would be one minute).
+    public var undatedEvents = 0
     /// Kratos request lines not counted as a second promotion (same trace as an explicit line).
     public var duplicatePromotionLines = 0
     /// Events whose minute detection had already folded into its baseline when they arrived

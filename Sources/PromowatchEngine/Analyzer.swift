@@ -80,6 +80,8 @@ public final class Analyzer {
     /// Collect `latest` even with no checkpoints yet (cron's first run).
     public var trackSources = false
     public private(set) var alreadySeen = 0
+    /// Batch events without a time of their own (`Event.undated`): counted, in no window.
+    public private(set) var undatedEvents = 0
     /// Sees every counted event (tests of event times); nil in normal runs.
     public var eventObserver: ((Event) -> Void)?
     /// Called after each block (streaming output); nil in batch runs.
@@ -417,6 +419,13 @@ public final class Analyzer {
         }
         counts.add(ev.kinds)
         aggregates.add(ev)
+        if ev.undated && orderIndependent {
+            // read from a file or a finished stream, the moment a line was read says nothing of
+            // when it happened: a day of such lines would be one minute of enormous rates
+            undatedEvents &+= 1
+            eventObserver?(ev)
+            return
+        }
         if let p = pipe.map({ Unmanaged.passUnretained($0) }) {
             // +0: the analyzer holds the pipe (no retain and release per event)
             p._withUnsafeGuaranteedRef {
@@ -463,6 +472,7 @@ public final class Analyzer {
         s.inputWarnings = inputWarnings
         s.inputWarningSamples = inputWarningSamples
         s.untrustedTimestamps = extractor.untrustedTimestamps
+        s.undatedEvents = undatedEvents
         s.duplicatePromotionLines = dedupe.duplicates
         s.untrackedCouponEvents = aggregates.untrackedCouponEvents
         s.untrackedProviderEvents = aggregates.untrackedProviderEvents

@@ -123,6 +123,7 @@ public final class EventExtractor {
             } else {
                 if frame.hasTime { untrusted = true }
                 ev.time = arrival
+                ev.undated = true
             }
         }
         if untrusted { untrustedTimestamps += 1 }

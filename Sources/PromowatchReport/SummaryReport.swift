@@ -29,6 +29,7 @@ public enum SummaryReport {
             ", \"input_warnings\": \(s.inputWarnings), \"input_warning_samples\": ["
             + s.inputWarningSamples.map(JSONString.quoted).joined(separator: ", ") + "]"
         o += ", \"untrusted_timestamps\": \(s.untrustedTimestamps)"
+        o += ", \"undated_events\": \(s.undatedEvents)"
         o += ", \"duplicate_promotion_lines\": \(s.duplicatePromotionLines)"
         o += ", \"late_events\": \(s.lateEvents)"
         o += ", \"untracked_reuse_pairs\": \(s.untrackedReusePairs)"
@@ -79,6 +80,10 @@ public enum SummaryReport {
         if s.untrustedTimestamps > 0 {
             o +=
                 "\n  note: \(s.untrustedTimestamps) events had a timestamp that was unreadable or outside the trusted range (framing or arrival time used)"
+        }
+        if s.undatedEvents > 0 {
+            o +=
+                "\n  warning: \(s.undatedEvents) events carry no time (none in the line, no --timestamps framing): counted in the totals, left out of detection; read such logs with kubectl logs --timestamps"
         }
         if s.lateEvents > 0 {
             o +=

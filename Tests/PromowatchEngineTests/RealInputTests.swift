@@ -111,4 +111,43 @@ final class RealInputTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(s.events.promotionApplied, 5)
         XCTAssertEqual(s.untrustedTimestamps, 5)
     }
+
+    /// A day of lines with no time of their own (a go-kratos std logger without `ts`, read by
+    /// `kubectl logs` without `--timestamps`) was dated by the moment it was read: the whole day in
+    /// one minute, a provider's ordinary failures a surge. In a batch such events are counted and
+    /// kept out of detection; a live stream still dates them by their arrival.
+    func testABatchKeepsEventsWithoutATimeOutOfItsWindows() {
+        var text = ""
+        for i in 0..<600 {
+            text +=
+                i % 3 == 0
+                ? #"{"msg":"payment failed","provider":"stripe","error_code":"timeout"}"#
+                : #"{"msg":"payment authorized","provider":"paypal"}"#
+            text += "\n"
+        }
+        for streaming in [false, true] {
+            let a = Analyzer()
+            a.enableDetection(DetectionConfig(), streaming: streaming)
+            a.feed(Array(text.utf8))
+            a.finish()
+            let findings = a.detector?.finish() ?? []
+            let s = a.summary()
+            XCTAssertEqual(s.events.paymentProviderFailure, 200, "counted either way")
+            XCTAssertEqual(s.events.paymentSucceeded, 400)
+            if streaming {
+                XCTAssertEqual(s.undatedEvents, 0)
+                XCTAssertTrue(
+                    findings.contains { $0.category == .paymentProviderFailure }, "live: dated by arrival, as before")
+            } else {
+                XCTAssertEqual(s.undatedEvents, 600)
+                XCTAssertEqual(findings.map(\.category), [], "a batch: no window holds them")
+            }
+        }
+        // one line dated by its framing is dated
+        let a = Analyzer()
+        a.enableDetection(DetectionConfig())
+        a.feed(Array("2026-11-20T08:15:00Z {\"msg\":\"payment authorized\",\"provider\":\"paypal\"}\n".utf8))
+        a.finish()
+        XCTAssertEqual(a.summary().undatedEvents, 0)
+    }
 }
