@@ -345,6 +345,17 @@ public final class EventExtractor {
         // a message with the pairs written into it (`"msg":"ApplyPromotion coupon=SAVE10"`): its
         // code, account and outcome, where the line has no keys of its own for them
         if !present(.coupon) { scanner.scanMessagePairs(base) }
+        // the request formatted into the message (`log.Infof("ApplyPromotion: %v", req)`: its
+        // protobuf text, `promotion_code:"SAVE10" user_id:"u-1"`, or `%+v` of a struct), or logged
+        // as a value of a key promowatch does not read (`Infow("msg", "ApplyPromotion", "req",
+        // req)`: `req=promotion_code:"SAVE10"`, `req=&{PromotionCode:SAVE10}`)
+        var messageCoupon: (UnsafePointer<UInt8>, Int)?
+        if !present(.coupon) {
+            if let (p, n) = name() { messageCoupon = readArgs(p, n) }
+            if messageCoupon == nil, let (p, n) = line, n > 0, p[0] != UInt8(ascii: "{") {
+                messageCoupon = readArgs(p, n)  // not JSON: its strings' quotes are escaped
+            }
+        }
         var applied = true
         if let (p, n) = value(.outcome), let o = EventExtractor.outcome(p, n) {
             applied = o
@@ -355,8 +366,12 @@ public final class EventExtractor {
         traceHash = hash(.traceId)
         // Rejected attempts may fill only half the coupon table: an enumeration attack sending
         // millions of invented codes must not leave no room for real codes redeemed later.
-        (ev.coupon, ev.couponHash) = intern(
-            .coupon, into: coupons, .upper, limit: applied ? nil : coupons.maxEntries / 2)
+        let limit = applied ? nil : coupons.maxEntries / 2
+        if let c = messageCoupon {
+            (ev.coupon, ev.couponHash) = intern(c, into: coupons, limit: limit)
+        } else {
+            (ev.coupon, ev.couponHash) = intern(.coupon, into: coupons, .upper, limit: limit)
+        }
         ev.userHash = hash(.user)
         ev.ipHash = hash(.ip, cut: UInt8(ascii: ","))
         ev.discount = number(.discount)
@@ -381,25 +396,30 @@ public final class EventExtractor {
         ev.kinds.insert(applied ? .promotionApplied : .promotionRejected)
         promotionFromRequestLine = true
         traceHash = hash(.traceId)
-        var coupon: (UnsafePointer<UInt8>, Int)?
-        if let (p, n) = value(.args) {
-            // decoded args live in scratch; the values found point into them
-            for (f, alias) in argAliases {
-                switch f {
-                case .coupon: if coupon == nil { coupon = EventExtractor.argValue(p, n, alias) }
-                case .user: if argUser == nil { argUser = EventExtractor.argValue(p, n, alias) }
-                default: if argIP == nil { argIP = EventExtractor.argValue(p, n, alias) }
-                }
-            }
-        }
-        if let c = coupon, let v = unescaped(c) { coupon = normalize(v, .upper) } else { coupon = nil }
-        if let u = argUser { argUser = unescaped(u) }
-        if let i = argIP { argIP = unescaped(i) }
+        // decoded args live in scratch; the values found point into them
+        let coupon = value(.args).flatMap { readArgs($0.0, $0.1) }
         (ev.coupon, ev.couponHash) = intern(coupon, into: coupons, limit: applied ? nil : coupons.maxEntries / 2)
         ev.userHash = hash(.user)
         ev.ipHash = hash(.ip, cut: UInt8(ascii: ","))
         ev.discount = number(.discount)
         ev.subtotal = number(.subtotal)
+    }
+
+    /// The coupon named inside a request's text (`args`, or a message the request was formatted
+    /// into), upper-cased; the account and ip found there too are kept for `hash` and `text`.
+    private func readArgs(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UnsafePointer<UInt8>, Int)? {
+        var coupon: (UnsafePointer<UInt8>, Int)?
+        for (f, alias) in argAliases {
+            switch f {
+            case .coupon: if coupon == nil { coupon = EventExtractor.argValue(p, n, alias) }
+            case .user: if argUser == nil { argUser = EventExtractor.argValue(p, n, alias) }
+            default: if argIP == nil { argIP = EventExtractor.argValue(p, n, alias) }
+            }
+        }
+        if let u = argUser { argUser = unescaped(u) }
+        if let i = argIP { argIP = unescaped(i) }
+        guard let c = coupon, let v = unescaped(c) else { return nil }
+        return normalize(v, .upper)
     }
 
     /// A quoted value's body decoded into scratch when it holds escapes.

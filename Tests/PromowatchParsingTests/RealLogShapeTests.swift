@@ -182,6 +182,37 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertNil(h.coupon(h.event(#"{"msg":"ApplyPromotion for code SAVE10"}"#)!))
     }
 
+    /// kratos-layout's biz layer logs a request with `Infof("ApplyPromotion: %v", req)` (a proto
+    /// message prints as protobuf text) or `Infow("msg", "ApplyPromotion", "req", req)`: the
+    /// attempt was counted without its code.
+    func testARequestFormattedIntoAPromotionLine() {
+        let h = LineHarness()
+        let f = h.event(
+            #"INFO ts=2026-11-20T08:15:00Z caller=biz/cart.go:44 msg=ApplyPromotion: session_id:"s-1"  promotion_code:"pf1" user_id:"u-1""#
+        )!
+        XCTAssertEqual(f.kinds, .promotionApplied)
+        XCTAssertEqual(h.coupon(f), "PF1")
+        XCTAssertEqual(h.user(f), "u-1")
+        XCTAssertEqual(f.time, t0)
+        // through zap: the message is a JSON string, its quotes escaped
+        let z = h.event(#"{"level":"info","msg":"ApplyPromotion: promotion_code:\"pf2\" user_id:\"u-2\""}"#)!
+        XCTAssertEqual(h.coupon(z), "PF2")
+        XCTAssertEqual(h.user(z), "u-2")
+        // a value of a key promowatch does not read
+        let w = h.event(#"INFO msg=ApplyPromotion req=session_id:"s-3"  promotion_code:"pf3""#)!
+        XCTAssertEqual(h.coupon(w), "PF3")
+        let g = h.event("INFO msg=ApplyPromotion request=&{PromotionCode:pf4 UserID:u-4 Items:[]}")!
+        XCTAssertEqual(h.coupon(g), "PF4")
+        XCTAssertEqual(h.user(g), "u-4")
+        // the line's own keys come first; a whole key only; free text names no code
+        let k = h.event(#"INFO msg=ApplyPromotion: promotion_code:"INNER" coupon=OUTER user_id=u-5"#)!
+        XCTAssertEqual(h.coupon(k), "OUTER")
+        XCTAssertEqual(h.user(k), "u-5")
+        XCTAssertNil(h.coupon(h.event(#"INFO msg=ApplyPromotion: xpromotion_code:"X1""#)!))
+        XCTAssertNil(h.coupon(h.event("INFO msg=ApplyPromotion for code SAVE10")!))
+        XCTAssertNil(h.coupon(h.event(#"INFO msg=ApplyPromotion promotion_code:"""#)!), "empty is no code")
+    }
+
     /// klog's text format (`klog.InfoS` and `klog.Infof` in Go services of the Kubernetes world):
     /// a header with month, day and time but no year, then the message. Such lines were skipped.
     func testKlogLines() {
