@@ -18,6 +18,10 @@
 #   big-customer-base-leak.py   a staff code leaking in a shop of 800,000 customers, 760,000 of
 #                               them already seen (a full account history): the staff code must be
 #                               blacklisted, no other code
+#   fallback-degrades-later.py  stripe down for an hour, paypal degrading on its own a quarter hour
+#                               in, all in go-kratos std-logger lines with promotions logged by
+#                               `Infof("ApplyPromotion: %v", req)`: stripe switched off once, paypal
+#                               never, every promotion read with its code
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pw=${PROMOWATCH:-}
@@ -31,7 +35,7 @@ fail=0
 check() {  # check NAME FORBIDDEN-ACTION-KIND SCRIPT SEED [PEAK] [REQUIRED-KIND:TARGET]
   local name=$1 forbidden=$2 script=$3 seed=$4 peak=${5:-} required=${6:-}
   python3 "$script" "$seed" "$dir/$name.log" $peak
-  "$pw" analyze --format json "$dir/$name.log" > "$dir/$name.jsonl"
+  "$pw" analyze --format json --top 0 "$dir/$name.log" > "$dir/$name.jsonl"
   local bad
   bad=$(python3 - "$dir/$name.jsonl" "$forbidden" "$required" <<'PY'
 import json, sys
@@ -43,6 +47,12 @@ for line in open(sys.argv[1]):
         s = o["summary"]
         if s["untrusted_timestamps"]:
             print(f"  {s['untrusted_timestamps']} events with unreadable times"); n += 1
+        if s.get("undated_events"):
+            print(f"  {s['undated_events']} events without a time"); n += 1
+        coded = sum(c["applied"] + c["rejected"] for c in s["coupons"])
+        tried = s["events"]["promotion_applied"] + s["events"]["promotion_rejected"]
+        if coded < tried:
+            print(f"  {tried - coded} promotions read without their code"); n += 1
     elif o.get("action"):
         a = f"{o['action']['kind']}:{o['action']['target']}"
         print(f"  {o['time']} {a} {o['summary'][:120]}")
@@ -65,4 +75,6 @@ check kratos-campaign-launch blacklist_coupon benchmarks/outside/kratos-campaign
 check black-friday-deep-discount blacklist_coupon benchmarks/outside/black-friday-deep-discount.py 1
 check big-customer-base-leak blacklist_coupon benchmarks/outside/big-customer-base-leak.py 1 800000 \
   blacklist_coupon:STAFF55-OMAR
+check fallback-degrades-later disable_provider benchmarks/outside/fallback-degrades-later.py 7 90 \
+  disable_provider:stripe
 exit $fail
