@@ -351,9 +351,10 @@ public final class EventExtractor {
         // req)`: `req=promotion_code:"SAVE10"`, `req=&{PromotionCode:SAVE10}`)
         var messageCoupon: (UnsafePointer<UInt8>, Int)?
         if !present(.coupon) {
-            if let (p, n) = name() { messageCoupon = readArgs(p, n) }
+            // a request's text is short: the first 4 KB bound the work a hostile line can ask for
+            if let (p, n) = name() { messageCoupon = readArgs(p, min(n, 4096)) }
             if messageCoupon == nil, let (p, n) = line, n > 0, p[0] != UInt8(ascii: "{") {
-                messageCoupon = readArgs(p, n)  // not JSON: its strings' quotes are escaped
+                messageCoupon = readArgs(p, min(n, 4096))  // not JSON: its strings' quotes are escaped
             }
         }
         var applied = true

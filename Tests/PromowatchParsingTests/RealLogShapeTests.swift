@@ -211,6 +211,9 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertNil(h.coupon(h.event(#"INFO msg=ApplyPromotion: xpromotion_code:"X1""#)!))
         XCTAssertNil(h.coupon(h.event("INFO msg=ApplyPromotion for code SAVE10")!))
         XCTAssertNil(h.coupon(h.event(#"INFO msg=ApplyPromotion promotion_code:"""#)!), "empty is no code")
+        // the search stops after 4 KB: a hostile line cannot ask for a search of a megabyte per alias
+        let far = "INFO msg=ApplyPromotion pad=" + String(repeating: "x", count: 5000) + #" promotion_code:"FAR""#
+        XCTAssertNil(h.coupon(h.event(far)!))
     }
 
     /// klog's text format (`klog.InfoS` and `klog.Infof` in Go services of the Kubernetes world):
