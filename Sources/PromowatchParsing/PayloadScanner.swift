@@ -209,7 +209,7 @@ public final class PayloadScanner {
                 i += 1
                 while i < n && i - t0 < 40 && p[i] != 0x20 { i += 1 }
             }
-            if ByteNumbers.parseEventTime(p + t0, i - t0) != nil && p[t0 + 4] == UInt8(ascii: "-") {
+            if i - t0 >= 19, p[t0 + 4] == UInt8(ascii: "-"), ByteNumbers.parseEventTime(p + t0, i - t0) != nil {
                 time = t0..<i
             } else if !PayloadScanner.isClock(p + t0, i - t0) {
                 return nil
