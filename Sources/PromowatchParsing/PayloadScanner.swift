@@ -137,6 +137,45 @@ public final class PayloadScanner {
         return e == n || p[e] == 0x20 ? e : nil
     }
 
+    /// The end of the header Go's `log` package writes before a message, up to the next word: an
+    /// optional prefix word (`log.New(w, "[checkout] ", ...)`), the `LstdFlags` time, and the
+    /// caller with `Lshortfile` or `Llongfile` (`promo.go:31:`). slog's default handler writes
+    /// through it (`2026/11/20 08:15:01 INFO ApplyPromotion coupon=X`) until a service installs a
+    /// handler of its own. Nil for any other shape.
+    static func goLogHeaderEnd(_ p: UnsafePointer<UInt8>, _ n: Int, from s: Int) -> Int? {
+        var t = s
+        if !Bytes.isDigit(p[s]) {
+            var i = s
+            while i < n && i - s < 40 && p[i] != 0x20 {
+                if p[i] == UInt8(ascii: "=") || p[i] == UInt8(ascii: "{") || p[i] == 0x22 { return nil }
+                i += 1
+            }
+            guard i < n, p[i] == 0x20 else { return nil }
+            t = i + 1
+        }
+        guard let e = PayloadScanner.goLogTimeEnd(p, n, from: t) else { return nil }
+        var i = e
+        while i < n && p[i] == 0x20 { i += 1 }
+        var w = i
+        while w < n && w - i < 512 && p[w] != 0x20 { w += 1 }
+        if w - i > 5, p[w - 1] == UInt8(ascii: ":"), Bytes.find(UInt8(ascii: "="), p, from: i, end: w) == nil,
+            PayloadScanner.hasGoFileSuffix(p, i, w - 1)
+        {
+            i = w
+            while i < n && p[i] == 0x20 { i += 1 }
+        }
+        return i
+    }
+
+    /// Whether `p[s..<e]` ends in `.go:<line>`.
+    static func hasGoFileSuffix(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
+        var d = e
+        while d > s && Bytes.isDigit(p[d - 1]) { d -= 1 }
+        guard d < e, d - s >= 4 else { return false }
+        return p[d - 1] == UInt8(ascii: ":") && p[d - 2] == UInt8(ascii: "o") && p[d - 3] == UInt8(ascii: "g")
+            && p[d - 4] == UInt8(ascii: ".")
+    }
+
     /// Where a JSON object that ends the line starts after a few words of someone else's prefix:
     /// the pod and container `stern` prints (`checkout-7d9f8c6b5-x2kqp checkout {...}`), a compose
     /// service (`checkout-1  | {...}`), syslog (`Nov 20 08:15:01 node1 checkout[7]: {...}`), Go's
@@ -199,7 +238,11 @@ public final class PayloadScanner {
     ) -> (time: Range<Int>?, message: Range<Int>)? {
         var i = s
         var time: Range<Int>? = nil
-        if Bytes.isDigit(p[i]) {
+        if let g = PayloadScanner.goLogHeaderEnd(p, n, from: i) {
+            // Go's `log` header: its time is read by `EventExtractor.goLogTime`
+            i = g
+            guard i < n else { return nil }
+        } else if Bytes.isDigit(p[i]) {
             // a time: RFC3339, a date and a time of day, or a clock (`time.Kitchen`, `15:04:05`)
             let t0 = i
             while i < n && i - t0 < 40 && p[i] != 0x20 { i += 1 }

@@ -286,6 +286,33 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertEqual(h.event("12 INF payment captured")?.kinds ?? [], [], "a number is no time")
     }
 
+    /// slog's default handler, which writes through Go's `log` package until a service installs a
+    /// handler of its own: `2026/11/20 08:15:00 INFO ApplyPromotion coupon=X`, with the caller when
+    /// the `log` flags ask for it. The `/` date hid the line's shape, so every such line was skipped.
+    func testSlogDefaultHandlerThroughGoLog() {
+        let h = LineHarness()
+        let d = h.event("2026/11/20 08:15:00 INFO ApplyPromotion coupon=sd1 user_id=u-1")!
+        XCTAssertEqual(d.kinds, .promotionApplied)
+        XCTAssertEqual(h.coupon(d), "SD1")
+        XCTAssertEqual(h.user(d), "u-1")
+        XCTAssertEqual(d.time, t0)
+        // `Lmicroseconds|Lshortfile`, a quoted value, and a prefix word before the time
+        let f = h.event(
+            #"2026/11/20 08:15:00.000000 pay.go:88: ERROR payment failed provider=stripe err="dial tcp: i/o timeout""#)!
+        XCTAssertEqual(f.kinds, .paymentProviderFailure)
+        XCTAssertEqual(h.provider(f), "stripe")
+        XCTAssertEqual(f.time, t0)
+        let l = h.event("[checkout] 2026/11/20 08:15:00 /app/internal/biz/promo.go:31: WARN ApplyPromotion coupon=sd2")!
+        XCTAssertEqual(h.coupon(l), "SD2")
+        XCTAssertEqual(l.time, t0)
+        // Go's `log` without a level, or a message that is no event: nothing
+        XCTAssertEqual(h.event("2026/11/20 08:15:00 ApplyPromotion coupon=sd3")?.kinds ?? [], [])
+        XCTAssertEqual(
+            h.event("2026/11/20 08:15:00 pay.go:88: INFO payment webhook received provider=stripe")?.kinds ?? [], [])
+        XCTAssertEqual(h.event("2026/11/20 08:15:00 INFO payment captured")?.kinds, .paymentSucceeded)
+        XCTAssertEqual(h.event("2026/11/20 08:15:00 pay.go: INFO payment captured")?.kinds ?? [], [], "no caller")
+    }
+
     /// Colour codes (`ESC [ ... m`) around levels, keys and messages: `\u{1B}[36mcoupon\u{1B}[0m=X` was
     /// no key, and a coloured time hid the line's shape.
     func testColourCodesAreNotPartOfTheText() {
