@@ -398,7 +398,10 @@ public final class EventExtractor {
         promotionFromRequestLine = true
         traceHash = hash(.traceId)
         // decoded args live in scratch; the values found point into them
-        let coupon = value(.args).flatMap { readArgs($0.0, $0.1) }
+        var coupon = value(.args).flatMap { readArgs($0.0, $0.1) }
+        // `args` logged as a JSON object (`"args":{"promotion_code":"X"}`: its keys are the line's,
+        // one level down), or a coupon key beside it
+        if coupon == nil { coupon = normalized(.coupon, .upper) }
         (ev.coupon, ev.couponHash) = intern(coupon, into: coupons, limit: applied ? nil : coupons.maxEntries / 2)
         ev.userHash = hash(.user)
         ev.ipHash = hash(.ip, cut: UInt8(ascii: ","))

@@ -95,6 +95,13 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertEqual(z.kinds, [.promotionRejected, .request])
         XCTAssertEqual(h.coupon(z), "X9")
         XCTAssertNotEqual(h.extractor.traceHash, 0)
+        // `args` as a JSON object (a logger that encodes the request itself): its code was lost
+        let o = h.event(
+            #"{"level":"info","ts":1763626500,"msg":"","kind":"server","component":"grpc","operation":"/api.checkout.v1.CartService/ApplyPromotion","args":{"session_id":"s-1","promotion_code":"obj1","user_id":"u-7"},"code":0,"reason":"","latency":0.01}"#
+        )!
+        XCTAssertEqual(o.kinds, [.promotionApplied, .request])
+        XCTAssertEqual(h.coupon(o), "OBJ1")
+        XCTAssertEqual(h.user(o), "u-7")
     }
 
     func testMiddlewareOtherOperationsAreRequestsOnly() {
