@@ -92,6 +92,50 @@ public final class PayloadScanner {
     /// Scans `p[0..<n]`. Returns false when the payload is neither a JSON object nor logfmt.
     public func scan(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         reset()
+        return scanPayload(p, n)
+    }
+
+    /// `scan` of the payload after a prefix of `offset` bytes that `p` starts past: the values'
+    /// offsets are moved back to the whole payload's.
+    private func scan(_ p: UnsafePointer<UInt8>, _ n: Int, offset: Int) -> Bool {
+        let ok = scanPayload(p, n, outermost: false)
+        for k in 0..<Field.count where slots[k].type != .absent {
+            slots[k].start &+= Int32(offset)
+        }
+        return ok
+    }
+
+    /// Where the line starts after a Loki label set (`{app="checkout", pod="checkout-1"} `, as
+    /// `logcli query` prints it between the time and the line): names of letters, digits and `_`,
+    /// quoted values, at most 4 KB. Nil for any other shape, JSON included.
+    static func labelSetEnd(_ p: UnsafePointer<UInt8>, _ n: Int, from s: Int) -> Int? {
+        let limit = min(n, s + 4096)
+        var i = s + 1
+        while true {
+            while i < limit && p[i] == 0x20 { i += 1 }
+            guard i < limit else { return nil }
+            if p[i] == UInt8(ascii: "}") { break }
+            let k = i
+            while i < limit && (Bytes.isDigit(p[i]) || (p[i] | 0x20) &- 0x61 < 26 || p[i] == UInt8(ascii: "_")) {
+                i += 1
+            }
+            guard i > k, i + 1 < limit, p[i] == UInt8(ascii: "="), p[i + 1] == 0x22,
+                let e = PayloadScanner.stringEnd(p, from: i + 2, end: limit)
+            else { return nil }
+            i = e + 1
+            while i < limit && p[i] == 0x20 { i += 1 }
+            guard i < limit else { return nil }
+            if p[i] == UInt8(ascii: ",") { i += 1 } else if p[i] != UInt8(ascii: "}") { return nil }
+        }
+        guard i > s + 1, i + 1 < n, p[i + 1] == 0x20 else { return nil }
+        i += 1
+        while i < n && p[i] == 0x20 { i += 1 }
+        return i
+    }
+
+    /// `outermost`: the line itself, not what follows a prefix already taken off (one prefix only:
+    /// a hostile line of label sets must not recurse once per set).
+    private func scanPayload(_ p: UnsafePointer<UInt8>, _ n: Int, outermost: Bool = true) -> Bool {
         var i = 0
         while i < n && Bytes.isSpace(p[i]) { i += 1 }
         guard i < n else {
@@ -100,6 +144,11 @@ public final class PayloadScanner {
         }
         if p[i] == UInt8(ascii: "{") {
             parsed = scanJSON(p, n, from: i)
+            if !parsed, outermost, let r = PayloadScanner.labelSetEnd(p, n, from: i), r < n {
+                // Loki's label set before the line (`logcli query`): the line is the payload
+                reset()
+                return scan(p + r, n - r, offset: r)
+            }
         } else if let h = PayloadScanner.klogHeaderEnd(p, n, from: i) {
             parsed = scanKlogMessage(p, n, from: h)
         } else if Bytes.isDigit(p[i]), let c = PayloadScanner.consoleLine(p, n, from: i) {

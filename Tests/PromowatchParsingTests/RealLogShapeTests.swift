@@ -368,6 +368,31 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertEqual(h.event(#"prefix{"msg":"ApplyPromotion","coupon":"X"}"#)?.kinds ?? [], [])
     }
 
+    /// `logcli query` prints Loki's label set between the time and the line: the `{` made the line
+    /// a broken JSON object, and it was skipped whole.
+    func testLineAfterALokiLabelSet() {
+        let h = LineHarness()
+        let j = h.event(
+            #"2026-11-20T08:15:00Z {app="checkout", pod="checkout-7d9f8c6b5-x2kqp"} {"level":"info","msg":"ApplyPromotion","coupon":"lk1","user_id":"u-1"}"#
+        )!
+        XCTAssertEqual(h.coupon(j), "LK1")
+        XCTAssertEqual(h.user(j), "u-1")
+        XCTAssertEqual(j.time, t0)
+        let l = h.event(
+            #"2026-11-20T08:15:00+00:00 {app="checkout",namespace="shop \"eu\""} INFO ts=2026-11-20T08:15:00Z msg=payment failed provider=stripe error_code=timeout"#
+        )!
+        XCTAssertEqual(l.kinds, .paymentProviderFailure)
+        XCTAssertEqual(h.provider(l), "stripe")
+        // a broken JSON line stays skipped; a label set needs quoted values and a line after it
+        XCTAssertEqual(
+            h.event(#"{"msg":"ApplyPromotion","coupon":"X" INFO msg=ApplyPromotion coupon=Y"#)?.kinds ?? [], [])
+        XCTAssertEqual(h.event(#"{app=checkout} msg=ApplyPromotion coupon=Y"#)?.kinds ?? [], [])
+        XCTAssertEqual(h.event(#"{app="checkout"}"#)?.kinds ?? [], [])
+        XCTAssertEqual(
+            h.event(#"{a="1"} {b="2"} msg=ApplyPromotion coupon=Z"#)?.kinds ?? [], [], "one label set, not one per set")
+        XCTAssertEqual(PayloadScanner.labelSetEnd(Array("{} x".utf8), 4, from: 0), nil, "no labels")
+    }
+
     /// slog's groups in its text handler (`req.coupon=X`), flattened fields (`client.ip`): the
     /// values were lost. A dotted key is read by its last part, below the line's own keys, and only
     /// for an event's values.
