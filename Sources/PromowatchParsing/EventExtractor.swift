@@ -12,6 +12,8 @@ public final class EventExtractor {
     /// The current line without its colour codes (`Bytes.stripEscapes`), when it had any.
     private let plain: UnsafeMutablePointer<UInt8>
     private let plainCapacity: Int
+    /// The decoded line of a log shipper's record (`shippedLine`), made when first needed.
+    private var shipped: UnsafeMutablePointer<UInt8>?
     private var used = 0
     private var base: UnsafePointer<UInt8> = UnsafePointer(bitPattern: 1)!
     /// Whether the current line's payload was scanned: its fields (and `base`) belong to it. A
@@ -61,6 +63,7 @@ public final class EventExtractor {
     deinit {
         scratch.deallocate()
         plain.deallocate()
+        shipped?.deallocate()
     }
 
     /// The event in `frame`. `phrases` are the phrase hits already known for the line
@@ -77,6 +80,13 @@ public final class EventExtractor {
         if phrases.contains(.timeout) { ev.kinds.insert(.timeout) }
         if phrases.contains(.dbSaturation) { ev.kinds.insert(.dbSaturation) }
         scanned = frame.length > 0 && scanner.scan(frame.payload, frame.length)
+        if scanned, let inner = shippedLine(&frame) {
+            // a log shipper's record: the line the service wrote is the payload
+            frame.payload = inner.0
+            frame.length = inner.1
+            line = inner
+            scanned = frame.length > 0 && scanner.scan(frame.payload, frame.length)
+        }
         // colour codes hide a console logger's keys and message (a JSON encoder escapes them, and a
         // line whose keys name its event reads as it is): looked for only when nothing named it
         if !scanner.namesEvent && frame.length <= plainCapacity
@@ -132,6 +142,40 @@ public final class EventExtractor {
             if ev.source < 0 { untrackedSourceEvents += 1 }
         }
         return ev
+    }
+
+    /// The line a log shipper's record holds (a JSON object just scanned), decoded, or nil: the
+    /// top-level `log` of Fluent Bit and Fluentd (beside `kubernetes`, `stream`, `time`, `date`)
+    /// or `textPayload` of Cloud Logging when no key names the event, or a message that is itself
+    /// a JSON line (Vector's `message`). When the framing gave no time, the record's own (`time`,
+    /// `@timestamp`, `timestamp`) becomes the frame's, so a line without one keeps its time.
+    private func shippedLine(_ frame: inout Frame) -> (UnsafePointer<UInt8>, Int)? {
+        let p = frame.payload
+        guard p[0] == UInt8(ascii: "{") else { return nil }
+        var s = scanner[.line]
+        if scanner.namesEvent {
+            s = scanner[.name]
+            guard s.rank < 16, s.type == .escaped, s.length > 1, p[Int(s.start)] == UInt8(ascii: "{") else {
+                return nil
+            }
+        } else {
+            guard s.rank < 16, s.type == .plain || s.type == .escaped, s.length > 0 else { return nil }
+        }
+        if !frame.hasTime, case let t = scanner[.ts], t.type == .plain || t.type == .bare,
+            let (nanos, zoned) = ByteNumbers.parseEventTime(p + Int(t.start), Int(t.length)), zoned, nanos != 0
+        {
+            frame.parsedTime = nanos
+        }
+        var q = p + Int(s.start)
+        var n = Int(s.length)
+        if s.type == .escaped {
+            if shipped == nil { shipped = .allocate(capacity: plainCapacity) }
+            guard let out = shipped, n <= plainCapacity else { return nil }
+            n = unescapeString(q, n, into: out)
+            q = UnsafePointer(out)
+        }
+        while n > 0 && (q[n - 1] == 0x0A || q[n - 1] == 0x0D) { n -= 1 }
+        return n > 0 ? (q, n) : nil
     }
 
     /// The time Go's `log` package writes before the message with `LstdFlags` (`2026/11/20 08:15:01`;

@@ -4,6 +4,9 @@ public enum Field: UInt8, CaseIterable, Sendable {
     case errorCode, errorText, amount, card, latencyMs, latency
     /// go-kratos logging middleware (contract §3, Kratos request lines).
     case operation, args, code, component, traceId
+    /// A log shipper's record: the key holding the whole line the service wrote (Fluent Bit and
+    /// Fluentd `log`, Google Cloud Logging `textPayload`), read when nothing else names the event.
+    case line
 
     public static let count = Field.allCases.count
 
@@ -58,6 +61,7 @@ public enum Field: UInt8, CaseIterable, Sendable {
         (.code, ["code"]),
         (.component, ["component", "kind"]),
         (.traceId, ["trace.id", "trace_id", "traceId", "traceID"]),
+        (.line, ["log", "textPayload"]),
     ]
 }
 

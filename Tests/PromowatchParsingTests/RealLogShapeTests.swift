@@ -393,6 +393,49 @@ final class RealLogShapeTests: XCTestCase {
         XCTAssertEqual(PayloadScanner.labelSetEnd(Array("{} x".utf8), 4, from: 0), nil, "no labels")
     }
 
+    /// Records of log shippers, as archives of them hold the lines: Fluent Bit's and Fluentd's
+    /// `log` beside `kubernetes` metadata, Cloud Logging's `textPayload`, Vector's `message`. The
+    /// extra keys made them no Docker framing, so every such line was skipped.
+    func testLinesInsideALogShippersRecord() {
+        let h = LineHarness()
+        let fb = h.event(
+            #"{"date":1763626500.123,"time":"2026-11-20T08:15:00Z","stream":"stdout","_p":"F","log":"INFO caller=biz/promo.go:10 msg=ApplyPromotion coupon=fb1 user_id=u-1","kubernetes":{"pod_name":"checkout-1","namespace_name":"shop","labels":{"app":"checkout"}}}"#
+        )!
+        XCTAssertEqual(fb.kinds, .promotionApplied)
+        XCTAssertEqual(h.coupon(fb), "FB1")
+        XCTAssertEqual(h.user(fb), "u-1")
+        XCTAssertEqual(fb.time, t0, "the record's time when the line has none")
+        // Fluentd's docker format: the escaped JSON line with its newline; the line's own time wins
+        let fd = h.event(
+            #"{"log":"{\"level\":\"error\",\"ts\":\"2026-11-20T08:15:00Z\",\"msg\":\"payment failed\",\"provider\":\"stripe\",\"error_code\":\"timeout\"}\n","stream":"stderr","docker":{"container_id":"3f2a"},"kubernetes":{"pod_name":"checkout-1"},"time":"2026-11-20T09:00:00Z"}"#
+        )!
+        XCTAssertEqual(fd.kinds, .paymentProviderFailure)
+        XCTAssertEqual(h.provider(fd), "stripe")
+        XCTAssertEqual(fd.time, t0)
+        let gcp = h.event(
+            #"{"textPayload":"WARN ts=2026-11-20T08:15:00Z msg=payment declined provider=paypal decline_code=card_declined","resource":{"type":"k8s_container","labels":{"pod_name":"checkout-1"}},"timestamp":"2026-11-20T08:15:00.5Z","severity":"WARNING"}"#
+        )!
+        XCTAssertEqual(gcp.kinds, .paymentDeclined)
+        XCTAssertEqual(gcp.time, t0)
+        let vector = h.event(
+            #"{"file":"/var/log/pods/shop_checkout-1/checkout/0.log","kubernetes":{"pod_name":"checkout-1"},"message":"{\"level\":\"info\",\"msg\":\"payment captured\",\"provider\":\"stripe\"}","source_type":"kubernetes_logs","stream":"stdout","timestamp":"2026-11-20T08:15:00Z"}"#
+        )!
+        XCTAssertEqual(vector.kinds, .paymentSucceeded)
+        XCTAssertEqual(vector.time, t0)
+        // a record whose fields were merged (Fluent Bit's `Merge_Log`) reads its own keys; a nested
+        // `log` is no record's line; a line that is no event stays skipped
+        let merged = h.event(
+            #"{"log":"{\"msg\":\"ApplyPromotion\"}","msg":"ApplyPromotion","coupon":"mg1","time":"2026-11-20T08:15:00Z"}"#
+        )!
+        XCTAssertEqual(h.coupon(merged), "MG1")
+        XCTAssertEqual(
+            h.event(#"{"data":{"log":"INFO msg=ApplyPromotion coupon=n1"},"time":"2026-11-20T08:15:00Z"}"#)?.kinds
+                ?? [], [])
+        XCTAssertEqual(
+            h.event(#"{"log":"GET /healthz ApplyPromotion 200","kubernetes":{"pod_name":"checkout-1"}}"#)?.kinds ?? [],
+            [])
+    }
+
     /// slog's groups in its text handler (`req.coupon=X`), flattened fields (`client.ip`): the
     /// values were lost. A dotted key is read by its last part, below the line's own keys, and only
     /// for an event's values.
