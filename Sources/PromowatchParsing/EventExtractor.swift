@@ -80,12 +80,16 @@ public final class EventExtractor {
         if phrases.contains(.timeout) { ev.kinds.insert(.timeout) }
         if phrases.contains(.dbSaturation) { ev.kinds.insert(.dbSaturation) }
         scanned = frame.length > 0 && scanner.scan(frame.payload, frame.length)
-        if scanned, let inner = shippedLine(&frame) {
+        if scanned, let (inner, trial) = shippedLine(&frame) {
             // a log shipper's record: the line the service wrote is the payload
-            frame.payload = inner.0
-            frame.length = inner.1
-            line = inner
-            scanned = frame.length > 0 && scanner.scan(frame.payload, frame.length)
+            scanned = scanner.scan(inner.0, inner.1)
+            if trial && !scanner.namesEvent {
+                // a message that only looked like a line: the record is read as it is
+                scanned = scanner.scan(frame.payload, frame.length)
+            } else {
+                (frame.payload, frame.length) = inner
+                line = inner
+            }
         }
         // colour codes hide a console logger's keys and message (a JSON encoder escapes them, and a
         // line whose keys name its event reads as it is): looked for only when nothing named it
@@ -147,16 +151,24 @@ public final class EventExtractor {
     /// The line a log shipper's record holds (a JSON object just scanned), decoded, or nil: the
     /// top-level `log` of Fluent Bit and Fluentd (beside `kubernetes`, `stream`, `time`, `date`)
     /// or `textPayload` of Cloud Logging when no key names the event, or a message that is itself
-    /// a JSON line (Vector's `message`). When the framing gave no time, the record's own (`time`,
+    /// a whole line (Filebeat's and Vector's `message`: a JSON line, or a level word and pairs),
+    /// `trial`: kept only if it names an event itself. When the framing gave no time, the record's own (`time`,
     /// `@timestamp`, `timestamp`) becomes the frame's, so a line without one keeps its time.
-    private func shippedLine(_ frame: inout Frame) -> (UnsafePointer<UInt8>, Int)? {
+    private func shippedLine(_ frame: inout Frame) -> (line: (UnsafePointer<UInt8>, Int), trial: Bool)? {
         let p = frame.payload
         guard p[0] == UInt8(ascii: "{") else { return nil }
         var s = scanner[.line]
         if scanner.namesEvent {
+            // the message is the whole line only when it reads as one (it names an event itself)
             s = scanner[.name]
-            guard s.rank < 16, s.type == .escaped, s.length > 1, p[Int(s.start)] == UInt8(ascii: "{") else {
-                return nil
+            guard s.rank < 16, s.type == .escaped || s.type == .plain, s.length > 4 else { return nil }
+            let m = Int(s.start)
+            let e = m + Int(s.length)
+            if p[m] == UInt8(ascii: "{") {
+                guard s.type == .escaped else { return nil }
+            } else {
+                // Filebeat's and Vector's `message`: `INFO ts=... msg=payment failed provider=stripe`
+                guard let l = PayloadScanner.levelEnd(p, e, from: m), l < e, p[l] == 0x20 else { return nil }
             }
         } else {
             guard s.rank < 16, s.type == .plain || s.type == .escaped, s.length > 0 else { return nil }
@@ -175,7 +187,7 @@ public final class EventExtractor {
             q = UnsafePointer(out)
         }
         while n > 0 && (q[n - 1] == 0x0A || q[n - 1] == 0x0D) { n -= 1 }
-        return n > 0 ? (q, n) : nil
+        return n > 0 ? ((q, n), scanner.namesEvent) : nil
     }
 
     /// The time Go's `log` package writes before the message with `LstdFlags` (`2026/11/20 08:15:01`;

@@ -422,6 +422,18 @@ final class RealLogShapeTests: XCTestCase {
         )!
         XCTAssertEqual(vector.kinds, .paymentSucceeded)
         XCTAssertEqual(vector.time, t0)
+        // Filebeat: the std logger's line in `message`, `log` an object of its own
+        let filebeat = h.event(
+            #"{"@timestamp":"2026-11-20T08:15:00.000Z","message":"ERROR caller=biz/pay.go:88 msg=payment authorization failed provider=stripe error_code=timeout","log":{"offset":1042,"file":{"path":"/var/log/containers/checkout.log"}},"stream":"stdout","kubernetes":{"pod":{"name":"checkout-1"}}}"#
+        )!
+        XCTAssertEqual(filebeat.kinds, .paymentProviderFailure)
+        XCTAssertEqual(h.provider(filebeat), "stripe")
+        XCTAssertEqual(filebeat.time, t0)
+        // a message that is no line stays the message (its pairs read as before)
+        let zap = h.event(
+            #"{"level":"info","ts":"2026-11-20T08:15:00Z","msg":"ApplyPromotion coupon=zp1","user_id":"u-9"}"#)!
+        XCTAssertEqual(h.coupon(zap), "ZP1")
+        XCTAssertEqual(h.user(zap), "u-9")
         // a record whose fields were merged (Fluent Bit's `Merge_Log`) reads its own keys; a nested
         // `log` is no record's line; a line that is no event stays skipped
         let merged = h.event(
