@@ -32,11 +32,17 @@ public final class IncidentTracker {
         gap = Int64(gapMinutes) * 60 * EventTime.nanosPerSecond
     }
 
+    /// The detector's episodes (`Detector.episodeSpans`): an incident whose cause still holds is
+    /// not resolved, though its finding is not repeated while it does (a provider failing for an
+    /// hour raises one finding, and was resolved a gap after it). Nil: findings alone.
+    public var episodes: (() -> [EpisodeSpan])?
+
     /// Which incidents a finding can join: the same family of causes and, for coupons and
     /// identities, the same subject.
-    static func key(_ f: Finding) -> String {
-        let s = f.subject
-        switch f.category {
+    static func key(_ f: Finding) -> String { key(f.category, f.subject) }
+
+    static func key(_ category: Category, _ s: Subject) -> String {
+        switch category {
         case .paymentProviderFailure, .compensationFailure, .latency, .dbSaturation:
             return "checkout"
         case .couponAbuse, .couponReuse, .discountStacking:
@@ -106,13 +112,27 @@ public final class IncidentTracker {
         }
     }
 
-    /// Resolves the incidents quiet for the gap by event time `t`.
+    /// The latest time up to `t` at which an episode of the incident's cause held (episodes raised
+    /// after `t` say nothing of it yet).
+    func lastActive(_ i: Incident, at t: Int64) -> Int64? {
+        guard let spans = episodes?() else { return nil }
+        var latest: Int64?
+        for sp in spans
+        where sp.start <= t && sp.last > i.updated && IncidentTracker.key(sp.category, sp.subject) == i.key {
+            latest = max(latest ?? Int64.min, min(sp.last, t))
+        }
+        return latest
+    }
+
+    /// Resolves the incidents quiet for the gap by event time `t`: no finding and no episode of
+    /// their cause holding for that long.
     public func advance(to t: Int64) {
         guard t >= nextExpiry else { return }
         var still: [Incident] = []
         openIndex.removeAll(keepingCapacity: true)
         nextExpiry = Int64.max
-        for i in open {
+        for var i in open {
+            if i.updated + gap <= t, let a = lastActive(i, at: t) { i.updated = max(i.updated, a) }
             if i.updated + gap <= t {
                 resolved.append(
                     IncidentEvent(

@@ -31,6 +31,11 @@ public final class Detector {
     var past = PastTotals()
     var pastUpTo = Int.min
     var episodes: [String: Int] = [:]
+    /// Each episode from its finding to the last window its cause held, in the order raised. A
+    /// batch keeps them all (one per finding); streaming forgets those a day past.
+    public private(set) var episodeSpans: [EpisodeSpan] = []
+    /// The open episodes' spans (`episodes`' keys), by index into `episodeSpans`.
+    var spanIndex: [String: Int] = [:]
     /// Failing streak per provider (first and last minute), for the confirmation before a switch.
     var streaks: [Int32: (start: Int, last: Int)] = [:]
     /// Per failing provider, the minutes of its streak whose latest evaluation found no healthy
@@ -183,6 +188,20 @@ public final class Detector {
     func pruneEpisodes(now m: Int) {
         let cutoff = m - config.general.cooldownMinutes - 1
         if episodes.values.contains(where: { $0 < cutoff }) { episodes = episodes.filter { $0.value >= cutoff } }
+        if spanIndex.count > episodes.count { spanIndex = spanIndex.filter { episodes[$0.key] != nil } }
+        let dayAgo = Int64(m - 1440) * Detector.minuteNanos
+        if streaming && episodeSpans.count > 4096 {
+            // drop spans that ended a day ago; the open ones move to their new places
+            let open = Set(spanIndex.values)
+            var kept: [EpisodeSpan] = []
+            var moved: [Int: Int] = [:]
+            for (i, sp) in episodeSpans.enumerated() where sp.last >= dayAgo || open.contains(i) {
+                moved[i] = kept.count
+                kept.append(sp)
+            }
+            spanIndex = spanIndex.compactMapValues { moved[$0] }
+            episodeSpans = kept
+        }
     }
 
     /// Folds minutes before `m` into the baseline totals.
@@ -316,7 +335,19 @@ public final class Detector {
         let s = draft.subject
         let key = [draft.category.rawValue, s.coupon ?? "", s.user ?? "", s.ip ?? "", s.provider ?? "", draft.episode]
             .joined(separator: "\u{1F}")
-        guard fires(key, m) else { return }
+        guard fires(key, m) else {
+            // the cause still holds: its episode (and the incident it opened) goes on
+            if let i = spanIndex[key] {
+                episodeSpans[i].last = max(episodeSpans[i].last, end)
+            } else {
+                // an episode an earlier run raised (`cron`): its span starts here
+                spanIndex[key] = episodeSpans.count
+                episodeSpans.append(EpisodeSpan(category: draft.category, subject: s, start: end, last: end))
+            }
+            return
+        }
+        spanIndex[key] = episodeSpans.count
+        episodeSpans.append(EpisodeSpan(category: draft.category, subject: s, start: end, last: end))
         var f = Finding(
             time: end, category: draft.category, severity: draft.severity, subject: s,
             windowStart: Int64(m - draft.windowMinutes + 1) * Detector.minuteNanos, windowEnd: end,

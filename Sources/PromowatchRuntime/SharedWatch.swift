@@ -56,6 +56,7 @@ final class SharedWatch {
         self.announcer = Announcer(config)
         self.incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
         self.out = out
+        incidents.episodes = { [weak self] in self?.merged?.episodeSpans ?? [] }
         aggregator.trackPartials()
         // registers
         try store.publish(group: group, instance: instance, partials: [], watermark: Int64.min, done: false)

@@ -54,7 +54,7 @@ final class NotificationTests: XCTestCase {
 
     /// A saturated database and stacked discounts on a hostile code, ten minutes ago.
     func incidentLines() throws -> String {
-        let t0 = Date().timeIntervalSince1970 - 600
+        let t0 = Date().timeIntervalSince1970 - 1800
         func ts(_ s: Double) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: t0 + s)) }
         let code = String(
             decoding: try JSONSerialization.data(withJSONObject: [hostile]), as: UTF8.self
@@ -73,9 +73,10 @@ final class NotificationTests: XCTestCase {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Three minutes later: quiet for longer than the incident gap, so both resolve.
+    /// 29 minutes later: past the longest window that still held the causes (15 minutes: an
+    /// incident stays open while its cause holds) and the incident gap, so both resolve.
     func laterLine() -> String {
-        let t = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Date().timeIntervalSince1970 - 420))
+        let t = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Date().timeIntervalSince1970 - 60))
         return "{\"ts\":\"\(t)\",\"msg\":\"request\",\"latency_ms\":40}\n"
     }
 

@@ -61,6 +61,42 @@ final class IncidentTrackerTests: XCTestCase {
         XCTAssertEqual(c.incident?.id, a.incident?.id)
     }
 
+    /// A provider failing for 40 minutes raises one finding (the detector does not repeat it while
+    /// its cause holds): its incident was resolved 15 minutes after that finding, while the
+    /// provider still failed. It stays open until its episode has been over for the gap.
+    func testAnIncidentStaysOpenWhileItsCauseHolds() {
+        let t = IncidentTracker(gapMinutes: 15)
+        var spans = [
+            EpisodeSpan(
+                category: .paymentProviderFailure, subject: Subject(provider: "paypal"), start: 1 * min, last: 1 * min)
+        ]
+        t.episodes = { spans }
+        var f = finding(.paymentProviderFailure, at: 1, provider: "paypal")
+        t.assign(&f)
+        spans[0].last = 30 * min  // the detector saw it hold through minute 30
+        t.advance(to: 20 * min)
+        XCTAssertEqual(t.resolved.count, 0, "still failing at minute 20")
+        // an episode of another cause, or one raised later, keeps nothing open
+        spans.append(
+            EpisodeSpan(category: .couponReuse, subject: Subject(coupon: "X"), start: 2 * min, last: 90 * min))
+        spans.append(
+            EpisodeSpan(
+                category: .paymentProviderFailure, subject: Subject(provider: "paypal"), start: 60 * min,
+                last: 90 * min))
+        t.advance(to: 44 * min)
+        XCTAssertEqual(t.resolved.count, 0)
+        t.advance(to: 45 * min)
+        XCTAssertEqual(t.resolved.map(\.ref.id), [f.incident!.id])
+        XCTAssertEqual(t.resolved.first?.time, 45 * min, "a gap after the cause last held")
+        XCTAssertEqual(t.resolved.first?.updated, 30 * min)
+        // without the detector's episodes: a gap after the finding
+        let u = IncidentTracker(gapMinutes: 15)
+        var g = finding(.paymentProviderFailure, at: 1, provider: "paypal")
+        u.assign(&g)
+        u.advance(to: 20 * min)
+        XCTAssertEqual(u.resolved.first?.time, 16 * min)
+    }
+
     func testOneCodesFindingsAreOneIncidentWhateverTheCase() {
         let t = IncidentTracker(gapMinutes: 15)
         var fs = [finding(.couponReuse, at: 0, coupon: "leak"), finding(.couponAbuse, at: 2, .p0, coupon: "LEAK")]

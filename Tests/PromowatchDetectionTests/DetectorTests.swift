@@ -294,6 +294,26 @@ final class DetectorTests: XCTestCase {
         XCTAssertTrue(g.allSatisfy { $0.action == nil }, "no switch while every provider fails")
     }
 
+    /// An outage of 40 minutes raises its findings at the start and none after, while it lasts: the
+    /// episode's span says how long its cause held, so its incident is not resolved mid-outage.
+    func testAnEpisodeSpansAsLongAsItsCauseHolds() {
+        let d = detector()
+        background(d, minutes: 0..<60)
+        for m in 60..<100 {
+            background(d, minutes: m..<(m + 1))
+            for k in 0..<6 { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure, card: "o-\(m)-\(k)") }
+        }
+        background(d, minutes: 100..<140)
+        let f = d.finish().filter { $0.category == .paymentProviderFailure }
+        XCTAssertLessThan(f.last!.time, minute(75), "no finding repeated while the outage lasts")
+        let spans = d.episodeSpans.filter { $0.category == .paymentProviderFailure }
+        XCTAssertEqual(spans.map(\.start), f.map(\.time), "one span per finding, from its time")
+        let last = spans.map(\.last).max()!
+        XCTAssertGreaterThanOrEqual(last, minute(100), "held through the outage's last minute")
+        XCTAssertLessThanOrEqual(last, minute(100 + DetectionConfig().providerFailure.windowMinutes))
+        XCTAssertTrue(spans.allSatisfy { $0.subject.provider == "stripe" })
+    }
+
     func testDeclinesNeverCountAsProviderFailuresAndCardTestingNeverSwitches() {
         let d = detector()
         background(d, minutes: 0..<60)
