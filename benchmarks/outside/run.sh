@@ -22,6 +22,10 @@
 #                               in, all in go-kratos std-logger lines with promotions logged by
 #                               `Infof("ApplyPromotion: %v", req)`: stripe switched off once, paypal
 #                               never, every promotion read with its code
+#   shipper-archive.py          three days archived by Fluent Bit, Filebeat and Vector (gzip),
+#                               slog's default handler among them, paypal down for 40 minutes and
+#                               a campaign launch: paypal switched off, no code blacklisted, every
+#                               event read with its time and code
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pw=${PROMOWATCH:-}
@@ -77,4 +81,5 @@ check big-customer-base-leak blacklist_coupon benchmarks/outside/big-customer-ba
   blacklist_coupon:STAFF55-OMAR
 check fallback-degrades-later disable_provider benchmarks/outside/fallback-degrades-later.py 7 90 \
   disable_provider:stripe
+check shipper-archive blacklist_coupon benchmarks/outside/shipper-archive.py 5 80 disable_provider:paypal
 exit $fail
