@@ -594,6 +594,30 @@ public final class EventExtractor {
         return false
     }
 
+    /// Whether a text holds a decline code as a whole word (any case; `_` and letters and digits
+    /// around it make another word): `stripe: card_declined: Your card was declined.`, Stripe's
+    /// error as JSON. A card decline surge read as a provider outage would switch providers.
+    private func namesDeclineCode(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        guard n >= 9, used + n <= scratchCapacity else { return false }
+        let low = scratch + used
+        for i in 0..<n { low[i] = Bytes.lower(p[i]) }
+        func wordByte(_ b: UInt8) -> Bool { (b &- 0x61) < 26 || (b &- 0x30) < 10 || b == UInt8(ascii: "_") }
+        for c in EventExtractor.declineCodes {
+            var from = 0
+            while from < n,
+                let k = c.withUTF8Buffer({
+                    Bytes.firstIndex(UnsafePointer(low + from), n - from, $0.baseAddress!, $0.count)
+                })
+            {
+                let s = from + k
+                let e = s + c.utf8CodeUnitCount
+                if (s == 0 || !wordByte(low[s - 1])) && (e == n || !wordByte(low[e])) { return true }
+                from = s + 1
+            }
+        }
+        return false
+    }
+
     private func payment(_ ev: inout Event, success: Bool) {
         if success {
             ev.kinds.insert(.paymentSucceeded)
@@ -602,8 +626,9 @@ public final class EventExtractor {
             if let (p, n) = value(.errorCode) {
                 decline = EventExtractor.isDeclineCode(p, n)
             } else if let (p, n) = value(.errorText) {
-                // no code key: an error text that is exactly a decline code still is one
-                decline = EventExtractor.isDeclineCode(p, n)
+                // no code key: an error text that names a decline code is one (the text of a
+                // payment SDK's error: `{"code":"card_declined","type":"card_error",...}`)
+                decline = EventExtractor.isDeclineCode(p, n) || namesDeclineCode(p, min(n, 4096))
             }
             ev.kinds.insert(decline ? .paymentDeclined : .paymentProviderFailure)
         }

@@ -129,6 +129,35 @@ final class PayloadTests: XCTestCase {
         XCTAssertEqual(uncoded.kinds, .paymentProviderFailure, "no decline code: provider-side, as the contract says")
     }
 
+    /// A payment SDK's error logged as the error text, with no code key: stripe-go's error is its
+    /// JSON (`{"code":"card_declined","decline_code":"insufficient_funds","type":"card_error"}`).
+    /// Read as provider-side failures, a wave of declines (card testing) looked like an outage
+    /// and asked for a provider switch.
+    func testAnErrorTextThatNamesADeclineCodeIsADecline() {
+        let h = LineHarness()
+        let sdk = h.event(
+            #"{"level":"error","msg":"payment failed","provider":"stripe","error":"{\"code\":\"card_declined\",\"decline_code\":\"insufficient_funds\",\"message\":\"Your card has insufficient funds.\",\"status\":402,\"type\":\"card_error\"}"}"#
+        )!
+        XCTAssertEqual(sdk.kinds, .paymentDeclined)
+        XCTAssertEqual(
+            h.event("ERROR msg=payment failed provider=stripe err=stripe: CARD_DECLINED: Your card was declined.")?
+                .kinds, .paymentDeclined)
+        // a code key decides; a word that only contains a code is none; provider errors stay provider-side
+        XCTAssertEqual(
+            h.event(
+                #"{"msg":"payment failed","provider":"stripe","error_code":"api_error","error":"after card_declined retry"}"#
+            )?.kinds,
+            .paymentProviderFailure)
+        XCTAssertEqual(
+            h.event(#"{"msg":"payment failed","provider":"stripe","error":"no_card_declined_cache: 503"}"#)?.kinds,
+            .paymentProviderFailure)
+        XCTAssertEqual(
+            h.event(
+                #"{"msg":"payment failed","provider":"paypal","error":"dial tcp 10.0.0.1:443: connection refused"}"#)?
+                .kinds,
+            .paymentProviderFailure)
+    }
+
     func testCompensationLatencyAndDatabase() {
         let h = LineHarness()
         XCTAssertEqual(h.event(#"{"msg":"saga","step":{"state":"failed_compensation"}}"#)!.kinds, .compensationFailure)
