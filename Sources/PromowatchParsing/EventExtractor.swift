@@ -587,6 +587,10 @@ public final class EventExtractor {
         "card_declined", "insufficient_funds", "do_not_honor", "incorrect_cvc", "incorrect_number",
         "expired_card", "lost_card", "stolen_card", "fraudulent", "generic_decline",
         "invalid_account", "card_not_supported", "pickup_card",
+        // PayPal's Orders API, the buyer's side by its documentation ("prompt the buyer to select
+        // a different payment method"): the runbook's second provider declines with these
+        "instrument_declined", "card_expired", "payer_cannot_pay", "transaction_refused",
+        "redirect_payer_for_alternate_funding", "max_number_of_payment_attempts_exceeded",
     ]
 
     static func isDeclineCode(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {

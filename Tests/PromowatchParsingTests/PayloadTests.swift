@@ -142,6 +142,17 @@ final class PayloadTests: XCTestCase {
         XCTAssertEqual(
             h.event("ERROR msg=payment failed provider=stripe err=stripe: CARD_DECLINED: Your card was declined.")?
                 .kinds, .paymentDeclined)
+        // PayPal's buyer-side issues (its Orders API): a code or the text of its error
+        XCTAssertEqual(
+            h.event("WARN msg=payment failed provider=paypal error_code=INSTRUMENT_DECLINED")?.kinds, .paymentDeclined)
+        XCTAssertEqual(
+            h.event(
+                #"{"msg":"payment failed","provider":"paypal","error":"UNPROCESSABLE_ENTITY: issue=PAYER_CANNOT_PAY"}"#)?
+                .kinds,
+            .paymentDeclined)
+        XCTAssertEqual(
+            h.event("ERROR msg=payment failed provider=paypal error_code=INTERNAL_SERVICE_ERROR")?.kinds,
+            .paymentProviderFailure)
         // a code key decides; a word that only contains a code is none; provider errors stay provider-side
         XCTAssertEqual(
             h.event(
