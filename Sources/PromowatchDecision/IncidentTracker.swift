@@ -35,7 +35,12 @@ public final class IncidentTracker {
     /// The detector's episodes (`Detector.episodeSpans`): an incident whose cause still holds is
     /// not resolved, though its finding is not repeated while it does (a provider failing for an
     /// hour raises one finding, and was resolved a gap after it). Nil: findings alone.
-    public var episodes: (() -> [EpisodeSpan])?
+    public var episodes: (() -> (spans: [EpisodeSpan], generation: Int))?
+    /// `episodes`' spans by incident key (a flood of incidents must not scan every span for each),
+    /// for the spans up to `indexed` of `indexedGeneration`.
+    private var spansByKey: [String: [Int]] = [:]
+    private var indexed = 0
+    private var indexedGeneration = -1
 
     /// Which incidents a finding can join: the same family of causes and, for coupons and
     /// identities, the same subject.
@@ -115,11 +120,21 @@ public final class IncidentTracker {
     /// The latest time up to `t` at which an episode of the incident's cause held (episodes raised
     /// after `t` say nothing of it yet).
     func lastActive(_ i: Incident, at t: Int64) -> Int64? {
-        guard let spans = episodes?() else { return nil }
+        guard let (spans, generation) = episodes?() else { return nil }
+        if generation != indexedGeneration || spans.count < indexed {
+            spansByKey.removeAll(keepingCapacity: true)
+            indexed = 0
+            indexedGeneration = generation
+        }
+        while indexed < spans.count {
+            spansByKey[IncidentTracker.key(spans[indexed].category, spans[indexed].subject), default: []].append(
+                indexed)
+            indexed += 1
+        }
         var latest: Int64?
-        for sp in spans
-        where sp.start <= t && sp.last > i.updated && IncidentTracker.key(sp.category, sp.subject) == i.key {
-            latest = max(latest ?? Int64.min, min(sp.last, t))
+        for k in spansByKey[i.key] ?? [] {
+            let sp = spans[k]
+            if sp.start <= t && sp.last > i.updated { latest = max(latest ?? Int64.min, min(sp.last, t)) }
         }
         return latest
     }

@@ -34,6 +34,8 @@ public final class Detector {
     /// Each episode from its finding to the last window its cause held, in the order raised. A
     /// batch keeps them all (one per finding); streaming forgets those a day past.
     public private(set) var episodeSpans: [EpisodeSpan] = []
+    /// Counts the times `episodeSpans` lost entries (its indices moved): an index of it is stale.
+    public private(set) var episodeSpansGeneration = 0
     /// The open episodes' spans (`episodes`' keys), by index into `episodeSpans`.
     var spanIndex: [String: Int] = [:]
     /// Failing streak per provider (first and last minute), for the confirmation before a switch.
@@ -201,6 +203,7 @@ public final class Detector {
             }
             spanIndex = spanIndex.compactMapValues { moved[$0] }
             episodeSpans = kept
+            episodeSpansGeneration += 1
         }
     }
 

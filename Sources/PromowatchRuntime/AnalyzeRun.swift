@@ -44,7 +44,7 @@ public enum AnalyzeRun {
             remediator.handle(&findings)
             remediator.advance(to: d.watermark)  // breaker trials due before the end of the input
             let incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
-            incidents.episodes = { d.episodeSpans }
+            incidents.episodes = { (d.episodeSpans, d.episodeSpansGeneration) }
             for i in findings.indices { incidents.assign(&findings[i]) }
             incidents.advance(to: d.watermark)
             if let path = settings.reportPath {
@@ -94,7 +94,7 @@ public enum WatchRun {
         var result = RunResult()
         var lastEval = Analyzer.now()
         let incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
-        incidents.episodes = { detector.episodeSpans }
+        incidents.episodes = { (detector.episodeSpans, detector.episodeSpansGeneration) }
         var printedSteps = 0
         var printedIncidents = 0
         var counters = RunCounters()

@@ -122,7 +122,7 @@ public enum CronRun {
         let incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
         // incidents an earlier run left open continue here under their ids
         incidents.resume(try st.incidents(limit: 500).compactMap(\.openEvent))
-        incidents.episodes = { detector.episodeSpans }
+        incidents.episodes = { (detector.episodeSpans, detector.episodeSpansGeneration) }
         for i in findings.indices { incidents.assign(&findings[i]) }
         incidents.advance(to: detector.watermark)
         commit.incidents = incidents.all.map { IncidentRecord(event: $0, runID: runID) }

@@ -56,7 +56,9 @@ final class SharedWatch {
         self.announcer = Announcer(config)
         self.incidents = IncidentTracker(gapMinutes: config.decision.incidentGapMinutes)
         self.out = out
-        incidents.episodes = { [weak self] in self?.merged?.episodeSpans ?? [] }
+        incidents.episodes = { [weak self] in
+            (self?.merged?.episodeSpans ?? [], self?.merged?.episodeSpansGeneration ?? 0)
+        }
         aggregator.trackPartials()
         // registers
         try store.publish(group: group, instance: instance, partials: [], watermark: Int64.min, done: false)

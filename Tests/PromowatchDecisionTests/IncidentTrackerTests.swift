@@ -70,7 +70,8 @@ final class IncidentTrackerTests: XCTestCase {
             EpisodeSpan(
                 category: .paymentProviderFailure, subject: Subject(provider: "paypal"), start: 1 * min, last: 1 * min)
         ]
-        t.episodes = { spans }
+        var generation = 0
+        t.episodes = { (spans, generation) }
         var f = finding(.paymentProviderFailure, at: 1, provider: "paypal")
         t.assign(&f)
         spans[0].last = 30 * min  // the detector saw it hold through minute 30
@@ -83,6 +84,10 @@ final class IncidentTrackerTests: XCTestCase {
             EpisodeSpan(
                 category: .paymentProviderFailure, subject: Subject(provider: "paypal"), start: 60 * min,
                 last: 90 * min))
+        t.advance(to: 43 * min)
+        // a live detector forgets old spans (indices move): the tracker's index follows
+        spans.remove(at: 1)
+        generation += 1
         t.advance(to: 44 * min)
         XCTAssertEqual(t.resolved.count, 0)
         t.advance(to: 45 * min)
