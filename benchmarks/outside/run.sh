@@ -26,6 +26,9 @@
 #                               slog's default handler among them, paypal down for 40 minutes and
 #                               a campaign launch: paypal switched off, no code blacklisted, every
 #                               event read with its time and code
+#   card-testing-sdk-errors.py  card testing whose declines are logged only as the payment SDKs'
+#                               error texts (stripe-go's JSON, PayPal's `Issue: INSTRUMENT_DECLINED`),
+#                               stripe rate-limiting part of it: no provider switch
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pw=${PROMOWATCH:-}
@@ -82,4 +85,5 @@ check big-customer-base-leak blacklist_coupon benchmarks/outside/big-customer-ba
 check fallback-degrades-later disable_provider benchmarks/outside/fallback-degrades-later.py 7 90 \
   disable_provider:stripe
 check shipper-archive blacklist_coupon benchmarks/outside/shipper-archive.py 5 80 disable_provider:paypal
+check card-testing-sdk-errors disable_provider benchmarks/outside/card-testing-sdk-errors.py 1
 exit $fail
