@@ -5,7 +5,9 @@
 # "card_error"}`), a PayPal client's names the Orders API issue (`Issue: INSTRUMENT_DECLINED`).
 # Declines all day, then a burst of them from three ips with stripe rate-limiting part of it: card
 # testing to raise, never a provider switch (the declines are the customers', not the providers').
-import json, random, sys, datetime, math
+import json, os, random, sys, datetime
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import daylib  # noqa: E402
 seed = int(sys.argv[1]); out = sys.argv[2]
 r = random.Random(seed)
 start = datetime.datetime(2026, 11, 18, 0, 0, tzinfo=datetime.timezone.utc)
@@ -39,13 +41,9 @@ def decline(p):
     return paypal_error(r.choice(["INSTRUMENT_DECLINED", "INSTRUMENT_DECLINED", "PAYER_CANNOT_PAY"]))
 
 
-for m in range(2 * 1440):
-    t0 = start + datetime.timedelta(minutes=m)
-    hour = (m % 1440) / 60
-    rate = peak * (0.05 + 0.95 * max(0, math.sin(math.pi * (hour - 5) / 18)))
-    n = max(0, int(rate + r.gauss(0, math.sqrt(rate))))
+for m, t0, n in daylib.minutes(r, start, 2, peak, 0.05):
     for _ in range(n):
-        t = t0 + datetime.timedelta(seconds=r.random() * 60)
+        t = daylib.at(r, t0)
         ts = t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         u = f"c{r.randrange(5000)}"
         p = "stripe" if r.random() < .7 else "paypal"

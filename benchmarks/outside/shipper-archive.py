@@ -8,7 +8,9 @@
 # on day 3 from 14:00 to 14:40; a campaign code (CYBER30) launches on day 3 at 09:00 among the
 # shop's returning customers. PayPal must be switched off once, no code blacklisted, and every
 # event read with its own time and code.
-import datetime, gzip, json, math, random, sys
+import datetime, gzip, json, os, random, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import daylib  # noqa: E402
 seed = int(sys.argv[1]); out = sys.argv[2]
 peak = float(sys.argv[3]) if len(sys.argv) > 3 else 80
 r = random.Random(seed)
@@ -46,13 +48,9 @@ def record(t, pod, kind, std, zap):
                        "timestamp": iso(t)})
 
 
-for m in range(3 * 1440):
-    t0 = start + datetime.timedelta(minutes=m)
-    hour = (m % 1440) / 60
-    rate = peak * (0.08 + 0.92 * max(0.0, math.sin(math.pi * (hour - 5) / 18)))
-    n = max(0, int(rate + r.gauss(0, math.sqrt(rate + 1e-9))))
+for m, t0, n in daylib.minutes(r, start, 3, peak, 0.08):
     for _ in range(n):
-        t = t0 + datetime.timedelta(seconds=r.random() * 60)
+        t = daylib.at(r, t0)
         k = r.randrange(3)
         pod = pods[k]
         u = f"u-{r.randrange(30000)}"
