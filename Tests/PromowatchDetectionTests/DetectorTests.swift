@@ -90,6 +90,15 @@ final class DetectorTests: XCTestCase {
         }
     }
 
+    /// Ordinary traffic through `minutes`, and stripe failing six customers a minute on the
+    /// provider's side: each failure another card and account, as an outage fails whoever pays.
+    func stripeOutage(_ d: Detector, minutes: Range<Int>) {
+        for m in minutes {
+            background(d, minutes: m..<(m + 1))
+            for k in 0..<6 { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure, card: "o-\(m)-\(k)") }
+        }
+    }
+
     /// A code its owners redeemed now and then (every `ownerEvery` minutes from `ownersFrom`) over
     /// `start` minutes of ordinary traffic, then `perMinute` redeemers a minute for `minutes`,
     /// named by `redeemer(minute, k)`: a leak or a launch. Its coupon-abuse findings, decided.
@@ -261,11 +270,7 @@ final class DetectorTests: XCTestCase {
     func testProviderOutageSwitchesOnlyToAHealthyProvider() {
         let d = detector()
         background(d, minutes: 0..<60)
-        for m in 60..<70 {
-            background(d, minutes: m..<(m + 1))
-            // an outage fails the customers who try to pay: each failure another card and account
-            for k in 0..<6 { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure, card: "o-\(m)-\(k)") }
-        }
+        stripeOutage(d, minutes: 60..<70)
         let f = d.decided().filter { $0.category == .paymentProviderFailure }
         XCTAssertEqual(f.first?.subject.provider, "stripe")
         XCTAssertNil(f.first?.action, "raised at once; the switch waits for confirmation")
@@ -299,10 +304,7 @@ final class DetectorTests: XCTestCase {
     func testAnEpisodeSpansAsLongAsItsCauseHolds() {
         let d = detector()
         background(d, minutes: 0..<60)
-        for m in 60..<100 {
-            background(d, minutes: m..<(m + 1))
-            for k in 0..<6 { pay(d, minute(m, 20 + k), "stripe", .paymentProviderFailure, card: "o-\(m)-\(k)") }
-        }
+        stripeOutage(d, minutes: 60..<100)
         background(d, minutes: 100..<140)
         let f = d.finish().filter { $0.category == .paymentProviderFailure }
         XCTAssertLessThan(f.last!.time, minute(75), "no finding repeated while the outage lasts")
