@@ -152,8 +152,9 @@ public final class EventExtractor {
     /// top-level `log` of Fluent Bit and Fluentd (beside `kubernetes`, `stream`, `time`, `date`)
     /// or `textPayload` of Cloud Logging when no key names the event, or a message that is itself
     /// a whole line (Filebeat's and Vector's `message`: a JSON line, or a level word and pairs),
-    /// `trial`: kept only if it names an event itself. When the framing gave no time, the record's own (`time`,
-    /// `@timestamp`, `timestamp`) becomes the frame's, so a line without one keeps its time.
+    /// `trial`: kept only if it names an event itself. When the framing gave no time, the record's
+    /// own (`time`, `@timestamp`, `timestamp`) becomes the frame's, so a line without one keeps
+    /// its time.
     private func shippedLine(_ frame: inout Frame) -> (line: (UnsafePointer<UInt8>, Int), trial: Bool)? {
         let p = frame.payload
         guard p[0] == UInt8(ascii: "{") else { return nil }
@@ -197,18 +198,9 @@ public final class EventExtractor {
     /// `INFO msg=...` and often no `ts` at all; unread, an archived day of them was dated by the
     /// moment it was read.
     static func goLogTime(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
-        guard n >= 19 else { return nil }
-        var s = 0
-        if !Bytes.isDigit(p[0]) {
-            var i = 0
-            while i < n && i < 40 && p[i] != 0x20 {
-                if p[i] == UInt8(ascii: "=") || p[i] == UInt8(ascii: "{") || p[i] == 0x22 { return nil }
-                i += 1
-            }
-            guard i < n, p[i] == 0x20 else { return nil }
-            s = i + 1
-        }
-        guard let e = PayloadScanner.goLogTimeEnd(p, n, from: s) else { return nil }
+        guard n >= 19, let s = PayloadScanner.goLogTimeStart(p, n, from: 0),
+            let e = PayloadScanner.goLogTimeEnd(p, n, from: s)
+        else { return nil }
         return ByteNumbers.parseRFC3339(p + s, e - s, local: true)?.nanos
     }
 
@@ -598,9 +590,9 @@ public final class EventExtractor {
         return false
     }
 
-    /// Whether a text holds a decline code as a whole word (any case; `_` and letters and digits
-    /// around it make another word): `stripe: card_declined: Your card was declined.`, Stripe's
-    /// error as JSON. A card decline surge read as a provider outage would switch providers.
+    /// Whether a text is or holds a decline code as a whole word (any case; `_` and letters and
+    /// digits around it make another word): `card_declined`, `stripe: card_declined: Your card was
+    /// declined.`, Stripe's error as JSON. A card decline surge read as a provider outage would switch providers.
     private func namesDeclineCode(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         guard n >= 9, used + n <= scratchCapacity else { return false }
         let low = scratch + used
@@ -632,7 +624,7 @@ public final class EventExtractor {
             } else if let (p, n) = value(.errorText) {
                 // no code key: an error text that names a decline code is one (the text of a
                 // payment SDK's error: `{"code":"card_declined","type":"card_error",...}`)
-                decline = EventExtractor.isDeclineCode(p, n) || namesDeclineCode(p, min(n, 4096))
+                decline = namesDeclineCode(p, min(n, 4096))
             }
             ev.kinds.insert(decline ? .paymentDeclined : .paymentProviderFailure)
         }

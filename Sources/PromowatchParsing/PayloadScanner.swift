@@ -192,17 +192,9 @@ public final class PayloadScanner {
     /// through it (`2026/11/20 08:15:01 INFO ApplyPromotion coupon=X`) until a service installs a
     /// handler of its own. Nil for any other shape.
     static func goLogHeaderEnd(_ p: UnsafePointer<UInt8>, _ n: Int, from s: Int) -> Int? {
-        var t = s
-        if !Bytes.isDigit(p[s]) {
-            var i = s
-            while i < n && i - s < 40 && p[i] != 0x20 {
-                if p[i] == UInt8(ascii: "=") || p[i] == UInt8(ascii: "{") || p[i] == 0x22 { return nil }
-                i += 1
-            }
-            guard i < n, p[i] == 0x20 else { return nil }
-            t = i + 1
-        }
-        guard let e = PayloadScanner.goLogTimeEnd(p, n, from: t) else { return nil }
+        guard let t = PayloadScanner.goLogTimeStart(p, n, from: s),
+            let e = PayloadScanner.goLogTimeEnd(p, n, from: t)
+        else { return nil }
         var i = e
         while i < n && p[i] == 0x20 { i += 1 }
         var w = i
@@ -214,6 +206,19 @@ public final class PayloadScanner {
             while i < n && p[i] == 0x20 { i += 1 }
         }
         return i
+    }
+
+    /// Where the time Go's `log` package writes may start: at `s`, or after one prefix word
+    /// (`log.New(w, "[checkout] ", log.LstdFlags)`) of at most 40 bytes without `=`, `{` or `"`.
+    static func goLogTimeStart(_ p: UnsafePointer<UInt8>, _ n: Int, from s: Int) -> Int? {
+        if Bytes.isDigit(p[s]) { return s }
+        var i = s
+        while i < n && i - s < 40 && p[i] != 0x20 {
+            if p[i] == UInt8(ascii: "=") || p[i] == UInt8(ascii: "{") || p[i] == 0x22 { return nil }
+            i += 1
+        }
+        guard i < n, p[i] == 0x20 else { return nil }
+        return i + 1
     }
 
     /// Whether `p[s..<e]` ends in `.go:<line>`.
