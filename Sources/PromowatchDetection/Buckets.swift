@@ -156,6 +156,9 @@ final class MinuteBucket {
     /// month of a busy shop's minutes, a few codes each, was far under the bound in entries and
     /// held some 700 MB.
     static let entryWeight = 256
+    /// What one event adds at most (a code's cell and a steady-reuse entry): the estimate for an
+    /// event that arrived after its minute was folded (`Detector.minuteWeights`).
+    static let lateEventWeight = 2
 
     /// Entries this minute counts against a batch's bound.
     var retainedEntries: Int { MinuteBucket.entryWeight + coupons.count + steadyReuse.count }

@@ -47,6 +47,7 @@ extension Detector {
     public func add(_ e: Event, text: EventTextSource) {
         let k = e.kinds
         if k.isEmpty { return }
+        if let slice = timeSlice, !slice.contains(e.time) { return }
         let m = Detector.minute(e.time)
         if e.time > watermark { moveWatermark(e.time) }
         // (streaming) an event older than the baseline horizon: its minute was folded into the
@@ -83,6 +84,7 @@ extension Detector {
         if late {
             withExtendedLifetime(throwaway) { past.add(b, minute: m, wholeMinute: false) }
             lateEvents += 1
+            if !streaming { noteLateEvent(m) }
         } else if retainedEntries > config.input.batchMinuteEntries && !streaming && !aggregatesOnly {
             foldForBudget()
         }

@@ -75,6 +75,14 @@ public final class Detector {
     /// Events whose minute had already been folded into the baseline when they arrived: late in
     /// `watch`, or in a batch over its entry bound whose input is not in time order.
     public internal(set) var lateEvents = 0
+    /// A batch read again one span of event time at a time (`Detector+TimeSlices`): events outside
+    /// it are ignored (another reading adds them). Nil: every event counts.
+    public var timeSlice: Range<Int64>?
+    /// Batch: the entries each folded minute held, and an estimate for events that arrived after
+    /// their minute was folded: how a second reading splits event time (`minuteWeights`).
+    var foldedWeights: [Int: Int] = [:]
+    /// More minutes were folded than `foldedWeights` keeps (a batch spanning months of minutes).
+    var foldedWeightsOverflow = false
     /// Redemptions of (account, code) pairs that reached the reuse threshold in a minute whose
     /// steady-reuse table was full (`MinuteBucket.steadyReuseCapacity`): not reported pair by pair.
     public internal(set) var untrackedReusePairs = 0
@@ -164,7 +172,11 @@ public final class Detector {
     func dropOld(before m: Int) {
         if m > pastUpTo { pruneEpisodes(now: m + longest + 1) }
         advancePast(to: m)
-        for key in buckets.keys where key < m { buckets[key] = nil }
+        let weigh = !streaming && !aggregatesOnly
+        for (key, b) in buckets where key < m {
+            if weigh { noteFoldedWeight(key, b.retainedEntries) }
+            buckets[key] = nil
+        }
         if let (lm, _) = lastBucket, lm < m { lastBucket = nil }
         retainedEntries = buckets.values.reduce(0) { $0 + $1.retainedEntries }
     }
@@ -177,7 +189,12 @@ public final class Detector {
         let newest = Detector.minute(watermark)
         guard newest != foldAttemptMinute else { return }
         foldAttemptMinute = newest
-        let through = newest - 2
+        fold(through: newest - 2)
+    }
+
+    /// Batch: evaluates the minutes not yet evaluated up to `through` and folds those no later
+    /// window needs into the baseline.
+    func fold(through: Int) {
         let from = evaluatedThrough == Int.min ? firstMinute : evaluatedThrough + 1
         guard from <= through else { return }
         evaluateMinutes(from: from, through: through, into: &foldedFindings)

@@ -114,6 +114,25 @@ public final class Analyzer {
         }
     }
 
+    /// Batch detection by a detector that an earlier analyzer created (with the same tables:
+    /// `init(options:sharingTablesOf:)`), which keeps its minutes across readings.
+    public func enableDetection(sharing d: Detector) {
+        precondition(!d.streaming, "a shared detector is a batch's")
+        ownDetector = d
+        if options.detectionThread ?? Machine.mayUseSecondThread {
+            extractor.coupons.shared = true
+            extractor.providers.shared = true
+            pipe = DetectionPipe(d)
+        }
+    }
+
+    /// Lets the detector go once its findings are of no use (a batch read again in time slices);
+    /// the run totals stay. Call after `finish`.
+    public func releaseDetector() {
+        closePipe()
+        ownDetector = nil
+    }
+
     /// Detection on its own thread, in a batch (nil: on the parsing thread).
     var pipe: DetectionPipe?
 
@@ -142,9 +161,13 @@ public final class Analyzer {
         reader.onIdle = handler
     }
 
-    public init(options: Options = Options()) {
+    /// `sharingTablesOf`: intern codes, providers and sources into another analyzer's tables, so
+    /// a detector fed by both sees one symbol per name (a batch read again in time slices).
+    public init(options: Options = Options(), sharingTablesOf other: Analyzer? = nil) {
         self.options = options
-        extractor = EventExtractor(keys: options.keys, limits: options.limits, maxRecordLength: options.maxLineLength)
+        extractor = EventExtractor(
+            keys: options.keys, limits: options.limits, maxRecordLength: options.maxLineLength,
+            sharing: other?.extractor)
         extractor.earliestTime = options.earliestTime
         extractor.maxFutureSkew = options.maxFutureSkew
         deframer = Deframer(maxRecordLength: options.maxLineLength)
@@ -222,8 +245,29 @@ public final class Analyzer {
             inputErrors.append(e.description)
             throw e
         }
-        defer { source.close() }
+        spanFirst = Int64.max
+        spanLast = Int64.min
+        defer {
+            source.close()
+            inputSpans.append(InputSpan(path: path, first: spanFirst, last: spanLast))
+        }
         try run(&source)
+    }
+
+    /// The event times an input held (of the events handed to detection).
+    public struct InputSpan: Sendable {
+        public var path: String
+        /// The earliest and the newest event time (ns); `first > last` when it held none.
+        public var first: Int64
+        public var last: Int64
+    }
+    /// Per input read by `run(path:)`, in the order read.
+    public private(set) var inputSpans: [InputSpan] = []
+    private var spanFirst = Int64.max
+    private var spanLast = Int64.min
+    @inline(__always) private func noteSpan(_ t: Int64) {
+        if t < spanFirst { spanFirst = t }
+        if t > spanLast { spanLast = t }
     }
 
     /// Whether `run` reads and scans on a second thread: a batch (order-independent) not
@@ -381,6 +425,7 @@ public final class Analyzer {
                     trace, ev, user: extractor.userText(), ip: extractor.ipText(), hold: orderIndependent)
                 {
                 case .held:
+                    if !ev.undated { noteSpan(ev.time) }  // its input must be read again for its slice
                     for h in dedupe.overflow() { accept(h) }
                     return
                 case .requestOnly:
@@ -426,6 +471,7 @@ public final class Analyzer {
             eventObserver?(ev)
             return
         }
+        noteSpan(ev.time)
         if let p = pipe.map({ Unmanaged.passUnretained($0) }) {
             // +0: the analyzer holds the pipe (no retain and release per event)
             p._withUnsafeGuaranteedRef {

@@ -48,12 +48,17 @@ public final class EventExtractor {
     private var line: (UnsafePointer<UInt8>, Int)?
     private var argIP: (UnsafePointer<UInt8>, Int)?
 
-    public init(keys: KeyTable = KeyTable(), limits: Limits = Limits(), maxRecordLength: Int = 1 << 20) {
+    /// `sharing`: intern into another extractor's tables (a batch read again in time slices keeps
+    /// the symbols its first reading gave; `Analyzer.init(options:sharingTablesOf:)`).
+    public init(
+        keys: KeyTable = KeyTable(), limits: Limits = Limits(), maxRecordLength: Int = 1 << 20,
+        sharing other: EventExtractor? = nil
+    ) {
         argAliases = [Field.coupon, .user, .ip].flatMap { f in keys.spellings(for: f).map { (f, Array($0.utf8)) } }
         scanner = PayloadScanner(keys: keys)
-        coupons = SymbolTable(maxEntries: limits.coupons, maxBytes: limits.coupons * 32)
-        providers = SymbolTable(maxEntries: limits.providers, maxBytes: 4096)
-        sources = SymbolTable(maxEntries: limits.sources, maxBytes: limits.sources * 128)
+        coupons = other?.coupons ?? SymbolTable(maxEntries: limits.coupons, maxBytes: limits.coupons * 32)
+        providers = other?.providers ?? SymbolTable(maxEntries: limits.providers, maxBytes: 4096)
+        sources = other?.sources ?? SymbolTable(maxEntries: limits.sources, maxBytes: limits.sources * 128)
         scratchCapacity = maxRecordLength * 2 + 64
         scratch = .allocate(capacity: scratchCapacity)
         plainCapacity = maxRecordLength + 64

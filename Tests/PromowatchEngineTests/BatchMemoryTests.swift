@@ -73,6 +73,52 @@ final class BatchMemoryTests: XCTestCase {
 }
 
 extension BatchMemoryTests {
+    /// Findings without their explanations: the example lines of a minute are its first, which
+    /// depend on the order the lines came in.
+    func withoutExamples(_ findings: [String]) -> [String] {
+        findings.map { f in
+            var o = try! JSONSerialization.jsonObject(with: Data(f.utf8)) as! [String: Any]
+            o["explanation"] = nil
+            return String(
+                decoding: try! JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self)
+        }
+    }
+
+    /// The pods of the day above concatenated, over the bound, read again one span of event time
+    /// at a time as `analyze` does (`SlicedReading`): the findings of the day in time order, no
+    /// event late, and no span holding more than its budget.
+    func testAScrambledBatchReadAgainInTimeSpansFindsWhatOneInTimeOrderFinds() {
+        // a bound a third of what the day holds (each minute counts 256 entries and more)
+        let bound = 150_000
+        let ordered = run(render(podOrder: false), entries: bound)
+        let bytes = render(podOrder: true)
+        var config = DetectionConfig()
+        config.input.batchMinuteEntries = bound
+        let first = Analyzer()
+        first.enableDetection(config)
+        first.feed(bytes, blockSize: 1 << 16)
+        first.finish()
+        XCTAssertGreaterThan(first.detector!.lateEvents, 1000, "one reading loses them")
+        let spans = Detector.slices(first.detector!.minuteWeights()!, budget: first.detector!.sliceBudget)
+        XCTAssertGreaterThanOrEqual(spans.count, 3)
+        let fresh = Detector(config: config, coupons: first.extractor.coupons, providers: first.extractor.providers)
+        var most = 0
+        for span in spans {
+            fresh.timeSlice = span
+            let a = Analyzer(sharingTablesOf: first)
+            a.enableDetection(sharing: fresh)
+            a.feed(bytes, blockSize: 1 << 16) { most = max(most, a.detector!.retainedEntries) }
+            a.finish()
+            fresh.settle(before: span.upperBound)
+        }
+        fresh.timeSlice = nil
+        XCTAssertEqual(fresh.lateEvents, 0)
+        let found = fresh.decided().map { FindingReport.json($0) }
+        XCTAssertGreaterThan(found.count, 3)
+        XCTAssertEqual(withoutExamples(found), withoutExamples(ordered.findings))
+        XCTAssertLessThanOrEqual(most, bound, "each span within the bound: nothing folded early")
+    }
+
     /// A month of archives holds few codes a minute but many minutes, each with its own tables
     /// (heavy hitters and their sketch, examples, samples: some 15 KB in a busy shop): counted in
     /// code entries only, a month of a busy shop's minutes stayed far under the bound and held
