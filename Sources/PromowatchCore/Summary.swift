@@ -64,6 +64,9 @@ public struct RunSummary: Sendable, Equatable {
     /// (`watch` behind its windows, or a batch over `input.batch_minute_entries` whose input is
     /// not in time order): counted in the baseline, in no window.
     public var lateEvents = 0
+    /// A batch not in time order over that bound, read again in this many spans of event time
+    /// (0: read once). Its `lateEvents` are then those of the spans.
+    public var timeSlices = 0
     /// Redemptions by (account, code) pairs at the reuse threshold in a minute whose steady-reuse
     /// table (256 pairs) was full: a flood is reported by its first pairs, the rest counted here.
     public var untrackedReusePairs = 0

@@ -33,6 +33,7 @@ public enum SummaryReport {
         o += ", \"duplicate_promotion_lines\": \(s.duplicatePromotionLines)"
         o += ", \"late_events\": \(s.lateEvents)"
         o += ", \"untracked_reuse_pairs\": \(s.untrackedReusePairs)"
+        if s.timeSlices > 0 { o += ", \"time_slices\": \(s.timeSlices)" }
         return o + "}}"
     }
 
@@ -85,9 +86,13 @@ public enum SummaryReport {
             o +=
                 "\n  warning: \(s.undatedEvents) events carry no time (none in the line, no --timestamps framing): counted in the totals, left out of detection; read such logs with kubectl logs --timestamps"
         }
+        if s.timeSlices > 0 {
+            o +=
+                "\n  note: the input was not in time order and outgrew input.batch_minute_entries, so it was read again in \(s.timeSlices) spans of event time: every minute was whole when evaluated"
+        }
         if s.lateEvents > 0 {
             o +=
-                "\n  note: \(s.lateEvents) events arrived after their minute had been folded into the baseline (counted there, in no window); give a large batch its files in time order or raise input.batch_minute_entries"
+                "\n  note: \(s.lateEvents) events arrived after their minute had been folded into the baseline (counted there, in no window); give such input as files (read again in spans of event time) or raise input.batch_minute_entries"
         }
         if s.untrackedReusePairs > 0 {
             o +=

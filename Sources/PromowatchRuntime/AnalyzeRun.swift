@@ -33,7 +33,14 @@ public enum AnalyzeRun {
         }
         analyzer.finish()
         let out = settings.output
-        if let d = analyzer.detector {
+        var summary = analyzer.summary()
+        let again = SlicedReading.reread(paths, first: analyzer, config: config)
+        if let again {
+            summary.lateEvents = again.detector.lateEvents
+            summary.untrackedReusePairs = again.detector.untrackedReusePairs
+            summary.timeSlices = again.slices
+        }
+        if let d = again?.detector ?? analyzer.detector {
             if out.format == .text { print("findings") }
             let found = d.finish().sorted { ($0.time, $0.category.rawValue) < ($1.time, $1.category.rawValue) }
             let remediator = try settings.remediator(config)
@@ -54,7 +61,7 @@ public enum AnalyzeRun {
                 }
                 let html = HTMLReport.render(
                     findings: findings, steps: remediator.steps, resolved: incidents.resolved,
-                    summary: analyzer.summary(), series: d.series(coupons: codes))
+                    summary: summary, series: d.series(coupons: codes))
                 guard FileManager.default.createFile(atPath: path + ".tmp", contents: Data(html.utf8)),
                     rename(path + ".tmp", path) == 0
                 else { throw RuntimeError("cannot write the report \(path)") }
@@ -63,7 +70,7 @@ public enum AnalyzeRun {
             if out.format == .text && findings.isEmpty { print("  (none)") }
             result.note(findings)
         }
-        out.summary(analyzer.summary())
+        out.summary(summary)
         return result
     }
 }

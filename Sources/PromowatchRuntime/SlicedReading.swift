@@ -1,0 +1,54 @@
+import PromowatchCore
+import PromowatchDetection
+import PromowatchEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A batch that outgrew its entry bound on input not in time order (`kubectl logs -l` printing one
+/// pod after another, an archive of a file per pod): its first reading folded minutes before all
+/// their events had arrived. The inputs are read again, one span of event time at a time, into a
+/// fresh detector (`Detector+TimeSlices`), so every minute is whole when it is evaluated and the
+/// findings do not depend on the order of the lines. Each span reads only the inputs whose events
+/// reach into it. Standard input cannot be read twice: its late events stay counted.
+enum SlicedReading {
+    /// The detector of the spans, or nil when the first reading stands (every event was in its
+    /// minute's window, an input cannot be read again, or the minutes were too many to weigh).
+    /// The first reading's detector is let go first (its minutes are no use any more).
+    static func reread(
+        _ paths: [String], first: Analyzer, config: DetectionConfig
+    ) -> (detector: Detector, slices: Int)? {
+        guard !paths.isEmpty, paths.allSatisfy(isRegularFile), let slices = plan(first) else { return nil }
+        first.releaseDetector()
+        let spans = first.inputSpans
+        let fresh = Detector(
+            config: config, coupons: first.extractor.coupons, providers: first.extractor.providers,
+            sizes: first.options.detectorSizes)
+        for slice in slices {
+            // the inputs in reading order whose events reach into the span
+            let reading = spans.filter {
+                $0.first <= $0.last && $0.first < slice.upperBound && $0.last >= slice.lowerBound
+            }
+            fresh.timeSlice = slice
+            let a = Analyzer(options: first.options, sharingTablesOf: first)
+            a.enableDetection(sharing: fresh)
+            for s in reading { try? a.run(path: s.path) }  // its errors were reported by the first reading
+            a.finish()  // every event handed to the detection thread is in
+            fresh.settle(before: slice.upperBound)
+        }
+        fresh.timeSlice = nil
+        return (fresh, slices.count)
+    }
+
+    /// The spans of event time to read, or nil when the first reading stands.
+    static func plan(_ first: Analyzer) -> [Range<Int64>]? {
+        guard let d = first.detector, d.lateEvents > 0, let weights = d.minuteWeights() else { return nil }
+        return Detector.slices(weights, budget: d.sliceBudget)
+    }
+
+    static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return path != "-" && stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+}
