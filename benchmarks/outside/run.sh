@@ -29,6 +29,9 @@
 #   card-testing-sdk-errors.py  card testing whose declines are logged only as the payment SDKs'
 #                               error texts (stripe-go's JSON, PayPal's `Issue: INSTRUMENT_DECLINED`),
 #                               stripe rate-limiting part of it: no provider switch
+#   kubectl-pods-in-turn.py     three days of three pods as `kubectl logs -l --prefix --timestamps`
+#                               prints them, one pod after another (more minutes than a batch
+#                               keeps): stripe switched off once, paypal never, no event late
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pw=${PROMOWATCH:-}
@@ -56,6 +59,8 @@ for line in open(sys.argv[1]):
             print(f"  {s['untrusted_timestamps']} events with unreadable times"); n += 1
         if s.get("undated_events"):
             print(f"  {s['undated_events']} events without a time"); n += 1
+        if s.get("late_events"):
+            print(f"  {s['late_events']} events came after their minute was folded (in no window)"); n += 1
         coded = sum(c["applied"] + c["rejected"] for c in s["coupons"])
         tried = s["events"]["promotion_applied"] + s["events"]["promotion_rejected"]
         if coded < tried:
@@ -86,4 +91,5 @@ check fallback-degrades-later disable_provider benchmarks/outside/fallback-degra
   disable_provider:stripe
 check shipper-archive blacklist_coupon benchmarks/outside/shipper-archive.py 5 80 disable_provider:paypal
 check card-testing-sdk-errors disable_provider benchmarks/outside/card-testing-sdk-errors.py 1
+check kubectl-pods-in-turn disable_provider benchmarks/outside/kubectl-pods-in-turn.py 9 70 disable_provider:stripe
 exit $fail
