@@ -34,7 +34,7 @@ public enum AnalyzeRun {
         analyzer.finish()
         let out = settings.output
         var summary = analyzer.summary()
-        let again = SlicedReading.reread(paths, first: analyzer, config: config)
+        let again = SlicedReading.reread(analyzer, config: config)
         if let again {
             summary.lateEvents = again.detector.lateEvents
             summary.untrackedReusePairs = again.detector.untrackedReusePairs

@@ -16,20 +16,19 @@ enum SlicedReading {
     /// The detector of the spans, or nil when the first reading stands (every event was in its
     /// minute's window, an input cannot be read again, or the minutes were too many to weigh).
     /// The first reading's detector is let go first (its minutes are no use any more).
-    static func reread(
-        _ paths: [String], first: Analyzer, config: DetectionConfig
-    ) -> (detector: Detector, slices: Int)? {
-        guard !paths.isEmpty, paths.allSatisfy(isRegularFile), let slices = plan(first) else { return nil }
+    static func reread(_ first: Analyzer, config: DetectionConfig) -> (detector: Detector, slices: Int)? {
+        // the inputs that gave events, each a file that can be read again (a missing one gave none)
+        let spans = first.inputSpans.filter { $0.first <= $0.last }
+        guard !spans.isEmpty, spans.allSatisfy({ isRegularFile($0.path) }), let slices = plan(first) else {
+            return nil
+        }
         first.releaseDetector()
-        let spans = first.inputSpans
         let fresh = Detector(
             config: config, coupons: first.extractor.coupons, providers: first.extractor.providers,
             sizes: first.options.detectorSizes)
         for slice in slices {
             // the inputs in reading order whose events reach into the span
-            let reading = spans.filter {
-                $0.first <= $0.last && $0.first < slice.upperBound && $0.last >= slice.lowerBound
-            }
+            let reading = spans.filter { $0.first < slice.upperBound && $0.last >= slice.lowerBound }
             fresh.timeSlice = slice
             let a = Analyzer(options: first.options, sharingTablesOf: first)
             a.enableDetection(sharing: fresh)
