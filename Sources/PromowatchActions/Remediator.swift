@@ -278,21 +278,32 @@ public final class Remediator {
         case .blacklistCoupon, .disableProvider, .enableProvider: break
         }
         guard let client else {
+            // no cluster to read the ConfigMap from: the refusals that do not depend on its data
+            // are the same as with one (a code that cannot be written, a provider without a flag,
+            // no other provider left to fall back to)
+            let p = action.target.lowercased()
             switch action.kind {
             case .blacklistCoupon:
-                return (
-                    .dryRun(
-                        "\(would) add \(CouponCode.sanitized(action.target) ?? "?") to \(config.blacklistKey) in \(place)"
-                    ), []
-                )
+                guard let code = CouponCode.sanitized(action.target) else {
+                    return (.skipped("\(EditRefusal.invalidCoupon)"), [])
+                }
+                return (.dryRun("\(would) add \(code) to \(config.blacklistKey) in \(place)"), [])
             case .disableProvider:
-                let key = config.providerKeys[action.target.lowercased()] ?? "?"
-                return (.dryRun("\(would) set \(key)=false and enable a healthy fallback in \(place)"), [])
-            case .enableProvider:
+                let avoid = unhealthy.union(guardrails.heldOffProviders(now: time)).subtracting([p])
+                do {
+                    _ = try ConfigMapEdits.disableProvider(p, data: [:], config: config, unhealthy: avoid)
+                } catch let r as EditRefusal { return (.skipped("\(r)"), []) } catch {
+                    return (.failed("\(error)"), [])
+                }
                 return (
-                    .dryRun("\(would) set \(config.providerKeys[action.target.lowercased()] ?? "?")=true in \(place)"),
+                    .dryRun("\(would) set \(config.providerKeys[p]!)=false and enable a healthy fallback in \(place)"),
                     []
                 )
+            case .enableProvider:
+                guard let key = config.providerKeys[p] else {
+                    return (.skipped("\(EditRefusal.unknownProvider(p))"), [])
+                }
+                return (.dryRun("\(would) set \(key)=true in \(place)"), [])
             case .terminateIdleConnections, .restartCulprit, .scaleDeployment, .rolloutUndo, .runbookHook:
                 return (.skipped("not a ConfigMap change"), [])
             }

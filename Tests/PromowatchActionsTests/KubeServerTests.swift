@@ -38,6 +38,53 @@ final class KubeServerTests: XCTestCase {
         XCTAssertEqual(dry.count, 1, "server dry run sends dryRun=All")
     }
 
+    /// `analyze` without a cluster (the default dry run) once described actions that the cluster
+    /// would refuse: "would set ?=false" for a provider with no flag (a shop whose failing
+    /// provider is neither stripe nor paypal) and "would add ?" for a code that cannot be
+    /// written. Without a ConfigMap to read, the refusals that do not depend on its data are
+    /// now the same as with one.
+    func testADryRunWithoutAClusterRefusesWhatOneWithAClusterRefuses() throws {
+        let s = try FakeAPIServer(configMap: ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "true"])
+        func provider(_ p: String, _ action: ProposedAction.Kind?, t: Int64) -> Finding {
+            Finding(
+                time: t, category: .paymentProviderFailure, severity: .p1, subject: Subject(provider: p),
+                windowStart: t - 300, windowEnd: t, evidence: Evidence(observed: 40, expected: 1, score: 30),
+                action: action.map { ProposedAction(kind: $0, target: p) }, summary: "")
+        }
+        let cases: [(String, [Finding], String)] = [
+            (
+                "a provider without a flag", [provider("adyen", .disableProvider, t: 60)],
+                "no flag configured for provider 'adyen'"
+            ),
+            (
+                "a code that cannot be written", [finding(.blacklistCoupon, "X,Y")],
+                "coupon code is not [A-Z0-9_-]{1,64}; not written"
+            ),
+            (
+                "no healthy provider left",
+                [provider("paypal", nil, t: 60), provider("stripe", .disableProvider, t: 60)],
+                "no healthy provider to fall back to; the last enabled provider is never disabled"
+            ),
+        ]
+        for (name, fs, refusal) in cases {
+            var withCluster = fs
+            Remediator(config: ActionsConfig(), mode: .dryRun, client: try KubeClient(auth: s.auth())).handle(
+                &withCluster)
+            var without = fs
+            Remediator(config: ActionsConfig(), mode: .dryRun, client: nil).handle(&without)
+            let acted = withCluster.firstIndex { $0.action != nil }!
+            XCTAssertEqual(withCluster[acted].action?.outcome, .skipped(refusal), name)
+            XCTAssertEqual(without[acted].action?.outcome, .skipped(refusal), name)
+        }
+        // and what the cluster would do, both describe
+        var ok = [provider("stripe", .disableProvider, t: 60)]
+        Remediator(config: ActionsConfig(), mode: .dryRun, client: nil).handle(&ok)
+        XCTAssertEqual(
+            ok[0].action?.outcome,
+            .dryRun("would set ENABLE_STRIPE=false and enable a healthy fallback in microservices/checkout-config"))
+        XCTAssertEqual(try s.data(), ["ENABLE_STRIPE": "true", "ENABLE_PAYPAL": "true"], "a dry run writes nothing")
+    }
+
     func testForbiddenNamesTheRuleAndMaliciousCodesAreNeverWritten() throws {
         let s = try FakeAPIServer(configMap: ["BLACKLISTED_COUPONS": "OLD"], forbid: ["patch:configmaps"])
         var fs = [
