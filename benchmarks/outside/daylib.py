@@ -1,5 +1,13 @@
 # Shared by the outside days written from the eleventh session on: a shop's day-shaped traffic.
-import datetime, math
+import datetime, math, random, sys
+
+
+def args(default_peak):
+    """The command line of an outside day, `SCRIPT SEED OUT [PEAK]`: (the output path, the peak
+    rate, the day's random generator seeded with SEED)."""
+    seed = int(sys.argv[1])
+    peak = float(sys.argv[3]) if len(sys.argv) > 3 else default_peak
+    return sys.argv[2], peak, random.Random(seed)
 
 
 def minutes(r, start, days, peak, trough):

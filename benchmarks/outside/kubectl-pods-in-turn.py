@@ -6,12 +6,10 @@
 # healthy. Stripe must be switched off once, PayPal never. Three days of minutes are more than a
 # batch keeps (`input.batch_minute_entries`), so one reading folded minutes before the later pods'
 # events for them came, and the findings depended on the order of the pods.
-import datetime, os, random, sys
+import datetime, os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daylib  # noqa: E402
-seed = int(sys.argv[1]); out = sys.argv[2]
-peak = float(sys.argv[3]) if len(sys.argv) > 3 else 70
-r = random.Random(seed)
+out, peak, r = daylib.args(70)
 start = datetime.datetime(2026, 11, 24, 0, 0, tzinfo=datetime.timezone.utc)
 stripe_out = (2 * 1440 + 600, 2 * 1440 + 645)
 codes = ["SAVE10", "FREESHIP", "VIP15"]

@@ -8,12 +8,10 @@
 # on day 3 from 14:00 to 14:40; a campaign code (CYBER30) launches on day 3 at 09:00 among the
 # shop's returning customers. PayPal must be switched off once, no code blacklisted, and every
 # event read with its own time and code.
-import datetime, gzip, json, os, random, sys
+import datetime, gzip, json, os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daylib  # noqa: E402
-seed = int(sys.argv[1]); out = sys.argv[2]
-peak = float(sys.argv[3]) if len(sys.argv) > 3 else 80
-r = random.Random(seed)
+out, peak, r = daylib.args(80)
 start = datetime.datetime(2026, 11, 24, 0, 0, tzinfo=datetime.timezone.utc)
 paypal_out = (2 * 1440 + 840, 2 * 1440 + 880)
 launch = 2 * 1440 + 540
