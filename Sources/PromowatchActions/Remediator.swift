@@ -257,6 +257,12 @@ public final class Remediator {
         return outcome
     }
 
+    /// The providers a switch away from `p` at `time` must not fall back to: those failing at that
+    /// time and those held off since an earlier switch.
+    private func avoidedFallbacks(_ p: String, at time: Int64, unhealthy: Set<String>) -> Set<String> {
+        unhealthy.union(guardrails.heldOffProviders(now: time)).subtracting([p])
+    }
+
     /// Computes and (unless a dry run or a shadow) writes one action's ConfigMap change at event
     /// time `time`: a conditional merge patch, read again and retried after a 409.
     private func write(
@@ -289,9 +295,9 @@ public final class Remediator {
                 }
                 return (.dryRun("\(would) add \(code) to \(config.blacklistKey) in \(place)"), [])
             case .disableProvider:
-                let avoid = unhealthy.union(guardrails.heldOffProviders(now: time)).subtracting([p])
                 do {
-                    _ = try ConfigMapEdits.disableProvider(p, data: [:], config: config, unhealthy: avoid)
+                    _ = try ConfigMapEdits.disableProvider(
+                        p, data: [:], config: config, unhealthy: avoidedFallbacks(p, at: time, unhealthy: unhealthy))
                 } catch let r as EditRefusal { return (.skipped("\(r)"), []) } catch {
                     return (.failed("\(error)"), [])
                 }
@@ -324,11 +330,9 @@ public final class Remediator {
                             cm.data[config.blacklistKey], add: action.target)
                     ]
                 case .disableProvider:
-                    let avoid = unhealthy.union(guardrails.heldOffProviders(now: time)).subtracting([
-                        action.target.lowercased()
-                    ])
                     changes = try ConfigMapEdits.disableProvider(
-                        action.target, data: cm.data, config: config, unhealthy: avoid)
+                        action.target, data: cm.data, config: config,
+                        unhealthy: avoidedFallbacks(action.target.lowercased(), at: time, unhealthy: unhealthy))
                 case .enableProvider:
                     changes = try ConfigMapEdits.enableProvider(action.target, data: cm.data, config: config)
                 case .terminateIdleConnections, .restartCulprit, .scaleDeployment, .rolloutUndo, .runbookHook:

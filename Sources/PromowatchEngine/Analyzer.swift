@@ -104,17 +104,14 @@ public final class Analyzer {
     public func enableDetection(_ config: DetectionConfig, streaming: Bool = false) {
         let d = Detector(
             config: config, coupons: extractor.coupons, providers: extractor.providers, sizes: options.detectorSizes)
-        d.streaming = streaming
-        if streaming { orderIndependent = false }
+        guard streaming else { return enableDetection(sharing: d) }
+        d.streaming = true
+        orderIndependent = false
         ownDetector = d
-        if !streaming && (options.detectionThread ?? Machine.mayUseSecondThread) {
-            extractor.coupons.shared = true
-            extractor.providers.shared = true
-            pipe = DetectionPipe(d)
-        }
     }
 
-    /// Batch detection by a detector that an earlier analyzer created (with the same tables:
+    /// Batch detection by `d`, on a thread of its own when the process may use a second CPU. `d`
+    /// may be one an earlier analyzer created (with the same tables:
     /// `init(options:sharingTablesOf:)`), which keeps its minutes across readings.
     public func enableDetection(sharing d: Detector) {
         precondition(!d.streaming, "a shared detector is a batch's")

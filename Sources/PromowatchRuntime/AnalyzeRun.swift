@@ -81,11 +81,7 @@ public enum WatchRun {
     /// Every input is a regular file (or a gzip of one): a replay, read as fast as the disk allows,
     /// whose evaluation follows event time only, so its findings do not depend on the machine.
     static func isReplay(_ inputs: [String]) -> Bool {
-        !inputs.isEmpty
-            && inputs.allSatisfy { path in
-                var st = stat()
-                return path != "-" && stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
-            }
+        !inputs.isEmpty && inputs.allSatisfy(isRegularFile)
     }
 
     public static func run(_ settings: RunSettings, inputs: [String]) throws -> RunResult {

@@ -194,6 +194,12 @@ public struct StoreLocation: Sendable {
     }
 }
 
+/// A path that names a regular file (or a gzip of one): it can be read again, from the start.
+func isRegularFile(_ path: String) -> Bool {
+    var st = stat()
+    return path != "-" && stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+}
+
 /// Reads every input in turn; a failing one is reported and the rest still read.
 /// Returns whether any failed.
 func readAll(_ paths: [String], into analyzer: Analyzer) -> Bool {

@@ -2,10 +2,6 @@ import PromowatchCore
 import PromowatchDetection
 import PromowatchEngine
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// A batch that outgrew its entry bound on input not in time order (`kubectl logs -l` printing one
 /// pod after another, an archive of a file per pod): its first reading folded minutes before all
 /// their events had arrived. The inputs are read again, one span of event time at a time, into a
@@ -44,10 +40,5 @@ enum SlicedReading {
     static func plan(_ first: Analyzer) -> [Range<Int64>]? {
         guard let d = first.detector, d.lateEvents > 0, let weights = d.minuteWeights() else { return nil }
         return Detector.slices(weights, budget: d.sliceBudget)
-    }
-
-    static func isRegularFile(_ path: String) -> Bool {
-        var st = stat()
-        return path != "-" && stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
     }
 }
