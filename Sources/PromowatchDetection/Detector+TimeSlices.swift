@@ -6,7 +6,7 @@ import PromowatchCore
 // logs -l` without `-f` prints one pod after another, an archive holds a file per pod — then
 // has events arrive after their minute was folded (`lateEvents`): counted in the baseline, in no
 // window, and the findings depend on the order of the pods. Such a batch is read again, one span
-// of event time at a time (`AnalyzeRun`): a fresh detector ignores events outside the span
+// of event time at a time (`SlicedReading`): a fresh detector ignores events outside the span
 // (`timeSlice`) and, at its end, evaluates and folds the span's minutes (`settle`), so every
 // minute is whole when evaluated, whatever the order of the lines.
 extension Detector {
