@@ -251,6 +251,7 @@ public enum ConfigLoader {
         ("input.earliest_year", int(1970) { $0.input.earliestYear = min($1, 2200) }),
         ("input.max_future_skew_seconds", int(0) { $0.input.maxFutureSkewSeconds = min($1, 100 * 365 * 86_400) }),
         ("input.batch_minute_entries", int(1000) { $0.input.batchMinuteEntries = min($1, 1 << 30) }),
+        ("input.stdin_copy_megabytes", int(0) { $0.input.stdinCopyMegabytes = min($1, 1 << 30) }),
         ("actions.namespace", text { $0.actions.namespace = $1 }),
         ("actions.config_map", text { $0.actions.configMap = $1 }),
         ("actions.blacklist_key", text { $0.actions.blacklistKey = $1 }),

@@ -99,6 +99,10 @@ public struct DetectionConfig: Sendable, Equatable {
         /// them into the baseline, as `watch` does: memory bounded by this, not by the length of
         /// the input (some 2.8 days of minutes at the default).
         public var batchMinuteEntries = 1 << 20
+        /// A batch reading standard input from a pipe copies it to a nameless temporary file (in
+        /// `$TMPDIR`), up to this many MiB, so that it can read it again in spans of event time
+        /// when it was not in time order, as it reads files; 0: never (late events stay late).
+        public var stdinCopyMegabytes = 4096
     }
     public var input = Input()
     /// Whether and how to act on findings (the decision stage; detection never reads it).

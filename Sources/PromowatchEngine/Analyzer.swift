@@ -238,7 +238,7 @@ public final class Analyzer {
     /// Opens and reads a path (`-` = stdin).
     public func run(path: String) throws {
         var source: ByteSource
-        do { source = try ByteSource.open(path) } catch let e as InputError {
+        do { source = try ByteSource.open(path, spool: path == "-" ? stdinSpool : nil) } catch let e as InputError {
             inputErrors.append(e.description)
             throw e
         }
@@ -250,6 +250,9 @@ public final class Analyzer {
         }
         try run(&source)
     }
+
+    /// Where a batch copies standard input as it reads it, to read it again (`SlicedReading`).
+    public var stdinSpool: InputSpool?
 
     /// The event times an input held (of the events handed to detection).
     public struct InputSpan: Sendable {

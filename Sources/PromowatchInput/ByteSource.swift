@@ -17,8 +17,9 @@ public enum ByteSource {
         return false
     }
 
-    /// Opens `path` (`-` = stdin) and sniffs its first bytes.
-    public static func open(_ path: String) throws -> ByteSource {
+    /// Opens `path` (`-` = stdin) and sniffs its first bytes; every byte read from the file is
+    /// also appended to `spool` when one is given.
+    public static func open(_ path: String, spool: InputSpool? = nil) throws -> ByteSource {
         let fd: Int32
         let name: String
         if path == "-" {
@@ -30,6 +31,7 @@ public enum ByteSource {
             name = path
         }
         var file = FileReader(fd: fd, name: name)
+        file.spool = spool
         // Sniff up to two bytes (a pipe may hand them out one at a time).
         var head = [UInt8](repeating: 0, count: 2)
         var got = 0

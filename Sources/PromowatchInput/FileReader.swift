@@ -11,6 +11,9 @@ public struct FileReader {
     public let fd: Int32
     public let name: String
     public private(set) var offset = 0
+    /// Where every byte read is copied as well (standard input of a batch, which may be read
+    /// again: `InputSpool`).
+    public var spool: InputSpool?
 
     public init(fd: Int32, name: String) {
         self.fd = fd
@@ -22,6 +25,7 @@ public struct FileReader {
             let n = Glibc.read(fd, p, capacity)
             if n >= 0 {
                 offset += n
+                if let s = spool { s.append(p, count: n) }
                 return n
             }
             if errno == EINTR { continue }

@@ -19,6 +19,8 @@ public enum AnalyzeRun {
         if settings.detect { analyzer.enableDetection(config) }
         var result = RunResult()
         let paths = inputs.isEmpty ? ["-"] : inputs
+        let stdin = settings.detect ? StdinAgain(inputs: paths, config: config) : nil
+        analyzer.stdinSpool = stdin?.spool
         if let progress = ProgressLine(inputs: paths, format: settings.format) {
             analyzer.afterBlock = {
                 progress.update(position: analyzer.inputPosition, findings: analyzer.findingsSoFar)
@@ -34,11 +36,14 @@ public enum AnalyzeRun {
         analyzer.finish()
         let out = settings.output
         var summary = analyzer.summary()
-        let again = SlicedReading.reread(analyzer, config: config)
+        analyzer.stdinSpool = nil
+        let again = SlicedReading.reread(analyzer, config: config, stdin: stdin)
         if let again {
             summary.lateEvents = again.detector.lateEvents
             summary.untrackedReusePairs = again.detector.untrackedReusePairs
             summary.timeSlices = again.slices
+        } else if summary.lateEvents > 0, let why = stdin?.gaveUp {
+            Stderr.write("promowatch: standard input was read once (\(why)): its late events stay late\n")
         }
         if let d = again?.detector ?? analyzer.detector {
             if out.format == .text { print("findings") }

@@ -14,8 +14,8 @@ final class TimeSliceCLITests: XCTestCase {
         var summary: [String: Any]
     }
 
-    func analyze(_ args: [String], stdin: Data? = nil) throws -> Run {
-        let r = try CLI.run(["analyze", "--format", "json"] + args, stdin: stdin)
+    func analyze(_ args: [String], stdin: Data? = nil, stdinFile: String? = nil) throws -> Run {
+        let r = try Binary.run(["analyze", "--format", "json"] + args, stdin: stdin, stdinFile: stdinFile)
         XCTAssertEqual(r.status, 0, r.stderr)
         var findings: [String] = []
         var summary: [String: Any] = [:]
@@ -76,10 +76,32 @@ final class TimeSliceCLITests: XCTestCase {
             XCTAssertEqual(r.summary["lines"] as? Int, ordered.summary["lines"] as? Int, "every line counted once")
         }
 
-        // standard input cannot be read twice: what came late stays counted, and said
-        let piped = try analyze(["--config", config], stdin: Data(joined.utf8))
-        XCTAssertGreaterThan(piped.summary["late_events"] as? Int ?? 0, 1000)
-        XCTAssertNil(piped.summary["time_slices"])
-        XCTAssertNotEqual(piped.findings, ordered.findings, "the case the second reading is for")
+        // standard input, redirected from the file or through a pipe (`kubectl logs -l ... |
+        // promowatch analyze`, copied as it is read), is read again as the file is
+        for run in [
+            try analyze(["--config", config], stdinFile: concatenated),
+            try analyze(["--config", config], stdin: Data(joined.utf8)),
+        ] {
+            XCTAssertEqual(run.findings, ordered.findings)
+            XCTAssertEqual(run.summary["late_events"] as? Int, 0)
+            XCTAssertGreaterThanOrEqual(run.summary["time_slices"] as? Int ?? 0, 3)
+            XCTAssertEqual(run.summary["lines"] as? Int, ordered.summary["lines"] as? Int, "every line counted once")
+        }
+
+        // without the copy (not allowed, or the pipe gave more than it may hold), what came late
+        // stays counted, and said
+        for (limit, message) in [(0, ""), (1, "longer than input.stdin_copy_megabytes")] {
+            let noCopy = dir + "/copy\(limit).yaml"
+            try "input:\n  batch_minute_entries: 8000\n  stdin_copy_megabytes: \(limit)\n".write(
+                toFile: noCopy, atomically: true, encoding: .utf8)
+            let r = try Binary.run(["analyze", "--format", "json", "--config", noCopy], stdin: Data(joined.utf8))
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(message.isEmpty || r.stderr.contains(message), r.stderr)
+            XCTAssertEqual(r.stderr.isEmpty, message.isEmpty, r.stderr)
+            let piped = try analyze(["--config", noCopy], stdin: Data(joined.utf8))
+            XCTAssertGreaterThan(piped.summary["late_events"] as? Int ?? 0, 1000)
+            XCTAssertNil(piped.summary["time_slices"])
+            XCTAssertNotEqual(piped.findings, ordered.findings, "the case the second reading is for")
+        }
     }
 }

@@ -29,7 +29,7 @@ public enum Binary {
     /// Runs to the end with `stdin` as input, in the repository's root unless told otherwise.
     public static func run(
         _ args: [String], product: String = "promowatch", stdin: Data? = nil,
-        environment: [String: String]? = nil, directory: URL = Repository.root
+        environment: [String: String]? = nil, directory: URL = Repository.root, stdinFile: String? = nil
     ) throws -> Result {
         let p = Process()
         p.executableURL = url(product)
@@ -41,8 +41,12 @@ public enum Binary {
         let inp = Pipe()
         p.standardOutput = out
         p.standardError = err
-        p.standardInput = inp
+        // a file as standard input, as `promowatch < file` gives it (a pipe otherwise)
+        let file = stdinFile.flatMap { FileHandle(forReadingAtPath: $0) }
+        if stdinFile != nil && file == nil { throw CocoaError(.fileReadNoSuchFile) }
+        p.standardInput = file ?? inp
         try p.run()
+        try? file?.close()
         // read both pipes while writing: a large output must not block the child
         final class Collected: @unchecked Sendable { var out = Data(), err = Data() }
         let collected = Collected()
